@@ -1,0 +1,72 @@
+import { OutgrowError, type Ports } from '../../src/index.js'
+
+export interface Product {
+  id: number
+  name: string
+  description: string
+  category: string
+  priceCents: number
+  stock: number
+}
+
+export interface ProductPage {
+  items: Array<Omit<Product, 'description'>>
+  page: number
+  hasMore: boolean
+}
+
+export const PAGE_SIZE = 20
+const PRODUCT_TTL = 60
+const LIST_TTL = 30
+/** Every product list carries this tag, so one admin write invalidates them all. */
+export const LISTS_TAG = 'product-lists'
+
+export const productKey = (id: number): string => `product:${id}`
+
+/** A product through the cache (cache-aside); undefined when it does not exist. */
+export async function loadProduct (ports: Ports, id: number): Promise<Product | undefined> {
+  const found = await ports.cache.wrap(productKey(id), PRODUCT_TTL, async () => {
+    const result = await ports.db.read<{ id: number, name: string, description: string, category: string, price_cents: number, stock: number }>(
+      `SELECT p.id, p.name, p.description, c.name AS category, p.price_cents, p.stock
+         FROM products p JOIN categories c ON c.id = p.category_id WHERE p.id = $1`, [id])
+    const row = result.rows[0]
+    // null (not undefined) is cached too: a missing product is a cheap miss next time.
+    return row === undefined
+      ? null
+      : { id: row.id, name: row.name, description: row.description, category: row.category, priceCents: row.price_cents, stock: row.stock }
+  })
+  return found ?? undefined
+}
+
+export async function requireProduct (ports: Ports, id: number): Promise<Product> {
+  const product = await loadProduct(ports, id)
+  if (product === undefined) throw new OutgrowError('OUTGROW_NOT_FOUND', `product ${id} does not exist`)
+  return product
+}
+
+export async function listProducts (ports: Ports, filter: { category?: string | undefined, q?: string | undefined, page: number }): Promise<ProductPage> {
+  const key = `products:${filter.category ?? ''}:${filter.q ?? ''}:${filter.page}`
+  return await ports.cache.wrap(key, LIST_TTL, async () => {
+    const result = await ports.db.read<{ id: number, name: string, category: string, price_cents: number, stock: number }>(
+      `SELECT p.id, p.name, c.name AS category, p.price_cents, p.stock
+         FROM products p JOIN categories c ON c.id = p.category_id
+        WHERE ($1::text IS NULL OR c.slug = $1)
+          AND ($2::text IS NULL OR p.search @@ plainto_tsquery('simple', $2))
+        ORDER BY p.id
+        LIMIT $3 OFFSET $4`,
+      [filter.category ?? null, filter.q ?? null, PAGE_SIZE + 1, (filter.page - 1) * PAGE_SIZE])
+    const rows = result.rows.slice(0, PAGE_SIZE)
+    return {
+      items: rows.map((r) => ({ id: r.id, name: r.name, category: r.category, priceCents: r.price_cents, stock: r.stock })),
+      page: filter.page,
+      hasMore: result.rows.length > PAGE_SIZE,
+    }
+  }, { tags: [LISTS_TAG] })
+}
+
+export async function listCategories (ports: Ports): Promise<Array<{ slug: string, name: string }>> {
+  return await ports.cache.wrap('categories', 300, async () => {
+    const result = await ports.db.read<{ slug: string, name: string }>('SELECT slug, name FROM categories ORDER BY name')
+    return result.rows
+  })
+}

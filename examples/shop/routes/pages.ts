@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify'
+import type { Ports } from '../../../src/index.js'
+import { listCategories, listProducts, requireProduct } from '../catalog-data.js'
+import { parse } from '../validation.js'
+import { idParam } from './catalog.js'
+
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+const price = (cents: number): string => `$${(cents / 100).toFixed(2)}`
+
+function layout (title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · Outgrow Shop</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}a{color:#0b57d0}li{margin:.2rem 0}</style>
+</head><body><header><a href="/">Outgrow Shop</a></header><main>${body}</main></body></html>`
+}
+
+/** Minimal HTML pages over the same cached data as the JSON API. */
+export function pageRoutes (app: FastifyInstance, ports: Ports): void {
+  app.get('/', async (_request, reply) => {
+    const [categories, page] = await Promise.all([listCategories(ports), listProducts(ports, { page: 1 })])
+    const body = `<h1>Products</h1>
+<p>${categories.map((c) => `<a href="/api/products?category=${escapeHtml(c.slug)}">${escapeHtml(c.name)}</a>`).join(' · ')}</p>
+<ul>${page.items.map((p) => `<li><a href="/products/${p.id}">${escapeHtml(p.name)}</a> — ${price(p.priceCents)}</li>`).join('')}</ul>`
+    return await reply.type('text/html; charset=utf-8').send(layout('Products', body))
+  })
+
+  app.get('/products/:id', async (request, reply) => {
+    const { id } = parse(idParam, request.params)
+    const product = await requireProduct(ports, id)
+    const body = `<h1>${escapeHtml(product.name)}</h1><p>${escapeHtml(product.description)}</p>
+<p><strong>${price(product.priceCents)}</strong> · ${product.stock} in stock · ${escapeHtml(product.category)}</p>`
+    return await reply.type('text/html; charset=utf-8').send(layout(product.name, body))
+  })
+}

@@ -1,0 +1,32 @@
+import { defineService } from '../../src/index.js'
+import { renderReceipt } from './jobs.js'
+import { accountRoutes } from './routes/account.js'
+import { adminRoutes } from './routes/admin.js'
+import { cartRoutes } from './routes/cart.js'
+import { catalogRoutes } from './routes/catalog.js'
+import { orderRoutes } from './routes/orders.js'
+import { pageRoutes } from './routes/pages.js'
+import { migrate } from './schema.js'
+import { seed } from './seed.js'
+
+/** The reference shop: written once against the ports, it runs unchanged at every level. */
+export default defineService({
+  name: 'shop',
+  migrate,
+  seed,
+  jobs: { 'order.receipt': renderReceipt },
+  routes (app, ports) {
+    catalogRoutes(app, ports)
+    accountRoutes(app, ports)
+    cartRoutes(app, ports)
+    orderRoutes(app, ports)
+    adminRoutes(app, ports)
+    pageRoutes(app, ports)
+  },
+  // Orders whose receipt job was lost (an in-process queue dies with its process) are picked up again.
+  async onStart (ports) {
+    const stale = await ports.db.read<{ id: string }>(
+      `SELECT id FROM orders WHERE status = 'placed' AND created_at < now() - interval '30 seconds' ORDER BY id LIMIT 1000`, [], { primary: true })
+    for (const row of stale.rows) await ports.jobs.enqueue('order.receipt', { orderId: Number(row.id) }, { jobId: `receipt-${row.id}` })
+  },
+})

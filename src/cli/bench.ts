@@ -1,0 +1,56 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { benchLevels, measure, type LoadSettings } from '../lab/bench.js'
+import { levelsTable } from '../lab/report.js'
+import type { StackInfo } from '../supervisor/stack.js'
+import { definedOnly, resolveConfigFile } from './options.js'
+
+export interface BenchCliOptions {
+  config?: string
+  levels?: number[]
+  url: string
+  rate: number
+  duration: number
+  warmup: number
+  users: number
+  connections: number
+  timeout: number
+  out: string
+  products?: number
+  cpus?: number
+  emulation?: string
+  password: string
+}
+
+/** `outgrow bench`: against a running stack (--url), or level by level (--levels) with a written report. */
+export async function bench (options: BenchCliOptions): Promise<void> {
+  const log = (line: string): void => { process.stderr.write(`outgrow: ${line}\n`) }
+  const load: LoadSettings = {
+    rate: options.rate, durationSeconds: options.duration, warmupSeconds: options.warmup, users: options.users,
+    connections: options.connections, timeoutMs: options.timeout, password: options.password,
+  }
+  if (options.levels !== undefined) {
+    const overrides: Record<string, unknown> = {}
+    if (options.products !== undefined) overrides.seed = { products: options.products, users: Math.max(options.users, 1000) }
+    const emulation = definedOnly({ mode: options.emulation, cpusPerServer: options.cpus })
+    if (Object.keys(emulation).length > 0) overrides.emulation = emulation
+    const { report, files } = await benchLevels({ configFile: resolveConfigFile(options.config), levels: options.levels, load, outDir: options.out, overrides, log })
+    process.stdout.write(`${levelsTable(report.levels)}\n\nreport written to ${files.join(' and ')}\n`)
+    return
+  }
+  // A stack started by `outgrow up` in this directory tells which processes to read counters from.
+  let info: StackInfo | undefined
+  if (existsSync('.outgrow/stack.json')) info = JSON.parse(readFileSync('.outgrow/stack.json', 'utf8')) as StackInfo
+  const processes = info !== undefined && info.url === options.url ? info.processes : []
+  const result = await measure({ url: options.url, products: options.products ?? 10_000, processes, label: 'bench' }, load)
+  const l = result.load
+  process.stdout.write([
+    `offered ${l.offeredRate} req/s, achieved ${l.achievedRate} req/s over ${(l.durationMs / 1000).toFixed(1)} s (${l.ok} ok of ${l.completed})`,
+    `latency ms: p50 ${l.latency.p50Ms}  p90 ${l.latency.p90Ms}  p99 ${l.latency.p99Ms}  p99.9 ${l.latency.p999Ms}  max ${l.latency.maxMs}`,
+    `errors: ${Object.keys(l.errorsByKind).length === 0 ? 'none' : Object.entries(l.errorsByKind).map(([k, v]) => `${k}×${v}`).join(', ')}`,
+    processes.length === 0
+      ? 'server counters: unavailable (no stack started by `outgrow up` at this URL in this directory)'
+      : `server: primary ${result.server.primaryQueriesPerSecond} q/s, replica ${result.server.replicaQueriesPerSecond} q/s, cache hit ratio ${result.server.cacheHitRatio ?? '—'}`,
+    `instances: ${Object.entries(l.instances).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    '',
+  ].join('\n'))
+}

@@ -1,0 +1,51 @@
+import { Command, Option } from 'commander'
+import { isOutgrowError } from '../errors/index.js'
+import { bench } from './bench.js'
+import { integer, levelList, positiveNumber } from './options.js'
+import { up } from './up.js'
+
+const program = new Command()
+program.name('outgrow').description('The scaling playbook as running software: one app, every level, measured.')
+
+program.command('up')
+  .description('start a stack at a level of the playbook (1 single server … 4 gateway + instances + replica + workers)')
+  .option('-c, --config <file>', 'stack config (default: ./outgrow.config.{js,mjs,json}, else the bundled shop)')
+  .option('-l, --level <n>', 'playbook level 1–4', integer(1, 4))
+  .option('-p, --port <port>', 'public port', integer(1, 65_535))
+  .option('--host <host>', 'public address to bind')
+  .option('--instances <n>', 'app instances (level 4)', integer(1, 32))
+  .option('--replicas <n>', 'read replicas', integer(0, 4))
+  .option('--workers <n>', 'job worker processes (level 4)', integer(0, 16))
+  .addOption(new Option('--balancer <name>', 'gateway balancing').choices(['round-robin', 'least-connections']))
+  .addOption(new Option('--emulation <mode>', 'how servers are emulated').choices(['auto', 'cgroup', 'taskset', 'none']))
+  .option('--cpus <n>', 'CPU cores per emulated server', positiveNumber)
+  .option('--products <n>', 'products to seed', integer(0, 10_000_000))
+  .option('--users <n>', 'users to seed', integer(0, 1_000_000))
+  .option('--data-dir <dir>', 'keep engine data here (default: a temporary directory, removed on stop)')
+  .option('--no-restart', 'do not restart app, worker or gateway processes that die')
+  .option('--no-seed', 'create the schema but no demo data')
+  .action(up)
+
+program.command('bench')
+  .description('open-model load test of the shop: against --url, or level by level with --levels')
+  .option('-c, --config <file>', 'stack config for --levels')
+  .option('--levels <list>', 'bring up each level in turn, e.g. 1,2,3,4, and write a comparison report', levelList)
+  .option('--url <url>', 'a running stack', 'http://127.0.0.1:8080')
+  .option('--rate <n>', 'offered requests per second (constant arrival rate)', integer(1, 1_000_000), 200)
+  .option('--duration <s>', 'measured seconds', integer(1, 86_400), 30)
+  .option('--warmup <s>', 'warm-up seconds before measuring', integer(0, 3600), 5)
+  .option('--users <n>', 'logged-in virtual users', integer(1, 100_000), 50)
+  .option('--connections <n>', 'maximum connections', integer(1, 10_000), 256)
+  .option('--timeout <ms>', 'per-request timeout', integer(1, 600_000), 10_000)
+  .option('--products <n>', 'catalog size (seeded for --levels)', integer(1, 10_000_000))
+  .option('--cpus <n>', 'CPU cores per emulated server (--levels)', positiveNumber)
+  .addOption(new Option('--emulation <mode>', 'how servers are emulated (--levels)').choices(['auto', 'cgroup', 'taskset', 'none']))
+  .option('--password <password>', 'password of the seeded users', 'password123')
+  .option('-o, --out <dir>', 'report folder (--levels)', 'reports/latest')
+  .action(bench)
+
+program.parseAsync().catch((err: unknown) => {
+  if (isOutgrowError(err)) process.stderr.write(`${err.code}: ${err.message}\n`)
+  else process.stderr.write(`OUTGROW_INTERNAL: ${(err as Error).stack ?? String(err)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,79 @@
+import { z } from 'zod'
+import { healthCheckSchema } from './stack-config.js'
+import { parseOrThrow } from './validate.js'
+
+/**
+ * What one process of a stack is told at start (env OUTGROW_PROCESS, JSON). It names every
+ * adapter explicitly: this is where configuration, not code, picks the adapters.
+ */
+export const dbConfigSchema = z.object({
+  primary: z.string().min(1),
+  replicas: z.array(z.string().min(1)).default([]),
+  poolSize: z.number().int().min(1).max(200).default(10),
+  /** How often replica replay positions are polled for read-your-writes routing. */
+  replicaPollMs: z.number().int().min(5).max(10_000).default(20),
+}).strict()
+
+export const cacheConfigSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('none') }).strict(),
+  z.object({ kind: z.literal('memory'), maxEntries: z.number().int().min(1).default(50_000) }).strict(),
+  z.object({ kind: z.literal('redis'), url: z.string().min(1), prefix: z.string().default('cache:') }).strict(),
+])
+
+export const sessionConfigSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('memory'), ttlSeconds: z.number().int().min(1).default(86_400) }).strict(),
+  z.object({ kind: z.literal('redis'), url: z.string().min(1), ttlSeconds: z.number().int().min(1).default(86_400) }).strict(),
+])
+
+export const jobsConfigSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('inprocess'), concurrency: z.number().int().min(1).max(64).default(2) }).strict(),
+  z.object({
+    kind: z.literal('bullmq'),
+    url: z.string().min(1),
+    queue: z.string().min(1).default('outgrow-jobs'),
+    concurrency: z.number().int().min(1).max(256).default(4),
+  }).strict(),
+])
+
+const commonSchema = {
+  instanceId: z.string().min(1),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65_535),
+}
+
+export const appProcessSchema = z.object({
+  role: z.literal('app'),
+  ...commonSchema,
+  service: z.string().min(1),
+  adminToken: z.string().min(8),
+  db: dbConfigSchema,
+  cache: cacheConfigSchema,
+  session: sessionConfigSchema,
+  jobs: jobsConfigSchema,
+}).strict()
+
+export const workerProcessSchema = appProcessSchema.extend({ role: z.literal('worker') }).strict()
+
+export const gatewayProcessSchema = z.object({
+  role: z.literal('gateway'),
+  ...commonSchema,
+  balancer: z.enum(['round-robin', 'least-connections']).default('round-robin'),
+  healthCheck: healthCheckSchema.default({}),
+  instances: z.array(z.object({ id: z.string().min(1), url: z.string().url() }).strict()).min(1),
+}).strict()
+
+export const processConfigSchema = z.discriminatedUnion('role', [appProcessSchema, workerProcessSchema, gatewayProcessSchema])
+
+export type DbConfig = z.output<typeof dbConfigSchema>
+export type CacheConfig = z.output<typeof cacheConfigSchema>
+export type SessionConfig = z.output<typeof sessionConfigSchema>
+export type JobsConfig = z.output<typeof jobsConfigSchema>
+export type AppProcessConfig = z.output<typeof appProcessSchema>
+export type WorkerProcessConfig = z.output<typeof workerProcessSchema>
+export type GatewayProcessConfig = z.output<typeof gatewayProcessSchema>
+export type ProcessConfig = z.output<typeof processConfigSchema>
+export type ProcessConfigInput = z.input<typeof processConfigSchema>
+
+export function parseProcessConfig (input: unknown): ProcessConfig {
+  return parseOrThrow(processConfigSchema, input, 'process config')
+}

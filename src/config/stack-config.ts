@@ -1,0 +1,51 @@
+import { z } from 'zod'
+import { parseOrThrow } from './validate.js'
+
+/** What a user writes in `outgrow.config.*`: the application and the desired playbook level. */
+export const healthCheckSchema = z.object({
+  intervalMs: z.number().int().min(50).max(60_000).default(1000),
+  timeoutMs: z.number().int().min(10).max(60_000).default(500),
+  rise: z.number().int().min(1).max(20).default(2),
+  fall: z.number().int().min(1).max(20).default(2),
+  path: z.string().startsWith('/').default('/readyz'),
+}).strict()
+
+export const stackConfigSchema = z.object({
+  app: z.object({
+    /** Module (relative to the config file) whose default export is a service made by defineService. */
+    service: z.string().min(1),
+  }).strict(),
+  level: z.number().int().min(1).max(4).default(1),
+  port: z.number().int().min(1).max(65_535).default(8080),
+  host: z.string().min(1).default('127.0.0.1'),
+  instances: z.number().int().min(1).max(32).optional(),
+  replicas: z.number().int().min(0).max(4).optional(),
+  workers: z.number().int().min(0).max(16).optional(),
+  balancer: z.enum(['round-robin', 'least-connections']).default('round-robin'),
+  healthCheck: healthCheckSchema.default({}),
+  emulation: z.object({
+    mode: z.enum(['auto', 'cgroup', 'taskset', 'none']).default('auto'),
+    /** CPU share of one emulated server, in cores. */
+    cpusPerServer: z.number().positive().max(64).default(0.5),
+  }).strict().default({}),
+  seed: z.object({
+    products: z.number().int().min(0).max(10_000_000).default(10_000),
+    users: z.number().int().min(0).max(1_000_000).default(1000),
+  }).strict().default({}),
+  adminToken: z.string().min(8).default('outgrow-admin-token'),
+  /** Where engines keep their data; a fresh temporary directory when absent. */
+  dataDir: z.string().min(1).optional(),
+}).strict()
+
+export type StackConfigInput = z.input<typeof stackConfigSchema>
+export type StackConfig = z.output<typeof stackConfigSchema>
+export type HealthCheckConfig = z.output<typeof healthCheckSchema>
+
+/** Typed helper for config files: `export default defineConfig({...})`. */
+export function defineConfig (config: StackConfigInput): StackConfigInput {
+  return config
+}
+
+export function parseStackConfig (input: unknown): StackConfig {
+  return parseOrThrow(stackConfigSchema, input, 'config')
+}

@@ -1,0 +1,12 @@
+/** PostgreSQL LSNs ('16/B374D848') as 64-bit integers, so positions compare correctly. */
+export function parseLsn (lsn: string): bigint {
+  const slash = lsn.indexOf('/')
+  if (slash <= 0) throw new TypeError(`not an LSN: ${lsn}`)
+  const high = BigInt('0x' + lsn.slice(0, slash))
+  const low = BigInt('0x' + lsn.slice(slash + 1))
+  return (high << 32n) | low
+}
+
+export function lsnAtLeast (position: string, required: string): boolean {
+  return parseLsn(position) >= parseLsn(required)
+}

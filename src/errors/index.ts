@@ -1,0 +1,68 @@
+/**
+ * One error module for the whole project. Every error carries a stable code (documented in
+ * docs/errors.md, kept in sync by a test), an HTTP status for the ones that reach a client, and
+ * whether retrying the same operation may succeed.
+ */
+export interface ErrorSpec {
+  readonly status: number
+  readonly retryable: boolean
+  readonly message: string
+}
+
+export const ERRORS = {
+  OUTGROW_CONFIG_INVALID: { status: 500, retryable: false, message: 'Invalid configuration' },
+  OUTGROW_CONFIG_NOT_FOUND: { status: 500, retryable: false, message: 'Configuration file not found' },
+  OUTGROW_ENGINE_MISSING: { status: 500, retryable: false, message: 'A required engine is not installed' },
+  OUTGROW_ENGINE_START_FAILED: { status: 500, retryable: true, message: 'An engine failed to start' },
+  OUTGROW_PORT_UNAVAILABLE: { status: 500, retryable: true, message: 'A port is already in use' },
+  OUTGROW_BAD_REQUEST: { status: 400, retryable: false, message: 'Malformed request' },
+  OUTGROW_VALIDATION: { status: 400, retryable: false, message: 'Request failed validation' },
+  OUTGROW_UNAUTHENTICATED: { status: 401, retryable: false, message: 'Login required' },
+  OUTGROW_FORBIDDEN: { status: 403, retryable: false, message: 'Not allowed' },
+  OUTGROW_NOT_FOUND: { status: 404, retryable: false, message: 'Not found' },
+  OUTGROW_CONFLICT: { status: 409, retryable: false, message: 'Conflict with current state' },
+  OUTGROW_OUT_OF_STOCK: { status: 409, retryable: false, message: 'Not enough stock' },
+  OUTGROW_PAYLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'Payload too large' },
+  OUTGROW_UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'Unsupported media type' },
+  OUTGROW_NO_HEALTHY_UPSTREAM: { status: 503, retryable: true, message: 'No healthy instance' },
+  OUTGROW_UPSTREAM_FAILED: { status: 502, retryable: true, message: 'Upstream failed' },
+  OUTGROW_UPSTREAM_TIMEOUT: { status: 504, retryable: true, message: 'Upstream timed out' },
+  OUTGROW_SHUTTING_DOWN: { status: 503, retryable: true, message: 'Shutting down' },
+  OUTGROW_DB_UNAVAILABLE: { status: 503, retryable: true, message: 'Database unavailable' },
+  OUTGROW_JOB_FAILED: { status: 500, retryable: true, message: 'Job failed' },
+  OUTGROW_INTERNAL: { status: 500, retryable: false, message: 'Internal error' },
+} as const satisfies Record<string, ErrorSpec>
+
+export type ErrorCode = keyof typeof ERRORS
+
+export class OutgrowError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+  readonly retryable: boolean
+  readonly details: Record<string, unknown> | undefined
+
+  constructor (code: ErrorCode, message?: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    const spec = ERRORS[code]
+    super(message ?? spec.message, options)
+    this.name = 'OutgrowError'
+    this.code = code
+    this.status = spec.status
+    this.retryable = spec.retryable
+    this.details = details
+  }
+
+  toJSON (): { error: { code: ErrorCode, message: string, retryable: boolean, details?: Record<string, unknown> } } {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        retryable: this.retryable,
+        ...(this.details === undefined ? {} : { details: this.details }),
+      },
+    }
+  }
+}
+
+export function isOutgrowError (err: unknown): err is OutgrowError {
+  return err instanceof OutgrowError
+}

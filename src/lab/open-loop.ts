@@ -1,0 +1,169 @@
+import * as hdr from 'hdr-histogram-js'
+import { Pool } from 'undici'
+import type { PlannedRequest, VirtualUser } from './user-mix.js'
+
+export interface OpenLoopOptions {
+  readonly url: string
+  /** Offered rate, requests per second, held constant whatever the server does. */
+  readonly rate: number
+  readonly durationMs: number
+  readonly connections: number
+  readonly timeoutMs: number
+  readonly next: () => PlannedRequest
+  readonly onTick?: (progress: OpenLoopProgress) => void
+}
+
+export interface OpenLoopProgress {
+  readonly elapsedMs: number
+  readonly durationMs: number
+  readonly sent: number
+  readonly completed: number
+  readonly errors: number
+}
+
+export interface LatencySummary {
+  readonly count: number
+  readonly meanMs: number
+  readonly p50Ms: number
+  readonly p90Ms: number
+  readonly p99Ms: number
+  readonly p999Ms: number
+  readonly maxMs: number
+}
+
+export interface OpenLoopResult {
+  readonly offeredRate: number
+  readonly achievedRate: number
+  readonly durationMs: number
+  readonly sent: number
+  readonly completed: number
+  /** Requests that completed with a 2xx/3xx. */
+  readonly ok: number
+  readonly latency: LatencySummary
+  readonly byAction: Readonly<Record<string, LatencySummary>>
+  /** Failures by kind: `5xx:503`, `4xx:409`, `net:ECONNREFUSED`, `timeout`. */
+  readonly errorsByKind: Readonly<Record<string, number>>
+  readonly instances: Readonly<Record<string, number>>
+}
+
+function newHistogram (): hdr.Histogram {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 })
+}
+
+function summarize (h: hdr.Histogram): LatencySummary {
+  const ms = (us: number): number => Math.round(us) / 1000
+  return {
+    count: h.totalCount,
+    meanMs: ms(h.mean),
+    p50Ms: ms(h.getValueAtPercentile(50)),
+    p90Ms: ms(h.getValueAtPercentile(90)),
+    p99Ms: ms(h.getValueAtPercentile(99)),
+    p999Ms: ms(h.getValueAtPercentile(99.9)),
+    maxMs: ms(h.maxValue),
+  }
+}
+
+export function updateCookie (user: VirtualUser, setCookie: string | string[] | undefined): void {
+  if (setCookie === undefined) return
+  for (const header of Array.isArray(setCookie) ? setCookie : [setCookie]) {
+    const pair = header.split(';')[0] ?? ''
+    if (pair.startsWith('outgrow.sid=')) user.cookie = pair
+  }
+}
+
+/**
+ * An open-model load generator: request i is due at start + i/rate whether or not earlier ones
+ * have answered, and its latency counts from that intended time. A slow server therefore shows up
+ * as latency, never as a politely lower rate (no coordinated omission).
+ */
+export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopResult> {
+  const pool = new Pool(options.url, { connections: options.connections, keepAliveTimeout: 30_000, pipelining: 1 })
+  const all = newHistogram()
+  const byAction = new Map<string, hdr.Histogram>()
+  const errorsByKind: Record<string, number> = {}
+  const instances: Record<string, number> = {}
+  const intervalMs = 1000 / options.rate
+  let sent = 0
+  let completed = 0
+  let ok = 0
+  let errors = 0
+  const inFlight = new Set<Promise<void>>()
+  const start = performance.now()
+  const deadline = start + options.durationMs
+  let lastCompletion = start
+
+  const fire = (planned: PlannedRequest, intendedAt: number): void => {
+    const headers: Record<string, string> = { cookie: planned.user.cookie }
+    if (planned.body !== undefined) headers['content-type'] = 'application/json'
+    if (planned.idempotencyKey !== undefined) headers['idempotency-key'] = planned.idempotencyKey
+    const request = (async () => {
+      let kind: string | undefined
+      try {
+        const response = await pool.request({
+          path: planned.path, method: planned.method, headers, body: planned.body ?? null,
+          headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs,
+        })
+        await response.body.dump()
+        updateCookie(planned.user, response.headers['set-cookie'])
+        const instance = response.headers['x-outgrow-instance']
+        if (typeof instance === 'string') instances[instance] = (instances[instance] ?? 0) + 1
+        if (response.statusCode >= 400) kind = `${Math.floor(response.statusCode / 100)}xx:${response.statusCode}`
+        else {
+          if (planned.action === 'add_to_cart') planned.user.cartItems++
+          if (planned.action === 'checkout') planned.user.cartItems = 0
+        }
+        if (response.statusCode === 409 && planned.action === 'checkout') planned.user.cartItems = 0
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? 'unknown'
+        kind = code.includes('TIMEOUT') ? 'timeout' : `net:${code}`
+      }
+      const now = performance.now()
+      lastCompletion = now
+      const latencyUs = Math.max(1, Math.round((now - intendedAt) * 1000))
+      all.recordValue(latencyUs)
+      let h = byAction.get(planned.action)
+      if (h === undefined) byAction.set(planned.action, h = newHistogram())
+      h.recordValue(latencyUs)
+      completed++
+      if (kind === undefined) ok++
+      else {
+        errors++
+        errorsByKind[kind] = (errorsByKind[kind] ?? 0) + 1
+      }
+    })()
+    inFlight.add(request)
+    void request.finally(() => inFlight.delete(request))
+  }
+
+  await new Promise<void>((resolve) => {
+    const tick = (): void => {
+      const now = performance.now()
+      const due = Math.min(now, deadline)
+      while (start + sent * intervalMs <= due) {
+        fire(options.next(), start + sent * intervalMs)
+        sent++
+      }
+      options.onTick?.({ elapsedMs: now - start, durationMs: options.durationMs, sent, completed, errors })
+      if (now >= deadline) resolve()
+      else setTimeout(tick, 1)
+    }
+    tick()
+  })
+  await Promise.all(inFlight)
+  await pool.close()
+  const elapsedMs = Math.max(options.durationMs, lastCompletion - start)
+  const actions: Record<string, LatencySummary> = {}
+  for (const [name, h] of byAction) actions[name] = summarize(h)
+  return {
+    offeredRate: options.rate,
+    achievedRate: Math.round((ok / elapsedMs) * 1000 * 10) / 10,
+    durationMs: Math.round(elapsedMs),
+    sent,
+    completed,
+    ok,
+    latency: summarize(all),
+    byAction: actions,
+    errorsByKind,
+    instances,
+  }
+}

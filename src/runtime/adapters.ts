@@ -1,0 +1,36 @@
+import { MemoryCache, NoCache } from '../cache/memory-cache.js'
+import { RedisCache } from '../cache/redis-cache.js'
+import type { BaseCache } from '../cache/base-cache.js'
+import type { CacheConfig, JobsConfig, SessionConfig } from '../config/process-config.js'
+import { BullMqQueue } from '../jobs/bullmq-queue.js'
+import { InProcessQueue } from '../jobs/inprocess-queue.js'
+import type { JobQueue } from '../jobs/queue.js'
+import { MemorySessionStore } from '../session/memory-store.js'
+import { RedisSessionStore } from '../session/redis-store.js'
+import type { SessionStore } from '../session/store.js'
+
+/**
+ * The one place that maps configuration to adapters (a resolver by kind). Application code only
+ * sees the ports these implement.
+ */
+export function createCache (config: CacheConfig): BaseCache {
+  switch (config.kind) {
+    case 'none': return new NoCache()
+    case 'memory': return new MemoryCache(config.maxEntries)
+    case 'redis': return new RedisCache(config.url, config.prefix)
+  }
+}
+
+export function createSessionStore (config: SessionConfig): SessionStore {
+  switch (config.kind) {
+    case 'memory': return new MemorySessionStore(config.ttlSeconds)
+    case 'redis': return new RedisSessionStore(config.url, config.ttlSeconds)
+  }
+}
+
+export function createJobQueue (config: JobsConfig): JobQueue {
+  switch (config.kind) {
+    case 'inprocess': return new InProcessQueue(config.concurrency)
+    case 'bullmq': return new BullMqQueue(config.url, config.queue, config.concurrency)
+  }
+}

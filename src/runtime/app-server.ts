@@ -1,0 +1,72 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import { sessionPlugin } from '../session/plugin.js'
+import type { SessionStore } from '../session/store.js'
+import { installErrorHandling } from './http-errors.js'
+import { httpRequests, registry } from './metrics.js'
+import type { Ports } from './ports.js'
+import type { ServiceDefinition } from './service.js'
+
+export interface AppServerOptions {
+  readonly service: ServiceDefinition
+  readonly ports: Ports
+  readonly sessionStore: SessionStore
+  readonly sessionTtlSeconds: number
+  /** Readiness beyond "not shutting down", e.g. the database answering. */
+  readonly readiness?: () => Promise<void>
+  readonly bodyLimit?: number
+  /** Worker processes serve only health and metrics, not the service's routes. */
+  readonly serveRoutes?: boolean
+}
+
+export interface AppServer {
+  readonly app: FastifyInstance
+  /** Marks the instance not ready (readyz → 503) so balancers stop sending before it closes. */
+  drain(): void
+}
+
+/** Builds the HTTP server of one app instance: health, metrics, sessions, errors, then the service's routes. */
+export async function createAppServer (options: AppServerOptions): Promise<AppServer> {
+  const { ports, service } = options
+  const app = Fastify({
+    logger: { level: process.env.OUTGROW_LOG_LEVEL ?? 'warn' },
+    bodyLimit: options.bodyLimit ?? 64 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  })
+  let draining = false
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-outgrow-instance', ports.instanceId)
+    request.startedAt = process.hrtime.bigint()
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    const seconds = Number(process.hrtime.bigint() - request.startedAt) / 1e9
+    httpRequests.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: `${Math.floor(reply.statusCode / 100)}xx` }, seconds)
+  })
+  installErrorHandling(app)
+
+  app.get('/healthz', async () => ({ status: 'ok', instance: ports.instanceId }))
+  app.get('/readyz', async (_request, reply) => {
+    if (draining) return await reply.code(503).send({ status: 'draining', instance: ports.instanceId })
+    try {
+      await options.readiness?.()
+    } catch (err) {
+      return await reply.code(503).send({ status: 'unavailable', reason: (err as Error).message, instance: ports.instanceId })
+    }
+    return { status: 'ready', instance: ports.instanceId }
+  })
+  app.get('/metrics', async (_request, reply) => {
+    void reply.header('content-type', registry.contentType)
+    return await registry.metrics()
+  })
+
+  await app.register(sessionPlugin, { store: options.sessionStore, ttlSeconds: options.sessionTtlSeconds, secure: false })
+  if (options.serveRoutes !== false) await app.register(async (scope) => { await service.routes(scope, ports) })
+  return { app, drain: () => { draining = true } }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    startedAt: bigint
+  }
+}

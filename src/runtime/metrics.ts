@@ -1,0 +1,41 @@
+import client from 'prom-client'
+
+/** The process-wide Prometheus registry and the metrics every layer records into. */
+export const registry = new client.Registry()
+client.collectDefaultMetrics({ register: registry })
+
+export const httpRequests = new client.Histogram({
+  name: 'outgrow_http_request_duration_seconds',
+  help: 'HTTP requests served by this process, by route and status class',
+  labelNames: ['method', 'route', 'status'] as const,
+  buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  registers: [registry],
+})
+
+export const dbQueries = new client.Counter({
+  name: 'outgrow_db_queries_total',
+  help: 'Queries sent to the database, by target (primary or replica)',
+  labelNames: ['target'] as const,
+  registers: [registry],
+})
+
+export const dbReadRouting = new client.Counter({
+  name: 'outgrow_db_read_routing_total',
+  help: 'Reads routed, by reason (replica, no_replica, replica_behind)',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+})
+
+export const cacheRequests = new client.Counter({
+  name: 'outgrow_cache_requests_total',
+  help: 'Cache look-ups, by result (hit or miss)',
+  labelNames: ['result'] as const,
+  registers: [registry],
+})
+
+export const jobsProcessed = new client.Counter({
+  name: 'outgrow_jobs_total',
+  help: 'Jobs by name and outcome (enqueued, completed, failed)',
+  labelNames: ['name', 'outcome'] as const,
+  registers: [registry],
+})

@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify'
+import type { Db, JobHandler, Ports } from './ports.js'
+
+export interface SeedOptions {
+  readonly products: number
+  readonly users: number
+}
+
+/**
+ * An Outgrow application: routes as a Fastify plugin that receives ports, background job
+ * handlers, and its schema and seed. The same definition runs at every level.
+ */
+export interface ServiceDefinition {
+  readonly name: string
+  readonly routes: (app: FastifyInstance, ports: Ports) => Promise<void> | void
+  readonly jobs?: Readonly<Record<string, JobHandler>>
+  /** Idempotent schema set-up, run on the primary before any instance starts. */
+  readonly migrate?: (db: Db) => Promise<void>
+  readonly seed?: (db: Db, options: SeedOptions) => Promise<void>
+  /** Runs once per app instance after its ports are connected (e.g. to re-enqueue lost work). */
+  readonly onStart?: (ports: Ports) => Promise<void>
+}
+
+export function defineService (definition: ServiceDefinition): ServiceDefinition {
+  return definition
+}
+
+export async function importService (modulePath: string): Promise<ServiceDefinition> {
+  const { pathToFileURL } = await import('node:url')
+  const mod = await import(pathToFileURL(modulePath).href) as { default?: ServiceDefinition }
+  if (mod.default === undefined || typeof mod.default.routes !== 'function') {
+    const { OutgrowError } = await import('../errors/index.js')
+    throw new OutgrowError('OUTGROW_CONFIG_INVALID', `invalid config: app.service: ${modulePath} has no default export made by defineService`, { field: 'app.service' })
+  }
+  return mod.default
+}

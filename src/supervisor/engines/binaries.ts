@@ -1,0 +1,42 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { OutgrowError } from '../../errors/index.js'
+
+const INSTALL_HINT = 'run `bash scripts/setup.sh` (Debian: apt-get install postgresql redis-server; elsewhere install PostgreSQL ≥ 13 and Redis ≥ 7 and put their binaries on PATH, or set OUTGROW_PG_BIN)'
+
+function onPath (name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const candidate = join(dir, name)
+    if (dir !== '' && existsSync(candidate)) return candidate
+  }
+  return undefined
+}
+
+/** The directory holding initdb, postgres and pg_basebackup (newest Debian version first). */
+export function postgresBinDir (): string {
+  const override = process.env.OUTGROW_PG_BIN
+  if (override !== undefined && existsSync(join(override, 'postgres'))) return override
+  const debianRoot = '/usr/lib/postgresql'
+  if (existsSync(debianRoot)) {
+    const versions = readdirSync(debianRoot).filter((v) => existsSync(join(debianRoot, v, 'bin', 'initdb')))
+      .sort((a, b) => Number(b) - Number(a))
+    if (versions[0] !== undefined) return join(debianRoot, versions[0], 'bin')
+  }
+  const pgConfig = onPath('pg_config')
+  if (pgConfig !== undefined) {
+    const dir = execFileSync(pgConfig, ['--bindir'], { encoding: 'utf8' }).trim()
+    if (existsSync(join(dir, 'initdb'))) return dir
+  }
+  const initdb = onPath('initdb')
+  if (initdb !== undefined) return join(initdb, '..')
+  throw new OutgrowError('OUTGROW_ENGINE_MISSING', `PostgreSQL server binaries (initdb, postgres) not found: ${INSTALL_HINT}`)
+}
+
+export function redisServerBinary (): string {
+  const found = process.env.OUTGROW_REDIS_SERVER ?? onPath('redis-server') ?? ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p))
+  if (found === undefined || !existsSync(found)) {
+    throw new OutgrowError('OUTGROW_ENGINE_MISSING', `redis-server not found: ${INSTALL_HINT}`)
+  }
+  return found
+}
