@@ -1,14 +1,22 @@
-import { createServer } from 'node:http'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import type { GatewayProcessConfig } from '../config/process-config.js'
 import { onShutdown, reportReady } from '../runtime/lifecycle.js'
 import { createBalancer } from './balancers.js'
 import { HealthChecker } from './health-checker.js'
+import { gatewayMetrics } from './metrics.js'
 import { Proxy } from './proxy.js'
 import { Upstream } from './upstream.js'
-import { gatewayMetrics } from './metrics.js'
 
-/** The gateway process: a load balancer in front of the app instances. */
-export async function runGateway (config: GatewayProcessConfig): Promise<void> {
+export interface RunningGateway {
+  readonly server: Server
+  readonly port: number
+  readonly upstreams: readonly Upstream[]
+  close(): Promise<void>
+}
+
+/** A load balancer in front of the app instances; paths under /__outgrow/ are its own. */
+export async function startGateway (config: GatewayProcessConfig): Promise<RunningGateway> {
   const upstreams = config.instances.map((instance) => new Upstream(instance.id, instance.url))
   const proxy = new Proxy(upstreams, createBalancer(config.balancer))
   const checker = new HealthChecker(upstreams, config.healthCheck)
@@ -17,7 +25,7 @@ export async function runGateway (config: GatewayProcessConfig): Promise<void> {
 
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 10_000, maxHeaderSize: 16 * 1024 }, (req, res) => {
     const path = req.url ?? '/'
-    if (path === '/healthz' || path === '/__outgrow/healthz') {
+    if (path === '/__outgrow/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end(JSON.stringify({ status: 'ok', instance: config.instanceId }))
       return
@@ -40,10 +48,23 @@ export async function runGateway (config: GatewayProcessConfig): Promise<void> {
     server.once('error', reject)
     server.listen(config.port, config.host, () => { resolve() })
   })
-  onShutdown(async () => {
-    checker.stop()
-    await new Promise<void>((resolve) => { server.close(() => { resolve() }) ; server.closeIdleConnections() })
-    await Promise.allSettled(upstreams.map(async (u) => { await u.close() }))
-  })
-  reportReady({ role: 'gateway', instanceId: config.instanceId, address: `http://${config.host}:${config.port}` })
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    upstreams,
+    close: async () => {
+      checker.stop()
+      const closed = new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+      server.closeIdleConnections()
+      await closed
+      await Promise.allSettled(upstreams.map(async (u) => { await u.close() }))
+    },
+  }
+}
+
+/** The gateway as a process of a stack. */
+export async function runGateway (config: GatewayProcessConfig): Promise<void> {
+  const gateway = await startGateway(config)
+  onShutdown(async () => { await gateway.close() })
+  reportReady({ role: 'gateway', instanceId: config.instanceId, address: `http://${config.host}:${gateway.port}` })
 }

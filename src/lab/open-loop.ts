@@ -138,8 +138,8 @@ export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopRe
   await new Promise<void>((resolve) => {
     const tick = (): void => {
       const now = performance.now()
-      const due = Math.min(now, deadline)
-      while (start + sent * intervalMs <= due) {
+      // Request i is due at start + i·interval, for every i whose due time falls inside the run.
+      while (start + sent * intervalMs <= now && start + sent * intervalMs < deadline) {
         fire(options.next(), start + sent * intervalMs)
         sent++
       }

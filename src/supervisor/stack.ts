@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { LoadedConfig } from '../config/load.js'
 import { resolveTopology, type Topology } from '../config/levels.js'
@@ -8,6 +7,7 @@ import type { ProcessConfigInput } from '../config/process-config.js'
 import { PgDatabase } from '../data/pg-database.js'
 import { OutgrowError } from '../errors/index.js'
 import { importService } from '../runtime/service.js'
+import { createTemporaryDataDir } from './data-dir.js'
 import { createEmulation, type ServerEmulation } from './emulation.js'
 import { PostgresServer } from './engines/postgres.js'
 import { RedisServer } from './engines/redis.js'
@@ -94,7 +94,7 @@ export class Stack {
     }
     const stackId = `${process.pid}-${randomBytes(3).toString('hex')}`
     this.#ownsDataDir = config.dataDir === undefined
-    this.#dataDir = config.dataDir ?? await mkdtemp(join(tmpdir(), 'outgrow-'))
+    this.#dataDir = config.dataDir ?? await createTemporaryDataDir()
     await mkdir(this.#dataDir, { recursive: true })
     // PostgreSQL runs as its own OS user and must be able to traverse to its data dir.
     await chmod(this.#dataDir, 0o755)

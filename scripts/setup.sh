@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Installs everything Outgrow needs and builds it. Safe to run again: it only installs what is missing.
+#   - Debian/Ubuntu: PostgreSQL server binaries and redis-server via apt (as root, or with sudo).
+#   - Elsewhere: says exactly what to install.
+#   - npm packages (npm ci) and the TypeScript build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  say "Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none)). Install it from your distribution or nodejs.org."
+  exit 1
+fi
+
+have_postgres() {
+  [ -n "${OUTGROW_PG_BIN:-}" ] && [ -x "$OUTGROW_PG_BIN/initdb" ] && return 0
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && return 0
+  command -v initdb >/dev/null 2>&1 && return 0
+  command -v pg_config >/dev/null 2>&1 && [ -x "$(pg_config --bindir)/initdb" ] && return 0
+  return 1
+}
+have_redis() { command -v redis-server >/dev/null 2>&1 || [ -n "${OUTGROW_REDIS_SERVER:-}" ]; }
+have_setpriv() { command -v setpriv >/dev/null 2>&1; }
+
+missing=()
+have_postgres || missing+=(postgresql)
+have_redis || missing+=(redis-server)
+have_setpriv || missing+=(util-linux)
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  if command -v apt-get >/dev/null 2>&1; then
+    sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+      if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+        say "missing: ${missing[*]}; run as root: apt-get update && apt-get install -y ${missing[*]}"
+        exit 1
+      fi
+    fi
+    say "installing with apt: ${missing[*]}"
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    say "missing: ${missing[*]}. Install PostgreSQL >= 13 (server binaries: initdb, postgres, pg_basebackup),"
+    say "Redis >= 7 (redis-server) and util-linux (setpriv) with your package manager, e.g."
+    say "  Fedora: dnf install postgresql-server redis util-linux   Alpine: apk add postgresql redis util-linux"
+    say "  macOS:  brew install postgresql@16 redis   (then set OUTGROW_PG_BIN to its bin directory)"
+    exit 1
+  fi
+fi
+
+# PostgreSQL refuses to run as root; as root, Outgrow runs it as the 'postgres' OS user.
+if [ "$(id -u)" -eq 0 ] && ! id -u "${OUTGROW_PG_USER:-postgres}" >/dev/null 2>&1; then
+  say "creating the system user ${OUTGROW_PG_USER:-postgres} to run PostgreSQL"
+  useradd --system --home-dir /var/lib/postgresql --shell /usr/sbin/nologin "${OUTGROW_PG_USER:-postgres}"
+fi
+
+stamp=node_modules/.outgrow-installed
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+  touch "$stamp"
+fi
+
+say "building"
+npx --no-install tsc -p tsconfig.json

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict'
+import { describe, it, after } from 'node:test'
+import type { BaseCache } from '../../src/cache/base-cache.js'
+
+/** One behaviour for every cache adapter. */
+export function cacheConformance (name: string, create: () => Promise<BaseCache>): void {
+  describe(`cache conformance: ${name}`, () => {
+    let cache: BaseCache
+    const ready = (async () => { cache = await create() })()
+    after(async () => { await cache.close() })
+
+    it('stores and returns values, including null', async () => {
+      await ready
+      await cache.set('a', { n: 1, list: [1, 2] }, 60)
+      await cache.set('nothing', null, 60)
+      assert.deepEqual(await cache.get('a'), { n: 1, list: [1, 2] })
+      assert.equal(await cache.get('nothing'), null)
+      assert.equal(await cache.get('missing'), undefined)
+    })
+
+    it('expires entries after their TTL', async () => {
+      await ready
+      await cache.set('short', 'x', 1)
+      assert.equal(await cache.get('short'), 'x')
+      await new Promise((resolve) => setTimeout(resolve, 1200))
+      assert.equal(await cache.get('short'), undefined)
+    })
+
+    it('deletes keys and invalidates tags', async () => {
+      await ready
+      await cache.set('p1', 1, 60, { tags: ['lists'] })
+      await cache.set('p2', 2, 60, { tags: ['lists', 'other'] })
+      await cache.set('p3', 3, 60)
+      await cache.invalidateTags('lists')
+      assert.equal(await cache.get('p1'), undefined)
+      assert.equal(await cache.get('p2'), undefined)
+      assert.equal(await cache.get('p3'), 3)
+      await cache.delete('p3')
+      assert.equal(await cache.get('p3'), undefined)
+    })
+
+    it('wrap loads once for concurrent misses and then serves the cached value', async () => {
+      await ready
+      let loads = 0
+      const load = async (): Promise<string> => {
+        loads++
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        return 'loaded'
+      }
+      const values = await Promise.all(Array.from({ length: 10 }, async () => await cache.wrap('w', 60, load)))
+      assert.deepEqual(new Set(values), new Set(['loaded']))
+      assert.equal(loads, 1)
+      assert.equal(await cache.wrap('w', 60, load), 'loaded')
+      assert.equal(loads, 1)
+    })
+
+    it('a returned value cannot be changed by the caller', async () => {
+      await ready
+      await cache.set('obj', { n: 1 }, 60)
+      const first = await cache.get<{ n: number }>('obj')
+      if (first !== undefined) first.n = 99
+      assert.deepEqual(await cache.get('obj'), { n: 1 })
+    })
+  })
+}

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict'
+import { describe, it, after } from 'node:test'
+import type { SessionStore } from '../../src/session/store.js'
+
+/** One behaviour for every session store. */
+export function sessionStoreConformance (name: string, create: () => Promise<SessionStore>): void {
+  describe(`session store conformance: ${name}`, () => {
+    let store: SessionStore
+    const ready = (async () => { store = await create() })()
+    after(async () => { await store.close() })
+
+    it('sets, reads and deletes fields', async () => {
+      await ready
+      await store.setField('s1', 'user', '"u1"')
+      await store.setField('s1', 'n', '3')
+      assert.equal(await store.getField('s1', 'user'), '"u1"')
+      assert.deepEqual(await store.getAll('s1'), { user: '"u1"', n: '3' })
+      await store.deleteFields('s1', ['user'])
+      assert.deepEqual(await store.getAll('s1'), { n: '3' })
+      assert.deepEqual(await store.getAll('unknown'), {})
+    })
+
+    it('concurrent increments of one session all land', async () => {
+      await ready
+      await Promise.all(Array.from({ length: 200 }, async (_, i) => await store.incrementField('s2', `cart:${i % 4}`, 1)))
+      const all = await store.getAll('s2')
+      assert.deepEqual(all, { 'cart:0': '50', 'cart:1': '50', 'cart:2': '50', 'cart:3': '50' })
+    })
+
+    it('rename moves the data and retires the old id', async () => {
+      await ready
+      await store.setField('old', 'k', '1')
+      await store.rename('old', 'new')
+      assert.deepEqual(await store.getAll('old'), {})
+      assert.deepEqual(await store.getAll('new'), { k: '1' })
+      await store.rename('never-existed', 'other')
+      assert.deepEqual(await store.getAll('other'), {})
+    })
+
+    it('destroy removes the session', async () => {
+      await ready
+      await store.setField('gone', 'k', '1')
+      await store.destroy('gone')
+      assert.deepEqual(await store.getAll('gone'), {})
+    })
+  })
+}

@@ -1,0 +1,55 @@
+import { mkdtemp, rm, chmod } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { PostgresServer } from '../../src/supervisor/engines/postgres.js'
+import { RedisServer } from '../../src/supervisor/engines/redis.js'
+import { freePort } from '../../src/supervisor/free-port.js'
+
+/**
+ * Real engines for tests, each on a free port in a temporary directory. A missing engine throws
+ * OUTGROW_ENGINE_MISSING with an install hint: the test fails, it is never skipped.
+ */
+export interface TestEngines {
+  readonly primary: PostgresServer
+  readonly replica: PostgresServer | undefined
+  readonly redis: RedisServer | undefined
+  stop(): Promise<void>
+}
+
+export async function startEngines (options: { replica?: boolean, redis?: boolean, postgres?: boolean } = {}): Promise<TestEngines> {
+  const dir = await mkdtemp(join(tmpdir(), 'outgrow-test-'))
+  await chmod(dir, 0o755)
+  let primary: PostgresServer | undefined
+  let replica: PostgresServer | undefined
+  let redis: RedisServer | undefined
+  const stop = async (): Promise<void> => {
+    await redis?.stop()
+    await replica?.stop()
+    await primary?.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+  try {
+    if (options.postgres !== false) {
+      primary = await PostgresServer.createPrimary({ name: 'test-primary', dataDir: join(dir, 'primary'), logFile: join(dir, 'primary.log'), port: await freePort(), durable: false })
+      await primary.start()
+      await primary.createDatabase()
+      if (options.replica === true) {
+        replica = await PostgresServer.createReplica(primary, { name: 'test-replica', dataDir: join(dir, 'replica'), logFile: join(dir, 'replica.log'), port: await freePort(), durable: false })
+        await replica.start()
+      }
+    }
+    if (options.redis === true) {
+      redis = new RedisServer({ name: 'test-redis', dataDir: join(dir, 'redis'), logFile: join(dir, 'redis.log'), port: await freePort(), persistent: false })
+      await redis.start()
+    }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { primary: primary as PostgresServer, replica, redis, stop }
+}
+
+export async function startRedis (): Promise<{ redis: RedisServer, stop: () => Promise<void> }> {
+  const engines = await startEngines({ postgres: false, redis: true })
+  return { redis: engines.redis as RedisServer, stop: engines.stop }
+}

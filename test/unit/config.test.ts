@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict'
+import { writeFile, mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { resolveTopology } from '../../src/config/levels.js'
+import { loadStackConfig } from '../../src/config/load.js'
+import { parseProcessConfig } from '../../src/config/process-config.js'
+import { parseStackConfig } from '../../src/config/stack-config.js'
+import { OutgrowError } from '../../src/errors/index.js'
+
+const app = { service: './service.js' }
+
+test('defaults fill in a minimal config', () => {
+  const config = parseStackConfig({ app })
+  assert.equal(config.level, 1)
+  assert.equal(config.port, 8080)
+  assert.equal(config.healthCheck.intervalMs, 1000)
+  assert.equal(config.seed.products, 10_000)
+})
+
+test('an invalid config fails with one line naming the field', () => {
+  const cases: Array<[unknown, string]> = [
+    [{ app, level: 7 }, 'level'],
+    [{ app, healthCheck: { intervalMs: 'fast' } }, 'healthCheck.intervalMs'],
+    [{ app, emulation: { cpusPerServer: -1 } }, 'emulation.cpusPerServer'],
+    [{ app, unknownKey: true }, '(root)'],
+    [{}, 'app'],
+  ]
+  for (const [input, field] of cases) {
+    assert.throws(() => parseStackConfig(input), (err: unknown) => {
+      assert.ok(err instanceof OutgrowError)
+      assert.equal(err.code, 'OUTGROW_CONFIG_INVALID')
+      assert.ok(err.message.includes(`${field}:`), `${err.message} names ${field}`)
+      assert.ok(!err.message.includes('\n'), 'one line')
+      return true
+    })
+  }
+})
+
+test('each level resolves to its playbook topology', () => {
+  const at = (level: number): ReturnType<typeof resolveTopology> => resolveTopology(parseStackConfig({ app, level }))
+  assert.equal(at(1).colocateDb, true)
+  assert.equal(at(1).cache, 'memory')
+  assert.equal(at(2).colocateDb, false)
+  assert.equal(at(2).redis, false)
+  assert.equal(at(3).cache, 'redis')
+  assert.equal(at(3).session, 'redis')
+  assert.equal(at(3).jobs, 'inprocess')
+  const l4 = at(4)
+  assert.deepEqual([l4.gateway, l4.instances, l4.replicas, l4.workers, l4.jobs], [true, 3, 1, 1, 'bullmq'])
+})
+
+test('combinations that cannot work are refused, naming the field', () => {
+  assert.throws(() => resolveTopology(parseStackConfig({ app, level: 2, instances: 3 })), /instances: .*gateway/)
+  assert.throws(() => resolveTopology(parseStackConfig({ app, level: 4, workers: 0 })), /workers: /)
+})
+
+test('config files: JSON is read, a bad file is named', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'outgrow-config-'))
+  const good = join(dir, 'outgrow.config.json')
+  await writeFile(good, JSON.stringify({ app, level: 3 }))
+  const loaded = await loadStackConfig(good, { port: 9000 })
+  assert.equal(loaded.config.level, 3)
+  assert.equal(loaded.config.port, 9000)
+  assert.equal(loaded.servicePath, join(dir, 'service.js'))
+  const broken = join(dir, 'broken.json')
+  await writeFile(broken, '{ level: ')
+  await assert.rejects(loadStackConfig(broken), /not valid JSON/)
+  await assert.rejects(loadStackConfig(join(dir, 'absent.json')), { code: 'OUTGROW_CONFIG_NOT_FOUND' })
+})
+
+test('process configs name their adapters explicitly', () => {
+  const parsed = parseProcessConfig({
+    role: 'app', instanceId: 'app-1', port: 0, service: '/s.js', adminToken: 'x'.repeat(8),
+    db: { primary: 'postgres://x' }, cache: { kind: 'redis', url: 'redis://x' }, session: { kind: 'memory' }, jobs: { kind: 'inprocess' },
+  })
+  assert.equal(parsed.role, 'app')
+  assert.throws(() => parseProcessConfig({ role: 'app', instanceId: 'a', port: 0, service: '/s', adminToken: 'x'.repeat(8), db: { primary: 'p' }, cache: { kind: 'memcached' }, session: { kind: 'memory' }, jobs: { kind: 'inprocess' } }), /cache.kind/)
+})

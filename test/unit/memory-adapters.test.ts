@@ -1,0 +1,10 @@
+import { MemoryCache } from '../../src/cache/memory-cache.js'
+import { InProcessQueue } from '../../src/jobs/inprocess-queue.js'
+import { MemorySessionStore } from '../../src/session/memory-store.js'
+import { cacheConformance } from '../conformance/cache-suite.js'
+import { jobQueueConformance } from '../conformance/jobs-suite.js'
+import { sessionStoreConformance } from '../conformance/session-suite.js'
+
+cacheConformance('memory', async () => new MemoryCache(1000))
+sessionStoreConformance('memory', async () => new MemorySessionStore(3600))
+jobQueueConformance('inprocess', async () => new InProcessQueue(2))
