@@ -11,14 +11,23 @@ export class BullMqQueue implements JobQueue {
   readonly #name: string
   readonly #concurrency: number
   readonly #queue: Queue
+  // BullMQ does not close connections it was given; these are ours to close.
+  readonly #connections: Redis[] = []
   #worker: Worker | undefined
 
   constructor (url: string, name: string, concurrency: number) {
     this.#url = url
     this.#name = name
     this.#concurrency = concurrency
-    this.#queue = new Queue(name, { connection: new Redis(url, { maxRetriesPerRequest: null }) })
+    this.#queue = new Queue(name, { connection: this.#connect() })
     this.#queue.on('error', () => {})
+  }
+
+  #connect (): Redis {
+    const connection = new Redis(this.#url, { maxRetriesPerRequest: null })
+    connection.on('error', () => { /* reconnects by itself */ })
+    this.#connections.push(connection)
+    return connection
   }
 
   async enqueue (name: string, payload: JsonValue, options: EnqueueOptions = {}): Promise<{ id: string }> {
@@ -45,7 +54,7 @@ export class BullMqQueue implements JobQueue {
         jobsProcessed.inc({ name: job.name, outcome: 'failed' })
         throw err
       }
-    }, { connection: new Redis(this.#url, { maxRetriesPerRequest: null }), concurrency: this.#concurrency })
+    }, { connection: this.#connect(), concurrency: this.#concurrency })
     this.#worker.on('error', (err) => { ports.log.error({ err }, 'job worker error') })
     await this.#worker.waitUntilReady()
   }
@@ -54,5 +63,6 @@ export class BullMqQueue implements JobQueue {
     // Worker.close() waits for running jobs; unstarted ones stay in Redis for the next worker.
     await this.#worker?.close()
     await this.#queue.close()
+    await Promise.all(this.#connections.map(async (c) => { await c.quit().catch(() => { c.disconnect() }) }))
   }
 }

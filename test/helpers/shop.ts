@@ -1,0 +1,63 @@
+import type { FastifyInstance } from 'fastify'
+import pino from 'pino'
+import { createCache, createJobQueue, createSessionStore } from '../../src/runtime/adapters.js'
+import { createAppServer } from '../../src/runtime/app-server.js'
+import type { Ports } from '../../src/runtime/ports.js'
+import { PgDatabase } from '../../src/data/pg-database.js'
+import shop from '../../examples/shop/service.js'
+import type { CacheConfig, SessionConfig } from '../../src/config/process-config.js'
+
+export const ADMIN_TOKEN = 'test-admin-token'
+
+export interface ShopUnderTest {
+  readonly app: FastifyInstance
+  readonly db: PgDatabase
+  close(): Promise<void>
+}
+
+/** The shop in this process on real PostgreSQL, with the given cache and session adapters. */
+export async function startShop (options: { primary: string, cache: CacheConfig, session: SessionConfig, products?: number, users?: number }): Promise<ShopUnderTest> {
+  const db = new PgDatabase({ primary: options.primary, replicas: [], poolSize: 10, replicaPollMs: 20 })
+  await shop.migrate?.(db)
+  await shop.seed?.(db, { products: options.products ?? 200, users: options.users ?? 20 })
+  const cache = createCache(options.cache)
+  const jobs = createJobQueue({ kind: 'inprocess', concurrency: 2 })
+  const sessionStore = createSessionStore(options.session)
+  const ports: Ports = { db, cache, jobs, instanceId: 'test-1', adminToken: ADMIN_TOKEN, log: pino({ level: 'silent' }) }
+  await jobs.process(shop.jobs ?? {}, ports)
+  const server = await createAppServer({ service: shop, ports, sessionStore, sessionTtlSeconds: 3600, readiness: async () => { await db.ping() } })
+  await server.app.ready()
+  return {
+    app: server.app,
+    db,
+    close: async () => {
+      await server.app.close()
+      await jobs.close()
+      await Promise.allSettled([cache.close(), sessionStore.close()])
+      await db.close()
+    },
+  }
+}
+
+/** A browser: keeps the session cookie between requests. */
+export class Browser {
+  cookie = ''
+  readonly #app: FastifyInstance
+  constructor (app: FastifyInstance) { this.#app = app }
+
+  async request (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number, json: Record<string, unknown>, headers: Record<string, unknown> }> {
+    const response = await this.#app.inject({
+      method, url,
+      headers: { ...(this.cookie === '' ? {} : { cookie: this.cookie }), ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
+    })
+    const setCookie = response.headers['set-cookie']
+    for (const c of Array.isArray(setCookie) ? setCookie : setCookie === undefined ? [] : [setCookie]) {
+      const pair = c.split(';')[0] ?? ''
+      if (pair.startsWith('outgrow.sid=')) this.cookie = pair.endsWith('=') ? '' : pair
+    }
+    let json: Record<string, unknown> = {}
+    try { json = response.json() } catch {}
+    return { status: response.statusCode, json, headers: response.headers }
+  }
+}

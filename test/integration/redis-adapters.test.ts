@@ -1,0 +1,22 @@
+import { after, before } from 'node:test'
+import { RedisCache } from '../../src/cache/redis-cache.js'
+import { BullMqQueue } from '../../src/jobs/bullmq-queue.js'
+import { RedisSessionStore } from '../../src/session/redis-store.js'
+import { cacheConformance } from '../conformance/cache-suite.js'
+import { jobQueueConformance } from '../conformance/jobs-suite.js'
+import { sessionStoreConformance } from '../conformance/session-suite.js'
+import { startRedis } from '../helpers/engines.js'
+
+let url = ''
+let stop: () => Promise<void> = async () => {}
+const ready = startRedis().then((started) => {
+  url = started.redis.url
+  stop = started.stop
+})
+before(async () => { await ready })
+after(async () => { await stop() })
+
+cacheConformance('redis', async () => { await ready; return new RedisCache(url, 'cache:') })
+sessionStoreConformance('redis', async () => { await ready; return new RedisSessionStore(url, 3600) })
+let queueCount = 0
+jobQueueConformance('bullmq', async () => { await ready; return new BullMqQueue(url, `conformance-${++queueCount}`, 2) })

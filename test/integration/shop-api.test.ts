@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import type { CacheConfig, SessionConfig } from '../../src/config/process-config.js'
+import { startEngines, type TestEngines } from '../helpers/engines.js'
+import { ADMIN_TOKEN, Browser, startShop, type ShopUnderTest } from '../helpers/shop.js'
+
+let engines: TestEngines
+before(async () => { engines = await startEngines({ redis: true }) })
+after(async () => { await engines.stop() })
+
+async function eventually<T> (probe: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+}
+
+/** The same behaviour with in-process adapters (levels 1–2) and Redis adapters (levels 3–4). */
+for (const variant of ['memory', 'redis'] as const) {
+  describe(`shop API with ${variant} cache and sessions`, () => {
+    let shop: ShopUnderTest
+    before(async () => {
+      const redisUrl = engines.redis?.url as string
+      const cache: CacheConfig = variant === 'memory' ? { kind: 'memory', maxEntries: 1000 } : { kind: 'redis', url: redisUrl, prefix: `${variant}:` }
+      const session: SessionConfig = variant === 'memory' ? { kind: 'memory', ttlSeconds: 3600 } : { kind: 'redis', url: redisUrl, ttlSeconds: 3600 }
+      shop = await startShop({ primary: engines.primary.url, cache, session })
+    })
+    after(async () => { await shop.close() })
+
+    const login = async (n: number): Promise<Browser> => {
+      const browser = new Browser(shop.app)
+      const res = await browser.request('POST', '/api/login', { email: `user${n}@example.com`, password: 'password123' })
+      assert.equal(res.status, 200)
+      return browser
+    }
+
+    it('serves products, lists, search and categories, naming the instance', async () => {
+      const browser = new Browser(shop.app)
+      const product = await browser.request('GET', '/api/products/1')
+      assert.equal(product.status, 200)
+      assert.equal(product.json.id, 1)
+      assert.equal(product.headers['x-outgrow-instance'], 'test-1')
+      const list = await browser.request('GET', '/api/products?category=books&page=1')
+      assert.equal(list.status, 200)
+      assert.ok((list.json.items as Array<{ category: string }>).every((p) => p.category === 'Books'))
+      const search = await browser.request('GET', '/api/products?q=lamp')
+      assert.ok((search.json.items as Array<{ name: string }>).every((p) => /lamp/i.test(p.name)))
+      assert.ok((search.json.items as unknown[]).length > 0)
+      const page = await shop.app.inject({ method: 'GET', url: '/' })
+      assert.match(page.headers['content-type'] as string, /text\/html/)
+    })
+
+    it('answers bad input with a 4xx JSON error and writes nothing', async () => {
+      const browser = await login(2)
+      const cases: Array<[string, string, unknown, number, string]> = [
+        ['POST', '/api/cart/items', '{"productId": 1,', 400, 'OUTGROW_BAD_REQUEST'],
+        ['POST', '/api/cart/items', { productId: 999_999, qty: 1 }, 404, 'OUTGROW_NOT_FOUND'],
+        ['POST', '/api/cart/items', { productId: 1, qty: 0 }, 400, 'OUTGROW_VALIDATION'],
+        ['POST', '/api/cart/items', { productId: 1, qty: -3 }, 400, 'OUTGROW_VALIDATION'],
+        ['POST', '/api/cart/items', { productId: 1, qty: 1000 }, 400, 'OUTGROW_VALIDATION'],
+        ['POST', '/api/cart/items', { productId: 'one', qty: 1 }, 400, 'OUTGROW_VALIDATION'],
+        ['POST', '/api/cart/items', { productId: 1, qty: 1, extra: true }, 400, 'OUTGROW_VALIDATION'],
+        ['GET', '/api/products/abc', undefined, 400, 'OUTGROW_VALIDATION'],
+        ['GET', '/api/products/999999', undefined, 404, 'OUTGROW_NOT_FOUND'],
+        ['GET', '/api/products?page=0', undefined, 400, 'OUTGROW_VALIDATION'],
+        ['GET', '/api/nowhere', undefined, 404, 'OUTGROW_NOT_FOUND'],
+        ['POST', '/api/register', { email: 'not-an-email', password: 'longenough', name: 'x' }, 400, 'OUTGROW_VALIDATION'],
+      ]
+      for (const [method, url, body, status, code] of cases) {
+        const res = await browser.request(method as 'GET', url, body)
+        assert.equal(res.status, status, `${method} ${url} ${JSON.stringify(body)}`)
+        assert.equal((res.json.error as { code: string }).code, code, `${method} ${url}`)
+      }
+      const big = await browser.request('POST', '/api/cart/items', JSON.stringify({ productId: 1, qty: 1, pad: 'x'.repeat(70_000) }))
+      assert.equal(big.status, 413)
+      const cart = await browser.request('GET', '/api/cart')
+      assert.deepEqual(cart.json.items, [])
+      const checkout = await browser.request('POST', '/api/orders')
+      assert.equal(checkout.status, 409)
+    })
+
+    it('login regenerates the session id and keeps the cart', async () => {
+      const browser = new Browser(shop.app)
+      await browser.request('POST', '/api/cart/items', { productId: 3, qty: 2 })
+      const anonymous = browser.cookie
+      assert.notEqual(anonymous, '')
+      const res = await browser.request('POST', '/api/login', { email: 'user3@example.com', password: 'password123' })
+      assert.equal(res.status, 200)
+      assert.notEqual(browser.cookie, anonymous)
+      const cart = await browser.request('GET', '/api/cart')
+      assert.deepEqual((cart.json.items as Array<{ productId: number, qty: number }>).map((i) => [i.productId, i.qty]), [[3, 2]])
+      const stale = new Browser(shop.app)
+      stale.cookie = anonymous
+      assert.deepEqual((await stale.request('GET', '/api/cart')).json.items, [], 'the old session id is dead')
+      const wrong = await new Browser(shop.app).request('POST', '/api/login', { email: 'user3@example.com', password: 'wrong-password' })
+      assert.equal(wrong.status, 401)
+    })
+
+    it('two concurrent add-to-cart requests in one session both land', async () => {
+      const browser = await login(4)
+      await Promise.all([
+        ...Array.from({ length: 10 }, async () => await browser.request('POST', '/api/cart/items', { productId: 5, qty: 1 })),
+        ...Array.from({ length: 10 }, async () => await browser.request('POST', '/api/cart/items', { productId: 6, qty: 2 })),
+      ])
+      const cart = await browser.request('GET', '/api/cart')
+      assert.deepEqual((cart.json.items as Array<{ productId: number, qty: number }>).map((i) => [i.productId, i.qty]), [[5, 10], [6, 20]])
+    })
+
+    it('checkout is one transaction, never oversells, and a retried Idempotency-Key returns the same order', async () => {
+      const productId = variant === 'memory' ? 150 : 151
+      const admin = new Browser(shop.app)
+      const set = await admin.request('PUT', `/api/admin/products/${productId}`, { stock: 5 }, { authorization: `Bearer ${ADMIN_TOKEN}` })
+      assert.equal(set.status, 200)
+      const buyers = await Promise.all(Array.from({ length: 10 }, async (_, i) => await login(5 + i)))
+      for (const buyer of buyers) assert.equal((await buyer.request('POST', '/api/cart/items', { productId, qty: 1 })).status, 201)
+      const results = await Promise.all(buyers.map(async (b) => await b.request('POST', '/api/orders')))
+      assert.equal(results.filter((r) => r.status === 201).length, 5)
+      assert.equal(results.filter((r) => r.status === 409 && (r.json.error as { code: string }).code === 'OUTGROW_OUT_OF_STOCK').length, 5)
+      const stock = await shop.db.read<{ stock: number }>('SELECT stock FROM products WHERE id = $1', [productId], { primary: true })
+      assert.equal(stock.rows[0]?.stock, 0)
+      const product = await admin.request('GET', `/api/products/${productId}`)
+      assert.equal(product.json.stock, 0, 'checkout invalidated the cached product')
+
+      const buyer = await login(16)
+      await buyer.request('POST', '/api/cart/items', { productId: 20, qty: 1 })
+      const key = { 'idempotency-key': `retry-${variant}` }
+      const [first, second] = await Promise.all([buyer.request('POST', '/api/orders', undefined, key), buyer.request('POST', '/api/orders', undefined, key)])
+      const third = await buyer.request('POST', '/api/orders', undefined, key)
+      const ids = [first, second, third].map((r) => r.json.id)
+      assert.equal(new Set(ids).size, 1, `one order for one key: ${JSON.stringify([first, second, third].map((r) => [r.status, r.json]))}`)
+      const count = await shop.db.read<{ n: string }>('SELECT count(*) AS n FROM orders WHERE idempotency_key = $1', [`retry-${variant}`], { primary: true })
+      assert.equal(count.rows[0]?.n, '1')
+    })
+
+    it('orders appear in the buyer\'s history at once and get a receipt from a background job', async () => {
+      const buyer = await login(17)
+      await buyer.request('POST', '/api/cart/items', { productId: 30, qty: 2 })
+      const placed = await buyer.request('POST', '/api/orders')
+      assert.equal(placed.status, 201)
+      const history = await buyer.request('GET', '/api/orders')
+      assert.ok((history.json.items as Array<{ id: number }>).some((o) => o.id === placed.json.id))
+      assert.deepEqual((await buyer.request('GET', '/api/cart')).json.items, [], 'the ordered items left the cart')
+      const receipt = await eventually(async () => {
+        const order = await buyer.request('GET', `/api/orders/${String(placed.json.id)}`)
+        return order.json.receiptReady === true ? order.json.receipt as string : undefined
+      })
+      assert.match(receipt, /Receipt for order/)
+      const other = await login(18)
+      assert.equal((await other.request('GET', `/api/orders/${String(placed.json.id)}`)).status, 404, 'another user cannot see it')
+      assert.equal((await new Browser(shop.app).request('GET', '/api/orders')).status, 401)
+    })
+
+    it('admin writes need the token and invalidate the cached product and lists', async () => {
+      const browser = new Browser(shop.app)
+      const before = await browser.request('GET', '/api/products?category=books')
+      const first = (before.json.items as Array<{ id: number, priceCents: number }>)[0] as { id: number, priceCents: number }
+      await browser.request('GET', `/api/products/${first.id}`)
+      assert.equal((await browser.request('PUT', `/api/admin/products/${first.id}`, { priceCents: 1 })).status, 401)
+      assert.equal((await browser.request('PUT', `/api/admin/products/${first.id}`, { priceCents: 1 }, { authorization: 'Bearer wrong-token-xx' })).status, 403)
+      const newPrice = first.priceCents + 111
+      const updated = await browser.request('PUT', `/api/admin/products/${first.id}`, { priceCents: newPrice }, { authorization: `Bearer ${ADMIN_TOKEN}` })
+      assert.equal(updated.status, 200)
+      assert.equal((await browser.request('GET', `/api/products/${first.id}`)).json.priceCents, newPrice)
+      const after = await browser.request('GET', '/api/products?category=books')
+      assert.equal((after.json.items as Array<{ priceCents: number }>)[0]?.priceCents, newPrice)
+    })
+  })
+}
