@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { request } from 'undici'
+import { freePort } from '../../src/supervisor/free-port.js'
+import { CLI, isAlive, startCli, waitFor } from '../helpers/cli.js'
+
+let cwd: string
+before(async () => { cwd = await mkdtemp(join(tmpdir(), 'outgrow-cli-')) })
+after(async () => { await rm(cwd, { recursive: true, force: true }) })
+
+test('level 1 starts with one command, serves the shop, and stops cleanly on SIGTERM', async () => {
+  const port = await freePort()
+  const cli = await startCli(['up', '--level', '1', '--port', String(port), '--products', '300', '--users', '5'], cwd)
+  const names = cli.ready.processes.map((p) => p.name).sort()
+  assert.deepEqual(names, ['app-1', 'postgres-primary'])
+  for (const path of ['/healthz', '/readyz', '/api/products/1', '/']) {
+    const res = await request(`${cli.ready.url}${path}`)
+    assert.equal(res.statusCode, 200, path)
+    assert.equal(res.headers['x-outgrow-instance'], 'app-1')
+    await res.body.dump()
+  }
+  const metrics = await request(`${cli.ready.url}/metrics`)
+  assert.match(await metrics.body.text(), /outgrow_db_queries_total/)
+  assert.ok(existsSync(join(cwd, '.outgrow', 'stack.json')))
+  const exited = new Promise<number | null>((resolve) => cli.child.once('exit', resolve))
+  cli.child.kill('SIGTERM')
+  assert.equal(await exited, 0)
+  const pids = cli.ready.processes.map((p) => p.pid)
+  assert.ok(await waitFor(() => pids.every((pid) => !isAlive(pid)), 5000), 'every process stopped')
+  assert.ok(!existsSync(join(cwd, '.outgrow', 'stack.json')))
+})
+
+test('invalid options and config fail with one line naming the field, starting nothing', async () => {
+  const badLevel = spawnSync(process.execPath, [CLI, 'up', '--level', '9'], { cwd, encoding: 'utf8' })
+  assert.notEqual(badLevel.status, 0)
+  assert.match(badLevel.stderr, /--level/)
+
+  const config = join(cwd, 'outgrow.config.json')
+  await writeFile(config, JSON.stringify({ app: { service: './nowhere.js' }, healthCheck: { intervalMs: 'often' } }))
+  const badConfig = spawnSync(process.execPath, [CLI, 'up', '--config', config], { cwd, encoding: 'utf8' })
+  assert.equal(badConfig.status, 1)
+  assert.equal(badConfig.stderr.trim().split('\n').length, 1)
+  assert.match(badConfig.stderr, /^OUTGROW_CONFIG_INVALID: invalid config: healthCheck\.intervalMs: /)
+
+  await writeFile(config, JSON.stringify({ app: { service: './service.js' }, level: 2, instances: 3 }))
+  const impossible = spawnSync(process.execPath, [CLI, 'up', '--config', config], { cwd, encoding: 'utf8' })
+  assert.equal(impossible.status, 1)
+  assert.match(impossible.stderr, /OUTGROW_CONFIG_INVALID: invalid config: instances: /)
+})

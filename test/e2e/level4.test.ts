@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { request } from 'undici'
+import { freePort } from '../../src/supervisor/free-port.js'
+import { isAlive, startCli, waitFor, type RunningCli } from '../helpers/cli.js'
+
+let cwd: string
+let cli: RunningCli
+let base: string
+
+before(async () => {
+  cwd = await mkdtemp(join(tmpdir(), 'outgrow-e2e-'))
+  const port = await freePort()
+  cli = await startCli(['up', '--level', '4', '--port', String(port), '--products', '500', '--users', '30', '--no-restart', '--cpus', '1'], cwd)
+  base = cli.ready.url
+})
+
+after(async () => {
+  if (cli.child.exitCode === null) cli.child.kill('SIGKILL')
+  await rm(cwd, { recursive: true, force: true })
+})
+
+async function call (method: 'GET' | 'POST', path: string, cookie = '', body?: unknown): Promise<{ status: number, json: Record<string, unknown>, instance: string, cookie: string }> {
+  const res = await request(`${base}${path}`, {
+    method,
+    headers: { ...(cookie === '' ? {} : { cookie }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? null : JSON.stringify(body),
+  })
+  const text = await res.body.text()
+  const setCookie = res.headers['set-cookie']
+  const sid = (Array.isArray(setCookie) ? setCookie : setCookie === undefined ? [] : [setCookie]).map((c) => c.split(';')[0] as string).find((c) => c.startsWith('outgrow.sid='))
+  return { status: res.statusCode, json: text.startsWith('{') ? JSON.parse(text) as Record<string, unknown> : {}, instance: String(res.headers['x-outgrow-instance']), cookie: sid ?? cookie }
+}
+
+test('level 4 runs the whole topology: gateway, 3 instances, primary + replica, Redis, a worker', () => {
+  const names = cli.ready.processes.map((p) => p.name).sort()
+  assert.deepEqual(names, ['app-1', 'app-2', 'app-3', 'gateway', 'postgres-primary', 'postgres-replica-1', 'redis', 'worker-1'])
+  assert.match(cli.stderr(), /servers emulated by/)
+})
+
+test('requests through the gateway spread over every instance', async () => {
+  const seen = new Map<string, number>()
+  for (let i = 0; i < 30; i++) {
+    const res = await call('GET', `/api/products/${1 + (i % 10)}`)
+    assert.equal(res.status, 200)
+    seen.set(res.instance, (seen.get(res.instance) ?? 0) + 1)
+  }
+  assert.deepEqual([...seen.keys()].sort(), ['app-1', 'app-2', 'app-3'])
+})
+
+test('orders placed through the gateway are in the buyer\'s history at once (read-your-writes over the replica)', async () => {
+  const login = await call('POST', '/api/login', '', { email: 'user7@example.com', password: 'password123' })
+  assert.equal(login.status, 200)
+  let cookie = login.cookie
+  for (let i = 0; i < 10; i++) {
+    const added = await call('POST', '/api/cart/items', cookie, { productId: 10 + i, qty: 1 })
+    assert.equal(added.status, 201)
+    cookie = added.cookie
+    const order = await call('POST', '/api/orders', cookie)
+    assert.equal(order.status, 201, JSON.stringify(order.json))
+    const history = await call('GET', '/api/orders', cookie)
+    assert.ok((history.json.items as Array<{ id: number }>).some((o) => o.id === order.json.id), `order ${String(order.json.id)} missing from history served by ${history.instance}`)
+  }
+  // The receipt comes from the worker process, through the Redis queue.
+  const orders = (await call('GET', '/api/orders', cookie)).json.items as Array<{ id: number }>
+  const latest = orders[0] as { id: number }
+  const done = await (async () => {
+    for (let i = 0; i < 100; i++) {
+      const order = await call('GET', `/api/orders/${latest.id}`, cookie)
+      if (order.json.receiptReady === true) return /Processed by worker-1/.test(String(order.json.receipt))
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    return false
+  })()
+  assert.ok(done, 'the worker rendered the receipt')
+})
+
+test('an instance killed with SIGKILL leaves rotation; the others keep answering', async () => {
+  const victim = cli.ready.processes.find((p) => p.name === 'app-2')
+  assert.ok(victim !== undefined)
+  process.kill(victim.pid, 'SIGKILL')
+  const after: string[] = []
+  for (let i = 0; i < 40; i++) {
+    const res = await call('GET', `/api/products/${1 + (i % 20)}`)
+    assert.equal(res.status, 200, `request ${i} failed after the kill`)
+    after.push(res.instance)
+  }
+  assert.ok(!after.includes('app-2'))
+  assert.deepEqual([...new Set(after)].sort(), ['app-1', 'app-3'])
+  const metrics = await request(`${base}/__outgrow/metrics`)
+  assert.match(await metrics.body.text(), /outgrow_gateway_upstream_healthy\{instance="app-2"\} 0/)
+})
+
+test('killing the supervisor with SIGKILL leaves no orphan process', async () => {
+  const pids = cli.ready.processes.map((p) => p.pid)
+  cli.child.kill('SIGKILL')
+  const allGone = await waitFor(() => pids.every((pid) => !isAlive(pid)), 20_000)
+  assert.ok(allGone, `still running: ${pids.filter(isAlive).join(', ')}`)
+})

@@ -1,0 +1,62 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+export const CLI = fileURLToPath(new URL('../../../bin/outgrow.js', import.meta.url))
+
+export interface ReadyLine {
+  ready: boolean
+  url: string
+  level: number
+  processes: Array<{ name: string, pid: number, url?: string }>
+}
+
+export interface RunningCli {
+  readonly child: ChildProcess
+  readonly ready: ReadyLine
+  stderr(): string
+}
+
+/** Runs `outgrow up …` like a user and waits for its ready line on stdout. */
+export async function startCli (args: string[], cwd: string, timeoutMs = 120_000): Promise<RunningCli> {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
+  const ready = await new Promise<ReadyLine>((resolve, reject) => {
+    let stdout = ''
+    const timer = setTimeout(() => { reject(new Error(`not ready in time; stderr:\n${stderr}`)) }, timeoutMs)
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString()
+      const line = stdout.split('\n').find((l) => l.startsWith('{'))
+      if (line !== undefined) {
+        clearTimeout(timer)
+        resolve(JSON.parse(line) as ReadyLine)
+      }
+    })
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`outgrow up exited with ${String(code)}; stderr:\n${stderr}`)) })
+  })
+  return { child, ready, stderr: () => stderr }
+}
+
+export function isAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  // A zombie has exited; only its parent has not collected it yet.
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false
+  }
+}
+
+export async function waitFor (check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (check()) return true
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return check()
+}
