@@ -30,7 +30,7 @@ export async function seed (db: Db, options: SeedOptions): Promise<void> {
                || ' ' || g,
              'A dependable ' || lower((ARRAY['red','blue','green','black','white','silver','orange'])[1 + g % 7]) || ' item, model ' || g || ', loved by customers.',
              199 + (g * 104729) % 49800,
-             500 + (g * 31) % 4500
+             20000 + (g * 31) % 80000
       FROM generate_series(1, $1::int) AS g`, [options.products])
     if (options.users > 0) {
       // One shared hash for the demo users: hashing 1k passwords with scrypt would make seeding slow.

@@ -44,8 +44,9 @@ export async function bench (options: BenchCliOptions): Promise<void> {
   const result = await measure({ url: options.url, products: options.products ?? 10_000, processes, label: 'bench' }, load)
   const l = result.load
   process.stdout.write([
-    `offered ${l.offeredRate} req/s, achieved ${l.achievedRate} req/s over ${(l.durationMs / 1000).toFixed(1)} s (${l.ok} ok of ${l.completed})`,
+    `offered ${l.offeredRate} req/s, achieved ${l.achievedRate} req/s over ${(l.durationMs / 1000).toFixed(1)} s (${l.ok} 2xx, ${l.answered} answered, of ${l.completed})`,
     `latency ms: p50 ${l.latency.p50Ms}  p90 ${l.latency.p90Ms}  p99 ${l.latency.p99Ms}  p99.9 ${l.latency.p999Ms}  max ${l.latency.maxMs}`,
+    `generator send lag ms: p50 ${l.sendLag.p50Ms}  p99 ${l.sendLag.p99Ms}`,
     `errors: ${Object.keys(l.errorsByKind).length === 0 ? 'none' : Object.entries(l.errorsByKind).map(([k, v]) => `${k}×${v}`).join(', ')}`,
     processes.length === 0
       ? 'server counters: unavailable (no stack started by `outgrow up` at this URL in this directory)'

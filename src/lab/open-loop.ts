@@ -39,11 +39,15 @@ export interface OpenLoopResult {
   readonly completed: number
   /** Requests that completed with a 2xx/3xx. */
   readonly ok: number
+  /** Requests answered by the application: everything but 5xx, network errors and time-outs. */
+  readonly answered: number
   readonly latency: LatencySummary
   readonly byAction: Readonly<Record<string, LatencySummary>>
   /** Failures by kind: `5xx:503`, `4xx:409`, `net:ECONNREFUSED`, `timeout`. */
   readonly errorsByKind: Readonly<Record<string, number>>
   readonly instances: Readonly<Record<string, number>>
+  /** How late the generator itself sent requests; a large value means the generator, not the server, was the limit. */
+  readonly sendLag: LatencySummary
 }
 
 function newHistogram (): hdr.Histogram {
@@ -79,6 +83,7 @@ export function updateCookie (user: VirtualUser, setCookie: string | string[] | 
 export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopResult> {
   const pool = new Pool(options.url, { connections: options.connections, keepAliveTimeout: 30_000, pipelining: 1 })
   const all = newHistogram()
+  const sendLag = newHistogram()
   const byAction = new Map<string, hdr.Histogram>()
   const errorsByKind: Record<string, number> = {}
   const instances: Record<string, number> = {}
@@ -86,6 +91,7 @@ export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopRe
   let sent = 0
   let completed = 0
   let ok = 0
+  let answered = 0
   let errors = 0
   const inFlight = new Set<Promise<void>>()
   const start = performance.now()
@@ -96,6 +102,7 @@ export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopRe
     const headers: Record<string, string> = { cookie: planned.user.cookie }
     if (planned.body !== undefined) headers['content-type'] = 'application/json'
     if (planned.idempotencyKey !== undefined) headers['idempotency-key'] = planned.idempotencyKey
+    sendLag.recordValue(Math.max(1, Math.round((performance.now() - intendedAt) * 1000)))
     const request = (async () => {
       let kind: string | undefined
       try {
@@ -112,7 +119,7 @@ export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopRe
           if (planned.action === 'add_to_cart') planned.user.cartItems++
           if (planned.action === 'checkout') planned.user.cartItems = 0
         }
-        if (response.statusCode === 409 && planned.action === 'checkout') planned.user.cartItems = 0
+        if (response.statusCode >= 400 && response.statusCode < 500 && (planned.action === 'checkout' || planned.action === 'add_to_cart')) planned.user.clearCart = true
       } catch (err) {
         const code = (err as { code?: string }).code ?? 'unknown'
         kind = code.includes('TIMEOUT') ? 'timeout' : `net:${code}`
@@ -125,6 +132,7 @@ export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopRe
       if (h === undefined) byAction.set(planned.action, h = newHistogram())
       h.recordValue(latencyUs)
       completed++
+      if (kind === undefined || kind.startsWith('4xx')) answered++
       if (kind === undefined) ok++
       else {
         errors++
@@ -156,14 +164,16 @@ export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopRe
   for (const [name, h] of byAction) actions[name] = summarize(h)
   return {
     offeredRate: options.rate,
-    achievedRate: Math.round((ok / elapsedMs) * 1000 * 10) / 10,
+    achievedRate: Math.round((answered / elapsedMs) * 1000 * 10) / 10,
     durationMs: Math.round(elapsedMs),
     sent,
     completed,
     ok,
+    answered,
     latency: summarize(all),
     byAction: actions,
     errorsByKind,
     instances,
+    sendLag: summarize(sendLag),
   }
 }

@@ -84,6 +84,10 @@ Zipf(1.0) product popularity over ${settings.products} products, up to ${setting
 
 ${levelsTable(report.levels)}
 
+Load generator send lag (how late it sent requests; large values mean the generator, not the stack, was the limit):
+${report.levels.map((l) => `L${l.level} p99 ${ms(l.load.sendLag.p99Ms)} ms`).join(', ')}.
+
+Achieved counts answers per second: 2xx and 4xx (a refused checkout is an answer), not 5xx, network errors or time-outs.
 Errors: \`5xx\`/\`net:\`/\`timeout\` are failures; \`4xx:409\` are checkouts refused for stock or an emptied cart, \`4xx:400\` carts at their limit.
 Queries per second are counted by the app instances (each statement, including BEGIN/COMMIT and the write-position read).
 

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { Zipf } from './zipf.js'
 
-export type ActionName = 'browse' | 'product' | 'search' | 'add_to_cart' | 'view_cart' | 'checkout' | 'history'
+export type ActionName = 'browse' | 'product' | 'search' | 'add_to_cart' | 'view_cart' | 'checkout' | 'history' | 'clear_cart'
 
 /** Share of each action in the shop's traffic (percent). */
 export const DEFAULT_MIX: Readonly<Record<ActionName, number>> = {
-  browse: 25, product: 35, search: 10, add_to_cart: 15, view_cart: 5, checkout: 5, history: 5,
+  browse: 25, product: 35, search: 10, add_to_cart: 15, view_cart: 5, checkout: 5, history: 5, clear_cart: 0,
 }
 
 export interface VirtualUser {
@@ -13,11 +13,13 @@ export interface VirtualUser {
   cookie: string
   /** Items this user added and has not checked out yet, as far as the generator knows. */
   cartItems: number
+  /** Set when a checkout or add was refused: like a person, the user empties the cart next. */
+  clearCart?: boolean
 }
 
 export interface PlannedRequest {
   readonly action: ActionName
-  readonly method: 'GET' | 'POST'
+  readonly method: 'GET' | 'POST' | 'DELETE'
   readonly path: string
   readonly user: VirtualUser
   readonly body?: string
@@ -62,6 +64,11 @@ export class UserMix {
   next (): PlannedRequest {
     const user = this.#pick(this.#users)
     let action = this.#action()
+    if (user.clearCart === true) {
+      user.clearCart = false
+      user.cartItems = 0
+      return { action: 'clear_cart', method: 'DELETE', path: '/api/cart', user }
+    }
     if (action === 'checkout' && user.cartItems === 0) action = 'add_to_cart'
     switch (action) {
       case 'browse': {
@@ -74,6 +81,7 @@ export class UserMix {
       case 'view_cart': return { action, method: 'GET', path: '/api/cart', user }
       case 'checkout': return { action, method: 'POST', path: '/api/orders', user, idempotencyKey: randomUUID() }
       case 'history': return { action, method: 'GET', path: '/api/orders', user }
+      case 'clear_cart': return { action, method: 'DELETE', path: '/api/cart', user }
     }
   }
 }

@@ -107,8 +107,7 @@ export class Stack {
     const primary = this.#primary = await PostgresServer.createPrimary({
       name: 'postgres-primary', dataDir: join(this.#dataDir, 'pg-primary'), logFile: join(logDir, 'postgres-primary.log'), port: await freePort(), durable: this.#options.durable,
     })
-    await primary.start()
-    if (primary.process.pid !== undefined) emulation.place(dbServer, primary.process.pid)
+    await primary.start((pid) => { emulation.place(dbServer, pid) })
     await primary.createDatabase()
     this.#log(`postgres primary on 127.0.0.1:${primary.options.port}`)
 
@@ -129,15 +128,13 @@ export class Stack {
         name: `postgres-replica-${i}`, dataDir: join(this.#dataDir, `pg-replica-${i}`), logFile: join(logDir, `postgres-replica-${i}.log`), port: await freePort(), durable: this.#options.durable,
       })
       this.#replicas.push(replica)
-      await replica.start()
-      if (replica.process.pid !== undefined) emulation.place(`db-replica-${i}`, replica.process.pid)
+      await replica.start((pid) => { emulation.place(`db-replica-${i}`, pid) })
       this.#log(`postgres replica ${i} on 127.0.0.1:${replica.options.port} (streaming from the primary)`)
     }
 
     if (topology.redis) {
       const redis = this.#redis = new RedisServer({ name: 'redis', dataDir: join(this.#dataDir, 'redis'), logFile: join(logDir, 'redis.log'), port: await freePort() })
-      await redis.start()
-      if (redis.process.pid !== undefined) emulation.place('redis', redis.process.pid)
+      await redis.start((pid) => { emulation.place('redis', pid) })
       this.#log(`redis on 127.0.0.1:${redis.options.port}`)
     }
 

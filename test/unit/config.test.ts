@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
-import { writeFile, mkdtemp } from 'node:fs/promises'
+import { writeFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { test } from 'node:test'
+import { after, test } from 'node:test'
 import { resolveTopology } from '../../src/config/levels.js'
 import { loadStackConfig } from '../../src/config/load.js'
 import { parseProcessConfig } from '../../src/config/process-config.js'
@@ -61,6 +61,7 @@ test('config files: JSON is read, a bad file is named', async () => {
   const good = join(dir, 'outgrow.config.json')
   await writeFile(good, JSON.stringify({ app, level: 3 }))
   const loaded = await loadStackConfig(good, { port: 9000 })
+  after(async () => { await rm(dir, { recursive: true, force: true }) })
   assert.equal(loaded.config.level, 3)
   assert.equal(loaded.config.port, 9000)
   assert.equal(loaded.servicePath, join(dir, 'service.js'))

@@ -51,4 +51,10 @@ export function cartRoutes (app: FastifyInstance, ports: Ports): void {
   })
 
   app.get('/api/cart', async (request) => await cartView(ports, request))
+
+  app.delete('/api/cart', async (request) => {
+    const lines = await cartQuantities(request.session)
+    await request.session.delete(...[...lines.keys()].map((id) => CART_PREFIX + String(id)))
+    return { items: [], totalCents: 0 }
+  })
 }

@@ -101,8 +101,10 @@ export class PostgresServer {
     return server
   }
 
-  async start (timeoutMs = 30_000): Promise<void> {
+  /** Starts the server; `place` puts it on its emulated server before it forks any helper. */
+  async start (place: (pid: number) => void = () => {}, timeoutMs = 30_000): Promise<void> {
     this.process.start()
+    if (this.process.pid !== undefined) place(this.process.pid)
     try {
       await waitUntil(async () => {
         const client = new pg.Client({ connectionString: this.adminUrl, connectionTimeoutMillis: 1000 })

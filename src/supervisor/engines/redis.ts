@@ -35,9 +35,10 @@ export class RedisServer {
 
   get url (): string { return `redis://127.0.0.1:${this.options.port}` }
 
-  async start (timeoutMs = 15_000): Promise<void> {
+  async start (place: (pid: number) => void = () => {}, timeoutMs = 15_000): Promise<void> {
     await mkdir(this.options.dataDir, { recursive: true })
     this.process.start()
+    if (this.process.pid !== undefined) place(this.process.pid)
     try {
       await waitUntil(async () => {
         const client = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
