@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander'
+import { BALANCER_NAMES } from '../config/stack-config.js'
 import { isOutgrowError } from '../errors/index.js'
 import { bench } from './bench.js'
 import { integer, levelList, positiveNumber } from './options.js'
@@ -16,7 +17,8 @@ program.command('up')
   .option('--instances <n>', 'app instances (level 4)', integer(1, 32))
   .option('--replicas <n>', 'read replicas', integer(0, 4))
   .option('--workers <n>', 'job worker processes (level 4)', integer(0, 16))
-  .addOption(new Option('--balancer <name>', 'gateway balancing').choices(['round-robin', 'least-connections']))
+  .addOption(new Option('--balancer <name>', 'gateway balancing').choices([...BALANCER_NAMES]))
+  .option('--gateway-processes <n>', 'gateway processes sharing the port (level 4)', integer(1, 64))
   .addOption(new Option('--emulation <mode>', 'how servers are emulated').choices(['auto', 'cgroup', 'taskset', 'none']))
   .option('--cpus <n>', 'CPU cores per emulated server', positiveNumber)
   .option('--products <n>', 'products to seed', integer(0, 10_000_000))

@@ -13,6 +13,7 @@ export interface UpOptions {
   replicas?: number
   workers?: number
   balancer?: string
+  gatewayProcesses?: number
   emulation?: string
   cpus?: number
   products?: number
@@ -28,7 +29,7 @@ export async function up (options: UpOptions): Promise<void> {
   const base = await loadStackConfig(file)
   const overrides = definedOnly({
     level: options.level, port: options.port, host: options.host, instances: options.instances, replicas: options.replicas,
-    workers: options.workers, balancer: options.balancer, dataDir: options.dataDir,
+    workers: options.workers, balancer: options.balancer, gatewayProcesses: options.gatewayProcesses, dataDir: options.dataDir,
     emulation: { ...base.config.emulation, ...definedOnly({ mode: options.emulation, cpusPerServer: options.cpus }) },
     seed: { ...base.config.seed, ...definedOnly({ products: options.products, users: options.users }) },
   })
@@ -48,6 +49,11 @@ export async function up (options: UpOptions): Promise<void> {
   const stateFile = join('.outgrow', 'stack.json')
   process.on('SIGINT', () => { stop('SIGINT') })
   process.on('SIGTERM', () => { stop('SIGTERM') })
+  // SIGHUP: rolling restart of the app instances, e.g. after deploying new code.
+  process.on('SIGHUP', () => {
+    log('SIGHUP: rolling restart of the app instances')
+    stack.rollingRestart().then(() => { log('rolling restart done') }, (err: unknown) => { log(`rolling restart failed: ${(err as Error).message}`) })
+  })
   const info = await stack.up()
   await mkdir('.outgrow', { recursive: true })
   await writeFile(stateFile, JSON.stringify(info, null, 2))

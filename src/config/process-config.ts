@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { healthCheckSchema } from './stack-config.js'
+import { gatewayConfigSchema } from './gateway-config.js'
 import { parseOrThrow } from './validate.js'
 
 /**
@@ -50,16 +50,16 @@ export const appProcessSchema = z.object({
   cache: cacheConfigSchema,
   session: sessionConfigSchema,
   jobs: jobsConfigSchema,
+  /** Where the instance registers itself for gateways to find (level 4). */
+  registry: z.object({ url: z.string().min(1), cluster: z.string().min(1).default('app') }).strict().optional(),
 }).strict()
 
 export const workerProcessSchema = appProcessSchema.extend({ role: z.literal('worker') }).strict()
 
 export const gatewayProcessSchema = z.object({
   role: z.literal('gateway'),
-  ...commonSchema,
-  balancer: z.enum(['round-robin', 'least-connections']).default('round-robin'),
-  healthCheck: healthCheckSchema.default({}),
-  instances: z.array(z.object({ id: z.string().min(1), url: z.string().url() }).strict()).min(1),
+  instanceId: z.string().min(1),
+  gateway: gatewayConfigSchema,
 }).strict()
 
 export const processConfigSchema = z.discriminatedUnion('role', [appProcessSchema, workerProcessSchema, gatewayProcessSchema])

@@ -1,6 +1,9 @@
 import { z } from 'zod'
 import { parseOrThrow } from './validate.js'
 
+// Kept here (not imported from gateway-config) so the two schemas do not import each other.
+export const BALANCER_NAMES = ['round-robin', 'least-requests', 'least-connections', 'p2c', 'peak-ewma', 'ip-hash', 'consistent-hash', 'sticky'] as const
+
 /** What a user writes in `outgrow.config.*`: the application and the desired playbook level. */
 export const healthCheckSchema = z.object({
   intervalMs: z.number().int().min(50).max(60_000).default(1000),
@@ -21,7 +24,8 @@ export const stackConfigSchema = z.object({
   instances: z.number().int().min(1).max(32).optional(),
   replicas: z.number().int().min(0).max(4).optional(),
   workers: z.number().int().min(0).max(16).optional(),
-  balancer: z.enum(['round-robin', 'least-connections']).default('round-robin'),
+  balancer: z.enum(BALANCER_NAMES).default('round-robin'),
+  gatewayProcesses: z.number().int().min(1).max(64).default(1),
   healthCheck: healthCheckSchema.default({}),
   emulation: z.object({
     mode: z.enum(['auto', 'cgroup', 'taskset', 'none']).default('auto'),

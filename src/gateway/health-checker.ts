@@ -3,12 +3,12 @@ import type { Upstream } from './upstream.js'
 
 /** Active health checks: GET config.path on every instance each interval, with a timeout. */
 export class HealthChecker {
-  readonly #upstreams: readonly Upstream[]
+  readonly #members: () => readonly Upstream[]
   readonly #config: HealthCheckConfig
   #timer: NodeJS.Timeout | undefined
 
-  constructor (upstreams: readonly Upstream[], config: HealthCheckConfig) {
-    this.#upstreams = upstreams
+  constructor (members: () => readonly Upstream[], config: HealthCheckConfig) {
+    this.#members = members
     this.#config = config
   }
 
@@ -18,12 +18,14 @@ export class HealthChecker {
   }
 
   async checkAll (): Promise<void> {
-    await Promise.all(this.#upstreams.map(async (upstream) => {
-      upstream.recordCheck(await this.#check(upstream), this.#config)
-    }))
+    await Promise.all(this.#members().map(async (upstream) => { await this.check(upstream) }))
   }
 
-  async #check (upstream: Upstream): Promise<boolean> {
+  async check (upstream: Upstream): Promise<void> {
+    upstream.recordCheck(await this.probe(upstream), this.#config)
+  }
+
+  async probe (upstream: Upstream): Promise<boolean> {
     try {
       const response = await upstream.pool.request({
         path: this.#config.path,

@@ -1,122 +1,339 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
 import { OutgrowError, type ErrorCode } from '../errors/index.js'
-import type { Balancer } from './balancers.js'
+import type { Balancer, PickContext } from './balancing/index.js'
+import type { UpstreamCluster } from './cluster.js'
+import type { RouteConfig } from '../config/gateway-config.js'
+import { clientResponseHeaders, cookieValue, forwardingInfo, upstreamRequestHeaders, type ForwardingInfo } from './headers.js'
+import { countLocal, instanceMetrics } from './metrics.js'
+import type { RateLimitStore } from './rate-limit.js'
+import type { RetryBudget } from './retry-budget.js'
 import type { Upstream } from './upstream.js'
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
-const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ECONNRESET', 'EHOSTUNREACH'])
-const SAFE_TO_RETRY = new Set(['GET', 'HEAD', 'OPTIONS'])
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'])
 
-function sendError (res: ServerResponse, code: ErrorCode, message?: string): void {
+export interface Route {
+  readonly config: RouteConfig
+  readonly balancer: Balancer
+  readonly budget: RetryBudget
+  readonly retryOn: ReadonlySet<number>
+  readonly sticky: boolean
+}
+
+export interface ProxyOptions {
+  readonly cluster: UpstreamCluster
+  readonly routes: readonly Route[]
+  readonly trusted: ReadonlySet<string>
+  readonly maxBodyBytes: number
+  readonly rateLimits: RateLimitStore | undefined
+  readonly requestIdPrefix: string
+}
+
+export function sendError (res: ServerResponse, code: ErrorCode, message?: string, extra: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.destroy()
+    return
+  }
   const err = new OutgrowError(code, message)
   const body = JSON.stringify(err.toJSON())
-  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
-  if (err.status === 503) headers['retry-after'] = 1
-  res.writeHead(err.status, headers)
+  res.writeHead(err.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(err.status === 503 ? { 'retry-after': '1' } : {}), ...extra })
   res.end(body)
 }
 
-/** Request headers for the instance: hop-by-hop ones removed, X-Forwarded-* set. */
-function upstreamHeaders (req: IncomingMessage): string[] {
-  const raw = req.rawHeaders
-  const out: string[] = []
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] as string
-    const lower = name.toLowerCase()
-    if (HOP_BY_HOP.has(lower) || lower === 'x-forwarded-for' || lower === 'x-forwarded-proto') continue
-    out.push(name, raw[i + 1] as string)
-  }
-  out.push('x-forwarded-for', req.socket.remoteAddress ?? '', 'x-forwarded-proto', 'http')
-  return out
-}
-
-function responseHeaders (raw: Buffer[]): string[] {
-  const out: string[] = []
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] as Buffer).toString('latin1')
-    if (HOP_BY_HOP.has(name.toLowerCase())) continue
-    out.push(name, (raw[i + 1] as Buffer).toString('latin1'))
-  }
-  return out
+function failureKind (code: string): 'connect' | 'timeout' | 'reset' {
+  if (CONNECT_ERRORS.has(code)) return 'connect'
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'timeout'
+  return 'reset'
 }
 
 /**
- * Forwards one request to an instance chosen by the balancer, streaming both bodies. A request
- * that never reached an instance (connection refused) is retried once on another one when its
- * method is safe; the refusing instance is taken out of rotation until health checks restore it.
+ * The gateway's request path: route, rate limit, pick an instance, stream the request and the
+ * response, retry elsewhere when that is safe and the budget allows, and feed outlier detection,
+ * circuit breakers and latency EWMAs with every outcome.
  */
 export class Proxy {
-  readonly #upstreams: readonly Upstream[]
-  readonly #balancer: Balancer
+  readonly #o: ProxyOptions
+  #ids = 0
 
-  constructor (upstreams: readonly Upstream[], balancer: Balancer) {
-    this.#upstreams = upstreams
-    this.#balancer = balancer
+  constructor (options: ProxyOptions) {
+    this.#o = options
+  }
+
+  route (url: string): Route {
+    for (const route of this.#o.routes) if (url.startsWith(route.config.pathPrefix)) return route
+    return this.#o.routes[this.#o.routes.length - 1] as Route
   }
 
   handle (req: IncomingMessage, res: ServerResponse): void {
-    this.#forward(req, res, undefined, upstreamHeaders(req))
-  }
-
-  #forward (req: IncomingMessage, res: ServerResponse, failed: Upstream | undefined, headers: string[]): void {
-    const upstream = this.#balancer.pick(this.#upstreams, failed)
-    if (upstream === undefined) {
-      sendError(res, 'OUTGROW_NO_HEALTHY_UPSTREAM')
+    const route = this.route(req.url ?? '/')
+    const info = forwardingInfo(req, this.#o.trusted, () => `${this.#o.requestIdPrefix}${(++this.#ids).toString(36)}`)
+    const length = req.headers['content-length']
+    if (length !== undefined && Number(length) > this.#o.maxBodyBytes) {
+      countLocal('body_too_large')
+      sendError(res, 'OUTGROW_PAYLOAD_TOO_LARGE', `request body over ${this.#o.maxBodyBytes} bytes`, { connection: 'close' })
+      req.resume()
       return
     }
+    const limits = route.config.rateLimit
+    if (limits === undefined || this.#o.rateLimits === undefined) {
+      this.#start(req, res, route, info)
+      return
+    }
+    void this.#rateLimited(req, route, info).then((retryAfterMs) => {
+      if (retryAfterMs === 0) this.#start(req, res, route, info)
+      else {
+        countLocal('rate_limited')
+        req.resume()
+        const err = new OutgrowError('OUTGROW_RATE_LIMITED')
+        const body = JSON.stringify(err.toJSON())
+        res.writeHead(429, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) })
+        res.end(body)
+      }
+    }, () => { this.#start(req, res, route, info) })
+  }
+
+  /** 0 when allowed, else milliseconds until a token is available. A limiter that fails lets traffic through. */
+  async #rateLimited (req: IncomingMessage, route: Route, info: ForwardingInfo): Promise<number> {
+    const store = this.#o.rateLimits as RateLimitStore
+    const limits = route.config.rateLimit ?? {}
+    if (limits.route !== undefined) {
+      const decision = await store.take(`route:${route.config.pathPrefix}`, limits.route.rate, limits.route.burst)
+      if (!decision.allowed) return decision.retryAfterMs
+    }
+    if (limits.perClient !== undefined) {
+      const header = limits.perClient.apiKeyHeader
+      const apiKey = header === undefined ? undefined : req.headers[header]
+      const client = typeof apiKey === 'string' && apiKey !== '' ? `key:${apiKey}` : `ip:${info.clientIp}`
+      const decision = await store.take(`client:${route.config.pathPrefix}:${client}`, limits.perClient.rate, limits.perClient.burst)
+      if (!decision.allowed) return decision.retryAfterMs
+    }
+    return 0
+  }
+
+  #start (req: IncomingMessage, res: ServerResponse, route: Route, info: ForwardingInfo): void {
     const method = req.method ?? 'GET'
-    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined
-    upstream.active++
-    let done = false
-    const finish = (): void => {
-      if (done) return
-      done = true
-      upstream.active--
+    const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined
+    const replayable = route.config.retries.attempts > 0 && (IDEMPOTENT.has(method) || req.headers['idempotency-key'] !== undefined)
+    const exchange = new Exchange(this.#o, req, res, route, info, method)
+    if (!hasBody) {
+      exchange.retriesLeft = replayable ? route.config.retries.attempts : 0
+      exchange.attempt()
+      return
     }
-    const handler: Dispatcher.DispatchHandler = {
-      onConnect: (abort) => {
-        res.once('close', () => { if (!res.writableFinished) abort(new Error('client closed')) })
-      },
-      onHeaders: (statusCode, rawHeaders, resume) => {
-        res.writeHead(statusCode, responseHeaders(rawHeaders as unknown as Buffer[]))
-        res.on('drain', resume)
-        return true
-      },
-      onData: (chunk) => res.write(chunk),
-      onComplete: () => {
-        finish()
-        res.end()
-      },
-      onError: (err) => {
-        finish()
-        const code = (err as { code?: string }).code ?? ''
-        if (res.headersSent) {
-          res.destroy(err)
-          return
-        }
-        if (CONNECT_ERRORS.has(code)) {
-          upstream.markDown()
-          if (failed === undefined && SAFE_TO_RETRY.has(method) && !hasBody) {
-            this.#forward(req, res, upstream, headers)
-            return
-          }
-          sendError(res, 'OUTGROW_UPSTREAM_FAILED', `instance ${upstream.id} unreachable`)
-          return
-        }
-        if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
-          sendError(res, 'OUTGROW_UPSTREAM_TIMEOUT')
-          return
-        }
-        sendError(res, 'OUTGROW_UPSTREAM_FAILED')
-      },
+    const length = Number(req.headers['content-length'])
+    if (replayable && Number.isFinite(length) && length <= route.config.retries.maxBufferedBodyBytes) {
+      // A body that may be sent twice is read first; bodies that cannot be retried stream straight through.
+      const chunks: Buffer[] = []
+      req.on('data', (chunk: Buffer) => chunks.push(chunk))
+      req.on('end', () => {
+        exchange.body = Buffer.concat(chunks)
+        exchange.retriesLeft = route.config.retries.attempts
+        exchange.attempt()
+      })
+      req.on('error', () => { res.destroy() })
+      return
     }
-    upstream.pool.dispatch({
-      origin: upstream.url,
-      path: req.url ?? '/',
-      method: method as Dispatcher.HttpMethod,
-      headers,
-      body: hasBody ? req : null,
-    }, handler)
+    exchange.body = req
+    exchange.attempt()
+  }
+}
+
+/** One client request and its attempts. */
+class Exchange {
+  readonly o: ProxyOptions
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly route: Route
+  readonly info: ForwardingInfo
+  readonly method: string
+  readonly headers: string[]
+  body: Buffer | IncomingMessage | null = null
+  retriesLeft = 0
+  tried: Set<Upstream> | undefined
+  retrying = false
+  clientGone = false
+  finished = false
+
+  constructor (o: ProxyOptions, req: IncomingMessage, res: ServerResponse, route: Route, info: ForwardingInfo, method: string) {
+    this.o = o
+    this.req = req
+    this.res = res
+    this.route = route
+    this.info = info
+    this.method = method
+    this.headers = upstreamRequestHeaders(req, info)
+    route.budget.requestsInFlight++
+    res.once('close', () => {
+      this.clientGone = !res.writableFinished
+      this.done()
+    })
+  }
+
+  done (): void {
+    if (this.finished) return
+    this.finished = true
+    this.route.budget.requestsInFlight--
+    if (this.retrying) {
+      this.retrying = false
+      this.route.budget.endRetry()
+    }
+  }
+
+  context (): PickContext {
+    const config = this.route.config
+    let hashKey: string | undefined
+    const source = config.hashKey
+    if (source !== undefined) {
+      if ('header' in source) {
+        const value = this.req.headers[source.header]
+        hashKey = typeof value === 'string' ? value : undefined
+      } else if ('cookie' in source) {
+        hashKey = cookieValue(this.req.headers.cookie, source.cookie)
+      } else {
+        hashKey = (this.req.url ?? '/').split('?')[0]?.split('/')[source.pathSegment + 1]
+      }
+    }
+    return {
+      now: Date.now(),
+      clientIp: this.info.clientIp,
+      hashKey,
+      stickyId: this.route.sticky ? cookieValue(this.req.headers.cookie, config.stickyCookie) : undefined,
+      exclude: this.tried,
+    }
+  }
+
+  attempt (): void {
+    if (this.clientGone) return
+    const cluster = this.o.cluster
+    const upstream = this.route.balancer.pick(cluster.members, this.context())
+    if (upstream === undefined) {
+      countLocal('no_upstream')
+      sendError(this.res, this.tried === undefined ? 'OUTGROW_NO_HEALTHY_UPSTREAM' : 'OUTGROW_UPSTREAM_FAILED')
+      return
+    }
+    new Attempt(this, upstream).send()
+  }
+
+  /** After a failed attempt: another instance if safe, budgeted and possible; else an error response. */
+  fail (upstream: Upstream, code: ErrorCode, message: string): void {
+    if (this.retriesLeft > 0 && !this.res.headersSent && !this.clientGone && !(this.body !== null && !Buffer.isBuffer(this.body))) {
+      if (this.retrying || this.route.budget.tryStartRetry()) {
+        this.retrying = true
+        this.retriesLeft--
+        ;(this.tried ??= new Set()).add(upstream)
+        this.attempt()
+        return
+      }
+    }
+    sendError(this.res, code, message)
+  }
+}
+
+/** One try on one instance: an undici dispatch handler. */
+class Attempt implements Dispatcher.DispatchHandler {
+  readonly #x: Exchange
+  readonly #upstream: Upstream
+  readonly #startedAt = performance.now()
+  #abort: ((err?: Error) => void) | undefined
+  #settled = false
+  #discarding = false
+
+  constructor (exchange: Exchange, upstream: Upstream) {
+    this.#x = exchange
+    this.#upstream = upstream
+  }
+
+  send (): void {
+    const u = this.#upstream
+    const x = this.#x
+    u.active++
+    u.breaker.onSend(Date.now())
+    u.pool.dispatch({
+      path: x.req.url ?? '/',
+      method: x.method as Dispatcher.HttpMethod,
+      headers: x.headers,
+      body: x.body,
+      headersTimeout: x.route.config.timeoutMs,
+      bodyTimeout: x.route.config.timeoutMs,
+    }, this)
+  }
+
+  #settle (ok: boolean): void {
+    if (this.#settled) return
+    this.#settled = true
+    const u = this.#upstream
+    u.active--
+    const now = Date.now()
+    if (ok) {
+      u.breaker.onSuccess()
+      this.#x.o.cluster.outliers.onSuccess(u)
+    } else {
+      u.breaker.onFailure(now)
+      this.#x.o.cluster.outliers.onFailure(u, this.#x.o.cluster.members, now)
+    }
+  }
+
+  onConnect (abort: (err?: Error) => void): void {
+    this.#abort = abort
+    if (this.#x.clientGone) abort(new Error('client closed'))
+    else this.#x.res.once('close', () => { if (!this.#x.res.writableFinished) abort(new Error('client closed')) })
+  }
+
+  onHeaders (statusCode: number, rawHeaders: Buffer[] | string[] | null, resume: () => void): boolean {
+    const x = this.#x
+    const u = this.#upstream
+    const elapsedMs = performance.now() - this.#startedAt
+    u.observeLatency(elapsedMs, Date.now())
+    const metrics = instanceMetrics(u.id)
+    metrics.latency(elapsedMs / 1000)
+    if (statusCode < 200) return true
+    if (x.route.retryOn.has(statusCode) && x.retriesLeft > 0 && !x.res.headersSent) {
+      // Retry elsewhere: drop this response and let onError/onComplete not answer the client.
+      metrics.failure('status')
+      this.#settle(false)
+      this.#discarding = true
+      this.#abort?.(new Error('retrying'))
+      x.fail(u, 'OUTGROW_UPSTREAM_FAILED', `instance ${u.id} answered ${statusCode}`)
+      return false
+    }
+    metrics.requests(`${Math.floor(statusCode / 100)}xx`)
+    const extra = ['x-request-id', x.info.requestId]
+    if (x.route.sticky && x.context().stickyId !== u.id) extra.push('set-cookie', `${x.route.config.stickyCookie}=${encodeURIComponent(u.id)}; Path=/; HttpOnly; SameSite=Lax`)
+    x.res.writeHead(statusCode, clientResponseHeaders(rawHeaders as Buffer[], extra))
+    x.res.on('drain', resume)
+    if (statusCode >= 500) this.#settle(false)
+    return true
+  }
+
+  onData (chunk: Buffer): boolean {
+    if (this.#discarding) return true
+    return this.#x.res.write(chunk)
+  }
+
+  onComplete (): void {
+    if (this.#discarding) return
+    this.#settle(true)
+    this.#x.res.end()
+  }
+
+  onError (err: Error): void {
+    if (this.#discarding) return
+    const x = this.#x
+    const u = this.#upstream
+    const code = (err as { code?: string }).code ?? ''
+    const kind = failureKind(code)
+    if (x.clientGone) {
+      this.#settle(true)
+      return
+    }
+    instanceMetrics(u.id).failure(kind)
+    this.#settle(false)
+    if (kind === 'connect') u.markDown()
+    if (x.res.headersSent) {
+      x.res.destroy(err)
+      return
+    }
+    x.fail(u, kind === 'timeout' ? 'OUTGROW_UPSTREAM_TIMEOUT' : 'OUTGROW_UPSTREAM_FAILED', `instance ${u.id}: ${kind}`)
   }
 }

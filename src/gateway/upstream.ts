@@ -1,35 +1,107 @@
 import { Pool } from 'undici'
-import type { HealthCheckConfig } from '../config/stack-config.js'
+import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js'
 
-/** One app instance behind the gateway: its connection pool, load and health. */
+export type UpstreamState = 'healthy' | 'unhealthy' | 'ejected' | 'draining'
+
+export interface UpstreamOptions {
+  readonly weight?: number
+  readonly connections?: number
+  readonly connectTimeoutMs?: number
+  readonly slowStartMs?: number
+  readonly breaker?: CircuitBreakerOptions
+}
+
+const EWMA_DECAY_MS = 10_000
+
+/**
+ * One instance behind the gateway: its keep-alive connection pool and everything the balancers,
+ * health checks and outlier detection know about it.
+ */
 export class Upstream {
   readonly id: string
   readonly url: string
   readonly pool: Pool
+  readonly breaker: CircuitBreaker
+  /** Configured weight (smooth weighted round robin, slow start). */
+  weight: number
   /** Requests in flight on this instance. */
   active = 0
+  /** Active health: set by the health checker (rise/fall). */
   healthy = true
+  /** Passive health: ejected by outlier detection until this time (ms since epoch). */
+  ejectedUntil = 0
+  ejections = 0
+  /** No new requests; in-flight ones finish. */
+  draining = false
+  /** When the instance (re)entered rotation, for slow start. */
+  readySince: number
+  readonly slowStartMs: number
+  /** Peak EWMA of latency in ms: jumps up at once on a slow response, decays slowly. */
+  #ewmaMs = 0
+  #ewmaAt = 0
   #successes = 0
   #failures = 0
+  /** Smooth weighted round robin state. */
+  currentWeight = 0
 
-  constructor (id: string, url: string, options: { connections?: number } = {}) {
+  constructor (id: string, url: string, options: UpstreamOptions = {}) {
     this.id = id
     this.url = url
+    this.weight = options.weight ?? 1
+    this.slowStartMs = options.slowStartMs ?? 0
+    this.readySince = Date.now() - this.slowStartMs
+    this.breaker = new CircuitBreaker(options.breaker)
     this.pool = new Pool(url, {
-      connections: options.connections ?? 64,
+      connections: options.connections ?? 128,
       keepAliveTimeout: 30_000,
-      connectTimeout: 2000,
-      headersTimeout: 30_000,
-      bodyTimeout: 30_000,
+      connectTimeout: options.connectTimeoutMs ?? 2000,
+      headersTimeout: 0,
+      bodyTimeout: 0,
     })
   }
 
+  get state (): UpstreamState {
+    if (this.draining) return 'draining'
+    if (!this.healthy) return 'unhealthy'
+    if (this.ejectedUntil > Date.now()) return 'ejected'
+    return 'healthy'
+  }
+
+  /** May take new requests: healthy, not ejected, not draining. */
+  available (now: number): boolean {
+    return this.healthy && !this.draining && this.ejectedUntil <= now
+  }
+
+  /** Weight with slow start applied: ramps linearly from 10 % to 100 % over slowStartMs. */
+  effectiveWeight (now: number): number {
+    if (this.slowStartMs <= 0) return this.weight
+    const elapsed = now - this.readySince
+    if (elapsed >= this.slowStartMs) return this.weight
+    return this.weight * Math.max(0.1, elapsed / this.slowStartMs)
+  }
+
+  /** Records a response time for peak-EWMA balancing. */
+  observeLatency (ms: number, now: number): void {
+    if (ms > this.#ewmaMs || this.#ewmaAt === 0) {
+      this.#ewmaMs = ms
+    } else {
+      const decay = Math.exp(-(now - this.#ewmaAt) / EWMA_DECAY_MS)
+      this.#ewmaMs = this.#ewmaMs * decay + ms * (1 - decay)
+    }
+    this.#ewmaAt = now
+  }
+
+  get latencyEwmaMs (): number { return this.#ewmaMs }
+
   /** Result of one active check; `rise` successes make it healthy, `fall` failures unhealthy. */
-  recordCheck (ok: boolean, config: Pick<HealthCheckConfig, 'rise' | 'fall'>): void {
+  recordCheck (ok: boolean, config: { rise: number, fall: number }): void {
     if (ok) {
       this.#failures = 0
       this.#successes++
-      if (!this.healthy && this.#successes >= config.rise) this.healthy = true
+      if (!this.healthy && this.#successes >= config.rise) {
+        this.healthy = true
+        this.readySince = Date.now()
+      }
     } else {
       this.#successes = 0
       this.#failures++
@@ -37,7 +109,7 @@ export class Upstream {
     }
   }
 
-  /** Passive detection: a refused connection takes the instance out at once. */
+  /** A refused connection takes the instance out at once; health checks bring it back. */
   markDown (): void {
     this.healthy = false
     this.#successes = 0
@@ -45,5 +117,9 @@ export class Upstream {
 
   async close (): Promise<void> {
     await this.pool.close()
+  }
+
+  destroy (): void {
+    void this.pool.destroy()
   }
 }

@@ -67,6 +67,14 @@ export class NodeProcess {
     }, delay)
   }
 
+  /** Stops the process and starts a fresh one in its place. */
+  async restart (timeoutMs = 30_000): Promise<void> {
+    this.#stopping = true
+    await this.#current?.stop('SIGTERM', timeoutMs)
+    this.#stopping = false
+    await this.start()
+  }
+
   async stop (timeoutMs = 10_000): Promise<void> {
     this.#stopping = true
     if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer)

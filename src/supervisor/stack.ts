@@ -3,6 +3,7 @@ import { chmod, mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { LoadedConfig } from '../config/load.js'
 import { resolveTopology, type Topology } from '../config/levels.js'
+import type { GatewayConfigInput } from '../config/gateway-config.js'
 import type { ProcessConfigInput } from '../config/process-config.js'
 import { PgDatabase } from '../data/pg-database.js'
 import { OutgrowError } from '../errors/index.js'
@@ -147,6 +148,10 @@ export class Stack {
       session: topology.session === 'redis' ? { kind: 'redis' as const, url: redisUrl as string } : { kind: 'memory' as const },
       jobs: topology.jobs === 'bullmq' ? { kind: 'bullmq' as const, url: redisUrl as string } : { kind: 'inprocess' as const },
     }
+    // Behind a gateway, instances register themselves in Redis; the gateway follows the registry.
+    const registry = topology.gateway ? { registry: { url: redisUrl as string, cluster: 'app' } } : {}
+    const staticDir = join(this.#dataDir, 'static')
+    await mkdir(staticDir, { recursive: true })
     const processes: StackProcessInfo[] = [
       { name: 'postgres-primary', role: 'postgres', server: dbServer, pid: primary.process.pid, url: primary.url },
       ...this.#replicas.map((r, i) => ({ name: r.options.name, role: 'postgres' as const, server: `db-replica-${i + 1}`, pid: r.process.pid, url: r.url })),
@@ -173,7 +178,7 @@ export class Stack {
       const server = topology.colocateDb ? 'server-1' : id
       const port = topology.gateway ? await freePort() : config.port
       const host = topology.gateway ? '127.0.0.1' : config.host
-      const node = await startNode(id, server, { role: 'app', instanceId: id, host, port, ...common })
+      const node = await startNode(id, server, { role: 'app', instanceId: id, host, port, ...common, ...registry })
       const url = `http://127.0.0.1:${port}`
       instances.push({ id, url })
       processes.push({ name: id, role: 'app', server, pid: node.pid, url, metricsUrl: `${url}/metrics` })
@@ -182,11 +187,18 @@ export class Stack {
     this.#log(`${instances.length} app instance(s): ${instances.map((i) => i.url).join(', ')}`)
 
     if (topology.gateway) {
-      const node = await startNode('gateway', 'gateway', {
-        role: 'gateway', instanceId: 'gateway', host: config.host, port: config.port, balancer: config.balancer, healthCheck: config.healthCheck, instances,
-      })
+      const gatewayConfig: GatewayConfigInput = {
+        host: config.host,
+        port: config.port,
+        processes: config.gatewayProcesses,
+        adminToken: config.adminToken,
+        static: { dir: staticDir, maxAgeSeconds: 60 },
+        upstreams: { registry: { kind: 'redis', url: redisUrl as string, cluster: 'app' }, healthCheck: config.healthCheck },
+        routes: [{ pathPrefix: '/', balancer: config.balancer }],
+      }
+      const node = await startNode('gateway', 'gateway', { role: 'gateway', instanceId: 'gateway', gateway: gatewayConfig })
       processes.push({ name: 'gateway', role: 'gateway', server: 'gateway', pid: node.pid, url: `http://127.0.0.1:${config.port}`, metricsUrl: `http://127.0.0.1:${config.port}/__outgrow/metrics` })
-      this.#log(`gateway (${config.balancer}) on ${config.host}:${config.port}`)
+      this.#log(`gateway (${config.balancer}, ${config.gatewayProcesses} process(es)) on ${config.host}:${config.port}`)
     }
 
     this.#info = {
@@ -201,6 +213,18 @@ export class Stack {
     }
     await writeFile(join(this.#dataDir, 'stack.json'), JSON.stringify(this.#info, null, 2))
     return this.#info
+  }
+
+  /**
+   * Restarts every app instance, one at a time: each deregisters, drains and stops, and its
+   * replacement registers and passes a health check before the next one goes.
+   */
+  async rollingRestart (): Promise<void> {
+    for (const node of this.#nodes.filter((n) => n.options.name.startsWith('app-'))) {
+      await node.restart()
+      this.#log(`${node.options.name} restarted (rolling)`)
+      await new Promise((resolve) => setTimeout(resolve, this.topology.gateway ? this.#options.loaded.config.healthCheck.intervalMs + 500 : 0))
+    }
   }
 
   /** Stops everything, front to back: gateway, apps, workers, Redis, replicas, primary. */

@@ -1,0 +1,112 @@
+import { z } from 'zod'
+import { BALANCER_NAMES, healthCheckSchema } from './stack-config.js'
+import { parseOrThrow } from './validate.js'
+
+export { BALANCER_NAMES }
+export type BalancerName = typeof BALANCER_NAMES[number]
+
+const tokenBucketSchema = z.object({
+  /** Tokens added per second. */
+  rate: z.number().positive().max(1_000_000),
+  /** Bucket size: the burst allowed above the rate. */
+  burst: z.number().int().min(1).max(10_000_000),
+}).strict()
+
+export const routeSchema = z.object({
+  pathPrefix: z.string().startsWith('/').default('/'),
+  balancer: z.enum(BALANCER_NAMES).default('round-robin'),
+  /** consistent-hash: where the key comes from. */
+  hashKey: z.union([
+    z.object({ header: z.string().min(1).toLowerCase() }).strict(),
+    z.object({ cookie: z.string().min(1) }).strict(),
+    z.object({ pathSegment: z.number().int().min(0).max(32) }).strict(),
+  ]).optional(),
+  balanceFactor: z.number().min(0).max(100).optional(),
+  stickyCookie: z.string().min(1).max(64).regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/).default('outgrow.upstream'),
+  /** Per-try time to response headers. */
+  timeoutMs: z.number().int().min(1).max(3_600_000).default(30_000),
+  retries: z.object({
+    attempts: z.number().int().min(0).max(10).default(2),
+    /** Retries may be at most this share of requests in flight (Envoy's retry budget). */
+    budgetPercent: z.number().min(0).max(100).default(20),
+    /** Retries always allowed in flight regardless of the budget, so a quiet gateway can still retry. */
+    minRetryConcurrency: z.number().int().min(0).max(10_000).default(3),
+    /** Responses with these statuses are retried like connection failures. */
+    onStatus: z.array(z.number().int().min(500).max(599)).default([502, 503, 504]),
+    /** Largest request body buffered so that it can be sent again. */
+    maxBufferedBodyBytes: z.number().int().min(0).max(64 * 1024 * 1024).default(1024 * 1024),
+  }).strict().default({}),
+  rateLimit: z.object({
+    /** Per client: by IP, or by the API key in a header (falling back to the IP). */
+    perClient: tokenBucketSchema.extend({ apiKeyHeader: z.string().min(1).toLowerCase().optional() }).strict().optional(),
+    /** For the whole route, all clients together. */
+    route: tokenBucketSchema.optional(),
+  }).strict().optional(),
+}).strict()
+
+export const instanceSchema = z.object({
+  id: z.string().min(1).max(200),
+  url: z.string().url(),
+  weight: z.number().positive().max(1000).default(1),
+}).strict()
+
+export const gatewayConfigSchema = z.object({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65_535).default(8080),
+  /** Processes sharing the port (node:cluster). */
+  processes: z.number().int().min(1).max(64).default(1),
+  /** Peers whose X-Forwarded-For / -Proto are trusted (e.g. a CDN or an outer balancer). */
+  trustForwardedFrom: z.array(z.string().min(1)).default([]),
+  limits: z.object({
+    maxHeaderBytes: z.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
+    maxBodyBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(10 * 1024 * 1024),
+    /** Time to receive all request headers; slow clients get 408. */
+    headersTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+    /** Time to receive the whole request. */
+    requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
+    keepAliveTimeoutMs: z.number().int().min(100).max(3_600_000).default(65_000),
+  }).strict().default({}),
+  adminToken: z.string().min(8).optional(),
+  static: z.object({
+    dir: z.string().min(1),
+    maxAgeSeconds: z.number().int().min(0).max(31_536_000).default(60),
+  }).strict().optional(),
+  upstreams: z.object({
+    instances: z.array(instanceSchema).default([]),
+    registry: z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('memory') }).strict(),
+      z.object({ kind: z.literal('redis'), url: z.string().min(1), cluster: z.string().min(1).default('app') }).strict(),
+    ]).optional(),
+    healthCheck: healthCheckSchema.default({}),
+    outlierDetection: z.object({
+      consecutiveFailures: z.number().int().min(1).max(1000).default(5),
+      baseEjectionMs: z.number().int().min(100).max(3_600_000).default(5000),
+      maxEjectionMs: z.number().int().min(100).max(3_600_000).default(300_000),
+      maxEjectedPercent: z.number().min(0).max(100).default(50),
+    }).strict().default({}),
+    slowStartMs: z.number().int().min(0).max(3_600_000).default(0),
+    connectTimeoutMs: z.number().int().min(10).max(600_000).default(2000),
+    connections: z.number().int().min(1).max(100_000).default(128),
+    circuitBreaker: z.object({
+      maxConcurrent: z.number().int().min(1).max(1_000_000).default(1024),
+      maxPending: z.number().int().min(0).max(1_000_000).default(1024),
+      failureThreshold: z.number().int().min(1).max(1000).default(5),
+      openMs: z.number().int().min(10).max(3_600_000).default(5000),
+    }).strict().default({}),
+    /** How long a deregistered instance keeps its in-flight requests before it is dropped. */
+    drainTimeoutMs: z.number().int().min(0).max(3_600_000).default(30_000),
+  }).strict().default({}),
+  rateLimitStore: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('local') }).strict(),
+    z.object({ kind: z.literal('redis'), url: z.string().min(1) }).strict(),
+  ]).default({ kind: 'local' }),
+  routes: z.array(routeSchema).min(1).default([{}]),
+}).strict()
+
+export type GatewayConfig = z.output<typeof gatewayConfigSchema>
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>
+export type RouteConfig = z.output<typeof routeSchema>
+
+export function parseGatewayConfig (input: unknown): GatewayConfig {
+  return parseOrThrow(gatewayConfigSchema, input, 'gateway config')
+}

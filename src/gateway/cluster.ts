@@ -1,0 +1,83 @@
+import type { GatewayConfig } from '../config/gateway-config.js'
+import { HealthChecker } from './health-checker.js'
+import { OutlierDetector } from './outlier-detector.js'
+import { Upstream } from './upstream.js'
+
+export interface InstanceSpec { readonly id: string, readonly url: string, readonly weight?: number }
+
+type UpstreamsConfig = GatewayConfig['upstreams']
+
+/**
+ * The instances behind a gateway and their lifecycle: joining (health-checked, then slow start),
+ * passive and active health, and leaving by draining — no new requests, in-flight ones finish,
+ * then the pool closes. `members` is replaced, never mutated, so balancers can tell it changed.
+ */
+export class UpstreamCluster {
+  members: readonly Upstream[] = []
+  readonly outliers: OutlierDetector
+  readonly #config: UpstreamsConfig
+  readonly #checker: HealthChecker
+  readonly #draining = new Set<Upstream>()
+
+  constructor (config: UpstreamsConfig) {
+    this.#config = config
+    this.outliers = new OutlierDetector(config.outlierDetection)
+    this.#checker = new HealthChecker(() => this.members, config.healthCheck)
+  }
+
+  get draining (): ReadonlySet<Upstream> { return this.#draining }
+
+  async start (): Promise<void> {
+    await this.#checker.checkAll()
+    this.#checker.start()
+  }
+
+  /** Adds an instance, or updates its URL or weight. A new instance starts with a health check. */
+  async upsert (spec: InstanceSpec): Promise<Upstream> {
+    const existing = this.members.find((u) => u.id === spec.id)
+    if (existing !== undefined && existing.url === spec.url) {
+      existing.weight = spec.weight ?? existing.weight
+      return existing
+    }
+    if (existing !== undefined) this.remove(existing.id)
+    const upstream = new Upstream(spec.id, spec.url, {
+      weight: spec.weight,
+      connections: this.#config.connections,
+      connectTimeoutMs: this.#config.connectTimeoutMs,
+      slowStartMs: this.#config.slowStartMs,
+      breaker: this.#config.circuitBreaker,
+    })
+    if (this.members.length > 0) {
+      // Joining a running cluster: in rotation once it answers one health check.
+      upstream.healthy = await this.#checker.probe(upstream)
+      upstream.readySince = Date.now()
+    }
+    this.members = [...this.members, upstream]
+    return upstream
+  }
+
+  /** Takes an instance out of rotation and closes it once its in-flight requests are done. */
+  remove (id: string): boolean {
+    const upstream = this.members.find((u) => u.id === id)
+    if (upstream === undefined) return false
+    upstream.draining = true
+    this.members = this.members.filter((u) => u !== upstream)
+    this.#draining.add(upstream)
+    const deadline = Date.now() + this.#config.drainTimeoutMs
+    const finish = (): void => {
+      if (upstream.active > 0 && Date.now() < deadline) {
+        setTimeout(finish, 50).unref()
+        return
+      }
+      this.#draining.delete(upstream)
+      void upstream.close().catch(() => { upstream.destroy() })
+    }
+    finish()
+    return true
+  }
+
+  async close (): Promise<void> {
+    this.#checker.stop()
+    await Promise.allSettled([...this.members, ...this.#draining].map(async (u) => { await u.close() }))
+  }
+}

@@ -1,0 +1,46 @@
+import type { IncomingMessage } from 'node:http'
+import { connect, type Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { Proxy } from './proxy.js'
+import type { UpstreamCluster } from './cluster.js'
+import { forwardingInfo, upstreamRequestHeaders } from './headers.js'
+
+/**
+ * Passes WebSocket (and other Upgrade) requests through: the chosen instance gets the request
+ * with its Upgrade headers, and from then on bytes are piped both ways until either side closes.
+ */
+export function handleUpgrade (proxy: Proxy, cluster: UpstreamCluster, trusted: ReadonlySet<string>, req: IncomingMessage, client: Duplex, head: Buffer): void {
+  const route = proxy.route(req.url ?? '/')
+  const info = forwardingInfo(req, trusted, () => `ws-${Date.now().toString(36)}`)
+  const upstream = route.balancer.pick(cluster.members, { now: Date.now(), clientIp: info.clientIp, hashKey: undefined, stickyId: undefined, exclude: undefined })
+  if (upstream === undefined) {
+    client.end('HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')
+    return
+  }
+  const target = new URL(upstream.url)
+  const headers = upstreamRequestHeaders(req, info, true)
+  let lines = `${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1\r\n`
+  for (let i = 0; i < headers.length; i += 2) lines += `${headers[i] as string}: ${headers[i + 1] as string}\r\n`
+  const server: Socket = connect(Number(target.port), target.hostname, () => {
+    upstream.active++
+    server.write(lines + '\r\n')
+    if (head.length > 0) server.write(head)
+    server.pipe(client)
+    client.pipe(server)
+  })
+  let closed = false
+  const close = (): void => {
+    if (closed) return
+    closed = true
+    if (server.readyState !== 'opening') upstream.active = Math.max(0, upstream.active - 1)
+    server.destroy()
+    client.destroy()
+  }
+  server.on('error', () => {
+    if (!client.destroyed && server.bytesRead === 0) client.end('HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')
+    close()
+  })
+  server.on('close', close)
+  client.on('error', close)
+  client.on('close', close)
+}
