@@ -3,6 +3,7 @@ import { BALANCER_NAMES } from '../config/stack-config.js'
 import { isOutgrowError } from '../errors/index.js'
 import { bench } from './bench.js'
 import { integer, levelList, positiveNumber } from './options.js'
+import { gateway } from './gateway.js'
 import { up } from './up.js'
 
 const program = new Command()
@@ -27,6 +28,13 @@ program.command('up')
   .option('--no-restart', 'do not restart app, worker or gateway processes that die')
   .option('--no-seed', 'create the schema but no demo data')
   .action(up)
+
+program.command('gateway')
+  .description('run the gateway on its own, in front of any HTTP service')
+  .requiredOption('-c, --config <file>', 'gateway config (JSON or JS module)')
+  .option('-p, --port <port>', 'listening port', integer(0, 65_535))
+  .option('--processes <n>', 'processes sharing the port', integer(1, 64))
+  .action(gateway)
 
 program.command('bench')
   .description('open-model load test of the shop: against --url, or level by level with --levels')

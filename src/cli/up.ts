@@ -52,7 +52,10 @@ export async function up (options: UpOptions): Promise<void> {
   // SIGHUP: rolling restart of the app instances, e.g. after deploying new code.
   process.on('SIGHUP', () => {
     log('SIGHUP: rolling restart of the app instances')
-    stack.rollingRestart().then(() => { log('rolling restart done') }, (err: unknown) => { log(`rolling restart failed: ${(err as Error).message}`) })
+    stack.rollingRestart().then(async () => {
+      await writeFile(stateFile, JSON.stringify(stack.snapshot(), null, 2))
+      log('rolling restart done')
+    }, (err: unknown) => { log(`rolling restart failed: ${(err as Error).message}`) })
   })
   const info = await stack.up()
   await mkdir('.outgrow', { recursive: true })

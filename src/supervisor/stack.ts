@@ -78,6 +78,13 @@ export class Stack {
 
   get nodes (): readonly NodeProcess[] { return this.#nodes }
 
+  /** The stack's description with the current pids (processes may have been restarted). */
+  snapshot (): StackInfo {
+    const info = this.info
+    const pids = new Map(this.#nodes.map((n) => [n.options.name, n.pid]))
+    return { ...info, processes: info.processes.map((p) => pids.has(p.name) ? { ...p, pid: pids.get(p.name) } : p) }
+  }
+
   async up (): Promise<StackInfo> {
     try {
       return await this.#up()

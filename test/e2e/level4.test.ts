@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -23,7 +23,7 @@ after(async () => {
   await rm(cwd, { recursive: true, force: true })
 })
 
-async function call (method: 'GET' | 'POST', path: string, cookie = '', body?: unknown): Promise<{ status: number, json: Record<string, unknown>, instance: string, cookie: string }> {
+async function call (method: 'GET' | 'POST' | 'DELETE', path: string, cookie = '', body?: unknown): Promise<{ status: number, json: Record<string, unknown>, instance: string, cookie: string }> {
   const res = await request(`${base}${path}`, {
     method,
     headers: { ...(cookie === '' ? {} : { cookie }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -92,6 +92,46 @@ test('an instance killed with SIGKILL leaves rotation; the others keep answering
   assert.deepEqual([...new Set(after)].sort(), ['app-1', 'app-3'])
   const metrics = await request(`${base}/__outgrow/metrics`)
   assert.match(await metrics.body.text(), /outgrow_gateway_upstream_healthy\{instance="app-2"\} 0/)
+})
+
+test('a rolling restart of every app instance under load fails zero requests', async () => {
+  const login = await call('POST', '/api/login', '', { email: 'user9@example.com', password: 'password123' })
+  const cookie = login.cookie
+  const failures: string[] = []
+  let sent = 0
+  let stop = false
+  const load = (async () => {
+    const inFlight = new Set<Promise<void>>()
+    while (!stop) {
+      const n = sent++
+      const job = (async () => {
+        const res = n % 5 === 0
+          ? await call('POST', '/api/cart/items', cookie, { productId: 1 + (n % 50), qty: 1 })
+          : await call('GET', `/api/products/${1 + (n % 100)}`)
+        if (res.status >= 400 && !(n % 5 === 0 && res.status === 400)) failures.push(`${n}: ${res.status} ${JSON.stringify(res.json)}`)
+        if (n % 5 === 0 && res.status === 201 && n % 50 === 0) await call('DELETE', '/api/cart', cookie)
+      })()
+      inFlight.add(job)
+      void job.finally(() => inFlight.delete(job))
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    await Promise.all(inFlight)
+  })()
+  const restarted = new Promise<void>((resolve) => {
+    const onData = (d: Buffer): void => { if (d.toString().includes('rolling restart done')) { cli.child.stderr?.off('data', onData); resolve() } }
+    cli.child.stderr?.on('data', onData)
+  })
+  cli.child.kill('SIGHUP')
+  await restarted
+  stop = true
+  await load
+  assert.ok(sent > 500, `load kept running through the restart (${sent} requests)`)
+  assert.deepEqual(failures, [])
+  const state = JSON.parse(await readFile(join(cwd, '.outgrow', 'stack.json'), 'utf8')) as { processes: Array<{ name: string, pid: number }> }
+  cli.ready.processes = state.processes
+  const seen = new Set<string>()
+  for (let i = 0; i < 12; i++) seen.add((await call('GET', '/api/products/1')).instance)
+  assert.deepEqual([...seen].sort(), ['app-1', 'app-2', 'app-3'], 'the killed instance came back with the restart')
 })
 
 test('killing the supervisor with SIGKILL leaves no orphan process', async () => {
