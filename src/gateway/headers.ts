@@ -57,14 +57,17 @@ export function clientResponseHeaders (raw: Buffer[], extra: readonly string[]):
   let connection: Set<string> | undefined
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] as Buffer).toString('latin1')
+    const value = (raw[i + 1] as Buffer).toString('latin1')
     const lower = name.toLowerCase()
-    if (lower === 'connection') connection = connectionTokens((raw[i + 1] as Buffer).toString('latin1'))
+    if (HOP_BY_HOP.has(lower)) {
+      if (lower === 'connection') connection = connectionTokens(value)
+      continue
+    }
+    out.push(name, value)
   }
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] as Buffer).toString('latin1')
-    const lower = name.toLowerCase()
-    if (HOP_BY_HOP.has(lower) || connection?.has(lower) === true) continue
-    out.push(name, (raw[i + 1] as Buffer).toString('latin1'))
+  if (connection !== undefined && connection.size > 0) {
+    // Rare: the instance named extra hop-by-hop headers in Connection; drop them too.
+    for (let i = out.length - 2; i >= 0; i -= 2) if (connection.has((out[i] as string).toLowerCase())) out.splice(i, 2)
   }
   for (const value of extra) out.push(value)
   return out

@@ -2,48 +2,11 @@ import client from 'prom-client'
 import { registry } from '../runtime/metrics.js'
 import type { UpstreamCluster } from './cluster.js'
 import type { RetryBudget } from './retry-budget.js'
+import { LATENCY_BUCKETS } from './upstream-stats.js'
 
-const requests = new client.Counter({
-  name: 'outgrow_gateway_requests_total', help: 'Proxied requests by instance and status class', labelNames: ['instance', 'status'] as const, registers: [registry],
-})
-const failures = new client.Counter({
-  name: 'outgrow_gateway_upstream_failures_total', help: 'Failed attempts by instance and kind (connect, timeout, reset, status)', labelNames: ['instance', 'kind'] as const, registers: [registry],
-})
-const latency = new client.Histogram({
-  name: 'outgrow_gateway_upstream_latency_seconds', help: 'Time to response headers per instance',
-  labelNames: ['instance'] as const, buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry],
-})
 const local = new client.Counter({
   name: 'outgrow_gateway_local_responses_total', help: 'Responses the gateway gave itself (static, rate limited, no instance, errors)', labelNames: ['reason'] as const, registers: [registry],
 })
-
-export interface InstanceMetrics {
-  requests(statusClass: string): void
-  failure(kind: string): void
-  latency(seconds: number): void
-}
-
-const cache = new Map<string, InstanceMetrics>()
-
-/** Label-bound metric children per instance, created once (no label lookup per request). */
-export function instanceMetrics (id: string): InstanceMetrics {
-  let m = cache.get(id)
-  if (m === undefined) {
-    const byClass = new Map<string, client.Counter.Internal>()
-    const lat = latency.labels(id)
-    m = {
-      requests (statusClass) {
-        let c = byClass.get(statusClass)
-        if (c === undefined) byClass.set(statusClass, c = requests.labels(id, statusClass))
-        c.inc()
-      },
-      failure (kind) { failures.labels(id, kind).inc() },
-      latency (seconds) { lat.observe(seconds) },
-    }
-    cache.set(id, m)
-  }
-  return m
-}
 
 export function countLocal (reason: string): void {
   local.labels(reason).inc()
@@ -57,6 +20,22 @@ export async function gatewayMetricsText (cluster: UpstreamCluster, budgets: rea
     `# HELP ${name} ${help}`, `# TYPE ${name} gauge`, ...all.map((u) => `${name}{instance="${u.id}"} ${value(u)}`),
   ]
   const lines = [
+    '# HELP outgrow_gateway_requests_total Proxied responses by instance and status class', '# TYPE outgrow_gateway_requests_total counter',
+    ...all.flatMap((u) => u.stats.responses.flatMap((n, cls) => cls === 0 ? [] : [`outgrow_gateway_requests_total{instance="${u.id}",status="${cls}xx"} ${n}`])),
+    '# HELP outgrow_gateway_upstream_failures_total Failed attempts by instance and kind', '# TYPE outgrow_gateway_upstream_failures_total counter',
+    ...all.flatMap((u) => Object.entries(u.stats.failures).map(([kind, n]) => `outgrow_gateway_upstream_failures_total{instance="${u.id}",kind="${kind}"} ${n}`)),
+    '# HELP outgrow_gateway_upstream_latency_seconds Time to response headers per instance', '# TYPE outgrow_gateway_upstream_latency_seconds histogram',
+    ...all.flatMap((u) => {
+      let cumulative = 0
+      const buckets = LATENCY_BUCKETS.map((le, i) => {
+        cumulative += u.stats.latencyCounts[i] as number
+        return `outgrow_gateway_upstream_latency_seconds_bucket{instance="${u.id}",le="${le}"} ${cumulative}`
+      })
+      return [...buckets,
+        `outgrow_gateway_upstream_latency_seconds_bucket{instance="${u.id}",le="+Inf"} ${u.stats.latencyCount}`,
+        `outgrow_gateway_upstream_latency_seconds_sum{instance="${u.id}"} ${u.stats.latencySum}`,
+        `outgrow_gateway_upstream_latency_seconds_count{instance="${u.id}"} ${u.stats.latencyCount}`]
+    }),
     ...gauge('outgrow_gateway_upstream_healthy', '1 when the instance may take new requests', (u) => u.available(now) ? 1 : 0),
     ...gauge('outgrow_gateway_upstream_active', 'Requests in flight per instance', (u) => u.active),
     ...gauge('outgrow_gateway_upstream_ejections', 'Times outlier detection ejected the instance', (u) => u.ejections),

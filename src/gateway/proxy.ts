@@ -5,7 +5,7 @@ import type { Balancer, PickContext } from './balancing/index.js'
 import type { UpstreamCluster } from './cluster.js'
 import type { RouteConfig } from '../config/gateway-config.js'
 import { clientResponseHeaders, cookieValue, forwardingInfo, upstreamRequestHeaders, type ForwardingInfo } from './headers.js'
-import { countLocal, instanceMetrics } from './metrics.js'
+import { countLocal } from './metrics.js'
 import type { RateLimitStore } from './rate-limit.js'
 import type { RetryBudget } from './retry-budget.js'
 import type { Upstream } from './upstream.js'
@@ -55,6 +55,7 @@ function failureKind (code: string): 'connect' | 'timeout' | 'reset' {
 export class Proxy {
   readonly #o: ProxyOptions
   #ids = 0
+  readonly #newId = (): string => `${this.#o.requestIdPrefix}${(++this.#ids).toString(36)}`
 
   constructor (options: ProxyOptions) {
     this.#o = options
@@ -67,7 +68,7 @@ export class Proxy {
 
   handle (req: IncomingMessage, res: ServerResponse): void {
     const route = this.route(req.url ?? '/')
-    const info = forwardingInfo(req, this.#o.trusted, () => `${this.#o.requestIdPrefix}${(++this.#ids).toString(36)}`)
+    const info = forwardingInfo(req, this.#o.trusted, this.#newId)
     const length = req.headers['content-length']
     if (length !== undefined && Number(length) > this.#o.maxBodyBytes) {
       countLocal('body_too_large')
@@ -151,6 +152,8 @@ class Exchange {
   body: Buffer | IncomingMessage | null = null
   retriesLeft = 0
   tried: Set<Upstream> | undefined
+  /** Aborts the attempt in progress when the client goes away. */
+  abortAttempt: ((err?: Error) => void) | undefined
   retrying = false
   clientGone = false
   finished = false
@@ -166,6 +169,7 @@ class Exchange {
     route.budget.requestsInFlight++
     res.once('close', () => {
       this.clientGone = !res.writableFinished
+      if (this.clientGone) this.abortAttempt?.(new Error('client closed'))
       this.done()
     })
   }
@@ -236,6 +240,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   readonly #upstream: Upstream
   readonly #startedAt = performance.now()
   #abort: ((err?: Error) => void) | undefined
+  #resume: (() => void) | undefined
   #settled = false
   #discarding = false
 
@@ -276,8 +281,8 @@ class Attempt implements Dispatcher.DispatchHandler {
 
   onConnect (abort: (err?: Error) => void): void {
     this.#abort = abort
+    this.#x.abortAttempt = abort
     if (this.#x.clientGone) abort(new Error('client closed'))
-    else this.#x.res.once('close', () => { if (!this.#x.res.writableFinished) abort(new Error('client closed')) })
   }
 
   onHeaders (statusCode: number, rawHeaders: Buffer[] | string[] | null, resume: () => void): boolean {
@@ -285,30 +290,33 @@ class Attempt implements Dispatcher.DispatchHandler {
     const u = this.#upstream
     const elapsedMs = performance.now() - this.#startedAt
     u.observeLatency(elapsedMs, Date.now())
-    const metrics = instanceMetrics(u.id)
-    metrics.latency(elapsedMs / 1000)
+    const stats = u.stats
+    stats.latency(elapsedMs / 1000)
     if (statusCode < 200) return true
     if (x.route.retryOn.has(statusCode) && x.retriesLeft > 0 && !x.res.headersSent) {
       // Retry elsewhere: drop this response and let onError/onComplete not answer the client.
-      metrics.failure('status')
+      stats.failures.status++
       this.#settle(false)
       this.#discarding = true
       this.#abort?.(new Error('retrying'))
       x.fail(u, 'OUTGROW_UPSTREAM_FAILED', `instance ${u.id} answered ${statusCode}`)
       return false
     }
-    metrics.requests(`${Math.floor(statusCode / 100)}xx`)
+    stats.response(statusCode)
     const extra = ['x-request-id', x.info.requestId]
     if (x.route.sticky && x.context().stickyId !== u.id) extra.push('set-cookie', `${x.route.config.stickyCookie}=${encodeURIComponent(u.id)}; Path=/; HttpOnly; SameSite=Lax`)
     x.res.writeHead(statusCode, clientResponseHeaders(rawHeaders as Buffer[], extra))
-    x.res.on('drain', resume)
+    this.#resume = resume
     if (statusCode >= 500) this.#settle(false)
     return true
   }
 
   onData (chunk: Buffer): boolean {
     if (this.#discarding) return true
-    return this.#x.res.write(chunk)
+    const ok = this.#x.res.write(chunk)
+    // Backpressure: undici pauses until the client has taken what was written.
+    if (!ok && this.#resume !== undefined) this.#x.res.once('drain', this.#resume)
+    return ok
   }
 
   onComplete (): void {
@@ -327,7 +335,7 @@ class Attempt implements Dispatcher.DispatchHandler {
       this.#settle(true)
       return
     }
-    instanceMetrics(u.id).failure(kind)
+    u.stats.failures[kind]++
     this.#settle(false)
     if (kind === 'connect') u.markDown()
     if (x.res.headersSent) {

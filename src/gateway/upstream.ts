@@ -1,5 +1,6 @@
 import { Pool } from 'undici'
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js'
+import { UpstreamStats } from './upstream-stats.js'
 
 export type UpstreamState = 'healthy' | 'unhealthy' | 'ejected' | 'draining'
 
@@ -22,6 +23,7 @@ export class Upstream {
   readonly url: string
   readonly pool: Pool
   readonly breaker: CircuitBreaker
+  readonly stats = new UpstreamStats()
   /** Configured weight (smooth weighted round robin, slow start). */
   weight: number
   /** Requests in flight on this instance. */
