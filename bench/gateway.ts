@@ -54,7 +54,18 @@ function wrk (url: string): { rps: number, p99Ms: number } {
   return { rps: Math.round(rps), p99Ms }
 }
 
+function requireTools (): void {
+  for (const tool of ['nginx', 'wrk']) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' })
+    } catch {
+      throw new Error(`${tool} is needed for this benchmark: apt-get install nginx-light wrk (or your platform's packages)`)
+    }
+  }
+}
+
 async function main (): Promise<void> {
+  requireTools()
   const dir = await mkdtemp(join(tmpdir(), 'outgrow-gw-bench-'))
   const backendPort = await freePort()
   const backendUrl = `http://127.0.0.1:${backendPort}`
