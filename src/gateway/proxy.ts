@@ -67,7 +67,15 @@ export class Proxy {
   }
 
   handle (req: IncomingMessage, res: ServerResponse): void {
-    const route = this.route(req.url ?? '/')
+    const url = req.url ?? '/'
+    if (url.charCodeAt(0) !== 47 /* '/' */) {
+      // Absolute-form targets (GET http://elsewhere/ …) would make this an open proxy: refused.
+      countLocal('bad_target')
+      sendError(res, 'OUTGROW_BAD_REQUEST', 'request target must be a path', { connection: 'close' })
+      req.resume()
+      return
+    }
+    const route = this.route(url)
     const info = forwardingInfo(req, this.#o.trusted, this.#newId)
     const length = req.headers['content-length']
     if (length !== undefined && Number(length) > this.#o.maxBodyBytes) {

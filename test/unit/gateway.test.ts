@@ -84,6 +84,9 @@ describe('gateway protocol', () => {
     const { gw, base } = await gatewayFor(bs, { limits: { headersTimeoutMs: 500, requestTimeoutMs: 1000, maxHeaderBytes: 2048, maxBodyBytes: 1000 } })
     assert.match(await raw(gw.port, 'GARBAGE \x00\x01 HTTP/9\r\n\r\n'), /^HTTP\/1\.1 400/)
     assert.match(await raw(gw.port, 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n'), /^HTTP\/1\.1 400/)
+    const hitsBefore = (bs[0] as Backend).hits
+    assert.match(await raw(gw.port, 'GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n'), /^HTTP\/1\.1 400/, 'no open proxying')
+    assert.equal((bs[0] as Backend).hits, hitsBefore)
     assert.match(await raw(gw.port, 'GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ', 4000), /^HTTP\/1\.1 408/)
     assert.match(await raw(gw.port, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(4000)}\r\n\r\n`), /^HTTP\/1\.1 431/)
     const big = await request(`${base}/`, { method: 'POST', body: 'x'.repeat(2000) })
