@@ -24,6 +24,8 @@ export async function gatewayMetricsText (cluster: UpstreamCluster, budgets: rea
     ...all.flatMap((u) => u.stats.responses.flatMap((n, cls) => cls === 0 ? [] : [`outgrow_gateway_requests_total{instance="${u.id}",status="${cls}xx"} ${n}`])),
     '# HELP outgrow_gateway_upstream_failures_total Failed attempts by instance and kind', '# TYPE outgrow_gateway_upstream_failures_total counter',
     ...all.flatMap((u) => Object.entries(u.stats.failures).map(([kind, n]) => `outgrow_gateway_upstream_failures_total{instance="${u.id}",kind="${kind}"} ${n}`)),
+    '# HELP outgrow_gateway_upstream_retries_total Requests that failed on the instance and were retried on another', '# TYPE outgrow_gateway_upstream_retries_total counter',
+    ...all.map((u) => `outgrow_gateway_upstream_retries_total{instance="${u.id}"} ${u.stats.retriedElsewhere}`),
     '# HELP outgrow_gateway_upstream_latency_seconds Time to response headers per instance', '# TYPE outgrow_gateway_upstream_latency_seconds histogram',
     ...all.flatMap((u) => {
       let cumulative = 0

@@ -233,6 +233,7 @@ class Exchange {
       if (this.retrying || this.route.budget.tryStartRetry()) {
         this.retrying = true
         this.retriesLeft--
+        upstream.stats.retriedElsewhere++
         ;(this.tried ??= new Set()).add(upstream)
         this.attempt()
         return

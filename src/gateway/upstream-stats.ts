@@ -12,6 +12,8 @@ export class UpstreamStats {
   readonly failures: Record<'connect' | 'timeout' | 'reset' | 'status', number> = { connect: 0, timeout: 0, reset: 0, status: 0 }
   /** Cumulative-at-render histogram: counts per bucket, plus the +Inf overflow at the end. */
   readonly latencyCounts = new Array<number>(LATENCY_BUCKETS.length + 1).fill(0)
+  /** Requests that failed here and were retried on another instance. */
+  retriedElsewhere = 0
   latencySum = 0
   latencyCount = 0
 
