@@ -74,6 +74,12 @@ export async function startGateway (config: GatewayConfig, options: { registry?:
       if (path === '/__outgrow/healthz') {
         res.writeHead(200, { 'content-type': 'application/json' })
         res.end('{"status":"ok"}')
+      } else if (path === '/__outgrow/readyz') {
+        // Ready when at least one instance can take a request.
+        const now = Date.now()
+        const available = cluster.members.filter((u) => u.available(now)).length
+        res.writeHead(available > 0 ? 200 : 503, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ status: available > 0 ? 'ready' : 'no instance available', available }))
       } else if (path === '/__outgrow/metrics') {
         void gatewayMetricsText(cluster, routes.map((r) => r.budget)).then((text) => {
           res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })

@@ -166,6 +166,12 @@ describe('gateway resilience', () => {
     assert.equal(later.statusCode, 503)
     assert.equal(later.headers['retry-after'], '1')
     await later.body.dump()
+    const ready = await request(`${base}/__outgrow/readyz`)
+    assert.equal(ready.statusCode, 503, 'the gateway is not ready without an instance')
+    await ready.body.dump()
+    const live = await request(`${base}/__outgrow/healthz`)
+    assert.equal(live.statusCode, 200, 'but it is alive')
+    await live.body.dump()
   })
 
   it('retries 503s for idempotent methods and Idempotency-Key requests only', async () => {
