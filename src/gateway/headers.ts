@@ -4,7 +4,8 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'pro
 
 /** Headers named in Connection are hop-by-hop too (RFC 9110 §7.6.1). */
 function connectionTokens (value: string | undefined): Set<string> | undefined {
-  if (value === undefined || value === '') return undefined
+  // The common values name no further headers; skip the parsing for them.
+  if (value === undefined || value === '' || value === 'keep-alive' || value === 'close' || value === 'Keep-Alive' || value === 'upgrade' || value === 'Upgrade') return undefined
   return new Set(value.toLowerCase().split(',').map((t) => t.trim()).filter((t) => t !== 'close' && t !== 'keep-alive'))
 }
 
@@ -15,40 +16,77 @@ export interface ForwardingInfo {
   readonly requestId: string
 }
 
-/** The client as far as the gateway can trust: X-Forwarded-* are believed only from trusted peers. */
-export function forwardingInfo (req: IncomingMessage, trusted: ReadonlySet<string>, newId: () => string): ForwardingInfo {
-  const peer = req.socket.remoteAddress ?? ''
-  const headers = req.headers
-  if (trusted.has(peer)) {
-    const xff = headers['x-forwarded-for']
-    const chain = typeof xff === 'string' && xff !== '' ? xff : undefined
-    const first = chain?.split(',')[0]?.trim()
-    const id = headers['x-request-id']
-    return {
-      clientIp: first !== undefined && first !== '' ? first : peer,
-      proto: typeof headers['x-forwarded-proto'] === 'string' ? headers['x-forwarded-proto'] : 'http',
-      forwardedFor: chain === undefined ? peer : `${chain}, ${peer}`,
-      requestId: typeof id === 'string' && id !== '' && id.length <= 200 ? id : newId(),
-    }
-  }
-  return { clientIp: peer, proto: 'http', forwardedFor: peer, requestId: newId() }
+/** What the proxy needs from a request, read in one pass over its raw headers. */
+export interface ScannedRequest {
+  /** Headers for the instance: raw order kept, hop-by-hop dropped, forwarding headers set. */
+  readonly headers: string[]
+  readonly info: ForwardingInfo
+  readonly contentLength: string | undefined
+  readonly chunked: boolean
+  readonly idempotencyKey: boolean
+  readonly cookie: string | undefined
 }
 
-/** Request headers for the instance: raw order kept, hop-by-hop and spoofable ones replaced. */
-export function upstreamRequestHeaders (req: IncomingMessage, info: ForwardingInfo, keepUpgrade = false): string[] {
+/**
+ * One pass over req.rawHeaders (Node's parsed `req.headers` object is never built on this path).
+ * X-Forwarded-For/-Proto and X-Request-Id are believed only from trusted peers, otherwise replaced.
+ */
+export function scanRequest (req: IncomingMessage, trusted: ReadonlySet<string>, newId: () => string, keepUpgrade = false): ScannedRequest {
   const raw = req.rawHeaders
-  const extra = connectionTokens(req.headers.connection)
   const out: string[] = []
+  let contentLength: string | undefined
+  let chunked = false
+  let idempotencyKey = false
+  let cookie: string | undefined
+  let connection: string | undefined
+  let xff: string | undefined
+  let xfp: string | undefined
+  let requestId: string | undefined
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string
+    const value = raw[i + 1] as string
     const lower = name.toLowerCase()
-    if (lower === 'x-forwarded-for' || lower === 'x-forwarded-proto' || lower === 'x-request-id' || lower === 'x-real-ip') continue
-    const upgradeHeader = keepUpgrade && (lower === 'upgrade' || lower === 'connection')
-    if (!upgradeHeader && (HOP_BY_HOP.has(lower) || extra?.has(lower) === true)) continue
-    out.push(name, raw[i + 1] as string)
+    switch (lower) {
+      case 'content-length': contentLength = value; break
+      case 'transfer-encoding': chunked = true; continue
+      case 'idempotency-key': idempotencyKey = true; break
+      case 'cookie': cookie = cookie === undefined ? value : `${cookie}; ${value}`; break
+      case 'connection':
+        connection = value
+        if (!keepUpgrade) continue
+        break
+      case 'x-forwarded-for': xff = xff === undefined ? value : `${xff}, ${value}`; continue
+      case 'x-forwarded-proto': xfp = value; continue
+      case 'x-request-id': requestId = value; continue
+      case 'x-real-ip': continue
+      default:
+        if (HOP_BY_HOP.has(lower) && !(keepUpgrade && lower === 'upgrade')) continue
+    }
+    out.push(name, value)
+  }
+  const extra = connectionTokens(connection)
+  if (extra !== undefined && extra.size > 0) {
+    // Rare: the client named further hop-by-hop headers in Connection.
+    for (let i = out.length - 2; i >= 0; i -= 2) {
+      const lower = (out[i] as string).toLowerCase()
+      if (extra.has(lower) && !(keepUpgrade && lower === 'upgrade')) out.splice(i, 2)
+    }
+  }
+  const peer = req.socket.remoteAddress ?? ''
+  let info: ForwardingInfo
+  if (trusted.has(peer)) {
+    const first = xff?.split(',')[0]?.trim()
+    info = {
+      clientIp: first !== undefined && first !== '' ? first : peer,
+      proto: xfp ?? 'http',
+      forwardedFor: xff === undefined || xff === '' ? peer : `${xff}, ${peer}`,
+      requestId: requestId !== undefined && requestId !== '' && requestId.length <= 200 ? requestId : newId(),
+    }
+  } else {
+    info = { clientIp: peer, proto: 'http', forwardedFor: peer, requestId: newId() }
   }
   out.push('x-forwarded-for', info.forwardedFor, 'x-forwarded-proto', info.proto, 'x-real-ip', info.clientIp, 'x-request-id', info.requestId)
-  return out
+  return { headers: out, info, contentLength, chunked, idempotencyKey, cookie }
 }
 
 /** Response headers for the client, from undici's raw Buffer pairs, hop-by-hop removed. */

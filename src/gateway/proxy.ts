@@ -4,7 +4,7 @@ import { OutgrowError, type ErrorCode } from '../errors/index.js'
 import type { Balancer, PickContext } from './balancing/index.js'
 import type { UpstreamCluster } from './cluster.js'
 import type { RouteConfig } from '../config/gateway-config.js'
-import { clientResponseHeaders, cookieValue, forwardingInfo, upstreamRequestHeaders, type ForwardingInfo } from './headers.js'
+import { clientResponseHeaders, cookieValue, scanRequest, type ForwardingInfo, type ScannedRequest } from './headers.js'
 import { countLocal } from './metrics.js'
 import type { RateLimitStore } from './rate-limit.js'
 import type { RetryBudget } from './retry-budget.js'
@@ -76,8 +76,9 @@ export class Proxy {
       return
     }
     const route = this.route(url)
-    const info = forwardingInfo(req, this.#o.trusted, this.#newId)
-    const length = req.headers['content-length']
+    const scanned = scanRequest(req, this.#o.trusted, this.#newId)
+    const info = scanned.info
+    const length = scanned.contentLength
     if (length !== undefined && Number(length) > this.#o.maxBodyBytes) {
       countLocal('body_too_large')
       sendError(res, 'OUTGROW_PAYLOAD_TOO_LARGE', `request body over ${this.#o.maxBodyBytes} bytes`, { connection: 'close' })
@@ -86,11 +87,11 @@ export class Proxy {
     }
     const limits = route.config.rateLimit
     if (limits === undefined || this.#o.rateLimits === undefined) {
-      this.#start(req, res, route, info)
+      this.#start(req, res, route, scanned)
       return
     }
     void this.#rateLimited(req, route, info).then((retryAfterMs) => {
-      if (retryAfterMs === 0) this.#start(req, res, route, info)
+      if (retryAfterMs === 0) this.#start(req, res, route, scanned)
       else {
         countLocal('rate_limited')
         req.resume()
@@ -99,7 +100,7 @@ export class Proxy {
         res.writeHead(429, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) })
         res.end(body)
       }
-    }, () => { this.#start(req, res, route, info) })
+    }, () => { this.#start(req, res, route, scanned) })
   }
 
   /** 0 when allowed, else milliseconds until a token is available. A limiter that fails lets traffic through. */
@@ -120,17 +121,17 @@ export class Proxy {
     return 0
   }
 
-  #start (req: IncomingMessage, res: ServerResponse, route: Route, info: ForwardingInfo): void {
+  #start (req: IncomingMessage, res: ServerResponse, route: Route, scanned: ScannedRequest): void {
     const method = req.method ?? 'GET'
-    const hasBody = (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined
-    const replayable = route.config.retries.attempts > 0 && (IDEMPOTENT.has(method) || req.headers['idempotency-key'] !== undefined)
-    const exchange = new Exchange(this.#o, req, res, route, info, method)
+    const hasBody = (scanned.contentLength !== undefined && scanned.contentLength !== '0') || scanned.chunked
+    const replayable = route.config.retries.attempts > 0 && (IDEMPOTENT.has(method) || scanned.idempotencyKey)
+    const exchange = new Exchange(this.#o, req, res, route, scanned, method)
     if (!hasBody) {
       exchange.retriesLeft = replayable ? route.config.retries.attempts : 0
       exchange.attempt()
       return
     }
-    const length = Number(req.headers['content-length'])
+    const length = Number(scanned.contentLength)
     if (replayable && Number.isFinite(length) && length <= route.config.retries.maxBufferedBodyBytes) {
       // A body that may be sent twice is read first; bodies that cannot be retried stream straight through.
       const chunks: Buffer[] = []
@@ -155,6 +156,7 @@ class Exchange {
   readonly res: ServerResponse
   readonly route: Route
   readonly info: ForwardingInfo
+  readonly cookie: string | undefined
   readonly method: string
   readonly headers: string[]
   body: Buffer | IncomingMessage | null = null
@@ -166,14 +168,15 @@ class Exchange {
   clientGone = false
   finished = false
 
-  constructor (o: ProxyOptions, req: IncomingMessage, res: ServerResponse, route: Route, info: ForwardingInfo, method: string) {
+  constructor (o: ProxyOptions, req: IncomingMessage, res: ServerResponse, route: Route, scanned: ScannedRequest, method: string) {
     this.o = o
     this.req = req
     this.res = res
     this.route = route
-    this.info = info
+    this.info = scanned.info
+    this.cookie = scanned.cookie
     this.method = method
-    this.headers = upstreamRequestHeaders(req, info)
+    this.headers = scanned.headers
     route.budget.requestsInFlight++
     res.once('close', () => {
       this.clientGone = !res.writableFinished
@@ -201,7 +204,7 @@ class Exchange {
         const value = this.req.headers[source.header]
         hashKey = typeof value === 'string' ? value : undefined
       } else if ('cookie' in source) {
-        hashKey = cookieValue(this.req.headers.cookie, source.cookie)
+        hashKey = cookieValue(this.cookie, source.cookie)
       } else {
         hashKey = (this.req.url ?? '/').split('?')[0]?.split('/')[source.pathSegment + 1]
       }
@@ -210,7 +213,7 @@ class Exchange {
       now: Date.now(),
       clientIp: this.info.clientIp,
       hashKey,
-      stickyId: this.route.sticky ? cookieValue(this.req.headers.cookie, config.stickyCookie) : undefined,
+      stickyId: this.route.sticky ? cookieValue(this.cookie, config.stickyCookie) : undefined,
       exclude: this.tried,
     }
   }

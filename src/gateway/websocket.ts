@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Proxy } from './proxy.js'
 import type { UpstreamCluster } from './cluster.js'
-import { forwardingInfo, upstreamRequestHeaders } from './headers.js'
+import { scanRequest } from './headers.js'
 
 /**
  * Passes WebSocket (and other Upgrade) requests through: the chosen instance gets the request
@@ -11,14 +11,13 @@ import { forwardingInfo, upstreamRequestHeaders } from './headers.js'
  */
 export function handleUpgrade (proxy: Proxy, cluster: UpstreamCluster, trusted: ReadonlySet<string>, req: IncomingMessage, client: Duplex, head: Buffer): void {
   const route = proxy.route(req.url ?? '/')
-  const info = forwardingInfo(req, trusted, () => `ws-${Date.now().toString(36)}`)
+  const { info, headers } = scanRequest(req, trusted, () => `ws-${Date.now().toString(36)}`, true)
   const upstream = route.balancer.pick(cluster.members, { now: Date.now(), clientIp: info.clientIp, hashKey: undefined, stickyId: undefined, exclude: undefined })
   if (upstream === undefined) {
     client.end('HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')
     return
   }
   const target = new URL(upstream.url)
-  const headers = upstreamRequestHeaders(req, info, true)
   let lines = `${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1\r\n`
   for (let i = 0; i < headers.length; i += 2) lines += `${headers[i] as string}: ${headers[i + 1] as string}\r\n`
   const server: Socket = connect(Number(target.port), target.hostname, () => {
