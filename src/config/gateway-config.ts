@@ -85,6 +85,8 @@ export const gatewayConfigSchema = z.object({
       maxEjectedPercent: z.number().min(0).max(100).default(50),
     }).strict().default({}),
     slowStartMs: z.number().int().min(0).max(3_600_000).default(0),
+    /** HTTP client for proxied requests: Node's native parser on raw sockets, or undici. */
+    client: z.enum(['native', 'undici']).default('native'),
     connectTimeoutMs: z.number().int().min(10).max(600_000).default(2000),
     connections: z.number().int().min(1).max(100_000).default(128),
     circuitBreaker: z.object({

@@ -46,6 +46,7 @@ export class UpstreamCluster {
       connectTimeoutMs: this.#config.connectTimeoutMs,
       slowStartMs: this.#config.slowStartMs,
       breaker: this.#config.circuitBreaker,
+      client: this.#config.client,
     })
     if (this.members.length > 0) {
       // Joining a running cluster: in rotation once it answers one health check.

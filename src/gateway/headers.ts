@@ -89,13 +89,15 @@ export function scanRequest (req: IncomingMessage, trusted: ReadonlySet<string>,
   return { headers: out, info, contentLength, chunked, idempotencyKey, cookie }
 }
 
-/** Response headers for the client, from undici's raw Buffer pairs, hop-by-hop removed. */
-export function clientResponseHeaders (raw: Buffer[], extra: readonly string[]): string[] {
+/** Response headers for the client (undici's Buffer pairs or the native parser's strings), hop-by-hop removed. */
+export function clientResponseHeaders (raw: ReadonlyArray<Buffer | string>, extra: readonly string[]): string[] {
   const out: string[] = []
   let connection: Set<string> | undefined
   for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] as Buffer).toString('latin1')
-    const value = (raw[i + 1] as Buffer).toString('latin1')
+    const n = raw[i] as Buffer | string
+    const v = raw[i + 1] as Buffer | string
+    const name = typeof n === 'string' ? n : n.toString('latin1')
+    const value = typeof v === 'string' ? v : v.toString('latin1')
     const lower = name.toLowerCase()
     if (HOP_BY_HOP.has(lower)) {
       if (lower === 'connection') connection = connectionTokens(value)

@@ -7,6 +7,7 @@ import type { RouteConfig } from '../config/gateway-config.js'
 import { clientResponseHeaders, cookieValue, scanRequest, type ForwardingInfo, type ScannedRequest } from './headers.js'
 import { countLocal } from './metrics.js'
 import type { RateLimitStore } from './rate-limit.js'
+import type { ResponseHandler } from './native-pool.js'
 import type { RetryBudget } from './retry-budget.js'
 import type { Upstream } from './upstream.js'
 
@@ -247,7 +248,7 @@ class Exchange {
 }
 
 /** One try on one instance: an undici dispatch handler. */
-class Attempt implements Dispatcher.DispatchHandler {
+class Attempt implements ResponseHandler {
   readonly #x: Exchange
   readonly #upstream: Upstream
   readonly #startedAt = performance.now()
@@ -266,7 +267,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     const x = this.#x
     u.active++
     u.breaker.onSend(Date.now())
-    u.pool.dispatch({
+    u.dispatcher.dispatch({
       path: x.req.url ?? '/',
       method: x.method as Dispatcher.HttpMethod,
       headers: x.headers,
@@ -297,7 +298,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     if (this.#x.clientGone) abort(new Error('client closed'))
   }
 
-  onHeaders (statusCode: number, rawHeaders: Buffer[] | string[] | null, resume: () => void): boolean {
+  onHeaders (statusCode: number, rawHeaders: Array<Buffer | string>, resume: () => void): boolean {
     const x = this.#x
     const u = this.#upstream
     const elapsedMs = performance.now() - this.#startedAt
@@ -317,7 +318,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     stats.response(statusCode)
     const extra = ['x-request-id', x.info.requestId]
     if (x.route.sticky && x.context().stickyId !== u.id) extra.push('set-cookie', `${x.route.config.stickyCookie}=${encodeURIComponent(u.id)}; Path=/; HttpOnly; SameSite=Lax`)
-    x.res.writeHead(statusCode, clientResponseHeaders(rawHeaders as Buffer[], extra))
+    x.res.writeHead(statusCode, clientResponseHeaders(rawHeaders, extra))
     this.#resume = resume
     if (statusCode >= 500) this.#settle(false)
     return true

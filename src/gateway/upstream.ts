@@ -1,6 +1,12 @@
 import { Pool } from 'undici'
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js'
 import { UpstreamStats } from './upstream-stats.js'
+import { NativePool, type DispatchOptions, type ResponseHandler } from './native-pool.js'
+
+/** What proxied requests are sent through: undici's Pool, or the native-parser pool. */
+export interface UpstreamDispatcher {
+  dispatch(options: DispatchOptions, handler: ResponseHandler): unknown
+}
 
 export type UpstreamState = 'healthy' | 'unhealthy' | 'ejected' | 'draining'
 
@@ -10,6 +16,7 @@ export interface UpstreamOptions {
   readonly connectTimeoutMs?: number
   readonly slowStartMs?: number
   readonly breaker?: CircuitBreakerOptions
+  readonly client?: 'undici' | 'native'
 }
 
 const EWMA_DECAY_MS = 10_000
@@ -21,7 +28,10 @@ const EWMA_DECAY_MS = 10_000
 export class Upstream {
   readonly id: string
   readonly url: string
+  /** undici pool: health checks, and proxied requests unless the native client is chosen. */
   readonly pool: Pool
+  readonly dispatcher: UpstreamDispatcher
+  readonly #native: NativePool | undefined
   readonly breaker: CircuitBreaker
   readonly stats = new UpstreamStats()
   /** Configured weight (smooth weighted round robin, slow start). */
@@ -60,6 +70,8 @@ export class Upstream {
       headersTimeout: 0,
       bodyTimeout: 0,
     })
+    this.#native = options.client === 'native' ? new NativePool(url, { connections: options.connections ?? 128, connectTimeoutMs: options.connectTimeoutMs ?? 2000 }) : undefined
+    this.dispatcher = this.#native ?? (this.pool as unknown as UpstreamDispatcher)
   }
 
   get state (): UpstreamState {
@@ -118,10 +130,11 @@ export class Upstream {
   }
 
   async close (): Promise<void> {
-    await this.pool.close()
+    await Promise.all([this.pool.close(), this.#native?.close()])
   }
 
   destroy (): void {
     void this.pool.destroy()
+    this.#native?.destroy()
   }
 }

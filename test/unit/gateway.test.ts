@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, describe, it } from 'node:test'
+import { after, before, describe, it } from 'node:test'
 import { request } from 'undici'
 import { parseGatewayConfig, type GatewayConfigInput } from '../../src/config/gateway-config.js'
 import { startGateway, type RunningGateway } from '../../src/gateway/server.js'
@@ -12,13 +12,12 @@ import { startBackend, type Backend } from '../helpers/backends.js'
 const cleanups: Array<() => Promise<void>> = []
 after(async () => { for (const c of cleanups.reverse()) await c() })
 
+/** Every test below runs once per HTTP client of the proxy (one shared suite, two implementations). */
+let client: 'native' | 'undici' = 'native'
+
 async function gatewayFor (backends: Backend[], extra: Partial<GatewayConfigInput> = {}): Promise<{ gw: RunningGateway, base: string }> {
-  const gw = await startGateway(parseGatewayConfig({
-    port: 0,
-    upstreams: { instances: backends.map((b) => ({ id: b.id, url: b.url })), healthCheck: { intervalMs: 100, timeoutMs: 100, rise: 1, fall: 1 }, ...extra.upstreams },
-    ...extra,
-    ...(extra.upstreams === undefined ? {} : { upstreams: { instances: backends.map((b) => ({ id: b.id, url: b.url })), healthCheck: { intervalMs: 100, timeoutMs: 100, rise: 1, fall: 1 }, ...extra.upstreams } }),
-  }))
+  const upstreams = { instances: backends.map((b) => ({ id: b.id, url: b.url })), healthCheck: { intervalMs: 100, timeoutMs: 100, rise: 1, fall: 1 }, client, ...extra.upstreams }
+  const gw = await startGateway(parseGatewayConfig({ port: 0, ...extra, upstreams }))
   cleanups.push(async () => { await gw.close() })
   return { gw, base: `http://127.0.0.1:${gw.port}` }
 }
@@ -40,7 +39,10 @@ async function raw (port: number, text: string, waitMs = 3000): Promise<string> 
   })
 }
 
-describe('gateway protocol', () => {
+for (const implementation of ['native', 'undici'] as const) {
+describe(`gateway protocol (${implementation} client)`, () => {
+  before(() => { client = implementation })
+
   it('spreads requests, streams bodies, strips hop-by-hop headers, sets forwarding headers and a request id', async () => {
     const bs = await backends('p1', 'p2', 'p3')
     const { base } = await gatewayFor(bs)
@@ -144,7 +146,9 @@ describe('gateway protocol', () => {
   })
 })
 
-describe('gateway resilience', () => {
+describe(`gateway resilience (${implementation} client)`, () => {
+  before(() => { client = implementation })
+
   it('routes around a dead instance: safe requests retried, 503 with Retry-After when none is left', async () => {
     const bs = await backends('d1', 'd2')
     const { gw, base } = await gatewayFor(bs)
@@ -293,3 +297,4 @@ describe('gateway resilience', () => {
     }
   })
 })
+}
