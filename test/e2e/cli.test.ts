@@ -52,3 +52,12 @@ test('invalid options and config fail with one line naming the field, starting n
   assert.equal(impossible.status, 1)
   assert.match(impossible.stderr, /OUTGROW_CONFIG_INVALID: invalid config: instances: /)
 })
+
+test('an invalid gateway config fails with one line naming the field', async () => {
+  const config = join(cwd, 'gateway.json')
+  await writeFile(config, JSON.stringify({ upstreams: { instances: [] }, routes: [{ balancer: 'random-ish' }] }))
+  const result = spawnSync(process.execPath, [CLI, 'gateway', '--config', config], { cwd, encoding: 'utf8' })
+  assert.equal(result.status, 1)
+  assert.equal(result.stderr.trim().split('\n').length, 1)
+  assert.match(result.stderr, /^OUTGROW_CONFIG_INVALID: invalid gateway config: routes\.0\.balancer: /)
+})
