@@ -12,8 +12,11 @@ export interface LoadedConfig {
   readonly file: string
 }
 
-/** Loads `outgrow.config.{js,mjs,json}`: JSON files are read, JS modules imported (default export). */
-export async function loadStackConfig (file: string, overrides: Record<string, unknown> = {}): Promise<LoadedConfig> {
+/**
+ * Reads a config file: JSON is parsed, a JS module imported (its default export). `what` names the
+ * kind of config in errors ("config", "gateway config").
+ */
+export async function readConfigFile (file: string, what: string): Promise<{ path: string, raw: Record<string, unknown> }> {
   const path = resolve(file)
   if (!existsSync(path)) throw new OutgrowError('OUTGROW_CONFIG_NOT_FOUND', `config file not found: ${file}`)
   let raw: unknown
@@ -21,15 +24,20 @@ export async function loadStackConfig (file: string, overrides: Record<string, u
     try {
       raw = JSON.parse(await readFile(path, 'utf8'))
     } catch (err) {
-      throw new OutgrowError('OUTGROW_CONFIG_INVALID', `invalid config: ${file} is not valid JSON: ${(err as Error).message}`)
+      throw new OutgrowError('OUTGROW_CONFIG_INVALID', `invalid ${what}: ${file} is not valid JSON: ${(err as Error).message}`)
     }
   } else {
-    const mod = await import(pathToFileURL(path).href) as { default?: unknown }
-    raw = mod.default
+    raw = (await import(pathToFileURL(path).href) as { default?: unknown }).default
   }
   if (typeof raw !== 'object' || raw === null) {
-    throw new OutgrowError('OUTGROW_CONFIG_INVALID', `invalid config: ${file} must export an object`)
+    throw new OutgrowError('OUTGROW_CONFIG_INVALID', `invalid ${what}: ${file} must export an object`)
   }
+  return { path, raw: raw as Record<string, unknown> }
+}
+
+/** Loads `outgrow.config.{js,mjs,json}` with overrides (e.g. from the command line) on top. */
+export async function loadStackConfig (file: string, overrides: Record<string, unknown> = {}): Promise<LoadedConfig> {
+  const { path, raw } = await readConfigFile(file, 'config')
   const config = parseStackConfig({ ...raw, ...overrides })
   return { config, servicePath: resolve(dirname(path), config.app.service), file: path }
 }

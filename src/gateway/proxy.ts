@@ -96,10 +96,7 @@ export class Proxy {
       else {
         countLocal('rate_limited')
         req.resume()
-        const err = new OutgrowError('OUTGROW_RATE_LIMITED')
-        const body = JSON.stringify(err.toJSON())
-        res.writeHead(429, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) })
-        res.end(body)
+        sendError(res, 'OUTGROW_RATE_LIMITED', undefined, { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) })
       }
     }, () => { this.#start(req, res, route, scanned) })
   }
@@ -158,6 +155,8 @@ class Exchange {
   readonly route: Route
   readonly info: ForwardingInfo
   readonly cookie: string | undefined
+  /** The instance the sticky cookie names, on sticky routes. */
+  readonly stickyId: string | undefined
   readonly method: string
   readonly headers: string[]
   body: Buffer | IncomingMessage | null = null
@@ -176,6 +175,7 @@ class Exchange {
     this.route = route
     this.info = scanned.info
     this.cookie = scanned.cookie
+    this.stickyId = route.sticky ? cookieValue(scanned.cookie, route.config.stickyCookie) : undefined
     this.method = method
     this.headers = scanned.headers
     route.budget.requestsInFlight++
@@ -214,7 +214,7 @@ class Exchange {
       now: Date.now(),
       clientIp: this.info.clientIp,
       hashKey,
-      stickyId: this.route.sticky ? cookieValue(this.cookie, config.stickyCookie) : undefined,
+      stickyId: this.stickyId,
       exclude: this.tried,
     }
   }
@@ -317,7 +317,7 @@ class Attempt implements ResponseHandler {
     }
     stats.response(statusCode)
     const extra = ['x-request-id', x.info.requestId]
-    if (x.route.sticky && x.context().stickyId !== u.id) extra.push('set-cookie', `${x.route.config.stickyCookie}=${encodeURIComponent(u.id)}; Path=/; HttpOnly; SameSite=Lax`)
+    if (x.route.sticky && x.stickyId !== u.id) extra.push('set-cookie', `${x.route.config.stickyCookie}=${encodeURIComponent(u.id)}; Path=/; HttpOnly; SameSite=Lax`)
     x.res.writeHead(statusCode, clientResponseHeaders(rawHeaders, extra))
     this.#resume = resume
     if (statusCode >= 500) this.#settle(false)

@@ -20,8 +20,10 @@ export function handleUpgrade (proxy: Proxy, cluster: UpstreamCluster, trusted: 
   const target = new URL(upstream.url)
   let lines = `${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1\r\n`
   for (let i = 0; i < headers.length; i += 2) lines += `${headers[i] as string}: ${headers[i + 1] as string}\r\n`
+  let counted = false
   const server: Socket = connect(Number(target.port), target.hostname, () => {
     upstream.active++
+    counted = true
     server.write(lines + '\r\n')
     if (head.length > 0) server.write(head)
     server.pipe(client)
@@ -31,7 +33,7 @@ export function handleUpgrade (proxy: Proxy, cluster: UpstreamCluster, trusted: 
   const close = (): void => {
     if (closed) return
     closed = true
-    if (server.readyState !== 'opening') upstream.active = Math.max(0, upstream.active - 1)
+    if (counted) upstream.active--
     server.destroy()
     client.destroy()
   }

@@ -1,7 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadStackConfig } from '../config/load.js'
-import { resolveTopology } from '../config/levels.js'
 import { freePort } from '../supervisor/free-port.js'
 import { Stack, type StackProcessInfo } from '../supervisor/stack.js'
 import { describeMachine } from './machine.js'
@@ -63,7 +62,6 @@ export async function benchLevels (options: BenchLevelsOptions): Promise<{ repor
     const loaded = await loadStackConfig(options.configFile, { ...options.overrides, level, port })
     products = loaded.config.seed.products
     cpusPerServer = loaded.config.emulation.cpusPerServer
-    resolveTopology(loaded.config)
     const stack = new Stack({ loaded, log: (line) => { options.log(`  L${level}: ${line}`) } })
     options.log(`level ${level}: starting`)
     const info = await stack.up()

@@ -157,8 +157,6 @@ export class Stack {
     }
     // Behind a gateway, instances register themselves in Redis; the gateway follows the registry.
     const registry = topology.gateway ? { registry: { url: redisUrl as string, cluster: 'app' } } : {}
-    const staticDir = join(this.#dataDir, 'static')
-    await mkdir(staticDir, { recursive: true })
     const processes: StackProcessInfo[] = [
       { name: 'postgres-primary', role: 'postgres', server: dbServer, pid: primary.process.pid, url: primary.url },
       ...this.#replicas.map((r, i) => ({ name: r.options.name, role: 'postgres' as const, server: `db-replica-${i + 1}`, pid: r.process.pid, url: r.url })),
@@ -194,6 +192,9 @@ export class Stack {
     this.#log(`${instances.length} app instance(s): ${instances.map((i) => i.url).join(', ')}`)
 
     if (topology.gateway) {
+      // The static store the gateway serves first (where pre-rendered pages go).
+      const staticDir = join(this.#dataDir, 'static')
+      await mkdir(staticDir, { recursive: true })
       const gatewayConfig: GatewayConfigInput = {
         host: config.host,
         port: config.port,
