@@ -1,28 +1,30 @@
 import { timingSafeEqual } from 'node:crypto'
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import { z } from 'zod'
 import type { UpstreamCluster } from './cluster.js'
+import type { GatewayRequest } from './http/request.js'
+import { httpDate, type GatewayResponse } from './http/response.js'
 import { sendError } from './proxy.js'
 import type { Registry } from './registry.js'
 
 const instanceBody = z.object({ id: z.string().min(1).max(200), url: z.string().url(), weight: z.number().positive().max(1000).optional() }).strict()
 
-function json (res: ServerResponse, status: number, body: unknown): void {
+export function json (res: GatewayResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body)
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+  res.writeHead(status, ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(text)), 'date', httpDate()])
   res.end(text)
 }
 
-function authorized (req: IncomingMessage, token: string): boolean {
-  const given = Buffer.from((req.headers.authorization ?? '').replace(/^Bearer\s+/i, ''))
+function authorized (req: GatewayRequest, token: string): boolean {
+  const given = Buffer.from((req.header('authorization') ?? '').replace(/^Bearer\s+/i, ''))
   const expected = Buffer.from(token)
   return given.length === expected.length && timingSafeEqual(given, expected)
 }
 
-async function readJson (req: IncomingMessage, limit = 16 * 1024): Promise<unknown> {
+async function readJson (req: GatewayRequest, limit = 16 * 1024): Promise<unknown> {
   let size = 0
   const chunks: Buffer[] = []
-  for await (const chunk of req) {
+  if (req.body === undefined) throw new Error('no body')
+  for await (const chunk of req.body) {
     size += (chunk as Buffer).length
     if (size > limit) throw new Error('body too large')
     chunks.push(chunk as Buffer)
@@ -34,9 +36,9 @@ async function readJson (req: IncomingMessage, limit = 16 * 1024): Promise<unkno
  * The token-protected admin API: GET lists instances with state and weights; POST registers one;
  * DELETE drains one. Through the registry when there is one, so every gateway sees the change.
  */
-export async function handleAdmin (req: IncomingMessage, res: ServerResponse, path: string, cluster: UpstreamCluster, registry: Registry | undefined, token: string | undefined): Promise<void> {
+export async function handleAdmin (req: GatewayRequest, res: GatewayResponse, path: string, cluster: UpstreamCluster, registry: Registry | undefined, token: string | undefined): Promise<void> {
   if (token === undefined) return sendError(res, 'OUTGROW_NOT_FOUND', 'the admin API is off: set adminToken')
-  if (req.headers.authorization === undefined) return sendError(res, 'OUTGROW_UNAUTHENTICATED', 'admin token required')
+  if (req.header('authorization') === undefined) return sendError(res, 'OUTGROW_UNAUTHENTICATED', 'admin token required')
   if (!authorized(req, token)) return sendError(res, 'OUTGROW_FORBIDDEN', 'wrong admin token')
   const now = Date.now()
   if (req.method === 'GET' && path === '/__outgrow/admin/instances') {
@@ -67,5 +69,5 @@ export async function handleAdmin (req: IncomingMessage, res: ServerResponse, pa
     if (!removed && registry === undefined) return sendError(res, 'OUTGROW_NOT_FOUND', `no instance ${id}`)
     return json(res, 200, { draining: id })
   }
-  return sendError(res, 'OUTGROW_NOT_FOUND', `no admin route ${req.method ?? ''} ${path}`)
+  return sendError(res, 'OUTGROW_NOT_FOUND', `no admin route ${req.method} ${path}`)
 }

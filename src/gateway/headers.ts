@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http'
+import type { GatewayRequest } from './http/request.js'
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
 
@@ -28,10 +28,10 @@ export interface ScannedRequest {
 }
 
 /**
- * One pass over req.rawHeaders (Node's parsed `req.headers` object is never built on this path).
+ * One pass over the raw headers (no header object is built on this path).
  * X-Forwarded-For/-Proto and X-Request-Id are believed only from trusted peers, otherwise replaced.
  */
-export function scanRequest (req: IncomingMessage, trusted: ReadonlySet<string>, newId: () => string, keepUpgrade = false): ScannedRequest {
+export function scanRequest (req: GatewayRequest, trusted: ReadonlySet<string>, newId: () => string, keepUpgrade = false): ScannedRequest {
   const raw = req.rawHeaders
   const out: string[] = []
   let contentLength: string | undefined
@@ -59,6 +59,8 @@ export function scanRequest (req: IncomingMessage, trusted: ReadonlySet<string>,
       case 'x-forwarded-proto': xfp = value; continue
       case 'x-request-id': requestId = value; continue
       case 'x-real-ip': continue
+      // The gateway answered 100-continue itself; the body follows without asking.
+      case 'expect': continue
       default:
         if (HOP_BY_HOP.has(lower) && !(keepUpgrade && lower === 'upgrade')) continue
     }
@@ -72,7 +74,7 @@ export function scanRequest (req: IncomingMessage, trusted: ReadonlySet<string>,
       if (extra.has(lower) && !(keepUpgrade && lower === 'upgrade')) out.splice(i, 2)
     }
   }
-  const peer = req.socket.remoteAddress ?? ''
+  const peer = req.remoteAddress
   let info: ForwardingInfo
   if (trusted.has(peer)) {
     const first = xff?.split(',')[0]?.trim()

@@ -1,25 +1,6 @@
-import type { IncomingMessage } from 'node:http'
 import { connect, type Socket } from 'node:net'
-import { createRequire } from 'node:module'
-
-// Node's own HTTP parser (llhttp compiled natively), the one its http client and server use.
-const { HTTPParser } = createRequire(import.meta.url)('_http_common') as { HTTPParser: NativeParserClass }
-
-interface NativeParser {
-  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void
-  execute(data: Buffer): number | Error
-  finish(): number | Error
-  close(): void
-  [key: number]: unknown
-}
-interface NativeParserClass {
-  new(): NativeParser
-  RESPONSE: number
-  kOnHeaders: number
-  kOnHeadersComplete: number
-  kOnBody: number
-  kOnMessageComplete: number
-}
+import type { Readable } from 'node:stream'
+import { HTTPParser, closeParserLater, consumeSocket, setReading, type NativeParser } from './http/native-parser.js'
 
 /** The handler shape the proxy's attempts implement (undici's dispatch handler, legacy form). */
 export interface ResponseHandler {
@@ -34,7 +15,7 @@ export interface DispatchOptions {
   readonly path: string
   readonly method: string
   readonly headers: string[]
-  readonly body: Buffer | IncomingMessage | null
+  readonly body: Buffer | Readable | null
   readonly headersTimeout: number
   readonly bodyTimeout: number
 }
@@ -61,6 +42,8 @@ class Connection {
   #connected = false
   #dead = false
   #paused = false
+  /** The parser reads the socket itself once connected (see consumeSocket). */
+  #consumed = false
 
   constructor (pool: NativePool, host: string, port: number, connectTimeoutMs: number) {
     this.#pool = pool
@@ -70,17 +53,29 @@ class Connection {
     this.socket.once('connect', () => {
       this.#connected = true
       clearTimeout(connectTimer)
+      this.#consumed = consumeSocket(this.#parser, this.socket)
+      if (this.#consumed && this.#paused) setReading(this.socket, false)
     })
     const parser = this.#parser = new HTTPParser()
     parser.initialize(HTTPParser.RESPONSE, {}, 0, 0)
-    parser[HTTPParser.kOnHeaders] = () => {}
-    parser[HTTPParser.kOnHeadersComplete] = (_maj: number, _min: number, headers: string[], _m: unknown, _u: unknown, status: number, _sm: unknown, _up: unknown, keepAlive: boolean) => this.#onHeaders(headers, status, keepAlive)
+    // llhttp hands over headers early when there are many; they are gathered here.
+    let early: string[] | undefined
+    parser[HTTPParser.kOnHeaders] = (headers: string[]) => { (early ??= []).push(...headers) }
+    parser[HTTPParser.kOnHeadersComplete] = (_maj: number, _min: number, headers: string[] | undefined, _m: unknown, _u: unknown, status: number, _sm: unknown, _up: unknown, keepAlive: boolean) => {
+      if (early !== undefined) {
+        headers = headers === undefined ? early : early.concat(headers)
+        early = undefined
+      }
+      return this.#onHeaders(headers ?? [], status, keepAlive)
+    }
     parser[HTTPParser.kOnBody] = (chunk: Buffer) => { this.#onBody(chunk) }
     parser[HTTPParser.kOnMessageComplete] = () => { this.#onComplete() }
-    this.socket.on('data', (data: Buffer) => {
-      if (this.#dead) return
-      const result = parser.execute(data)
+    const afterExecute = (result: number | Error): void => {
       if (result instanceof Error) this.#fail(coded(`bad response: ${result.message}`, 'UND_ERR_SOCKET'))
+    }
+    parser[HTTPParser.kOnExecute] = afterExecute
+    this.socket.on('data', (data: Buffer) => {
+      if (!this.#dead) afterExecute(parser.execute(data))
     })
     this.socket.on('error', (err) => { clearTimeout(connectTimer); this.#fail(err) })
     this.socket.on('close', () => { clearTimeout(connectTimer); this.#fail(coded('other side closed', this.#connected ? 'UND_ERR_SOCKET' : 'ECONNREFUSED')) })
@@ -106,9 +101,17 @@ class Connection {
       head += `${name}: ${h[i + 1] as string}\r\n`
     }
     if (body === null || Buffer.isBuffer(body)) {
-      if (Buffer.isBuffer(body) && !hasLength) head += `content-length: ${body.length}\r\n`
-      this.socket.write(head + '\r\n', 'latin1')
-      if (Buffer.isBuffer(body) && body.length > 0) this.socket.write(body)
+      if (body === null || body.length === 0) {
+        this.socket.write(head + '\r\n', 'latin1')
+        return
+      }
+      if (!hasLength) head += `content-length: ${body.length}\r\n`
+      // A small body leaves with the head in one write (latin1 keeps every byte as it is).
+      if (body.length <= 16 * 1024) this.socket.write(`${head}\r\n${body.toString('latin1')}`, 'latin1')
+      else {
+        this.socket.write(head + '\r\n', 'latin1')
+        this.socket.write(body)
+      }
       return
     }
     // A streamed body: as received when its length is known, else re-framed in chunks.
@@ -163,13 +166,15 @@ class Connection {
   #pause (): void {
     if (this.#paused) return
     this.#paused = true
-    this.socket.pause()
+    if (this.#consumed) setReading(this.socket, false)
+    else this.socket.pause()
   }
 
   readonly #resume = (): void => {
     if (!this.#paused) return
     this.#paused = false
-    this.socket.resume()
+    if (this.#consumed) setReading(this.socket, true)
+    else this.socket.resume()
   }
 
   #onComplete (): void {
@@ -204,8 +209,7 @@ class Connection {
     clearTimeout(this.#idleTimer)
     this.socket.destroy()
     // Never free the parser while it may be executing (this can run inside its callbacks).
-    const parser = this.#parser
-    setImmediate(() => { parser.close() })
+    closeParserLater(this.#parser)
     this.#pool.forget(this)
     const handler = this.#handler
     this.#handler = undefined

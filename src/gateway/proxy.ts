@@ -1,9 +1,11 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { OutgrowError, type ErrorCode } from '../errors/index.js'
 import type { Balancer, PickContext } from './balancing/index.js'
 import type { UpstreamCluster } from './cluster.js'
 import type { RouteConfig } from '../config/gateway-config.js'
+import type { GatewayRequest } from './http/request.js'
+import { httpDate, type GatewayResponse } from './http/response.js'
 import { clientResponseHeaders, cookieValue, scanRequest, type ForwardingInfo, type ScannedRequest } from './headers.js'
 import { countLocal } from './metrics.js'
 import type { RateLimitStore } from './rate-limit.js'
@@ -26,19 +28,21 @@ export interface ProxyOptions {
   readonly cluster: UpstreamCluster
   readonly routes: readonly Route[]
   readonly trusted: ReadonlySet<string>
-  readonly maxBodyBytes: number
   readonly rateLimits: RateLimitStore | undefined
   readonly requestIdPrefix: string
 }
 
-export function sendError (res: ServerResponse, code: ErrorCode, message?: string, extra: Record<string, string> = {}): void {
+/** Answers with the error's status and its JSON form; a response already under way is cut instead. */
+export function sendError (res: GatewayResponse, code: ErrorCode, message?: string, extra: readonly string[] = []): void {
   if (res.headersSent) {
     res.destroy()
     return
   }
   const err = new OutgrowError(code, message)
   const body = JSON.stringify(err.toJSON())
-  res.writeHead(err.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(err.status === 503 ? { 'retry-after': '1' } : {}), ...extra })
+  const headers = ['content-type', 'application/json', 'content-length', String(Buffer.byteLength(body)), 'date', httpDate()]
+  if (err.status === 503 && !extra.includes('retry-after')) headers.push('retry-after', '1')
+  res.writeHead(err.status, headers.concat(extra))
   res.end(body)
 }
 
@@ -67,25 +71,18 @@ export class Proxy {
     return this.#o.routes[this.#o.routes.length - 1] as Route
   }
 
-  handle (req: IncomingMessage, res: ServerResponse): void {
-    const url = req.url ?? '/'
+  handle (req: GatewayRequest, res: GatewayResponse): void {
+    const url = req.url
     if (url.charCodeAt(0) !== 47 /* '/' */) {
       // Absolute-form targets (GET http://elsewhere/ …) would make this an open proxy: refused.
       countLocal('bad_target')
-      sendError(res, 'OUTGROW_BAD_REQUEST', 'request target must be a path', { connection: 'close' })
-      req.resume()
+      res.closeWhenDone()
+      sendError(res, 'OUTGROW_BAD_REQUEST', 'request target must be a path')
       return
     }
     const route = this.route(url)
     const scanned = scanRequest(req, this.#o.trusted, this.#newId)
     const info = scanned.info
-    const length = scanned.contentLength
-    if (length !== undefined && Number(length) > this.#o.maxBodyBytes) {
-      countLocal('body_too_large')
-      sendError(res, 'OUTGROW_PAYLOAD_TOO_LARGE', `request body over ${this.#o.maxBodyBytes} bytes`, { connection: 'close' })
-      req.resume()
-      return
-    }
     const limits = route.config.rateLimit
     if (limits === undefined || this.#o.rateLimits === undefined) {
       this.#start(req, res, route, scanned)
@@ -95,14 +92,13 @@ export class Proxy {
       if (retryAfterMs === 0) this.#start(req, res, route, scanned)
       else {
         countLocal('rate_limited')
-        req.resume()
-        sendError(res, 'OUTGROW_RATE_LIMITED', undefined, { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) })
+        sendError(res, 'OUTGROW_RATE_LIMITED', undefined, ['retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000)))])
       }
     }, () => { this.#start(req, res, route, scanned) })
   }
 
   /** 0 when allowed, else milliseconds until a token is available. A limiter that fails lets traffic through. */
-  async #rateLimited (req: IncomingMessage, route: Route, info: ForwardingInfo): Promise<number> {
+  async #rateLimited (req: GatewayRequest, route: Route, info: ForwardingInfo): Promise<number> {
     const store = this.#o.rateLimits as RateLimitStore
     const limits = route.config.rateLimit ?? {}
     if (limits.route !== undefined) {
@@ -111,20 +107,20 @@ export class Proxy {
     }
     if (limits.perClient !== undefined) {
       const header = limits.perClient.apiKeyHeader
-      const apiKey = header === undefined ? undefined : req.headers[header]
-      const client = typeof apiKey === 'string' && apiKey !== '' ? `key:${apiKey}` : `ip:${info.clientIp}`
+      const apiKey = header === undefined ? undefined : req.header(header)
+      const client = apiKey !== undefined && apiKey !== '' ? `key:${apiKey}` : `ip:${info.clientIp}`
       const decision = await store.take(`client:${route.config.pathPrefix}:${client}`, limits.perClient.rate, limits.perClient.burst)
       if (!decision.allowed) return decision.retryAfterMs
     }
     return 0
   }
 
-  #start (req: IncomingMessage, res: ServerResponse, route: Route, scanned: ScannedRequest): void {
-    const method = req.method ?? 'GET'
-    const hasBody = (scanned.contentLength !== undefined && scanned.contentLength !== '0') || scanned.chunked
+  #start (req: GatewayRequest, res: GatewayResponse, route: Route, scanned: ScannedRequest): void {
+    const method = req.method
+    const body = req.body
     const replayable = route.config.retries.attempts > 0 && (IDEMPOTENT.has(method) || scanned.idempotencyKey)
     const exchange = new Exchange(this.#o, req, res, route, scanned, method)
-    if (!hasBody) {
+    if (body === undefined) {
       exchange.retriesLeft = replayable ? route.config.retries.attempts : 0
       exchange.attempt()
       return
@@ -133,16 +129,16 @@ export class Proxy {
     if (replayable && Number.isFinite(length) && length <= route.config.retries.maxBufferedBodyBytes) {
       // A body that may be sent twice is read first; bodies that cannot be retried stream straight through.
       const chunks: Buffer[] = []
-      req.on('data', (chunk: Buffer) => chunks.push(chunk))
-      req.on('end', () => {
+      body.on('data', (chunk: Buffer) => chunks.push(chunk))
+      body.on('end', () => {
         exchange.body = Buffer.concat(chunks)
         exchange.retriesLeft = route.config.retries.attempts
         exchange.attempt()
       })
-      req.on('error', () => { res.destroy() })
+      body.on('error', () => {})
       return
     }
-    exchange.body = req
+    exchange.body = body
     exchange.attempt()
   }
 }
@@ -150,8 +146,8 @@ export class Proxy {
 /** One client request and its attempts. */
 class Exchange {
   readonly o: ProxyOptions
-  readonly req: IncomingMessage
-  readonly res: ServerResponse
+  readonly req: GatewayRequest
+  readonly res: GatewayResponse
   readonly route: Route
   readonly info: ForwardingInfo
   readonly cookie: string | undefined
@@ -159,7 +155,7 @@ class Exchange {
   readonly stickyId: string | undefined
   readonly method: string
   readonly headers: string[]
-  body: Buffer | IncomingMessage | null = null
+  body: Buffer | Readable | null = null
   retriesLeft = 0
   tried: Set<Upstream> | undefined
   /** Aborts the attempt in progress when the client goes away. */
@@ -168,7 +164,7 @@ class Exchange {
   clientGone = false
   finished = false
 
-  constructor (o: ProxyOptions, req: IncomingMessage, res: ServerResponse, route: Route, scanned: ScannedRequest, method: string) {
+  constructor (o: ProxyOptions, req: GatewayRequest, res: GatewayResponse, route: Route, scanned: ScannedRequest, method: string) {
     this.o = o
     this.req = req
     this.res = res
@@ -179,11 +175,11 @@ class Exchange {
     this.method = method
     this.headers = scanned.headers
     route.budget.requestsInFlight++
-    res.once('close', () => {
-      this.clientGone = !res.writableFinished
+    res.onClose = (completed) => {
+      this.clientGone = !completed
       if (this.clientGone) this.abortAttempt?.(new Error('client closed'))
       this.done()
-    })
+    }
   }
 
   done (): void {
@@ -202,12 +198,11 @@ class Exchange {
     const source = config.hashKey
     if (source !== undefined) {
       if ('header' in source) {
-        const value = this.req.headers[source.header]
-        hashKey = typeof value === 'string' ? value : undefined
+        hashKey = this.req.header(source.header)
       } else if ('cookie' in source) {
         hashKey = cookieValue(this.cookie, source.cookie)
       } else {
-        hashKey = (this.req.url ?? '/').split('?')[0]?.split('/')[source.pathSegment + 1]
+        hashKey = this.req.url.split('?')[0]?.split('/')[source.pathSegment + 1]
       }
     }
     return {
@@ -268,7 +263,7 @@ class Attempt implements ResponseHandler {
     u.active++
     u.breaker.onSend(Date.now())
     u.dispatcher.dispatch({
-      path: x.req.url ?? '/',
+      path: x.req.url,
       method: x.method as Dispatcher.HttpMethod,
       headers: x.headers,
       body: x.body,
@@ -328,7 +323,7 @@ class Attempt implements ResponseHandler {
     if (this.#discarding) return true
     const ok = this.#x.res.write(chunk)
     // Backpressure: undici pauses until the client has taken what was written.
-    if (!ok && this.#resume !== undefined) this.#x.res.once('drain', this.#resume)
+    if (!ok && this.#resume !== undefined) this.#x.res.onDrain(this.#resume)
     return ok
   }
 
@@ -352,7 +347,7 @@ class Attempt implements ResponseHandler {
     this.#settle(false)
     if (kind === 'connect') u.markDown()
     if (x.res.headersSent) {
-      x.res.destroy(err)
+      x.res.destroy()
       return
     }
     x.fail(u, kind === 'timeout' ? 'OUTGROW_UPSTREAM_TIMEOUT' : 'OUTGROW_UPSTREAM_FAILED', `instance ${u.id}: ${kind}`)

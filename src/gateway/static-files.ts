@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import { extname, join, normalize, resolve, sep } from 'node:path'
 import { LRUCache } from 'lru-cache'
+import type { GatewayRequest } from './http/request.js'
+import { httpDate, type GatewayResponse } from './http/response.js'
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8', '.json': 'application/json', '.css': 'text/css; charset=utf-8',
@@ -49,24 +50,33 @@ export class StaticFiles {
   }
 
   /** Serves the request if a file matches; resolves false when the request should be proxied. */
-  async serve (req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  async serve (req: GatewayRequest, res: GatewayResponse): Promise<boolean> {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false
-    const url = req.url ?? '/'
+    const url = req.url
     const query = url.indexOf('?')
     const found = await this.#find(query === -1 ? url : url.slice(0, query))
     if (found === false) return false
-    const headers = { etag: found.etag, 'last-modified': found.modified, 'cache-control': this.#cacheControl, 'x-outgrow-static': 'hit' }
-    if (req.headers['if-none-match'] === found.etag) {
+    const headers = ['etag', found.etag, 'last-modified', found.modified, 'cache-control', this.#cacheControl, 'x-outgrow-static', 'hit', 'date', httpDate()]
+    if (req.header('if-none-match') === found.etag) {
       res.writeHead(304, headers)
       res.end()
       return true
     }
-    res.writeHead(200, { ...headers, 'content-type': TYPES[extname(found.path)] ?? 'application/octet-stream', 'content-length': found.size })
+    res.writeHead(200, headers.concat('content-type', TYPES[extname(found.path)] ?? 'application/octet-stream', 'content-length', String(found.size)))
     if (req.method === 'HEAD') {
       res.end()
       return true
     }
-    createReadStream(found.path).on('error', () => { res.destroy() }).pipe(res)
+    const file = createReadStream(found.path)
+    file.on('data', (chunk) => {
+      if (!res.write(chunk)) {
+        file.pause()
+        res.onDrain(() => file.resume())
+      }
+    })
+    file.on('end', () => { res.end() })
+    file.on('error', () => { res.destroy() })
+    res.onClose = (completed) => { if (!completed) file.destroy() }
     return true
   }
 }

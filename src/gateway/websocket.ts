@@ -1,6 +1,5 @@
-import type { IncomingMessage } from 'node:http'
 import { connect, type Socket } from 'node:net'
-import type { Duplex } from 'node:stream'
+import type { GatewayRequest } from './http/request.js'
 import type { Proxy } from './proxy.js'
 import type { UpstreamCluster } from './cluster.js'
 import { scanRequest } from './headers.js'
@@ -9,8 +8,12 @@ import { scanRequest } from './headers.js'
  * Passes WebSocket (and other Upgrade) requests through: the chosen instance gets the request
  * with its Upgrade headers, and from then on bytes are piped both ways until either side closes.
  */
-export function handleUpgrade (proxy: Proxy, cluster: UpstreamCluster, trusted: ReadonlySet<string>, req: IncomingMessage, client: Duplex, head: Buffer): void {
-  const route = proxy.route(req.url ?? '/')
+export function handleUpgrade (proxy: Proxy, cluster: UpstreamCluster, trusted: ReadonlySet<string>, req: GatewayRequest, client: Socket, head: Buffer): void {
+  if (req.url.charCodeAt(0) !== 47 /* '/' */) {
+    client.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')
+    return
+  }
+  const route = proxy.route(req.url)
   const { info, headers } = scanRequest(req, trusted, () => `ws-${Date.now().toString(36)}`, true)
   const upstream = route.balancer.pick(cluster.members, { now: Date.now(), clientIp: info.clientIp, hashKey: undefined, stickyId: undefined, exclude: undefined })
   if (upstream === undefined) {
@@ -18,7 +21,7 @@ export function handleUpgrade (proxy: Proxy, cluster: UpstreamCluster, trusted: 
     return
   }
   const target = new URL(upstream.url)
-  let lines = `${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1\r\n`
+  let lines = `${req.method} ${req.url} HTTP/1.1\r\n`
   for (let i = 0; i < headers.length; i += 2) lines += `${headers[i] as string}: ${headers[i + 1] as string}\r\n`
   let counted = false
   const server: Socket = connect(Number(target.port), target.hostname, () => {

@@ -1,0 +1,342 @@
+import type { Socket } from 'node:net'
+import type { ErrorCode } from '../../errors/index.js'
+import { HTTPParser, METHODS, closeParserLater, consumeSocket, setReading, type NativeParser, type ParseError } from './native-parser.js'
+import { GatewayRequest, RequestBody, type BodySource } from './request.js'
+import { GatewayResponse, type ResponseSink } from './response.js'
+
+export interface ServerLimits {
+  readonly maxHeaderBytes: number
+  readonly maxBodyBytes: number
+  readonly headersTimeoutMs: number
+  readonly requestTimeoutMs: number
+  readonly keepAliveTimeoutMs: number
+}
+
+/** What a connection needs from its server. */
+export interface ConnectionOwner {
+  readonly limits: ServerLimits
+  readonly closing: boolean
+  request(req: GatewayRequest, res: GatewayResponse): void
+  /** Answers a request the connection refused (the response closes the connection). */
+  reject(req: GatewayRequest, res: GatewayResponse, code: ErrorCode, message: string): void
+  upgrade(req: GatewayRequest, socket: Socket, head: Buffer): void
+  /** A request that could not be parsed or was too slow, by the status it got. */
+  clientError(status: number): void
+  forget(connection: ClientConnection): void
+}
+
+/** How long a closing connection may take to let the client read its last response. */
+const LINGER_MS = 5000
+
+interface Pending { req: GatewayRequest, res: GatewayResponse, expectContinue: boolean, refusal: [ErrorCode, string] | undefined }
+
+/**
+ * One client connection of the gateway's HTTP/1 server: llhttp parses the bytes; requests are
+ * answered one at a time and in order (pipelined ones wait their turn); the server's sweep enforces
+ * the header, request and keep-alive time limits.
+ */
+export class ClientConnection implements ResponseSink, BodySource {
+  readonly socket: Socket
+  readonly #owner: ConnectionOwner
+  readonly #parser: NativeParser
+  readonly #remoteAddress: string
+  #current: Pending | undefined
+  readonly #queue: Pending[] = []
+  /** The request whose body is being received. */
+  #parsing: GatewayRequest | undefined
+  #upgrade: GatewayRequest | undefined
+  #extraHeaders: string[] | undefined
+  #extraUrl = ''
+  /** When the message being received began; 0 between messages. Read by the sweep. */
+  #messageStartedAt = 0
+  #headersComplete = false
+  #idleSince = Date.now()
+  #endedAt = 0
+  #paused = false
+  /** The parser reads the socket itself (see consumeSocket). */
+  #consumed = false
+  #broken = false
+  #endAfterCurrent = false
+  #dead = false
+
+  constructor (socket: Socket, owner: ConnectionOwner) {
+    this.socket = socket
+    this.#owner = owner
+    this.#remoteAddress = socket.remoteAddress ?? ''
+    const parser = this.#parser = new HTTPParser()
+    parser.initialize(HTTPParser.REQUEST, {}, owner.limits.maxHeaderBytes, 0)
+    parser[HTTPParser.kOnMessageBegin] = this.#onMessageBegin
+    // llhttp hands over headers early when there are many; they are gathered here.
+    parser[HTTPParser.kOnHeaders] = (headers: string[], url: string) => {
+      (this.#extraHeaders ??= []).push(...headers)
+      this.#extraUrl += url
+    }
+    parser[HTTPParser.kOnHeadersComplete] = this.#onHeadersComplete
+    parser[HTTPParser.kOnBody] = this.#onBody
+    parser[HTTPParser.kOnMessageComplete] = this.#onMessageComplete
+    parser[HTTPParser.kOnExecute] = this.#onExecute
+    socket.on('data', this.#onData)
+    socket.on('error', () => {})
+    socket.on('close', this.#onClose)
+    this.#consumed = consumeSocket(parser, socket)
+  }
+
+  get closing (): boolean { return this.#owner.closing }
+  get idle (): boolean { return this.#current === undefined && this.#messageStartedAt === 0 }
+
+  /** Bytes reach here only when the socket is not consumed, or no longer parsed. */
+  readonly #onData = (data: Buffer): void => {
+    if (this.#broken) return
+    this.#afterExecute(this.#parser.execute(data), data)
+  }
+
+  /** After the parser consumed a read. */
+  readonly #onExecute = (result: number | ParseError): void => {
+    this.#afterExecute(result, undefined)
+  }
+
+  #afterExecute (result: number | ParseError, data: Buffer | undefined): void {
+    if (typeof result !== 'number') {
+      if (!this.#broken) this.#parseError(result)
+    } else if (this.#upgrade !== undefined && !this.#broken) {
+      this.#startUpgrade(this.#upgrade, (data ?? this.#parser.getCurrentBuffer()).subarray(result))
+      return
+    }
+    // A connection that stopped parsing (refused, broken, ending) leaves the parser: later bytes are dropped.
+    if (this.#broken && this.#consumed) this.#unconsume()
+  }
+
+  #unconsume (): void {
+    if (!this.#consumed) return
+    this.#consumed = false
+    this.#parser.unconsume()
+  }
+
+  readonly #onMessageBegin = (): void => {
+    this.#messageStartedAt = Date.now()
+    this.#headersComplete = false
+  }
+
+  readonly #onHeadersComplete = (_major: number, minor: number, headers: string[] | undefined, methodIndex: number, url: string | undefined, _s: unknown, _m: unknown, upgrade: boolean, keepAlive: boolean): number => {
+    if (this.#extraHeaders !== undefined) {
+      headers = headers === undefined ? this.#extraHeaders : this.#extraHeaders.concat(headers)
+      url = this.#extraUrl + (url ?? '')
+      this.#extraHeaders = undefined
+      this.#extraUrl = ''
+    }
+    this.#headersComplete = true
+    if (this.#broken) return 0
+    const method = METHODS[methodIndex] ?? 'GET'
+    const raw = headers ?? []
+    let contentLength: string | undefined
+    let chunked = false
+    let expectContinue = false
+    let host = false
+    // Only names of the right length are lower-cased: one cheap pass.
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i] as string
+      const length = name.length
+      if (length === 14 && name.toLowerCase() === 'content-length') contentLength = raw[i + 1]
+      else if (length === 17 && name.toLowerCase() === 'transfer-encoding') chunked = true
+      else if (length === 4 && name.toLowerCase() === 'host') host = true
+      else if (length === 6 && name.toLowerCase() === 'expect') expectContinue = (raw[i + 1] as string).toLowerCase() === '100-continue'
+    }
+    const hasBody = chunked || (contentLength !== undefined && contentLength !== '0')
+    const req = new GatewayRequest(method, url ?? '/', raw, minor, this.#remoteAddress, keepAlive && !upgrade, hasBody ? new RequestBody(this) : undefined)
+    if (upgrade && method !== 'CONNECT') {
+      this.#upgrade = req
+      return 0
+    }
+    let refusal: [ErrorCode, string] | undefined
+    if (method === 'CONNECT') refusal = ['OUTGROW_BAD_REQUEST', 'CONNECT is not supported: this is not a forward proxy']
+    else if (!host && minor >= 1) refusal = ['OUTGROW_BAD_REQUEST', 'HTTP/1.1 requests need a Host header']
+    else if (contentLength !== undefined && Number(contentLength) > this.#owner.limits.maxBodyBytes) refusal = ['OUTGROW_PAYLOAD_TOO_LARGE', `request body over ${this.#owner.limits.maxBodyBytes} bytes`]
+    if (hasBody && refusal === undefined) this.#parsing = req
+    const pending: Pending = { req, res: new GatewayResponse(this, req), expectContinue: expectContinue && hasBody, refusal }
+    if (refusal !== undefined) {
+      // Nothing more is read from a connection whose request was refused.
+      this.#broken = true
+      pending.res.closeWhenDone()
+    }
+    if (this.#current === undefined) this.#begin(pending)
+    else this.#queue.push(pending)
+    return 0
+  }
+
+  readonly #onBody = (chunk: Buffer): void => {
+    const req = this.#parsing
+    if (req === undefined || this.#broken) return
+    req.bodyBytes += chunk.length
+    if (req.discardBody) return
+    if (req.bodyBytes > this.#owner.limits.maxBodyBytes) {
+      this.#bodyTooLarge(req)
+      return
+    }
+    if (!(req.body as RequestBody).push(chunk)) this.#pauseReading()
+  }
+
+  readonly #onMessageComplete = (): void => {
+    this.#messageStartedAt = 0
+    const req = this.#parsing
+    if (req === undefined) return
+    this.#parsing = undefined
+    req.complete = true
+    if (!req.discardBody) req.body?.push(null)
+  }
+
+  #begin (pending: Pending): void {
+    this.#current = pending
+    if (pending.refusal !== undefined) {
+      this.#owner.reject(pending.req, pending.res, pending.refusal[0], pending.refusal[1])
+      return
+    }
+    if (pending.expectContinue) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1')
+    this.#owner.request(pending.req, pending.res)
+  }
+
+  responseFinished (res: GatewayResponse, closeConnection: boolean): void {
+    const current = this.#current
+    if (current === undefined || current.res !== res) return
+    this.#current = undefined
+    const req = current.req
+    if (!req.complete && req.body !== undefined) {
+      // Answered before the body was all in: the rest is read and dropped.
+      req.discardBody = true
+      req.body.destroy()
+      this.resumeReading()
+    }
+    res.closed(true)
+    if (closeConnection || this.#endAfterCurrent || this.#owner.closing || this.#dead) {
+      this.#end()
+      return
+    }
+    this.#idleSince = Date.now()
+    const next = this.#queue.shift()
+    if (next !== undefined) this.#begin(next)
+  }
+
+  #bodyTooLarge (req: GatewayRequest): void {
+    req.discardBody = true
+    this.#broken = true
+    const current = this.#current
+    req.body?.destroy()
+    if (current !== undefined && current.req === req && !current.res.headersSent) {
+      current.res.closed(false)
+      current.res.closeWhenDone()
+      this.#owner.reject(req, current.res, 'OUTGROW_PAYLOAD_TOO_LARGE', `request body over ${this.#owner.limits.maxBodyBytes} bytes`)
+      return
+    }
+    this.destroy()
+  }
+
+  #parseError (err: ParseError): void {
+    this.#broken = true
+    // Bytes after a request that asked to close the connection are ignored, not an error.
+    if (err.code === 'HPE_CLOSED_CONNECTION') return
+    this.#answerAndClose(err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400)
+  }
+
+  /** A raw error response when no other response is under way; otherwise the connection is cut. */
+  #answerAndClose (status: number): void {
+    this.#owner.clientError(status)
+    const current = this.#current
+    if (current !== undefined) {
+      if (current.req !== this.#parsing || current.res.headersSent) {
+        if (current.req === this.#parsing) this.destroy()
+        else this.#endAfterCurrent = true // a later pipelined request broke: the current one still finishes
+        return
+      }
+      // The current request's own body was bad or too slow.
+      current.req.body?.destroy()
+      this.#current = undefined
+      current.res.closed(false)
+    }
+    const text = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'
+    if (!this.socket.destroyed) this.socket.write(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, 'latin1')
+    this.#end()
+  }
+
+  #startUpgrade (req: GatewayRequest, head: Buffer): void {
+    this.#upgrade = undefined
+    if (this.#current !== undefined) {
+      // An upgrade pipelined behind another request is not supported.
+      this.destroy()
+      return
+    }
+    this.#dead = true
+    this.#unconsume()
+    this.socket.removeListener('data', this.#onData)
+    this.socket.removeListener('close', this.#onClose)
+    // Later bytes wait in the socket until the tunnel pipes them.
+    this.socket.pause()
+    if (this.#paused) setReading(this.socket, true)
+    closeParserLater(this.#parser)
+    this.#owner.forget(this)
+    this.#owner.upgrade(req, this.socket, head)
+  }
+
+  #pauseReading (): void {
+    if (this.#paused) return
+    this.#paused = true
+    if (this.#consumed) setReading(this.socket, false)
+    else this.socket.pause()
+  }
+
+  resumeReading (): void {
+    if (!this.#paused) return
+    this.#paused = false
+    if (this.#consumed) setReading(this.socket, true)
+    else this.socket.resume()
+  }
+
+  /** Called by the server about once a second: enforces the time limits. */
+  sweep (now: number): void {
+    const limits = this.#owner.limits
+    if (this.#endedAt !== 0) {
+      if (now - this.#endedAt > LINGER_MS) this.destroy()
+      return
+    }
+    if (this.#messageStartedAt !== 0) {
+      const limit = this.#headersComplete ? limits.requestTimeoutMs : limits.headersTimeoutMs
+      if (now - this.#messageStartedAt > limit) {
+        this.#broken = true
+        this.#messageStartedAt = 0
+        this.#answerAndClose(408)
+      }
+    } else if (this.#current === undefined && now - this.#idleSince > limits.keepAliveTimeoutMs) {
+      this.destroy()
+    }
+  }
+
+  /** Closes the connection gracefully: the client reads what was written, then the socket goes. */
+  #end (): void {
+    if (this.#endedAt !== 0 || this.socket.destroyed) return
+    this.#broken = true
+    this.#endedAt = Date.now()
+    this.#queue.length = 0
+    this.resumeReading()
+    this.socket.end()
+  }
+
+  /** Graceful stop: idle connections close now, busy ones after their response. */
+  closeIfIdle (): void {
+    if (this.idle) this.#end()
+  }
+
+  destroy (): void {
+    this.socket.destroy()
+  }
+
+  readonly #onClose = (): void => {
+    this.#dead = true
+    closeParserLater(this.#parser)
+    const aborted = Object.assign(new Error('client closed the connection'), { code: 'ECONNRESET' })
+    for (const pending of [this.#current, ...this.#queue.splice(0)]) {
+      if (pending === undefined) continue
+      if (!pending.req.complete) pending.req.body?.destroy(aborted)
+      if (!pending.res.finished) pending.res.closed(false)
+    }
+    this.#current = undefined
+    this.#owner.forget(this)
+  }
+}

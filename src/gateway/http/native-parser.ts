@@ -1,0 +1,77 @@
+import { createRequire } from 'node:module'
+import type { Socket } from 'node:net'
+
+/**
+ * Node's own HTTP/1 parser (llhttp compiled natively), the one node:http's client and server are
+ * built on. Not a public module: both the gateway's server side and its upstream pool use it,
+ * through this file only, so a Node release that changes it is met in one place.
+ */
+export interface NativeParser {
+  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void
+  execute(data: Buffer): number | Error
+  finish(): number | Error
+  close(): void
+  consume(handle: object): void
+  unconsume(): void
+  getCurrentBuffer(): Buffer
+  [key: number]: unknown
+}
+
+interface NativeParserClass {
+  new(): NativeParser
+  REQUEST: number
+  RESPONSE: number
+  kOnMessageBegin: number
+  kOnHeaders: number
+  kOnHeadersComplete: number
+  kOnBody: number
+  kOnMessageComplete: number
+  kOnExecute: number
+}
+
+const common = createRequire(import.meta.url)('_http_common') as { HTTPParser: NativeParserClass, methods: string[] }
+
+export const HTTPParser = common.HTTPParser
+/** Method names by the parser's method index. */
+export const METHODS: readonly string[] = common.methods
+
+/** A parse error as llhttp reports it: `code` is e.g. HPE_HEADER_OVERFLOW, HPE_INVALID_METHOD. */
+export type ParseError = Error & { code?: string, bytesParsed?: number }
+
+/** Frees a parser on the next turn: never while it may be executing (callbacks can end a connection). */
+export function closeParserLater (parser: NativeParser): void {
+  setImmediate(() => { parser.close() })
+}
+
+interface StreamHandle {
+  isStreamBase?: boolean
+  reading?: boolean
+  readStart(): number
+  readStop(): number
+}
+
+function handleOf (socket: Socket): StreamHandle | undefined {
+  const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle
+  return handle?.isStreamBase === true ? handle : undefined
+}
+
+/**
+ * Lets the parser read the socket itself, in C++ (as node:http's server does): no JS stream
+ * machinery per read, one callback (kOnExecute) with the parse result. False when the socket
+ * has no stream handle, in which case the caller feeds the parser from 'data' events.
+ */
+export function consumeSocket (parser: NativeParser, socket: Socket): boolean {
+  const handle = handleOf(socket)
+  if (handle === undefined) return false
+  parser.consume(handle)
+  return true
+}
+
+/** Backpressure on a consumed socket: its handle stops and starts reading directly. */
+export function setReading (socket: Socket, reading: boolean): void {
+  const handle = handleOf(socket)
+  if (handle === undefined || socket.destroyed) return
+  if (reading) handle.readStart()
+  else handle.readStop()
+  handle.reading = reading
+}
