@@ -25,6 +25,8 @@ function coded (message: string, code: string): Error {
 }
 
 const IDLE_TIMEOUT_MS = 30_000
+/** Deadlines (header, body, idle) are checked this often by one sweep for all pools, not a timer per request. */
+const SWEEP_MS = 50
 
 /** One keep-alive connection: one request at a time, the response parsed by llhttp. */
 class Connection {
@@ -32,8 +34,11 @@ class Connection {
   readonly #pool: NativePool
   readonly #parser: NativeParser
   #handler: ResponseHandler | undefined
-  #timer: NodeJS.Timeout | undefined
-  #idleTimer: NodeJS.Timeout | undefined
+  /** When the response in progress times out (epoch ms); 0 for none. */
+  #deadline = 0
+  #deadlineCode = ''
+  /** When this connection went idle; 0 while busy. */
+  #idleSince = 0
   #idleTimeoutMs = IDLE_TIMEOUT_MS
   #keepAlive = true
   #skipBody = false
@@ -84,7 +89,7 @@ class Connection {
   get busy (): boolean { return this.#handler !== undefined }
 
   send (options: DispatchOptions, handler: ResponseHandler): void {
-    clearTimeout(this.#idleTimer)
+    this.#idleSince = 0
     this.#handler = handler
     this.#skipBody = options.method === 'HEAD'
     this.#bodyTimeoutMs = options.bodyTimeout
@@ -128,8 +133,18 @@ class Connection {
   }
 
   #arm (ms: number, code: string): void {
-    clearTimeout(this.#timer)
-    if (ms > 0) this.#timer = setTimeout(() => { this.#fail(coded(`${code === 'UND_ERR_HEADERS_TIMEOUT' ? 'headers' : 'body'} timeout`, code)) }, ms)
+    this.#deadline = ms > 0 ? Date.now() + ms : 0
+    this.#deadlineCode = code
+  }
+
+  /** Called by the pools' sweep. */
+  sweep (now: number): void {
+    if (this.#deadline !== 0 && now >= this.#deadline) {
+      const code = this.#deadlineCode
+      this.#fail(coded(`${code === 'UND_ERR_HEADERS_TIMEOUT' ? 'headers' : 'body'} timeout`, code))
+    } else if (this.#idleSince !== 0 && now - this.#idleSince >= this.#idleTimeoutMs) {
+      this.#fail(undefined)
+    }
   }
 
   #onHeaders (headers: string[], status: number, keepAlive: boolean): number {
@@ -158,7 +173,7 @@ class Connection {
   #onBody (chunk: Buffer): void {
     const handler = this.#handler
     if (handler === undefined) return
-    if (this.#bodyTimeoutMs > 0) this.#timer?.refresh()
+    if (this.#bodyTimeoutMs > 0) this.#deadline = Date.now() + this.#bodyTimeoutMs
     if (!handler.onData(chunk)) this.#pause()
   }
 
@@ -184,7 +199,7 @@ class Connection {
     }
     const handler = this.#handler
     if (handler === undefined) return
-    clearTimeout(this.#timer)
+    this.#deadline = 0
     this.#handler = undefined
     this.#resume()
     handler.onComplete(null)
@@ -196,8 +211,7 @@ class Connection {
       this.#fail(undefined)
       return
     }
-    this.#idleTimer = setTimeout(() => { this.#fail(undefined) }, this.#idleTimeoutMs)
-    this.#idleTimer.unref()
+    this.#idleSince = Date.now()
     this.#pool.release(this)
   }
 
@@ -205,8 +219,8 @@ class Connection {
   #fail (err: Error | undefined): void {
     if (this.#dead) return
     this.#dead = true
-    clearTimeout(this.#timer)
-    clearTimeout(this.#idleTimer)
+    this.#deadline = 0
+    this.#idleSince = 0
     this.socket.destroy()
     // Never free the parser while it may be executing (this can run inside its callbacks).
     closeParserLater(this.#parser)
@@ -226,6 +240,26 @@ class Connection {
  * alternative to undici's Pool on the proxy's hot path (same dispatch-handler interface). One
  * request per connection at a time; requests beyond `connections` wait in order.
  */
+const livePools = new Set<NativePool>()
+let sweeper: NodeJS.Timeout | undefined
+
+function watch (pool: NativePool): void {
+  livePools.add(pool)
+  if (sweeper !== undefined) return
+  sweeper = setInterval(() => {
+    const now = Date.now()
+    for (const p of livePools) p.sweep(now)
+  }, SWEEP_MS)
+  sweeper.unref()
+}
+
+function unwatch (pool: NativePool): void {
+  livePools.delete(pool)
+  if (livePools.size > 0 || sweeper === undefined) return
+  clearInterval(sweeper)
+  sweeper = undefined
+}
+
 export class NativePool {
   readonly #host: string
   readonly #port: number
@@ -242,6 +276,11 @@ export class NativePool {
     this.#port = Number(parsed.port === '' ? 80 : parsed.port)
     this.#connections = options.connections
     this.#connectTimeoutMs = options.connectTimeoutMs
+    watch(this)
+  }
+
+  sweep (now: number): void {
+    for (const connection of this.#all) connection.sweep(now)
   }
 
   dispatch (options: DispatchOptions, handler: ResponseHandler): void {
@@ -290,10 +329,12 @@ export class NativePool {
     while ([...this.#all].some((c) => c.busy) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
     for (const c of [...this.#all]) c.destroy()
     for (const [, handler] of this.#queue.splice(0)) handler.onError(coded('pool closed', 'UND_ERR_DESTROYED'))
+    unwatch(this)
   }
 
   destroy (): void {
     this.#closed = true
     for (const c of [...this.#all]) c.destroy()
+    unwatch(this)
   }
 }
