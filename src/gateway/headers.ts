@@ -2,6 +2,15 @@ import type { GatewayRequest } from './http/request.js'
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
 
+/** Name lengths worth lower-casing: other headers pass through as they came, without a look-up. */
+function lengths (names: Iterable<string>): Uint8Array {
+  const table = new Uint8Array(64)
+  for (const name of names) table[name.length] = 1
+  return table
+}
+const HOP_BY_HOP_LENGTHS = lengths(HOP_BY_HOP)
+const REQUEST_LENGTHS = lengths([...HOP_BY_HOP, 'content-length', 'idempotency-key', 'cookie', 'x-forwarded-for', 'x-forwarded-proto', 'x-request-id', 'x-real-ip', 'expect'])
+
 /** Headers named in Connection are hop-by-hop too (RFC 9110 §7.6.1). */
 function connectionTokens (value: string | undefined): Set<string> | undefined {
   // The common values name no further headers; skip the parsing for them.
@@ -45,6 +54,10 @@ export function scanRequest (req: GatewayRequest, trusted: ReadonlySet<string>, 
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string
     const value = raw[i + 1] as string
+    if (name.length >= 64 || REQUEST_LENGTHS[name.length] === 0) {
+      out.push(name, value)
+      continue
+    }
     const lower = name.toLowerCase()
     switch (lower) {
       case 'content-length': contentLength = value; break
@@ -100,6 +113,10 @@ export function clientResponseHeaders (raw: ReadonlyArray<Buffer | string>, extr
     const v = raw[i + 1] as Buffer | string
     const name = typeof n === 'string' ? n : n.toString('latin1')
     const value = typeof v === 'string' ? v : v.toString('latin1')
+    if (name.length >= 64 || HOP_BY_HOP_LENGTHS[name.length] === 0) {
+      out.push(name, value)
+      continue
+    }
     const lower = name.toLowerCase()
     if (HOP_BY_HOP.has(lower)) {
       if (lower === 'connection') connection = connectionTokens(value)

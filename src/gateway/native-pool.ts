@@ -9,6 +9,8 @@ export interface ResponseHandler {
   onData(chunk: Buffer): boolean
   onComplete(trailers: string[] | null): void
   onError(err: Error): void
+  /** After each read from the instance, once its bytes were handed over (native pool only). */
+  onReadComplete?(): void
 }
 
 export interface DispatchOptions {
@@ -40,6 +42,7 @@ class Connection {
   /** When this connection went idle; 0 while busy. */
   #idleSince = 0
   #idleTimeoutMs = IDLE_TIMEOUT_MS
+  #keepAliveHeader = ''
   #keepAlive = true
   #skipBody = false
   #informational = false
@@ -77,6 +80,7 @@ class Connection {
     parser[HTTPParser.kOnMessageComplete] = () => { this.#onComplete() }
     const afterExecute = (result: number | Error): void => {
       if (result instanceof Error) this.#fail(coded(`bad response: ${result.message}`, 'UND_ERR_SOCKET'))
+      else this.#handler?.onReadComplete?.()
     }
     parser[HTTPParser.kOnExecute] = afterExecute
     this.socket.on('data', (data: Buffer) => {
@@ -86,6 +90,8 @@ class Connection {
     this.socket.on('close', () => { clearTimeout(connectTimer); this.#fail(coded('other side closed', this.#connected ? 'UND_ERR_SOCKET' : 'ECONNREFUSED')) })
   }
 
+  readonly #abort = (err?: Error): void => { this.#fail(err ?? coded('aborted', 'UND_ERR_ABORTED')) }
+
   get busy (): boolean { return this.#handler !== undefined }
 
   send (options: DispatchOptions, handler: ResponseHandler): void {
@@ -94,7 +100,7 @@ class Connection {
     this.#skipBody = options.method === 'HEAD'
     this.#bodyTimeoutMs = options.bodyTimeout
     this.#arm(options.headersTimeout, 'UND_ERR_HEADERS_TIMEOUT')
-    handler.onConnect((err) => { this.#fail(err ?? coded('aborted', 'UND_ERR_ABORTED')) })
+    handler.onConnect(this.#abort)
     if (this.#dead) return
     let head = `${options.method} ${options.path} HTTP/1.1\r\n`
     const h = options.headers
@@ -122,7 +128,13 @@ class Connection {
     // A streamed body: as received when its length is known, else re-framed in chunks.
     this.socket.write(hasLength ? head + '\r\n' : `${head}transfer-encoding: chunked\r\n\r\n`, 'latin1')
     body.on('data', (chunk: Buffer) => {
-      const ok = hasLength ? this.socket.write(chunk) : this.socket.write(`${chunk.length.toString(16)}\r\n`) && this.socket.write(chunk) && this.socket.write('\r\n')
+      let ok: boolean
+      if (hasLength) ok = this.socket.write(chunk)
+      else {
+        this.socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1')
+        this.socket.write(chunk)
+        ok = this.socket.write('\r\n', 'latin1')
+      }
       if (!ok) {
         body.pause()
         this.socket.once('drain', () => body.resume())
@@ -159,9 +171,14 @@ class Connection {
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i] as string
       if (name.length === 10 && name.toLowerCase() === 'keep-alive') {
-        const timeout = /timeout=(\d+)/i.exec(headers[i + 1] as string)
-        // Close idle connections a second before the instance would, so no request races its close.
-        if (timeout !== null) this.#idleTimeoutMs = Math.max(0, Math.min(IDLE_TIMEOUT_MS, Number(timeout[1]) * 1000 - 1000))
+        const value = headers[i + 1] as string
+        // Instances repeat the same value: parsed once per connection.
+        if (value !== this.#keepAliveHeader) {
+          this.#keepAliveHeader = value
+          const timeout = /timeout=(\d+)/i.exec(value)
+          // Close idle connections a second before the instance would, so no request races its close.
+          if (timeout !== null) this.#idleTimeoutMs = Math.max(0, Math.min(IDLE_TIMEOUT_MS, Number(timeout[1]) * 1000 - 1000))
+        }
       }
     }
     this.#arm(this.#bodyTimeoutMs, 'UND_ERR_BODY_TIMEOUT')
@@ -261,6 +278,8 @@ function unwatch (pool: NativePool): void {
 }
 
 export class NativePool {
+  /** Handlers get onReadComplete after every read. */
+  readonly signalsReadComplete = true
   readonly #host: string
   readonly #port: number
   readonly #connections: number

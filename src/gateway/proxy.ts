@@ -5,7 +5,7 @@ import type { Balancer, PickContext } from './balancing/index.js'
 import type { UpstreamCluster } from './cluster.js'
 import type { RouteConfig } from '../config/gateway-config.js'
 import type { GatewayRequest } from './http/request.js'
-import { httpDate, type GatewayResponse } from './http/response.js'
+import { httpDate, type CloseListener, type GatewayResponse } from './http/response.js'
 import { clientResponseHeaders, cookieValue, scanRequest, type ForwardingInfo, type ScannedRequest } from './headers.js'
 import { countLocal } from './metrics.js'
 import type { RateLimitStore } from './rate-limit.js'
@@ -144,7 +144,7 @@ export class Proxy {
 }
 
 /** One client request and its attempts. */
-class Exchange {
+class Exchange implements CloseListener {
   readonly o: ProxyOptions
   readonly req: GatewayRequest
   readonly res: GatewayResponse
@@ -175,11 +175,13 @@ class Exchange {
     this.method = method
     this.headers = scanned.headers
     route.budget.requestsInFlight++
-    res.onClose = (completed) => {
-      this.clientGone = !completed
-      if (this.clientGone) this.abortAttempt?.(new Error('client closed'))
-      this.done()
-    }
+    res.closeListener = this
+  }
+
+  responseClosed (completed: boolean): void {
+    this.clientGone = !completed
+    if (this.clientGone) this.abortAttempt?.(new Error('client closed'))
+    this.done()
   }
 
   done (): void {
@@ -313,6 +315,8 @@ class Attempt implements ResponseHandler {
     stats.response(statusCode)
     const extra = ['x-request-id', x.info.requestId]
     if (x.route.sticky && x.stickyId !== u.id) extra.push('set-cookie', `${x.route.config.stickyCookie}=${encodeURIComponent(u.id)}; Path=/; HttpOnly; SameSite=Lax`)
+    // With the native pool, the response leaves once per read from the instance (no microtask per response).
+    if (u.dispatcher.signalsReadComplete === true) x.res.cork()
     x.res.writeHead(statusCode, clientResponseHeaders(rawHeaders, extra))
     this.#resume = resume
     if (statusCode >= 500) this.#settle(false)
@@ -325,6 +329,10 @@ class Attempt implements ResponseHandler {
     // Backpressure: undici pauses until the client has taken what was written.
     if (!ok && this.#resume !== undefined) this.#x.res.onDrain(this.#resume)
     return ok
+  }
+
+  onReadComplete (): void {
+    if (!this.#discarding) this.#x.res.flush()
   }
 
   onComplete (): void {

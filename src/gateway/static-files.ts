@@ -76,7 +76,7 @@ export class StaticFiles {
     })
     file.on('end', () => { res.end() })
     file.on('error', () => { res.destroy() })
-    res.onClose = (completed) => { if (!completed) file.destroy() }
+    res.closeListener = { responseClosed: (completed) => { if (!completed) file.destroy() } }
     return true
   }
 }

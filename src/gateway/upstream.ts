@@ -6,6 +6,7 @@ import { NativePool, type DispatchOptions, type ResponseHandler } from './native
 /** What proxied requests are sent through: undici's Pool, or the native-parser pool. */
 export interface UpstreamDispatcher {
   dispatch(options: DispatchOptions, handler: ResponseHandler): unknown
+  readonly signalsReadComplete?: boolean
 }
 
 export type UpstreamState = 'healthy' | 'unhealthy' | 'ejected' | 'draining'

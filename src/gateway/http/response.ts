@@ -11,6 +11,10 @@ export interface ResponseSink {
   destroy(): void
 }
 
+export interface CloseListener {
+  responseClosed(completed: boolean): void
+}
+
 const STATUS_LINES = new Map<number, string>()
 function statusLine (status: number): string {
   let line = STATUS_LINES.get(status)
@@ -47,6 +51,7 @@ export class GatewayResponse {
   readonly #req: GatewayRequest
   #pending = ''
   #scheduled = false
+  #corked = false
   #chunked = false
   #noBody = false
   #closeAfter = false
@@ -54,8 +59,8 @@ export class GatewayResponse {
   headersSent = false
   /** end() was called: everything is handed to the socket. */
   finished = false
-  /** Called once: true when the response was finished, false when the client went away first. */
-  onClose: ((completed: boolean) => void) | undefined
+  /** Told once: completed when the response was finished, not when the client went away first. */
+  closeListener: CloseListener | undefined
 
   constructor (sink: ResponseSink, req: GatewayRequest) {
     this.#sink = sink
@@ -107,7 +112,7 @@ export class GatewayResponse {
     if (length <= MERGE_LIMIT) {
       // latin1 maps every byte to one character and back: binary-safe, and one write with the head.
       this.#pending += prefix + data.toString('latin1') + suffix
-      if (this.#pending.length >= MERGE_LIMIT) return this.#flush()
+      if (this.#pending.length >= MERGE_LIMIT) return this.flush()
       this.#schedule()
       return true
     }
@@ -127,7 +132,7 @@ export class GatewayResponse {
     if (chunk !== undefined) this.write(chunk)
     if (this.#chunked) this.#pending += '0\r\n\r\n'
     this.finished = true
-    this.#flush()
+    this.flush()
     this.#sink.responseFinished(this, this.#closeAfter)
   }
 
@@ -143,23 +148,30 @@ export class GatewayResponse {
 
   /** The connection ended. */
   closed (completed: boolean): void {
-    const callback = this.onClose
-    this.onClose = undefined
-    callback?.(completed)
+    const listener = this.closeListener
+    this.closeListener = undefined
+    listener?.responseClosed(completed)
+  }
+
+  /**
+   * From now on small writes wait for flush() or end(), instead of leaving on the next microtask:
+   * for a caller that knows when a batch of writes ends (the upstream pool, after each read).
+   */
+  cork (): void {
+    this.#corked = true
   }
 
   #schedule (): void {
-    if (this.#scheduled) return
+    if (this.#scheduled || this.#corked) return
     this.#scheduled = true
-    queueMicrotask(this.#flushScheduled)
+    queueMicrotask(() => {
+      this.#scheduled = false
+      this.flush()
+    })
   }
 
-  readonly #flushScheduled = (): void => {
-    this.#scheduled = false
-    this.#flush()
-  }
-
-  #flush (): boolean {
+  /** Hands what is pending to the socket; false when the client is slow. */
+  flush (): boolean {
     if (this.#sink.socket.destroyed) {
       this.#pending = ''
       return false
