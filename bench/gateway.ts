@@ -1,10 +1,12 @@
 /**
  * Gateway benchmark: one run, same machine, same backend. Maximum throughput (wrk, keep-alive)
  * direct to the backend, through Outgrow's gateway, through nginx (keep-alive upstream, same
- * number of worker processes) and through @fastify/http-proxy; then the p99 of each at a constant
- * rate of half of nginx's maximum (Outgrow's open-model generator). Writes docs/benchmarks/gateway.md.
+ * number of worker processes) and through @fastify/http-proxy, in several interleaved rounds (a
+ * shared machine drifts: each ratio is taken within one round, then the median is reported),
+ * with each proxy's CPU time per request; then the p99 of each at a constant rate of half of
+ * nginx's maximum (Outgrow's open-model generator). Writes docs/benchmarks/gateway.md.
  *
- *   npm run build && node dist/bench/gateway.js [--processes 1] [--duration 10] [--out docs/benchmarks/gateway.md]
+ *   npm run bench:gateway -- [--processes 1] [--duration 10] [--rounds 3] [--out docs/benchmarks/gateway.md]
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -16,11 +18,13 @@ import { request } from 'undici'
 import { runOpenLoop } from '../src/lab/open-loop.js'
 import { describeMachine } from '../src/lab/machine.js'
 import { freePort } from '../src/supervisor/free-port.js'
+import { processTreeCpu } from './process-cpu.js'
 
 const { values } = parseArgs({
   options: {
     processes: { type: 'string', default: '1' },
     duration: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '64' },
     out: { type: 'string', default: 'docs/benchmarks/gateway.md' },
     // The open-model generator is one Node process on the same cores: above a few thousand req/s
@@ -30,6 +34,7 @@ const { values } = parseArgs({
 })
 const processes = Number(values.processes)
 const duration = Number(values.duration)
+const rounds = Number(values.rounds)
 const connections = Number(values.connections)
 const here = (file: string): string => fileURLToPath(new URL(file, import.meta.url))
 const children: ChildProcess[] = []
@@ -59,9 +64,29 @@ function requireTools (): void {
     try {
       execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' })
     } catch {
-      throw new Error(`${tool} is needed for this benchmark: apt-get install nginx-light wrk (or your platform's packages)`)
+      throw new Error(`${tool} is needed for this benchmark: bash scripts/bench-setup.sh installs it (apt-get install nginx-light wrk)`)
     }
   }
+}
+
+function median (values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[middle] as number : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2
+}
+
+interface Target { name: string, url: string, pid: number }
+interface MaxRun { rps: number, p99Ms: number, cpuUsPerRequest: number }
+
+/** wrk against one target while its process tree's CPU time is counted. */
+function measureMax (t: Target): MaxRun {
+  const before = processTreeCpu(t.pid)
+  const started = performance.now()
+  const { rps, p99Ms } = wrk(t.url)
+  const seconds = (performance.now() - started) / 1000
+  const after = processTreeCpu(t.pid)
+  const cpuMs = after.userMs - before.userMs + after.systemMs - before.systemMs
+  return { rps, p99Ms, cpuUsPerRequest: rps > 0 ? cpuMs * 1000 / (rps * seconds) : NaN }
 }
 
 async function main (): Promise<void> {
@@ -69,13 +94,15 @@ async function main (): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'outgrow-gw-bench-'))
   const backendPort = await freePort()
   const backendUrl = `http://127.0.0.1:${backendPort}`
-  children.push(fork(here('./backend-server.js'), [String(backendPort)], { stdio: 'ignore' }))
+  const backend = fork(here('./backend-server.js'), [String(backendPort)], { stdio: 'ignore' })
+  children.push(backend)
   await waitHttp(`${backendUrl}/`)
 
   const outgrowPort = await freePort()
   const gwConfig = join(dir, 'gateway.json')
   await writeFile(gwConfig, JSON.stringify({ port: outgrowPort, processes, upstreams: { instances: [{ id: 'backend', url: backendUrl }], healthCheck: { path: '/readyz' } } }))
-  children.push(spawn(process.execPath, [here('../../bin/outgrow.js'), 'gateway', '--config', gwConfig], { stdio: 'ignore' }))
+  const outgrow = spawn(process.execPath, [here('../../bin/outgrow.js'), 'gateway', '--config', gwConfig], { stdio: 'ignore' })
+  children.push(outgrow)
 
   const nginxPort = await freePort()
   const nginxConf = join(dir, 'nginx.conf')
@@ -92,64 +119,89 @@ http {
   }
 }
 `)
-  children.push(spawn('nginx', ['-c', nginxConf, '-g', 'daemon off;'], { stdio: 'ignore' }))
+  const nginx = spawn('nginx', ['-c', nginxConf, '-g', 'daemon off;'], { stdio: 'ignore' })
+  children.push(nginx)
 
   const fastifyProxyPort = await freePort()
-  children.push(fork(here('./fastify-proxy-server.js'), [String(fastifyProxyPort), backendUrl, String(processes)], { stdio: 'ignore' }))
+  const fastifyProxy = fork(here('./fastify-proxy-server.js'), [String(fastifyProxyPort), backendUrl, String(processes)], { stdio: 'ignore' })
+  children.push(fastifyProxy)
 
-  const targets = [
-    { name: 'direct (Fastify backend)', url: `${backendUrl}/` },
-    { name: `Outgrow gateway (${processes} process)`, url: `http://127.0.0.1:${outgrowPort}/` },
-    { name: `nginx (${processes} worker, keep-alive upstream)`, url: `http://127.0.0.1:${nginxPort}/` },
-    { name: `@fastify/http-proxy (${processes} process)`, url: `http://127.0.0.1:${fastifyProxyPort}/` },
+  const targets: Target[] = [
+    { name: 'direct (Fastify backend)', url: `${backendUrl}/`, pid: backend.pid as number },
+    { name: `Outgrow gateway (${processes} process)`, url: `http://127.0.0.1:${outgrowPort}/`, pid: outgrow.pid as number },
+    { name: `nginx (${processes} worker, keep-alive upstream)`, url: `http://127.0.0.1:${nginxPort}/`, pid: nginx.pid as number },
+    { name: `@fastify/http-proxy (${processes} process)`, url: `http://127.0.0.1:${fastifyProxyPort}/`, pid: fastifyProxy.pid as number },
   ]
+  const [direct, og, ngx, fp] = targets as [Target, Target, Target, Target]
   for (const t of targets) await waitHttp(t.url)
+  for (const t of targets) wrk(t.url.replace(/\/$/, '/warm')) // warm-up: JIT, connection pools
 
-  const max: Record<string, { rps: number, p99Ms: number }> = {}
-  for (const t of targets) {
-    wrk(t.url.replace(/\/$/, '/warm')) // warm-up: JIT, connection pools
-    max[t.name] = wrk(t.url)
-    process.stderr.write(`max ${t.name}: ${max[t.name]?.rps} req/s\n`)
+  const runs = new Map<Target, MaxRun[]>(targets.map((t) => [t, []]))
+  for (let round = 0; round < rounds; round++) {
+    // The order rotates every round so that no contender always runs first or last.
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[(i + round) % targets.length] as Target
+      const run = measureMax(t)
+      runs.get(t)?.push(run)
+      process.stderr.write(`round ${round + 1} max ${t.name}: ${run.rps} req/s, ${run.cpuUsPerRequest.toFixed(1)} µs CPU/request\n`)
+    }
   }
-  const nginxMax = max[targets[2]?.name as string]?.rps ?? 0
+  const rpsOf = (t: Target, round: number): number => (runs.get(t)?.[round] as MaxRun).rps
+  const perRound = Array.from({ length: rounds }, (_, r) => ({ nginx: rpsOf(og, r) / rpsOf(ngx, r), fastify: rpsOf(og, r) / rpsOf(fp, r) }))
+  const vsNginx = median(perRound.map((r) => r.nginx))
+  const vsFastify = median(perRound.map((r) => r.fastify))
+  const nginxMax = median((runs.get(ngx) as MaxRun[]).map((r) => r.rps))
+
   const rate = Math.min(Number(values['max-rate']), Math.max(100, Math.round(nginxMax / 2)))
-  const fixed: Record<string, { p50: number, p99: number, lag: number, errors: number }> = {}
+  const fixed = new Map<Target, Array<{ p50: number, p99: number, lag: number, errors: number }>>(targets.map((t) => [t, []]))
   const user = { email: '', cookie: '', cartItems: 0 }
-  for (const t of targets) {
-    const result = await runOpenLoop({
-      url: t.url.replace(/\/$/, ''), rate, durationMs: duration * 1000, connections: 256, timeoutMs: 10_000,
-      next: () => ({ action: 'product', method: 'GET', path: '/', user }),
-    })
-    fixed[t.name] = { p50: result.latency.p50Ms, p99: result.latency.p99Ms, lag: result.sendLag.p99Ms, errors: result.completed - result.ok }
-    process.stderr.write(`rate ${rate} ${t.name}: p99 ${result.latency.p99Ms} ms\n`)
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[(i + round) % targets.length] as Target
+      const result = await runOpenLoop({
+        url: t.url.replace(/\/$/, ''), rate, durationMs: duration * 1000, connections: 256, timeoutMs: 10_000,
+        next: () => ({ action: 'product', method: 'GET', path: '/', user }),
+      })
+      fixed.get(t)?.push({ p50: result.latency.p50Ms, p99: result.latency.p99Ms, lag: result.sendLag.p99Ms, errors: result.completed - result.ok })
+      process.stderr.write(`round ${round + 1} rate ${rate} ${t.name}: p99 ${result.latency.p99Ms} ms\n`)
+    }
   }
+  // Added p99: each proxy against direct in the same round, then the median.
+  const p99Of = (t: Target, round: number): number => (fixed.get(t)?.[round] as { p99: number }).p99
+  const addedP99 = (t: Target): number => median(Array.from({ length: rounds }, (_, r) => p99Of(t, r) - p99Of(direct, r)))
 
   const m = describeMachine()
-  const outgrow = max[targets[1]?.name as string]?.rps ?? 0
-  const fastifyProxy = max[targets[3]?.name as string]?.rps ?? 0
-  const direct = fixed[targets[0]?.name as string]?.p99 ?? 0
+  const ms = (v: number): string => v.toFixed(2)
   const rows = targets.map((t) => {
-    const mx = max[t.name] as { rps: number, p99Ms: number }
-    const fx = fixed[t.name] as { p50: number, p99: number, lag: number, errors: number }
-    return `| ${t.name} | ${mx.rps} | ${(mx.rps / nginxMax).toFixed(2)} | ${mx.p99Ms.toFixed(2)} | ${fx.p50.toFixed(3)} | ${fx.p99.toFixed(3)} | ${(fx.p99 - direct).toFixed(3)} | ${fx.errors} |`
+    const mx = runs.get(t) as MaxRun[]
+    const fx = fixed.get(t) as Array<{ p50: number, p99: number, lag: number, errors: number }>
+    const rps = mx.map((r) => r.rps)
+    const cpu = median(mx.map((r) => r.cpuUsPerRequest))
+    return `| ${t.name} | ${Math.round(median(rps))} | ${Math.min(...rps)}–${Math.max(...rps)} | ${cpu.toFixed(1)} | ${ms(median(mx.map((r) => r.p99Ms)))} | ${ms(median(fx.map((r) => r.p50)))} | ${ms(median(fx.map((r) => r.p99)))} | ${t === direct ? '—' : ms(addedP99(t))} | ${fx.reduce((sum, r) => sum + r.errors, 0)} |`
   })
+  const roundLines = perRound.map((r, i) => `round ${i + 1}: ${r.nginx.toFixed(2)}× nginx, ${r.fastify.toFixed(2)}× @fastify/http-proxy`).join('; ')
   const report = `# Gateway benchmark
 
-Measured ${new Date().toISOString()} by \`node dist/bench/gateway.js --processes ${processes} --duration ${duration}\`.
+Measured ${new Date().toISOString()} by \`node dist/bench/gateway.js --processes ${processes} --duration ${duration} --rounds ${rounds}\`.
 
 **Machine:** ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}. Backend, proxies and load
 generators share the same cores, unisolated; one run, one backend (Fastify, small JSON).
 
-**Maximum throughput:** wrk, 1 thread, ${connections} keep-alive connections, ${duration} s, after a ${duration} s warm-up.
-**Fixed rate:** ${rate} req/s — half of nginx's maximum (${Math.round(nginxMax / 2)}), capped at \`--max-rate\` because the open-model
-generator (one Node process on the same cores) cannot itself send faster without becoming the bottleneck; latency from intended send time, ${duration} s.
+**Maximum throughput:** wrk, 1 thread, ${connections} keep-alive connections, ${duration} s per run, after a ${duration} s warm-up of each;
+${rounds} rounds, the contenders' order rotating each round. Medians are reported; each ratio is taken within a round
+(the machine's speed drifts between rounds), then its median. CPU is the proxy's whole process tree (user + system)
+during its runs, divided by the requests it served.
+**Fixed rate:** ${rate} req/s — half of nginx's median maximum (${Math.round(nginxMax / 2)}), capped at \`--max-rate\` because the open-model
+generator (one Node process on the same cores) cannot itself send faster without becoming the bottleneck; latency from intended
+send time, ${duration} s per run, ${rounds} rounds; the added p99 is taken against direct within each round, then its median.
 
-| Path | Max req/s | × nginx | wrk p99 ms | p50 ms at ${rate}/s | p99 ms at ${rate}/s | p99 added over direct ms | errors |
-|---|---:|---:|---:|---:|---:|---:|---:|
+| Path | Max req/s (median) | range | CPU µs/request | wrk p99 ms | p50 ms at ${rate}/s | p99 ms at ${rate}/s | p99 added over direct ms | errors |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 
-Outgrow / nginx: **${(outgrow / nginxMax).toFixed(2)}×** (target ≥ 0.8). Outgrow / @fastify/http-proxy: **${(outgrow / fastifyProxy).toFixed(2)}×** (target ≥ 1.5).
-Load generator send lag p99 at the fixed rate: ${targets.map((t) => `${(fixed[t.name] as { lag: number }).lag.toFixed(2)} ms`).join(', ')} (large values would mean the generator, not the proxy, was the limit).
+Outgrow / nginx: **${vsNginx.toFixed(2)}×** (target ≥ 0.8). Outgrow / @fastify/http-proxy: **${vsFastify.toFixed(2)}×** (target ≥ 1.5).
+Per round: ${roundLines}.
+Load generator send lag p99 at the fixed rate (median per contender): ${targets.map((t) => `${ms(median((fixed.get(t) ?? []).map((r) => r.lag)))} ms`).join(', ')} (large values would mean the generator, not the proxy, was the limit).
 `
   await writeFile(values.out as string, report)
   process.stdout.write(report)

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net'
 import type { Readable } from 'node:stream'
-import { HTTPParser, closeParserLater, consumeSocket, setReading, type NativeParser } from './http/native-parser.js'
+import { HTTPParser, closeParserLater, consumeSocket, createParser, setReading, type NativeParser } from './http/native-parser.js'
 
 /** The handler shape the proxy's attempts implement (undici's dispatch handler, legacy form). */
 export interface ResponseHandler {
@@ -64,25 +64,26 @@ class Connection {
       this.#consumed = consumeSocket(this.#parser, this.socket)
       if (this.#consumed && this.#paused) setReading(this.socket, false)
     })
-    const parser = this.#parser = new HTTPParser()
-    parser.initialize(HTTPParser.RESPONSE, {}, 0, 0)
     // llhttp hands over headers early when there are many; they are gathered here.
     let early: string[] | undefined
-    parser[HTTPParser.kOnHeaders] = (headers: string[]) => { (early ??= []).push(...headers) }
-    parser[HTTPParser.kOnHeadersComplete] = (_maj: number, _min: number, headers: string[] | undefined, _m: unknown, _u: unknown, status: number, _sm: unknown, _up: unknown, keepAlive: boolean) => {
-      if (early !== undefined) {
-        headers = headers === undefined ? early : early.concat(headers)
-        early = undefined
-      }
-      return this.#onHeaders(headers ?? [], status, keepAlive)
-    }
-    parser[HTTPParser.kOnBody] = (chunk: Buffer) => { this.#onBody(chunk) }
-    parser[HTTPParser.kOnMessageComplete] = () => { this.#onComplete() }
     const afterExecute = (result: number | Error): void => {
       if (result instanceof Error) this.#fail(coded(`bad response: ${result.message}`, 'UND_ERR_SOCKET'))
       else this.#handler?.onReadComplete?.()
     }
-    parser[HTTPParser.kOnExecute] = afterExecute
+    const parser = this.#parser = createParser(HTTPParser.RESPONSE, 0, {
+      messageBegin: null,
+      headers: (headers: string[]) => { (early ??= []).push(...headers) },
+      headersComplete: (_maj: number, _min: number, headers: string[] | undefined, _m: unknown, _u: unknown, status: number, _sm: unknown, _up: unknown, keepAlive: boolean) => {
+        if (early !== undefined) {
+          headers = headers === undefined ? early : early.concat(headers)
+          early = undefined
+        }
+        return this.#onHeaders(headers ?? [], status, keepAlive)
+      },
+      body: (chunk: Buffer) => { this.#onBody(chunk) },
+      messageComplete: () => { this.#onComplete() },
+      execute: afterExecute,
+    })
     this.socket.on('data', (data: Buffer) => {
       if (!this.#dead) afterExecute(parser.execute(data))
     })

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net'
 import type { ErrorCode } from '../../errors/index.js'
-import { HTTPParser, METHODS, closeParserLater, consumeSocket, setReading, type NativeParser, type ParseError } from './native-parser.js'
+import { HTTPParser, METHODS, closeParserLater, consumeSocket, createParser, setReading, type NativeParser, type ParseError } from './native-parser.js'
 import { GatewayRequest, RequestBody, type BodySource } from './request.js'
 import { GatewayResponse, type ResponseSink } from './response.js'
 
@@ -63,22 +63,22 @@ export class ClientConnection implements ResponseSink, BodySource {
     this.socket = socket
     this.#owner = owner
     this.#remoteAddress = socket.remoteAddress ?? ''
-    const parser = this.#parser = new HTTPParser()
-    parser.initialize(HTTPParser.REQUEST, {}, owner.limits.maxHeaderBytes, 0)
-    parser[HTTPParser.kOnMessageBegin] = this.#onMessageBegin
-    // llhttp hands over headers early when there are many; they are gathered here.
-    parser[HTTPParser.kOnHeaders] = (headers: string[], url: string) => {
-      (this.#extraHeaders ??= []).push(...headers)
-      this.#extraUrl += url
-    }
-    parser[HTTPParser.kOnHeadersComplete] = this.#onHeadersComplete
-    parser[HTTPParser.kOnBody] = this.#onBody
-    parser[HTTPParser.kOnMessageComplete] = this.#onMessageComplete
-    parser[HTTPParser.kOnExecute] = this.#onExecute
+    this.#parser = createParser(HTTPParser.REQUEST, owner.limits.maxHeaderBytes, {
+      messageBegin: this.#onMessageBegin,
+      // llhttp hands over headers early when there are many; they are gathered here.
+      headers: (headers: string[], url: string) => {
+        (this.#extraHeaders ??= []).push(...headers)
+        this.#extraUrl += url
+      },
+      headersComplete: this.#onHeadersComplete,
+      body: this.#onBody,
+      messageComplete: this.#onMessageComplete,
+      execute: this.#onExecute,
+    })
     socket.on('data', this.#onData)
     socket.on('error', () => {})
     socket.on('close', this.#onClose)
-    this.#consumed = consumeSocket(parser, socket)
+    this.#consumed = consumeSocket(this.#parser, socket)
   }
 
   get closing (): boolean { return this.#owner.closing }

@@ -27,6 +27,7 @@ interface NativeParserClass {
   kOnBody: number
   kOnMessageComplete: number
   kOnExecute: number
+  kOnTimeout: number
 }
 
 const common = createRequire(import.meta.url)('_http_common') as { HTTPParser: NativeParserClass, methods: string[] }
@@ -37,6 +38,34 @@ export const METHODS: readonly string[] = common.methods
 
 /** A parse error as llhttp reports it: `code` is e.g. HPE_HEADER_OVERFLOW, HPE_INVALID_METHOD. */
 export type ParseError = Error & { code?: string, bytesParsed?: number }
+
+type Callback = ((...args: never[]) => unknown) | null
+
+export interface ParserCallbacks {
+  messageBegin: Callback
+  headers: Callback
+  headersComplete: Callback
+  body: Callback
+  messageComplete: Callback
+  execute: Callback
+}
+
+/**
+ * A parser with every callback slot filled, in index order (null for the unused ones): the native
+ * side looks each slot up per message, and a missing one costs a walk up the prototype chain.
+ */
+export function createParser (type: number, maxHeaderSize: number, callbacks: ParserCallbacks): NativeParser {
+  const parser = new HTTPParser()
+  parser.initialize(type, {}, maxHeaderSize, 0)
+  parser[HTTPParser.kOnMessageBegin] = callbacks.messageBegin
+  parser[HTTPParser.kOnHeaders] = callbacks.headers
+  parser[HTTPParser.kOnHeadersComplete] = callbacks.headersComplete
+  parser[HTTPParser.kOnBody] = callbacks.body
+  parser[HTTPParser.kOnMessageComplete] = callbacks.messageComplete
+  parser[HTTPParser.kOnExecute] = callbacks.execute
+  parser[HTTPParser.kOnTimeout] = null
+  return parser
+}
 
 /** Frees a parser on the next turn: never while it may be executing (callbacks can end a connection). */
 export function closeParserLater (parser: NativeParser): void {
