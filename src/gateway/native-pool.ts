@@ -107,11 +107,15 @@ class Connection {
     const h = options.headers
     const body = options.body
     let hasLength = false
+    let hasHost = false
     for (let i = 0; i < h.length; i += 2) {
       const name = h[i] as string
       if (name.length === 14 && name.toLowerCase() === 'content-length') hasLength = true
+      else if (name.length === 4 && name.toLowerCase() === 'host') hasHost = true
       head += `${name}: ${h[i + 1] as string}\r\n`
     }
+    // HTTP/1.0 clients may send no Host; the instance, spoken to in HTTP/1.1, needs one.
+    if (!hasHost) head += `host: ${this.#pool.authority}\r\n`
     if (body === null || Buffer.isBuffer(body)) {
       if (body === null || body.length === 0) {
         this.socket.write(head + '\r\n', 'latin1')
@@ -282,6 +286,8 @@ export class NativePool {
   /** Handlers get onReadComplete after every read. */
   readonly signalsReadComplete = true
   readonly #host: string
+  /** host:port, for requests that came without a Host header. */
+  readonly authority: string
   readonly #port: number
   readonly #connections: number
   readonly #connectTimeoutMs: number
@@ -294,6 +300,7 @@ export class NativePool {
     const parsed = new URL(url)
     this.#host = parsed.hostname
     this.#port = Number(parsed.port === '' ? 80 : parsed.port)
+    this.authority = parsed.host
     this.#connections = options.connections
     this.#connectTimeoutMs = options.connectTimeoutMs
     watch(this)
