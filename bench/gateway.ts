@@ -153,31 +153,33 @@ http {
   const nginxMax = median((runs.get(ngx) as MaxRun[]).map((r) => r.rps))
 
   const rate = Math.min(Number(values['max-rate']), Math.max(100, Math.round(nginxMax / 2)))
-  const fixed = new Map<Target, Array<{ p50: number, p99: number, lag: number, errors: number }>>(targets.map((t) => [t, []]))
+  const fixed = new Map<Target, Array<{ p50: number, p99: number, controlP99: number, lag: number, errors: number }>>(targets.map((t) => [t, []]))
   const user = { email: '', cookie: '', cartItems: 0 }
+  const load = async (t: Target, r: number): Promise<Awaited<ReturnType<typeof runOpenLoop>>> => await runOpenLoop({
+    url: t.url.replace(/\/$/, ''), rate: r, durationMs: duration * 1000, connections: 256, timeoutMs: 10_000,
+    next: () => ({ action: 'product', method: 'GET', path: '/', user }),
+  })
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < targets.length; i++) {
       const t = targets[(i + round) % targets.length] as Target
-      const result = await runOpenLoop({
-        url: t.url.replace(/\/$/, ''), rate, durationMs: duration * 1000, connections: 256, timeoutMs: 10_000,
-        next: () => ({ action: 'product', method: 'GET', path: '/', user }),
-      })
-      fixed.get(t)?.push({ p50: result.latency.p50Ms, p99: result.latency.p99Ms, lag: result.sendLag.p99Ms, errors: result.completed - result.ok })
-      process.stderr.write(`round ${round + 1} rate ${rate} ${t.name}: p99 ${result.latency.p99Ms} ms\n`)
+      // A control stream straight to the backend runs alongside each proxy's, from the same
+      // generator: both see the same machine at the same moment, so their p99 difference is what
+      // the proxy adds, not what the machine happened to do between two runs.
+      const [result, control] = await Promise.all([load(t, rate), t === direct ? undefined : load(direct, Math.round(rate / 4))])
+      fixed.get(t)?.push({ p50: result.latency.p50Ms, p99: result.latency.p99Ms, controlP99: control?.latency.p99Ms ?? result.latency.p99Ms, lag: result.sendLag.p99Ms, errors: result.completed - result.ok })
+      process.stderr.write(`round ${round + 1} rate ${rate} ${t.name}: p99 ${result.latency.p99Ms} ms${control === undefined ? '' : `, direct control ${control.latency.p99Ms} ms`}\n`)
     }
   }
-  // Added p99: each proxy against direct in the same round, then the median.
-  const p99Of = (t: Target, round: number): number => (fixed.get(t)?.[round] as { p99: number }).p99
-  const addedP99 = (t: Target): number => median(Array.from({ length: rounds }, (_, r) => p99Of(t, r) - p99Of(direct, r)))
+  const addedP99 = (t: Target): number => median((fixed.get(t) ?? []).map((r) => r.p99 - r.controlP99))
 
   const m = describeMachine()
   const ms = (v: number): string => v.toFixed(2)
   const rows = targets.map((t) => {
     const mx = runs.get(t) as MaxRun[]
-    const fx = fixed.get(t) as Array<{ p50: number, p99: number, lag: number, errors: number }>
+    const fx = fixed.get(t) as Array<{ p50: number, p99: number, controlP99: number, lag: number, errors: number }>
     const rps = mx.map((r) => r.rps)
     const cpu = median(mx.map((r) => r.cpuUsPerRequest))
-    return `| ${t.name} | ${Math.round(median(rps))} | ${Math.min(...rps)}–${Math.max(...rps)} | ${cpu.toFixed(1)} | ${ms(median(mx.map((r) => r.p99Ms)))} | ${ms(median(fx.map((r) => r.p50)))} | ${ms(median(fx.map((r) => r.p99)))} | ${t === direct ? '—' : ms(addedP99(t))} | ${fx.reduce((sum, r) => sum + r.errors, 0)} |`
+    return `| ${t.name} | ${Math.round(median(rps))} | ${Math.min(...rps)}–${Math.max(...rps)} | ${cpu.toFixed(1)} | ${ms(median(mx.map((r) => r.p99Ms)))} | ${ms(median(fx.map((r) => r.p50)))} | ${ms(median(fx.map((r) => r.p99)))} | ${t === direct ? '—' : ms(median(fx.map((r) => r.controlP99)))} | ${t === direct ? '—' : ms(addedP99(t))} | ${fx.reduce((sum, r) => sum + r.errors, 0)} |`
   })
   const roundLines = perRound.map((r, i) => `round ${i + 1}: ${r.nginx.toFixed(2)}× nginx, ${r.fastify.toFixed(2)}× @fastify/http-proxy`).join('; ')
   const report = `# Gateway benchmark
@@ -193,10 +195,11 @@ ${rounds} rounds, the contenders' order rotating each round. Medians are reporte
 during its runs, divided by the requests it served.
 **Fixed rate:** ${rate} req/s — half of nginx's median maximum (${Math.round(nginxMax / 2)}), capped at \`--max-rate\` because the open-model
 generator (one Node process on the same cores) cannot itself send faster without becoming the bottleneck; latency from intended
-send time, ${duration} s per run, ${rounds} rounds; the added p99 is taken against direct within each round, then its median.
+send time, ${duration} s per run, ${rounds} rounds. Alongside each proxy's run, the same generator sends a control stream of
+${Math.round(rate / 4)} req/s straight to the backend; the added p99 is the proxy's p99 minus the control's in the same run, then its median.
 
-| Path | Max req/s (median) | range | CPU µs/request | wrk p99 ms | p50 ms at ${rate}/s | p99 ms at ${rate}/s | p99 added over direct ms | errors |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|
+| Path | Max req/s (median) | range | CPU µs/request | wrk p99 ms | p50 ms at ${rate}/s | p99 ms at ${rate}/s | direct control p99 ms | p99 added ms | errors |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 
 Outgrow / nginx: **${vsNginx.toFixed(2)}×** (target ≥ 0.8). Outgrow / @fastify/http-proxy: **${vsFastify.toFixed(2)}×** (target ≥ 1.5).

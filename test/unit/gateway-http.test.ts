@@ -137,6 +137,19 @@ describe('gateway HTTP/1 server', () => {
     assert.equal(b.hits, before + 1)
   })
 
+  it('answers a client that half-closes after sending its request', async () => {
+    const gw = await gateway(await backend())
+    const reply = await new Promise<string>((resolve) => {
+      let text = ''
+      const socket = connect(gw.port, '127.0.0.1', () => { socket.end('GET /half HTTP/1.1\r\nHost: x\r\n\r\n') })
+      socket.on('data', (d: Buffer) => { text += d.toString() })
+      socket.on('close', () => { resolve(text) })
+      setTimeout(() => { socket.destroy() }, 3000).unref()
+    })
+    assert.match(reply, /^HTTP\/1\.1 200/)
+    assert.match(reply, /"url":"\/half"/)
+  })
+
   it('passes requests and responses with more headers than the parser hands over at once', async () => {
     const gw = await gateway(await backend())
     let head = 'GET /many HTTP/1.1\r\nHost: x\r\n'

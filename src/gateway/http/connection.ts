@@ -76,6 +76,7 @@ export class ClientConnection implements ResponseSink, BodySource {
       execute: this.#onExecute,
     })
     socket.on('data', this.#onData)
+    socket.on('end', this.#onEnd)
     socket.on('error', () => {})
     socket.on('close', this.#onClose)
     this.#consumed = consumeSocket(this.#parser, socket)
@@ -325,6 +326,12 @@ export class ClientConnection implements ResponseSink, BodySource {
 
   destroy (): void {
     this.socket.destroy()
+  }
+
+  /** The client sent all it will send (half-close): answer what is pending, then close. */
+  readonly #onEnd = (): void => {
+    if (this.#current === undefined) this.#end()
+    else this.#endAfterCurrent = true
   }
 
   readonly #onClose = (): void => {

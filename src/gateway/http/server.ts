@@ -30,7 +30,8 @@ export class GatewayHttpServer implements ConnectionOwner {
   constructor (limits: ServerLimits, handlers: HttpHandlers) {
     this.limits = limits
     this.#handlers = handlers
-    this.#server = createServer({ noDelay: true }, (socket) => {
+    // Half-open: a client may finish sending (FIN) and still wait for its response.
+    this.#server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
       this.#connections.add(new ClientConnection(socket, this))
     })
     this.#sweep = setInterval(() => {
