@@ -45,7 +45,7 @@ async function gateway (b: Backend, extra: Partial<GatewayConfigInput> = {}): Pr
 }
 
 /** Sends bytes on one connection; resolves with everything received once `done` says so, or when it closes. */
-async function exchange (port: number, parts: string[], done: (received: string) => boolean = () => false, waitMs = 3000): Promise<{ text: string, closed: boolean }> {
+async function exchange (port: number, parts: string[], done: (received: string) => boolean = () => false, waitMs = 3000, halfClose = false): Promise<{ text: string, closed: boolean }> {
   return await new Promise((resolve) => {
     let text = ''
     let finished = false
@@ -61,6 +61,7 @@ async function exchange (port: number, parts: string[], done: (received: string)
         setTimeout(() => { if (!socket.destroyed) socket.write(part) }, delay)
         delay += 50
       }
+      if (halfClose) setTimeout(() => { if (!socket.destroyed) socket.end() }, delay - 50)
     })
     socket.on('data', (d: Buffer) => {
       text += d.toString('latin1')
@@ -148,6 +149,11 @@ describe('gateway HTTP/1 server', () => {
     })
     assert.match(reply, /^HTTP\/1\.1 200/)
     assert.match(reply, /"url":"\/half"/)
+    // A body cut short by the client's FIN can never complete: 400 at once, not a wait for time-outs.
+    const started = Date.now()
+    const cut = await exchange(gw.port, ['POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc'], () => false, 3000, true)
+    assert.match(cut.text, /^HTTP\/1\.1 400/)
+    assert.ok(Date.now() - started < 1000)
   })
 
   it('passes requests and responses with more headers than the parser hands over at once', async () => {
@@ -178,5 +184,70 @@ describe('gateway HTTP/1 server', () => {
     assert.equal(res.statusCode, 200)
     assert.equal(await res.body.text(), 'slow')
     await closing
+  })
+})
+
+/** A small deterministic generator, so a failing fuzz case can be replayed. */
+function random (seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0
+    return state / 2 ** 32
+  }
+}
+
+describe('gateway HTTP/1 server under hostile input', () => {
+  it('refuses request-smuggling shapes with 400 and never forwards them', async () => {
+    const b = await backend()
+    const gw = await gateway(b)
+    const before = b.hits
+    const smuggling = [
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde',
+      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: x\r\n folded: header\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n',
+      'GET / HTTP/1.1\nHost: x\n\n',
+    ]
+    for (const text of smuggling) {
+      const reply = await exchange(gw.port, [text], (t) => t.includes('\r\n\r\n'), 1500)
+      assert.match(reply.text, /^HTTP\/1\.1 400/, JSON.stringify(text))
+    }
+    assert.equal(b.hits, before, 'none of them reached the instance')
+  })
+
+  it('answers 300 mutated requests with a status line or a close, and stays healthy', async () => {
+    const b = await backend()
+    const gw = await gateway(b, { limits: { maxHeaderBytes: 4096, maxBodyBytes: 4096, headersTimeoutMs: 500, requestTimeoutMs: 1000 } })
+    const seeds = [
+      'GET /a?b=c HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n',
+      'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello',
+      'POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+      'GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n',
+    ]
+    const next = random(20261126)
+    const pick = (n: number): number => Math.floor(next() * n)
+    for (let i = 0; i < 300; i++) {
+      const bytes = Buffer.from(seeds[i % seeds.length] as string, 'latin1')
+      const mutated = [...bytes]
+      const edits = 1 + pick(4)
+      for (let e = 0; e < edits; e++) {
+        const at = pick(mutated.length + 1)
+        const kind = pick(4)
+        if (kind === 0) mutated[at] = pick(256) // flip a byte
+        else if (kind === 1) mutated.splice(at, 0, ...Buffer.from([':', '\r', '\n', ' ', '\0', '9'][pick(6)] as string)) // insert
+        else if (kind === 2) mutated.splice(at, 1 + pick(5)) // delete
+        else mutated.length = Math.max(1, at) // truncate
+      }
+      // The client half-closes after its bytes, so an incomplete request ends at once instead of timing out.
+      const reply = await exchange(gw.port, [Buffer.from(mutated).toString('latin1')], (t) => t.includes('\r\n\r\n'), 1500, true)
+      assert.ok(reply.text === '' || /^HTTP\/1\.1 [1-5]\d\d /.test(reply.text), `case ${i}: ${JSON.stringify(Buffer.from(mutated).toString('latin1'))} → ${JSON.stringify(reply.text.slice(0, 40))}`)
+    }
+    const health = await request(`http://127.0.0.1:${gw.port}/__outgrow/healthz`)
+    assert.equal(health.statusCode, 200)
+    await health.body.dump()
+    const proxied = await request(`http://127.0.0.1:${gw.port}/after-fuzz`)
+    assert.equal(proxied.statusCode, 200)
+    await proxied.body.dump()
   })
 })

@@ -330,7 +330,11 @@ export class ClientConnection implements ResponseSink, BodySource {
 
   /** The client sent all it will send (half-close): answer what is pending, then close. */
   readonly #onEnd = (): void => {
-    if (this.#current === undefined) this.#end()
+    if (this.#parsing !== undefined && !this.#broken) {
+      // A body cut short can never complete: the request is abandoned, not left waiting.
+      this.#broken = true
+      this.#answerAndClose(400)
+    } else if (this.#current === undefined) this.#end()
     else this.#endAfterCurrent = true
   }
 
