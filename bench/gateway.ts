@@ -159,6 +159,9 @@ http {
     url: t.url.replace(/\/$/, ''), rate: r, durationMs: duration * 1000, connections: 256, timeoutMs: 10_000,
     next: () => ({ action: 'product', method: 'GET', path: '/', user }),
   })
+  // The generator's own first second (JIT, undici's parser compiled, connections opened) would
+  // stall its sends; it warms up against every target, unrecorded, before the measured rounds.
+  for (const t of targets) await runOpenLoop({ url: t.url.replace(/\/$/, ''), rate, durationMs: 2000, connections: 256, timeoutMs: 10_000, next: () => ({ action: 'product', method: 'GET', path: '/', user }) })
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < targets.length; i++) {
       const t = targets[(i + round) % targets.length] as Target
