@@ -51,8 +51,8 @@ async function waitHttp (url: string): Promise<void> {
   throw new Error(`${url} did not answer`)
 }
 
-function wrk (url: string): { rps: number, p99Ms: number } {
-  const out = execFileSync('wrk', ['-t', '1', '-c', String(connections), '-d', `${duration}s`, '--latency', url], { encoding: 'utf8' })
+function wrk (url: string, seconds = duration): { rps: number, p99Ms: number } {
+  const out = execFileSync('wrk', ['-t', '1', '-c', String(connections), '-d', `${seconds}s`, '--latency', url], { encoding: 'utf8' })
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0)
   const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(out)
   const p99Ms = p99 === null ? NaN : Number(p99[1]) * ({ us: 0.001, ms: 1, s: 1000 }[p99[2] as 'us' | 'ms' | 's'])
@@ -80,6 +80,9 @@ interface MaxRun { rps: number, p99Ms: number, cpuUsPerRequest: number }
 
 /** wrk against one target while its process tree's CPU time is counted. */
 function measureMax (t: Target): MaxRun {
+  // Each contender is warmed up right before its run: on this machine a process idle for a while
+  // finds its memory reclaimed and pays page faults on the next burst, Node's heap more than nginx's.
+  wrk(t.url.replace(/\/$/, '/warm'), 2)
   const before = processTreeCpu(t.pid)
   const started = performance.now()
   const { rps, p99Ms } = wrk(t.url)
@@ -155,16 +158,16 @@ http {
   const rate = Math.min(Number(values['max-rate']), Math.max(100, Math.round(nginxMax / 2)))
   const fixed = new Map<Target, Array<{ p50: number, p99: number, controlP99: number, lag: number, errors: number }>>(targets.map((t) => [t, []]))
   const user = { email: '', cookie: '', cartItems: 0 }
-  const load = async (t: Target, r: number): Promise<Awaited<ReturnType<typeof runOpenLoop>>> => await runOpenLoop({
-    url: t.url.replace(/\/$/, ''), rate: r, durationMs: duration * 1000, connections: 256, timeoutMs: 10_000,
+  const load = async (t: Target, r: number, seconds = duration): Promise<Awaited<ReturnType<typeof runOpenLoop>>> => await runOpenLoop({
+    url: t.url.replace(/\/$/, ''), rate: r, durationMs: seconds * 1000, connections: 256, timeoutMs: 10_000,
     next: () => ({ action: 'product', method: 'GET', path: '/', user }),
   })
-  // The generator's own first second (JIT, undici's parser compiled, connections opened) would
-  // stall its sends; it warms up against every target, unrecorded, before the measured rounds.
-  for (const t of targets) await runOpenLoop({ url: t.url.replace(/\/$/, ''), rate, durationMs: 2000, connections: 256, timeoutMs: 10_000, next: () => ({ action: 'product', method: 'GET', path: '/', user }) })
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < targets.length; i++) {
       const t = targets[(i + round) % targets.length] as Target
+      // Unrecorded warm-up right before each run: the generator's own first second (JIT, undici's
+      // parser compiled, connections opened) and the contender's idle memory (see measureMax).
+      await Promise.all([load(t, rate, 2), t === direct ? undefined : load(direct, Math.round(rate / 4), 2)])
       // A control stream straight to the backend runs alongside each proxy's, from the same
       // generator: both see the same machine at the same moment, so their p99 difference is what
       // the proxy adds, not what the machine happened to do between two runs.
@@ -192,13 +195,14 @@ Measured ${new Date().toISOString()} by \`node dist/bench/gateway.js --processes
 **Machine:** ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}. Backend, proxies and load
 generators share the same cores, unisolated; one run, one backend (Fastify, small JSON).
 
-**Maximum throughput:** wrk, 1 thread, ${connections} keep-alive connections, ${duration} s per run, after a ${duration} s warm-up of each;
+**Maximum throughput:** wrk, 1 thread, ${connections} keep-alive connections, ${duration} s per run, after a ${duration} s warm-up of each
+and a 2 s one right before every run (this machine pages out memory left idle, and V8 shrinks an idle heap: the next burst pays page faults, Node more than nginx);
 ${rounds} rounds, the contenders' order rotating each round. Medians are reported; each ratio is taken within a round
 (the machine's speed drifts between rounds), then its median. CPU is the proxy's whole process tree (user + system)
 during its runs, divided by the requests it served.
 **Fixed rate:** ${rate} req/s — half of nginx's median maximum (${Math.round(nginxMax / 2)}), capped at \`--max-rate\` because the open-model
 generator (one Node process on the same cores) cannot itself send faster without becoming the bottleneck; latency from intended
-send time, ${duration} s per run, ${rounds} rounds. Alongside each proxy's run, the same generator sends a control stream of
+send time, ${duration} s per run after 2 s unrecorded at the same rate, ${rounds} rounds. Alongside each proxy's run, the same generator sends a control stream of
 ${Math.round(rate / 4)} req/s straight to the backend; the added p99 is the proxy's p99 minus the control's in the same run, then its median.
 
 | Path | Max req/s (median) | range | CPU µs/request | wrk p99 ms | p50 ms at ${rate}/s | p99 ms at ${rate}/s | direct control p99 ms | p99 added ms | errors |
