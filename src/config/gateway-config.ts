@@ -55,6 +55,11 @@ export const gatewayConfigSchema = z.object({
   port: z.number().int().min(0).max(65_535).default(8080),
   /** Processes sharing the port (node:cluster). */
   processes: z.number().int().min(1).max(64).default(1),
+  /**
+   * With processes > 1, who hands new connections to the processes: the kernel (each accepts on
+   * the shared socket, as nginx's workers do) or node:cluster's primary, round robin over IPC.
+   */
+  connectionDistribution: z.enum(['kernel', 'round-robin']).default('kernel'),
   /** Peers whose X-Forwarded-For / -Proto are trusted (e.g. a CDN or an outer balancer). */
   trustForwardedFrom: z.array(z.string().min(1)).default([]),
   limits: z.object({

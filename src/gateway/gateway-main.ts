@@ -12,6 +12,9 @@ export { startGateway, type RunningGateway } from './server.js'
  */
 export async function runGateway (config: GatewayConfig, instanceId: string): Promise<void> {
   if (config.processes > 1 && cluster.isPrimary) {
+    // Set before the first fork. With 'kernel', a connection opened during a burst is accepted by
+    // a worker at once instead of waiting for the primary to pass it over IPC.
+    cluster.schedulingPolicy = config.connectionDistribution === 'kernel' ? cluster.SCHED_NONE : cluster.SCHED_RR
     const workers = Array.from({ length: config.processes }, () => cluster.fork())
     await Promise.all(workers.map(async (w) => await new Promise<void>((resolve, reject) => {
       w.once('message', (m: { type?: string }) => { if (m.type === 'ready') resolve() })

@@ -3,6 +3,7 @@ import { writeFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
+import { parseGatewayConfig } from '../../src/config/gateway-config.js'
 import { resolveTopology } from '../../src/config/levels.js'
 import { loadStackConfig } from '../../src/config/load.js'
 import { parseProcessConfig } from '../../src/config/process-config.js'
@@ -78,4 +79,10 @@ test('process configs name their adapters explicitly', () => {
   })
   assert.equal(parsed.role, 'app')
   assert.throws(() => parseProcessConfig({ role: 'app', instanceId: 'a', port: 0, service: '/s', adminToken: 'x'.repeat(8), db: { primary: 'p' }, cache: { kind: 'memcached' }, session: { kind: 'memory' }, jobs: { kind: 'inprocess' } }), /cache.kind/)
+})
+
+test('gateway config: processes share connections through the kernel unless round-robin is asked for; a bad value names the field', () => {
+  assert.equal(parseGatewayConfig({ processes: 2 }).connectionDistribution, 'kernel')
+  assert.equal(parseGatewayConfig({ processes: 2, connectionDistribution: 'round-robin' }).connectionDistribution, 'round-robin')
+  assert.throws(() => parseGatewayConfig({ connectionDistribution: 'random' }), (err: unknown) => err instanceof OutgrowError && /connectionDistribution/.test(err.message))
 })
