@@ -144,6 +144,7 @@ export class ClientConnection implements ResponseSink, BodySource {
     }
     const hasBody = chunked || (contentLength !== undefined && contentLength !== '0')
     const req = new GatewayRequest(method, url ?? '/', raw, minor, this.#remoteAddress, keepAlive && !upgrade, hasBody ? new RequestBody(this) : undefined)
+    if (!hasBody) req.complete = true
     if (upgrade && method !== 'CONNECT') {
       this.#upgrade = req
       return 0
