@@ -9,7 +9,7 @@ function lengths (names: Iterable<string>): Uint8Array {
   return table
 }
 const HOP_BY_HOP_LENGTHS = lengths(HOP_BY_HOP)
-const REQUEST_LENGTHS = lengths([...HOP_BY_HOP, 'content-length', 'idempotency-key', 'cookie', 'x-forwarded-for', 'x-forwarded-proto', 'x-request-id', 'x-real-ip', 'expect'])
+const REQUEST_LENGTHS = lengths([...HOP_BY_HOP, 'idempotency-key', 'cookie', 'x-forwarded-for', 'x-forwarded-proto', 'x-request-id', 'x-real-ip', 'expect'])
 
 /** Headers named in Connection are hop-by-hop too (RFC 9110 §7.6.1). */
 function connectionTokens (value: string | undefined): Set<string> | undefined {
@@ -30,8 +30,6 @@ export interface ScannedRequest {
   /** Headers for the instance: raw order kept, hop-by-hop dropped, forwarding headers set. */
   readonly headers: string[]
   readonly info: ForwardingInfo
-  readonly contentLength: string | undefined
-  readonly chunked: boolean
   readonly idempotencyKey: boolean
   readonly cookie: string | undefined
 }
@@ -43,8 +41,6 @@ export interface ScannedRequest {
 export function scanRequest (req: GatewayRequest, trusted: ReadonlySet<string>, newId: () => string, keepUpgrade = false): ScannedRequest {
   const raw = req.rawHeaders
   const out: string[] = []
-  let contentLength: string | undefined
-  let chunked = false
   let idempotencyKey = false
   let cookie: string | undefined
   let connection: string | undefined
@@ -60,8 +56,6 @@ export function scanRequest (req: GatewayRequest, trusted: ReadonlySet<string>, 
     }
     const lower = name.toLowerCase()
     switch (lower) {
-      case 'content-length': contentLength = value; break
-      case 'transfer-encoding': chunked = true; continue
       case 'idempotency-key': idempotencyKey = true; break
       case 'cookie': cookie = cookie === undefined ? value : `${cookie}; ${value}`; break
       case 'connection':
@@ -101,7 +95,7 @@ export function scanRequest (req: GatewayRequest, trusted: ReadonlySet<string>, 
     info = { clientIp: peer, proto: 'http', forwardedFor: peer, requestId: newId() }
   }
   out.push('x-forwarded-for', info.forwardedFor, 'x-forwarded-proto', info.proto, 'x-real-ip', info.clientIp, 'x-request-id', info.requestId)
-  return { headers: out, info, contentLength, chunked, idempotencyKey, cookie }
+  return { headers: out, info, idempotencyKey, cookie }
 }
 
 /** Response headers for the client (undici's Buffer pairs or the native parser's strings), hop-by-hop removed. */

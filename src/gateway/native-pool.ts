@@ -62,24 +62,15 @@ class Connection {
       this.#connected = true
       clearTimeout(connectTimer)
       this.#consumed = consumeSocket(this.#parser, this.socket)
-      if (this.#consumed && this.#paused) setReading(this.socket, false)
+      if (this.#consumed && this.#paused) setReading(this.socket, true, false)
     })
-    // llhttp hands over headers early when there are many; they are gathered here.
-    let early: string[] | undefined
     const afterExecute = (result: number | Error): void => {
       if (result instanceof Error) this.#fail(coded(`bad response: ${result.message}`, 'UND_ERR_SOCKET'))
       else this.#handler?.onReadComplete?.()
     }
     const parser = this.#parser = createParser(HTTPParser.RESPONSE, 0, {
       messageBegin: null,
-      headers: (headers: string[]) => { (early ??= []).push(...headers) },
-      headersComplete: (_maj: number, _min: number, headers: string[] | undefined, _m: unknown, _u: unknown, status: number, _sm: unknown, _up: unknown, keepAlive: boolean) => {
-        if (early !== undefined) {
-          headers = headers === undefined ? early : early.concat(headers)
-          early = undefined
-        }
-        return this.#onHeaders(headers ?? [], status, keepAlive)
-      },
+      headersComplete: (_maj, _min, headers, _m, _u, status, _sm, _up, keepAlive) => this.#onHeaders(headers, status, keepAlive),
       body: (chunk: Buffer) => { this.#onBody(chunk) },
       messageComplete: () => { this.#onComplete() },
       execute: afterExecute,
@@ -203,15 +194,13 @@ class Connection {
   #pause (): void {
     if (this.#paused) return
     this.#paused = true
-    if (this.#consumed) setReading(this.socket, false)
-    else this.socket.pause()
+    setReading(this.socket, this.#consumed, false)
   }
 
   readonly #resume = (): void => {
     if (!this.#paused) return
     this.#paused = false
-    if (this.#consumed) setReading(this.socket, true)
-    else this.socket.resume()
+    setReading(this.socket, this.#consumed, true)
   }
 
   #onComplete (): void {

@@ -72,15 +72,8 @@ export class Proxy {
   }
 
   handle (req: GatewayRequest, res: GatewayResponse): void {
-    const url = req.url
-    if (url.charCodeAt(0) !== 47 /* '/' */) {
-      // Absolute-form targets (GET http://elsewhere/ …) would make this an open proxy: refused.
-      countLocal('bad_target')
-      res.closeWhenDone()
-      sendError(res, 'OUTGROW_BAD_REQUEST', 'request target must be a path')
-      return
-    }
-    const route = this.route(url)
+    // The HTTP server has refused anything but a path as target (no open proxying).
+    const route = this.route(req.url)
     const scanned = scanRequest(req, this.#o.trusted, this.#newId)
     const info = scanned.info
     const limits = route.config.rateLimit
@@ -125,7 +118,7 @@ export class Proxy {
       exchange.attempt()
       return
     }
-    const length = Number(scanned.contentLength)
+    const length = Number(req.contentLength)
     if (replayable && Number.isFinite(length) && length <= route.config.retries.maxBufferedBodyBytes) {
       // A body that may be sent twice is read first; bodies that cannot be retried stream straight through.
       const chunks: Buffer[] = []

@@ -79,9 +79,9 @@ export async function startGateway (config: GatewayConfig, options: { registry?:
         else proxy.handle(req, res)
       }, () => { proxy.handle(req, res) })
     },
-    reject: (_req, res, code, message) => {
-      countLocal(code === 'OUTGROW_PAYLOAD_TOO_LARGE' ? 'body_too_large' : 'bad_request')
-      sendError(res, code, message)
+    reject: (res, refusal) => {
+      countLocal(refusal.counter)
+      sendError(res, refusal.code, refusal.message)
     },
     // Upgraded connections leave the HTTP server's bookkeeping; they are tracked to be closed on stop.
     upgrade: (req, socket, head) => {

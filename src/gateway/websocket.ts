@@ -9,10 +9,6 @@ import { scanRequest } from './headers.js'
  * with its Upgrade headers, and from then on bytes are piped both ways until either side closes.
  */
 export function handleUpgrade (proxy: Proxy, cluster: UpstreamCluster, trusted: ReadonlySet<string>, req: GatewayRequest, client: Socket, head: Buffer): void {
-  if (req.url.charCodeAt(0) !== 47 /* '/' */) {
-    client.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n')
-    return
-  }
   const route = proxy.route(req.url)
   const { info, headers } = scanRequest(req, trusted, () => `ws-${Date.now().toString(36)}`, true)
   const upstream = route.balancer.pick(cluster.members, { now: Date.now(), clientIp: info.clientIp, hashKey: undefined, stickyId: undefined, exclude: undefined })

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net'
 import type { ErrorCode } from '../../errors/index.js'
 import { HTTPParser, METHODS, closeParserLater, consumeSocket, createParser, setReading, type NativeParser, type ParseError } from './native-parser.js'
 import { GatewayRequest, RequestBody, type BodySource } from './request.js'
-import { GatewayResponse, type ResponseSink } from './response.js'
+import { GatewayResponse, statusLine, type ResponseSink } from './response.js'
 
 export interface ServerLimits {
   readonly maxHeaderBytes: number
@@ -18,7 +18,7 @@ export interface ConnectionOwner {
   readonly closing: boolean
   request(req: GatewayRequest, res: GatewayResponse): void
   /** Answers a request the connection refused (the response closes the connection). */
-  reject(req: GatewayRequest, res: GatewayResponse, code: ErrorCode, message: string): void
+  reject(res: GatewayResponse, refusal: Refusal): void
   upgrade(req: GatewayRequest, socket: Socket, head: Buffer): void
   /** A request that could not be parsed or was too slow, by the status it got. */
   clientError(status: number): void
@@ -28,7 +28,10 @@ export interface ConnectionOwner {
 /** How long a closing connection may take to let the client read its last response. */
 const LINGER_MS = 5000
 
-interface Pending { req: GatewayRequest, res: GatewayResponse, expectContinue: boolean, refusal: [ErrorCode, string] | undefined }
+/** A request the connection answers itself with an error; `counter` names it in the gateway's metrics. */
+export interface Refusal { readonly code: ErrorCode, readonly message: string, readonly counter: string }
+
+interface Pending { req: GatewayRequest, res: GatewayResponse, expectContinue: boolean, refusal: Refusal | undefined }
 
 /**
  * One client connection of the gateway's HTTP/1 server: llhttp parses the bytes; requests are
@@ -45,8 +48,6 @@ export class ClientConnection implements ResponseSink, BodySource {
   /** The request whose body is being received. */
   #parsing: GatewayRequest | undefined
   #upgrade: GatewayRequest | undefined
-  #extraHeaders: string[] | undefined
-  #extraUrl = ''
   /** When the message being received began; 0 between messages. Read by the sweep. */
   #messageStartedAt = 0
   #headersComplete = false
@@ -65,11 +66,6 @@ export class ClientConnection implements ResponseSink, BodySource {
     this.#remoteAddress = socket.remoteAddress ?? ''
     this.#parser = createParser(HTTPParser.REQUEST, owner.limits.maxHeaderBytes, {
       messageBegin: this.#onMessageBegin,
-      // llhttp hands over headers early when there are many; they are gathered here.
-      headers: (headers: string[], url: string) => {
-        (this.#extraHeaders ??= []).push(...headers)
-        this.#extraUrl += url
-      },
       headersComplete: this.#onHeadersComplete,
       body: this.#onBody,
       messageComplete: this.#onMessageComplete,
@@ -118,17 +114,10 @@ export class ClientConnection implements ResponseSink, BodySource {
     this.#headersComplete = false
   }
 
-  readonly #onHeadersComplete = (_major: number, minor: number, headers: string[] | undefined, methodIndex: number, url: string | undefined, _s: unknown, _m: unknown, upgrade: boolean, keepAlive: boolean): number => {
-    if (this.#extraHeaders !== undefined) {
-      headers = headers === undefined ? this.#extraHeaders : this.#extraHeaders.concat(headers)
-      url = this.#extraUrl + (url ?? '')
-      this.#extraHeaders = undefined
-      this.#extraUrl = ''
-    }
+  readonly #onHeadersComplete = (_major: number, minor: number, raw: string[], methodIndex: number, url: string, _s: unknown, _m: unknown, upgrade: boolean, keepAlive: boolean): number => {
     this.#headersComplete = true
     if (this.#broken) return 0
     const method = METHODS[methodIndex] ?? 'GET'
-    const raw = headers ?? []
     let contentLength: string | undefined
     let chunked = false
     let expectContinue = false
@@ -143,16 +132,18 @@ export class ClientConnection implements ResponseSink, BodySource {
       else if (length === 6 && name.toLowerCase() === 'expect') expectContinue = (raw[i + 1] as string).toLowerCase() === '100-continue'
     }
     const hasBody = chunked || (contentLength !== undefined && contentLength !== '0')
-    const req = new GatewayRequest(method, url ?? '/', raw, minor, this.#remoteAddress, keepAlive && !upgrade, hasBody ? new RequestBody(this) : undefined)
+    const req = new GatewayRequest(method, url, raw, minor, this.#remoteAddress, keepAlive && !upgrade, contentLength, hasBody ? new RequestBody(this) : undefined)
     if (!hasBody) req.complete = true
-    if (upgrade && method !== 'CONNECT') {
+    let refusal: Refusal | undefined
+    if (method === 'CONNECT') refusal = { code: 'OUTGROW_BAD_REQUEST', message: 'CONNECT is not supported: this is not a forward proxy', counter: 'bad_request' }
+    // Absolute-form targets (GET http://elsewhere/ …) would make this an open proxy.
+    else if (url.charCodeAt(0) !== 47 /* '/' */) refusal = { code: 'OUTGROW_BAD_REQUEST', message: 'request target must be a path', counter: 'bad_target' }
+    else if (!host && minor >= 1) refusal = { code: 'OUTGROW_BAD_REQUEST', message: 'HTTP/1.1 requests need a Host header', counter: 'bad_request' }
+    else if (contentLength !== undefined && Number(contentLength) > this.#owner.limits.maxBodyBytes) refusal = this.#tooLarge()
+    if (upgrade && refusal === undefined) {
       this.#upgrade = req
       return 0
     }
-    let refusal: [ErrorCode, string] | undefined
-    if (method === 'CONNECT') refusal = ['OUTGROW_BAD_REQUEST', 'CONNECT is not supported: this is not a forward proxy']
-    else if (!host && minor >= 1) refusal = ['OUTGROW_BAD_REQUEST', 'HTTP/1.1 requests need a Host header']
-    else if (contentLength !== undefined && Number(contentLength) > this.#owner.limits.maxBodyBytes) refusal = ['OUTGROW_PAYLOAD_TOO_LARGE', `request body over ${this.#owner.limits.maxBodyBytes} bytes`]
     if (hasBody && refusal === undefined) this.#parsing = req
     const pending: Pending = { req, res: new GatewayResponse(this, req), expectContinue: expectContinue && hasBody, refusal }
     if (refusal !== undefined) {
@@ -186,10 +177,14 @@ export class ClientConnection implements ResponseSink, BodySource {
     if (!req.discardBody) req.body?.push(null)
   }
 
+  #tooLarge (): Refusal {
+    return { code: 'OUTGROW_PAYLOAD_TOO_LARGE', message: `request body over ${this.#owner.limits.maxBodyBytes} bytes`, counter: 'body_too_large' }
+  }
+
   #begin (pending: Pending): void {
     this.#current = pending
     if (pending.refusal !== undefined) {
-      this.#owner.reject(pending.req, pending.res, pending.refusal[0], pending.refusal[1])
+      this.#owner.reject(pending.res, pending.refusal)
       return
     }
     if (pending.expectContinue) this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1')
@@ -225,7 +220,7 @@ export class ClientConnection implements ResponseSink, BodySource {
     if (current !== undefined && current.req === req && !current.res.headersSent) {
       current.res.closed(false)
       current.res.closeWhenDone()
-      this.#owner.reject(req, current.res, 'OUTGROW_PAYLOAD_TOO_LARGE', `request body over ${this.#owner.limits.maxBodyBytes} bytes`)
+      this.#owner.reject(current.res, this.#tooLarge())
       return
     }
     this.destroy()
@@ -253,8 +248,7 @@ export class ClientConnection implements ResponseSink, BodySource {
       this.#current = undefined
       current.res.closed(false)
     }
-    const text = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'
-    if (!this.socket.destroyed) this.socket.write(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, 'latin1')
+    if (!this.socket.destroyed) this.socket.write(`${statusLine(status)}connection: close\r\ncontent-length: 0\r\n\r\n`, 'latin1')
     this.#end()
   }
 
@@ -271,7 +265,7 @@ export class ClientConnection implements ResponseSink, BodySource {
     this.socket.removeListener('close', this.#onClose)
     // Later bytes wait in the socket until the tunnel pipes them.
     this.socket.pause()
-    if (this.#paused) setReading(this.socket, true)
+    if (this.#paused) setReading(this.socket, true, true)
     closeParserLater(this.#parser)
     this.#owner.forget(this)
     this.#owner.upgrade(req, this.socket, head)
@@ -280,15 +274,13 @@ export class ClientConnection implements ResponseSink, BodySource {
   #pauseReading (): void {
     if (this.#paused) return
     this.#paused = true
-    if (this.#consumed) setReading(this.socket, false)
-    else this.socket.pause()
+    setReading(this.socket, this.#consumed, false)
   }
 
   resumeReading (): void {
     if (!this.#paused) return
     this.#paused = false
-    if (this.#consumed) setReading(this.socket, true)
-    else this.socket.resume()
+    setReading(this.socket, this.#consumed, true)
   }
 
   /** Called by the server about once a second: enforces the time limits. */

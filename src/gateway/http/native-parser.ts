@@ -41,10 +41,12 @@ export type ParseError = Error & { code?: string, bytesParsed?: number }
 
 type Callback = ((...args: never[]) => unknown) | null
 
+/** llhttp's arguments when a message's headers are in: requests use method and url, responses status. */
+export type HeadersComplete = (major: number, minor: number, headers: string[], method: number, url: string, status: number, statusMessage: string, upgrade: boolean, keepAlive: boolean) => number
+
 export interface ParserCallbacks {
   messageBegin: Callback
-  headers: Callback
-  headersComplete: Callback
+  headersComplete: HeadersComplete
   body: Callback
   messageComplete: Callback
   execute: Callback
@@ -53,13 +55,29 @@ export interface ParserCallbacks {
 /**
  * A parser with every callback slot filled, in index order (null for the unused ones): the native
  * side looks each slot up per message, and a missing one costs a walk up the prototype chain.
+ * Headers that llhttp hands over early (beyond 32 pairs) are gathered here, so `headersComplete`
+ * always gets them all.
  */
 export function createParser (type: number, maxHeaderSize: number, callbacks: ParserCallbacks): NativeParser {
   const parser = new HTTPParser()
   parser.initialize(type, {}, maxHeaderSize, 0)
+  let early: string[] | undefined
+  let earlyUrl = ''
+  const headersComplete = callbacks.headersComplete
   parser[HTTPParser.kOnMessageBegin] = callbacks.messageBegin
-  parser[HTTPParser.kOnHeaders] = callbacks.headers
-  parser[HTTPParser.kOnHeadersComplete] = callbacks.headersComplete
+  parser[HTTPParser.kOnHeaders] = (headers: string[], url: string | undefined): void => {
+    (early ??= []).push(...headers)
+    earlyUrl += url ?? ''
+  }
+  parser[HTTPParser.kOnHeadersComplete] = (major: number, minor: number, headers: string[] | undefined, method: number, url: string | undefined, status: number, statusMessage: string, upgrade: boolean, keepAlive: boolean): number => {
+    if (early !== undefined) {
+      headers = headers === undefined ? early : early.concat(headers)
+      url = earlyUrl + (url ?? '')
+      early = undefined
+      earlyUrl = ''
+    }
+    return headersComplete(major, minor, headers ?? [], method, url ?? '', status, statusMessage, upgrade, keepAlive)
+  }
   parser[HTTPParser.kOnBody] = callbacks.body
   parser[HTTPParser.kOnMessageComplete] = callbacks.messageComplete
   parser[HTTPParser.kOnExecute] = callbacks.execute
@@ -96,8 +114,16 @@ export function consumeSocket (parser: NativeParser, socket: Socket): boolean {
   return true
 }
 
-/** Backpressure on a consumed socket: its handle stops and starts reading directly. */
-export function setReading (socket: Socket, reading: boolean): void {
+/**
+ * Backpressure: a consumed socket's handle stops and starts reading directly (its stream does not
+ * see the bytes); any other socket is paused and resumed as a stream.
+ */
+export function setReading (socket: Socket, consumed: boolean, reading: boolean): void {
+  if (!consumed) {
+    if (reading) socket.resume()
+    else socket.pause()
+    return
+  }
   const handle = handleOf(socket)
   if (handle === undefined || socket.destroyed) return
   if (reading) handle.readStart()

@@ -32,6 +32,8 @@ export class GatewayRequest {
   readonly remoteAddress: string
   /** The client asked to keep the connection (HTTP/1.1 default, or 1.0 with keep-alive). */
   readonly keepAlive: boolean
+  /** As the client declared it; undefined for chunked bodies and requests without one. */
+  readonly contentLength: string | undefined
   /** Present when the request carries a body (Content-Length > 0 or chunked). */
   readonly body: RequestBody | undefined
   /** The whole request, body included, has been received. */
@@ -40,13 +42,14 @@ export class GatewayRequest {
   discardBody = false
   bodyBytes = 0
 
-  constructor (method: string, url: string, rawHeaders: string[], httpMinor: number, remoteAddress: string, keepAlive: boolean, body: RequestBody | undefined) {
+  constructor (method: string, url: string, rawHeaders: string[], httpMinor: number, remoteAddress: string, keepAlive: boolean, contentLength: string | undefined, body: RequestBody | undefined) {
     this.method = method
     this.url = url
     this.rawHeaders = rawHeaders
     this.httpMinor = httpMinor
     this.remoteAddress = remoteAddress
     this.keepAlive = keepAlive
+    this.contentLength = contentLength
     this.body = body
   }
 

@@ -16,7 +16,8 @@ export interface CloseListener {
 }
 
 const STATUS_LINES = new Map<number, string>()
-function statusLine (status: number): string {
+/** `HTTP/1.1 <status> <reason>\r\n`, built once per status. */
+export function statusLine (status: number): string {
   let line = STATUS_LINES.get(status)
   if (line === undefined) {
     line = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`
@@ -104,9 +105,9 @@ export class GatewayResponse {
   /** Queues a body chunk; false when the client is slow: wait for onDrain. */
   write (chunk: Buffer | string): boolean {
     if (this.finished || this.#noBody) return true
-    const length = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length
-    if (length === 0) return true
     const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+    const length = data.length
+    if (length === 0) return true
     const prefix = this.#chunked ? `${length.toString(16)}\r\n` : ''
     const suffix = this.#chunked ? '\r\n' : ''
     if (length <= MERGE_LIMIT) {

@@ -1,12 +1,11 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
-import type { ErrorCode } from '../../errors/index.js'
-import { ClientConnection, type ConnectionOwner, type ServerLimits } from './connection.js'
+import { ClientConnection, type ConnectionOwner, type Refusal, type ServerLimits } from './connection.js'
 import type { GatewayRequest } from './request.js'
 import type { GatewayResponse } from './response.js'
 
 export interface HttpHandlers {
   request(req: GatewayRequest, res: GatewayResponse): void
-  reject(req: GatewayRequest, res: GatewayResponse, code: ErrorCode, message: string): void
+  reject(res: GatewayResponse, refusal: Refusal): void
   upgrade(req: GatewayRequest, socket: Socket, head: Buffer): void
   clientError(status: number): void
 }
@@ -55,7 +54,7 @@ export class GatewayHttpServer implements ConnectionOwner {
   }
 
   request (req: GatewayRequest, res: GatewayResponse): void { this.#handlers.request(req, res) }
-  reject (req: GatewayRequest, res: GatewayResponse, code: ErrorCode, message: string): void { this.#handlers.reject(req, res, code, message) }
+  reject (res: GatewayResponse, refusal: Refusal): void { this.#handlers.reject(res, refusal) }
   upgrade (req: GatewayRequest, socket: Socket, head: Buffer): void { this.#handlers.upgrade(req, socket, head) }
   clientError (status: number): void { this.#handlers.clientError(status) }
   forget (connection: ClientConnection): void { this.#connections.delete(connection) }
