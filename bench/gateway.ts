@@ -4,9 +4,9 @@
  * number of worker processes) and through @fastify/http-proxy, in several interleaved rounds (a
  * shared machine drifts: each ratio is taken within one round, then the median is reported),
  * with each proxy's CPU time per request; then the p99 of each at a constant rate of half of
- * nginx's maximum (Outgrow's open-model generator). Writes docs/benchmarks/gateway.md.
+ * nginx's maximum (bench/fixed-rate, an open-model generator in C). Writes docs/benchmarks/gateway.md.
  *
- *   npm run bench:gateway -- [--processes 1] [--duration 10] [--rounds 3] [--out docs/benchmarks/gateway.md]
+ *   npm run bench:gateway -- [--processes 1] [--duration 10] [--rounds 3] [--rate N] [--out docs/benchmarks/gateway.md]
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -15,9 +15,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { request } from 'undici'
-import { runOpenLoop } from '../src/lab/open-loop.js'
 import { describeMachine } from '../src/lab/machine.js'
 import { freePort } from '../src/supervisor/free-port.js'
+import { runFixedRate, type StreamResult } from './fixed-rate.js'
 import { processTreeCpu } from './process-cpu.js'
 
 const { values } = parseArgs({
@@ -27,9 +27,8 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '64' },
     out: { type: 'string', default: 'docs/benchmarks/gateway.md' },
-    // The open-model generator is one Node process on the same cores: above a few thousand req/s
-    // it, not the proxy, sets the latency. The fixed rate is half of nginx's maximum, capped here.
-    'max-rate': { type: 'string', default: '5000' },
+    // The fixed rate; half of nginx's median maximum unless given.
+    rate: { type: 'string' },
   },
 })
 const processes = Number(values.processes)
@@ -77,6 +76,7 @@ function median (values: number[]): number {
 
 interface Target { name: string, url: string, pid: number }
 interface MaxRun { rps: number, p99Ms: number, cpuUsPerRequest: number }
+interface FixedRun { p50: number, p90: number, p99: number, controlP50: number, controlP90: number, controlP99: number, lag: number, errors: number }
 
 /** wrk against one target while its process tree's CPU time is counted. */
 function measureMax (t: Target): MaxRun {
@@ -155,37 +155,44 @@ http {
   const vsFastify = median(perRound.map((r) => r.fastify))
   const nginxMax = median((runs.get(ngx) as MaxRun[]).map((r) => r.rps))
 
-  const rate = Math.min(Number(values['max-rate']), Math.max(100, Math.round(nginxMax / 2)))
-  const fixed = new Map<Target, Array<{ p50: number, p99: number, controlP99: number, lag: number, errors: number }>>(targets.map((t) => [t, []]))
-  const user = { email: '', cookie: '', cartItems: 0 }
-  const load = async (t: Target, r: number, seconds = duration): Promise<Awaited<ReturnType<typeof runOpenLoop>>> => await runOpenLoop({
-    url: t.url.replace(/\/$/, ''), rate: r, durationMs: seconds * 1000, connections: 256, timeoutMs: 10_000,
-    next: () => ({ action: 'product', method: 'GET', path: '/', user }),
-  })
+  const rate = values.rate !== undefined ? Number(values.rate) : Math.max(100, Math.round(nginxMax / 2))
+  const controlRate = Math.max(1, Math.round(rate / 4))
+  const fixed = new Map<Target, FixedRun[]>(targets.map((t) => [t, []]))
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < targets.length; i++) {
       const t = targets[(i + round) % targets.length] as Target
-      // Unrecorded warm-up right before each run: the generator's own first second (JIT, undici's
-      // parser compiled, connections opened) and the contender's idle memory (see measureMax).
-      await Promise.all([load(t, rate, 2), t === direct ? undefined : load(direct, Math.round(rate / 4), 2)])
-      // A control stream straight to the backend runs alongside each proxy's, from the same
-      // generator: both see the same machine at the same moment, so their p99 difference is what
-      // the proxy adds, not what the machine happened to do between two runs.
-      const [result, control] = await Promise.all([load(t, rate), t === direct ? undefined : load(direct, Math.round(rate / 4))])
-      fixed.get(t)?.push({ p50: result.latency.p50Ms, p99: result.latency.p99Ms, controlP99: control?.latency.p99Ms ?? result.latency.p99Ms, lag: result.sendLag.p99Ms, errors: result.completed - result.ok })
-      process.stderr.write(`round ${round + 1} rate ${rate} ${t.name}: p99 ${result.latency.p99Ms} ms${control === undefined ? '' : `, direct control ${control.latency.p99Ms} ms`}\n`)
+      // A control stream straight to the backend runs alongside each proxy's, in the same event
+      // loop of the same generator: both see the same machine at the same moment, so their p99
+      // difference is what the proxy adds, not what the machine happened to do between two runs.
+      // The first 2 s at the same rate are not recorded: the contender's idle memory (see
+      // measureMax) and its connections come back during them.
+      const streams = [{ url: t.url, rate, connections: 128 }]
+      if (t !== direct) streams.push({ url: direct.url, rate: controlRate, connections: 64 })
+      const [result, control] = await runFixedRate({ streams, durationSeconds: duration, warmupSeconds: 2 }) as [StreamResult, StreamResult | undefined]
+      const ms = (us: number): number => us / 1000
+      const base = (control ?? result).latencyUs
+      fixed.get(t)?.push({
+        p50: ms(result.latencyUs.p50), p90: ms(result.latencyUs.p90), p99: ms(result.latencyUs.p99),
+        controlP50: ms(base.p50), controlP90: ms(base.p90), controlP99: ms(base.p99),
+        lag: ms(result.sendLagUs.p99), errors: result.errors + result.non2xx + result.overflow,
+      })
+      process.stderr.write(`round ${round + 1} rate ${rate} ${t.name}: p99 ${ms(result.latencyUs.p99)} ms${control === undefined ? '' : `, direct control ${ms(control.latencyUs.p99)} ms`}\n`)
     }
   }
-  const addedP99 = (t: Target): number => median((fixed.get(t) ?? []).map((r) => r.p99 - r.controlP99))
+  const fixedOf = (t: Target): FixedRun[] => fixed.get(t) ?? []
+  const medianOf = (t: Target, pick: (r: FixedRun) => number): number => median(fixedOf(t).map(pick))
 
   const m = describeMachine()
   const ms = (v: number): string => v.toFixed(2)
   const rows = targets.map((t) => {
     const mx = runs.get(t) as MaxRun[]
-    const fx = fixed.get(t) as Array<{ p50: number, p99: number, controlP99: number, lag: number, errors: number }>
     const rps = mx.map((r) => r.rps)
     const cpu = median(mx.map((r) => r.cpuUsPerRequest))
-    return `| ${t.name} | ${Math.round(median(rps))} | ${Math.min(...rps)}–${Math.max(...rps)} | ${cpu.toFixed(1)} | ${ms(median(mx.map((r) => r.p99Ms)))} | ${ms(median(fx.map((r) => r.p50)))} | ${ms(median(fx.map((r) => r.p99)))} | ${t === direct ? '—' : ms(median(fx.map((r) => r.controlP99)))} | ${t === direct ? '—' : ms(addedP99(t))} | ${fx.reduce((sum, r) => sum + r.errors, 0)} |`
+    return `| ${t.name} | ${Math.round(median(rps))} | ${Math.min(...rps)}–${Math.max(...rps)} | ${cpu.toFixed(1)} | ${ms(median(mx.map((r) => r.p99Ms)))} |`
+  })
+  const fixedRows = targets.map((t) => {
+    const added = (pick: (r: FixedRun) => number): string => t === direct ? '—' : ms(medianOf(t, pick))
+    return `| ${t.name} | ${ms(medianOf(t, (r) => r.p50))} | ${ms(medianOf(t, (r) => r.p90))} | ${ms(medianOf(t, (r) => r.p99))} | ${t === direct ? '—' : `${ms(medianOf(t, (r) => r.controlP50))} / ${ms(medianOf(t, (r) => r.controlP99))}`} | ${added((r) => r.p50 - r.controlP50)} | ${added((r) => r.p90 - r.controlP90)} | **${added((r) => r.p99 - r.controlP99)}** | ${fixedOf(t).reduce((sum, r) => sum + r.errors, 0)} |`
   })
   const roundLines = perRound.map((r, i) => `round ${i + 1}: ${r.nginx.toFixed(2)}× nginx, ${r.fastify.toFixed(2)}× @fastify/http-proxy`).join('; ')
   const report = `# Gateway benchmark
@@ -200,18 +207,25 @@ and a 2 s one right before every run (this machine pages out memory left idle, a
 ${rounds} rounds, the contenders' order rotating each round. Medians are reported; each ratio is taken within a round
 (the machine's speed drifts between rounds), then its median. CPU is the proxy's whole process tree (user + system)
 during its runs, divided by the requests it served.
-**Fixed rate:** ${rate} req/s — half of nginx's median maximum (${Math.round(nginxMax / 2)}), capped at \`--max-rate\` because the open-model
-generator (one Node process on the same cores) cannot itself send faster without becoming the bottleneck; latency from intended
-send time, ${duration} s per run after 2 s unrecorded at the same rate, ${rounds} rounds. Alongside each proxy's run, the same generator sends a control stream of
-${Math.round(rate / 4)} req/s straight to the backend; the added p99 is the proxy's p99 minus the control's in the same run, then its median.
+**Fixed rate:** ${rate} req/s${values.rate === undefined ? ` — half of nginx's median maximum` : ` (given; half of nginx's median maximum is ${Math.round(nginxMax / 2)})`}, sent by \`bench/fixed-rate\`, an open-model
+generator in C (request i is due at start + i/rate whatever the server does; latency counts from that intended time, so a stall is
+never hidden by a politely lower rate); 128 keep-alive connections, ${duration} s per run after 2 s unrecorded at the same rate, ${rounds} rounds.
+Alongside each proxy's run, the same generator's event loop sends a control stream of ${controlRate} req/s straight to the backend;
+the added p99 is the proxy's p99 minus the control's in the same run, then its median.
 
-| Path | Max req/s (median) | range | CPU µs/request | wrk p99 ms | p50 ms at ${rate}/s | p99 ms at ${rate}/s | direct control p99 ms | p99 added ms | errors |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| Path | Max req/s (median) | range | CPU µs/request | wrk p99 ms |
+|---|---:|---:|---:|---:|
 ${rows.join('\n')}
+
+At ${rate} req/s (ms; medians over the rounds; "added" is the proxy's percentile minus its control stream's, in the same run):
+
+| Path | p50 | p90 | p99 | control p50 / p99 | added p50 | added p90 | added p99 | errors |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|
+${fixedRows.join('\n')}
 
 Outgrow / nginx: **${vsNginx.toFixed(2)}×** (target ≥ 0.8). Outgrow / @fastify/http-proxy: **${vsFastify.toFixed(2)}×** (target ≥ 1.5).
 Per round: ${roundLines}.
-Load generator send lag p99 at the fixed rate (median per contender): ${targets.map((t) => `${ms(median((fixed.get(t) ?? []).map((r) => r.lag)))} ms`).join(', ')} (large values would mean the generator, not the proxy, was the limit).
+Generator wake-up lag p99 at the fixed rate (median per contender): ${targets.map((t) => `${ms(medianOf(t, (r) => r.lag))} ms`).join(', ')}: how late the generator itself woke to send, which is this machine's scheduling jitter and the floor under every p99 above.
 `
   await writeFile(values.out as string, report)
   process.stdout.write(report)

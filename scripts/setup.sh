@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything Outgrow needs and builds it. Safe to run again: it only installs what is missing.
-#   - Debian/Ubuntu: PostgreSQL server binaries and redis-server via apt (as root, or with sudo).
+#   - Debian/Ubuntu: PostgreSQL server binaries, redis-server and a C compiler via apt (as root, or with sudo).
 #   - Elsewhere: says exactly what to install.
 #   - npm packages (npm ci) and the TypeScript build.
 set -euo pipefail
@@ -23,11 +23,13 @@ have_postgres() {
 }
 have_redis() { command -v redis-server >/dev/null 2>&1 || [ -n "${OUTGROW_REDIS_SERVER:-}" ]; }
 have_setpriv() { command -v setpriv >/dev/null 2>&1; }
+have_cc() { command -v cc >/dev/null 2>&1; }
 
 missing=()
 have_postgres || missing+=(postgresql)
 have_redis || missing+=(redis-server)
 have_setpriv || missing+=(util-linux)
+have_cc || missing+=(gcc libc6-dev)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
@@ -43,7 +45,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
     say "missing: ${missing[*]}. Install PostgreSQL >= 13 (server binaries: initdb, postgres, pg_basebackup),"
-    say "Redis >= 7 (redis-server) and util-linux (setpriv) with your package manager, e.g."
+    say "Redis >= 7 (redis-server), util-linux (setpriv) and a C compiler (cc) with your package manager, e.g."
     say "  Fedora: dnf install postgresql-server redis util-linux   Alpine: apk add postgresql redis util-linux"
     say "  macOS:  brew install postgresql@16 redis   (then set OUTGROW_PG_BIN to its bin directory)"
     exit 1
@@ -65,3 +67,5 @@ fi
 
 say "building"
 npx --no-install tsc -p tsconfig.json
+# The benchmarks' fixed-rate load generator is C (bench/fixed-rate/fixed-rate.c says why).
+cc -O2 -Wall -o dist/bench/fixed-rate bench/fixed-rate/fixed-rate.c

@@ -1,0 +1,532 @@
+/*
+ * fixed-rate: an open-model HTTP/1.1 load generator for the benchmarks (the role wrk2 plays).
+ *
+ * Request i of a stream is due at start + i/rate whether or not earlier ones have answered, and
+ * its latency counts from that intended time, so a stalled server shows up as latency and never
+ * as a politely lower rate (no coordinated omission). Several streams run in one event loop, so
+ * a control stream straight to a backend sees the same machine at the same moment as the stream
+ * through a proxy. Written in C because the latencies it must resolve are tens of microseconds:
+ * a generator with a garbage collector and a millisecond timer wheel adds more than that itself.
+ *
+ *   fixed-rate [--duration S] [--warmup S] [--timeout S] --stream URL RATE CONNECTIONS [--stream ...]
+ *
+ * Prints one JSON object: per stream the counts and latency/send-lag percentiles in microseconds.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_STREAMS 8
+#define HIST_SIZE (32 * 1024 + 2048)
+#define PENDING_CAP (1 << 20)
+#define READ_BUF 65536
+
+/* Log-linear histogram of microseconds, about 0.1% precision (as HdrHistogram with 3 digits). */
+typedef struct { uint64_t counts[HIST_SIZE]; uint64_t total; uint64_t max; double sum; } histogram;
+
+static int hist_index (uint64_t v) {
+  if (v < 2048) return (int)v;
+  int shift = 63 - __builtin_clzll(v) - 10;
+  return shift * 1024 + (int)(v >> shift);
+}
+
+static uint64_t hist_value (int index) {
+  if (index < 2048) return (uint64_t)index;
+  int shift = index / 1024 - 1;
+  uint64_t sub = (uint64_t)(index - shift * 1024);
+  return ((sub + 1) << shift) - 1;
+}
+
+static void hist_record (histogram *h, uint64_t v) {
+  int i = hist_index(v);
+  if (i >= HIST_SIZE) i = HIST_SIZE - 1;
+  h->counts[i]++;
+  h->total++;
+  h->sum += (double)v;
+  if (v > h->max) h->max = v;
+}
+
+static uint64_t hist_percentile (const histogram *h, double p) {
+  if (h->total == 0) return 0;
+  uint64_t rank = (uint64_t)(p / 100.0 * (double)h->total + 0.5);
+  if (rank < 1) rank = 1;
+  uint64_t seen = 0;
+  for (int i = 0; i < HIST_SIZE; i++) {
+    seen += h->counts[i];
+    if (seen >= rank) return hist_value(i) < h->max ? hist_value(i) : h->max;
+  }
+  return h->max;
+}
+
+enum conn_state { CONNECTING, IDLE, BUSY, CLOSED };
+enum body_mode { BODY_LENGTH, BODY_CHUNKED, BODY_UNTIL_CLOSE };
+enum chunk_state { CHUNK_SIZE, CHUNK_EXT, CHUNK_SIZE_LF, CHUNK_DATA, CHUNK_DATA_CR, CHUNK_DATA_LF, CHUNK_TRAILER };
+
+struct stream;
+
+typedef struct conn {
+  int fd;
+  enum conn_state state;
+  struct stream *stream;
+  uint64_t intended_ns;
+  uint64_t sent_ns;
+  size_t write_offset;
+  /* Response parsing: headers are gathered whole, the body is only counted. */
+  char head[8192];
+  size_t head_len;
+  int in_body;
+  int status;
+  int close_after;
+  enum body_mode mode;
+  uint64_t body_left;
+  enum chunk_state chunk;
+  uint64_t chunk_left;
+  int trailer_line_len;
+} conn;
+
+typedef struct stream {
+  char url[512];
+  struct sockaddr_in addr;
+  char *request;
+  size_t request_len;
+  double rate;
+  int connections;
+  conn *conns;
+  conn **idle;
+  int idle_count;
+  uint64_t *pending;
+  size_t pending_head, pending_len;
+  uint64_t next_seq;
+  uint64_t next_due_ns;
+  uint64_t sent, completed, ok, non2xx, errors, timeouts, overflow;
+  histogram latency, send_lag;
+} stream;
+
+static stream streams[MAX_STREAMS];
+static int stream_count;
+static int epoll_fd;
+static uint64_t start_ns, record_from_ns, send_until_ns, timeout_ns;
+
+static uint64_t now_ns (void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void die (const char *message) {
+  fprintf(stderr, "fixed-rate: %s\n", message);
+  exit(2);
+}
+
+static void parse_url (stream *s, const char *url) {
+  if (strncmp(url, "http://", 7) != 0) die("a stream URL must start with http:// (IPv4 address and port)");
+  snprintf(s->url, sizeof s->url, "%s", url);
+  const char *host = url + 7;
+  const char *slash = strchr(host, '/');
+  const char *path = slash == NULL ? "/" : slash;
+  char hostport[256];
+  size_t hp_len = slash == NULL ? strlen(host) : (size_t)(slash - host);
+  if (hp_len >= sizeof hostport) die("host too long");
+  memcpy(hostport, host, hp_len);
+  hostport[hp_len] = 0;
+  char *colon = strrchr(hostport, ':');
+  int port = 80;
+  if (colon != NULL) { *colon = 0; port = atoi(colon + 1); }
+  memset(&s->addr, 0, sizeof s->addr);
+  s->addr.sin_family = AF_INET;
+  s->addr.sin_port = htons((uint16_t)port);
+  if (inet_pton(AF_INET, hostport, &s->addr.sin_addr) != 1) die("a stream URL needs an IPv4 address, e.g. http://127.0.0.1:8080/");
+  if (colon != NULL) *colon = ':';
+  char request[2048];
+  int n = snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: %.*s\r\nUser-Agent: outgrow-fixed-rate\r\n\r\n",
+    path, (int)hp_len, host);
+  if (n <= 0 || (size_t)n >= sizeof request) die("path too long");
+  s->request = strdup(request);
+  s->request_len = (size_t)n;
+}
+
+static void epoll_set (conn *c, int op, uint32_t events) {
+  struct epoll_event ev = { .events = events, .data.ptr = c };
+  if (epoll_ctl(epoll_fd, op, c->fd, &ev) != 0 && op != EPOLL_CTL_DEL) die("epoll_ctl failed");
+}
+
+static void open_conn (conn *c) {
+  c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (c->fd < 0) die("socket failed (file descriptor limit?)");
+  int one = 1;
+  setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  c->state = CONNECTING;
+  c->head_len = 0;
+  c->in_body = 0;
+  if (connect(c->fd, (struct sockaddr *)&c->stream->addr, sizeof c->stream->addr) != 0 && errno != EINPROGRESS) {
+    close(c->fd);
+    c->fd = -1;
+    c->state = CLOSED;
+    return;
+  }
+  epoll_set(c, EPOLL_CTL_ADD, EPOLLOUT | EPOLLIN | EPOLLRDHUP);
+}
+
+static void send_on (conn *c, uint64_t intended) {
+  stream *s = c->stream;
+  uint64_t now = now_ns();
+  c->state = BUSY;
+  c->intended_ns = intended;
+  c->sent_ns = now;
+  c->write_offset = 0;
+  c->head_len = 0;
+  c->in_body = 0;
+  s->sent++;
+  ssize_t n = write(c->fd, s->request, s->request_len);
+  if (n < 0 && errno != EAGAIN) n = 0;
+  if (n < 0) n = 0;
+  c->write_offset = (size_t)n;
+  if (c->write_offset < s->request_len) epoll_set(c, EPOLL_CTL_MOD, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+}
+
+/* A free connection takes the oldest waiting request, else goes back to the idle stack. */
+static void release (conn *c) {
+  stream *s = c->stream;
+  if (s->pending_len > 0) {
+    uint64_t intended = s->pending[s->pending_head];
+    s->pending_head = (s->pending_head + 1) % PENDING_CAP;
+    s->pending_len--;
+    send_on(c, intended);
+    return;
+  }
+  c->state = IDLE;
+  s->idle[s->idle_count++] = c;
+}
+
+static void drop_conn (conn *c, int failed_request) {
+  stream *s = c->stream;
+  if (c->state == BUSY && failed_request) {
+    s->completed++;
+    s->errors++;
+    if (c->intended_ns >= record_from_ns) hist_record(&s->latency, (now_ns() - c->intended_ns) / 1000 + 1);
+  }
+  if (c->state == IDLE) {
+    for (int i = 0; i < s->idle_count; i++) {
+      if (s->idle[i] == c) { s->idle[i] = s->idle[--s->idle_count]; break; }
+    }
+  }
+  if (c->fd >= 0) {
+    epoll_set(c, EPOLL_CTL_DEL, 0);
+    close(c->fd);
+  }
+  c->fd = -1;
+  c->state = CLOSED;
+  if (now_ns() < send_until_ns) open_conn(c);
+}
+
+static void complete (conn *c) {
+  stream *s = c->stream;
+  uint64_t now = now_ns();
+  s->completed++;
+  if (c->status >= 200 && c->status < 400) s->ok++; else s->non2xx++;
+  if (c->intended_ns >= record_from_ns) hist_record(&s->latency, (now - c->intended_ns) / 1000 + 1);
+  if (c->close_after) { c->state = CLOSED; drop_conn(c, 0); return; }
+  release(c);
+}
+
+static void parse_head (conn *c) {
+  c->status = 0;
+  c->close_after = 0;
+  c->mode = BODY_UNTIL_CLOSE;
+  c->body_left = 0;
+  if (c->head_len > 12 && strncmp(c->head, "HTTP/1.", 7) == 0) c->status = atoi(c->head + 9);
+  if (strncmp(c->head, "HTTP/1.0", 8) == 0) c->close_after = 1;
+  char *line = strstr(c->head, "\r\n");
+  while (line != NULL && line[2] != '\r') {
+    char *name = line + 2;
+    char *end = strstr(name, "\r\n");
+    if (end == NULL) break;
+    if (strncasecmp(name, "content-length:", 15) == 0) {
+      c->mode = BODY_LENGTH;
+      c->body_left = strtoull(name + 15, NULL, 10);
+    } else if (strncasecmp(name, "transfer-encoding:", 18) == 0 && strcasestr(name, "chunked") != NULL && strcasestr(name, "chunked") < end) {
+      c->mode = BODY_CHUNKED;
+      c->chunk = CHUNK_SIZE;
+      c->chunk_left = 0;
+    } else if (strncasecmp(name, "connection:", 11) == 0) {
+      char *close_word = strcasestr(name, "close");
+      char *keep_word = strcasestr(name, "keep-alive");
+      if (close_word != NULL && close_word < end) c->close_after = 1;
+      if (keep_word != NULL && keep_word < end) c->close_after = 0;
+    }
+    line = end;
+  }
+  /* 1xx, 204 and 304 carry no body. */
+  if ((c->status >= 100 && c->status < 200) || c->status == 204 || c->status == 304) { c->mode = BODY_LENGTH; c->body_left = 0; }
+}
+
+/* Feeds body bytes; returns 1 when the response is complete. */
+static int feed_body (conn *c, const char *data, size_t len) {
+  if (c->mode == BODY_LENGTH) {
+    c->body_left = len >= c->body_left ? 0 : c->body_left - len;
+    return c->body_left == 0;
+  }
+  if (c->mode == BODY_UNTIL_CLOSE) return 0;
+  for (size_t i = 0; i < len; i++) {
+    char ch = data[i];
+    switch (c->chunk) {
+      case CHUNK_SIZE:
+        if (ch == '\r') c->chunk = CHUNK_SIZE_LF;
+        else if (ch == ';') c->chunk = CHUNK_EXT;
+        else {
+          int digit = ch >= '0' && ch <= '9' ? ch - '0' : (ch | 32) >= 'a' && (ch | 32) <= 'f' ? (ch | 32) - 'a' + 10 : -1;
+          if (digit < 0) return -1;
+          c->chunk_left = c->chunk_left * 16 + (uint64_t)digit;
+        }
+        break;
+      case CHUNK_EXT:
+        if (ch == '\r') c->chunk = CHUNK_SIZE_LF;
+        break;
+      case CHUNK_SIZE_LF:
+        if (ch != '\n') return -1;
+        if (c->chunk_left == 0) { c->chunk = CHUNK_TRAILER; c->trailer_line_len = 0; } else c->chunk = CHUNK_DATA;
+        break;
+      case CHUNK_DATA: {
+        size_t take = len - i < c->chunk_left ? len - i : (size_t)c->chunk_left;
+        c->chunk_left -= take;
+        i += take - 1;
+        if (c->chunk_left == 0) c->chunk = CHUNK_DATA_CR;
+        break;
+      }
+      case CHUNK_DATA_CR:
+        if (ch != '\r') return -1;
+        c->chunk = CHUNK_DATA_LF;
+        break;
+      case CHUNK_DATA_LF:
+        if (ch != '\n') return -1;
+        c->chunk = CHUNK_SIZE;
+        break;
+      case CHUNK_TRAILER:
+        /* Trailer lines end at an empty line. */
+        if (ch == '\n') {
+          if (c->trailer_line_len == 0) return 1;
+          c->trailer_line_len = 0;
+        } else if (ch != '\r') c->trailer_line_len++;
+        break;
+    }
+  }
+  return 0;
+}
+
+static void on_readable (conn *c) {
+  char buf[READ_BUF];
+  for (;;) {
+    ssize_t n = read(c->fd, buf, sizeof buf);
+    if (n == 0) {
+      if (c->state == BUSY && c->in_body && c->mode == BODY_UNTIL_CLOSE) { c->close_after = 1; complete(c); return; }
+      drop_conn(c, 1);
+      return;
+    }
+    if (n < 0) {
+      if (errno == EAGAIN) return;
+      drop_conn(c, 1);
+      return;
+    }
+    if (c->state != BUSY) { drop_conn(c, 0); return; } /* bytes nobody asked for */
+    size_t offset = 0;
+    while (offset < (size_t)n) {
+      if (!c->in_body) {
+        size_t room = sizeof c->head - 1 - c->head_len;
+        size_t take = (size_t)n - offset < room ? (size_t)n - offset : room;
+        memcpy(c->head + c->head_len, buf + offset, take);
+        size_t before = c->head_len;
+        c->head_len += take;
+        c->head[c->head_len] = 0;
+        char *end = strstr(c->head + (before > 3 ? before - 3 : 0), "\r\n\r\n");
+        if (end == NULL) {
+          if (c->head_len >= sizeof c->head - 1) { drop_conn(c, 1); return; }
+          offset += take;
+          continue;
+        }
+        size_t head_end = (size_t)(end - c->head) + 4;
+        offset += head_end - before;
+        parse_head(c);
+        c->in_body = 1;
+        if (c->status >= 100 && c->status < 200) { c->head_len = 0; c->in_body = 0; continue; }
+        if (c->mode == BODY_LENGTH && c->body_left == 0) { complete(c); if (c->state != BUSY) return; offset = (size_t)n; continue; }
+      }
+      int done = feed_body(c, buf + offset, (size_t)n - offset);
+      if (done < 0) { drop_conn(c, 1); return; }
+      /* Pipelining is off: whatever follows a complete response belongs to nobody. */
+      offset = (size_t)n;
+      if (done) { complete(c); if (c->state != BUSY) return; }
+    }
+  }
+}
+
+static void on_event (conn *c, uint32_t events) {
+  if (c->state == CONNECTING) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0 || (events & (EPOLLERR | EPOLLHUP))) {
+      epoll_set(c, EPOLL_CTL_DEL, 0);
+      close(c->fd);
+      c->fd = -1;
+      c->state = CLOSED;
+      return; /* retried by the scheduler tick */
+    }
+    epoll_set(c, EPOLL_CTL_MOD, EPOLLIN | EPOLLRDHUP);
+    release(c);
+    return;
+  }
+  if ((events & EPOLLOUT) && c->state == BUSY && c->write_offset < c->stream->request_len) {
+    ssize_t n = write(c->fd, c->stream->request + c->write_offset, c->stream->request_len - c->write_offset);
+    if (n > 0) c->write_offset += (size_t)n;
+    if (c->write_offset >= c->stream->request_len) epoll_set(c, EPOLL_CTL_MOD, EPOLLIN | EPOLLRDHUP);
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) on_readable(c);
+}
+
+static void dispatch_due (stream *s, uint64_t now) {
+  while (s->next_due_ns <= now && s->next_due_ns < send_until_ns) {
+    uint64_t intended = s->next_due_ns;
+    /* How late the generator itself woke for this request; waiting for a free connection is not
+       counted here (that wait is the server's, and is in the latency). */
+    if (intended >= record_from_ns) hist_record(&s->send_lag, (now - intended) / 1000 + 1);
+    s->next_seq++;
+    s->next_due_ns = start_ns + (uint64_t)((double)s->next_seq * 1e9 / s->rate);
+    if (s->idle_count > 0) {
+      send_on(s->idle[--s->idle_count], intended);
+    } else if (s->pending_len < PENDING_CAP) {
+      s->pending[(s->pending_head + s->pending_len) % PENDING_CAP] = intended;
+      s->pending_len++;
+    } else {
+      s->overflow++;
+    }
+  }
+}
+
+/* Requests past the time-out fail, and their connections are replaced. */
+static void expire (stream *s, uint64_t now) {
+  /* A request still waiting for a connection past the time-out fails too (a server that refuses
+     connections shows up as errors, not as silence). */
+  while (s->pending_len > 0 && now > s->pending[s->pending_head] && now - s->pending[s->pending_head] > timeout_ns) {
+    uint64_t intended = s->pending[s->pending_head];
+    s->pending_head = (s->pending_head + 1) % PENDING_CAP;
+    s->pending_len--;
+    s->errors++;
+    s->timeouts++;
+    if (intended >= record_from_ns) hist_record(&s->latency, (now - intended) / 1000 + 1);
+  }
+  for (int i = 0; i < s->connections; i++) {
+    conn *c = &s->conns[i];
+    if (c->state == BUSY && now > c->sent_ns && now - c->sent_ns > timeout_ns) { s->timeouts++; drop_conn(c, 1); }
+    else if (c->state == CLOSED && now < send_until_ns) open_conn(c);
+  }
+}
+
+static void print_summary (const char *name, const histogram *h) {
+  printf("\"%s\":{\"count\":%llu,\"mean\":%.1f,\"p50\":%llu,\"p90\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu}", name,
+    (unsigned long long)h->total, h->total ? h->sum / (double)h->total : 0.0,
+    (unsigned long long)hist_percentile(h, 50), (unsigned long long)hist_percentile(h, 90),
+    (unsigned long long)hist_percentile(h, 99), (unsigned long long)hist_percentile(h, 99.9), (unsigned long long)h->max);
+}
+
+int main (int argc, char **argv) {
+  double duration = 10, warmup = 2, timeout = 10;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--duration") == 0 && i + 1 < argc) duration = atof(argv[++i]);
+    else if (strcmp(argv[i], "--warmup") == 0 && i + 1 < argc) warmup = atof(argv[++i]);
+    else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) timeout = atof(argv[++i]);
+    else if (strcmp(argv[i], "--stream") == 0 && i + 3 < argc) {
+      if (stream_count == MAX_STREAMS) die("too many streams");
+      stream *s = &streams[stream_count++];
+      parse_url(s, argv[++i]);
+      s->rate = atof(argv[++i]);
+      s->connections = atoi(argv[++i]);
+      if (s->rate <= 0) die("RATE must be a positive number of requests per second");
+      if (s->connections <= 0 || s->connections > 10000) die("CONNECTIONS must be between 1 and 10000");
+    } else {
+      fprintf(stderr, "usage: fixed-rate [--duration S] [--warmup S] [--timeout S] --stream URL RATE CONNECTIONS [--stream ...]\n");
+      return 2;
+    }
+  }
+  if (stream_count == 0) die("at least one --stream URL RATE CONNECTIONS is needed");
+  if (duration <= 0 || warmup < 0 || timeout <= 0) die("--duration and --timeout must be positive, --warmup not negative");
+  /* Wake-ups as close to due as the kernel allows: the default timer slack is 50 µs. */
+  prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+  int timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  struct epoll_event timer_event = { .events = EPOLLIN, .data.ptr = NULL };
+  epoll_ctl(epoll_fd, EPOLL_CTL_ADD, timer_fd, &timer_event);
+
+  start_ns = now_ns() + 200000000ull; /* connections open first */
+  record_from_ns = start_ns + (uint64_t)(warmup * 1e9);
+  send_until_ns = record_from_ns + (uint64_t)(duration * 1e9);
+  timeout_ns = (uint64_t)(timeout * 1e9);
+  for (int k = 0; k < stream_count; k++) {
+    stream *s = &streams[k];
+    s->conns = calloc((size_t)s->connections, sizeof(conn));
+    s->idle = calloc((size_t)s->connections, sizeof(conn *));
+    s->pending = malloc(sizeof(uint64_t) * PENDING_CAP);
+    if (s->conns == NULL || s->idle == NULL || s->pending == NULL) die("out of memory");
+    s->next_due_ns = start_ns;
+    for (int i = 0; i < s->connections; i++) { s->conns[i].stream = s; s->conns[i].fd = -1; open_conn(&s->conns[i]); }
+  }
+
+  struct epoll_event events[256];
+  uint64_t last_expire = 0;
+  for (;;) {
+    uint64_t now = now_ns();
+    int busy = 0;
+    for (int k = 0; k < stream_count; k++) {
+      dispatch_due(&streams[k], now);
+      if (now - last_expire > 100000000ull) expire(&streams[k], now);
+      if (now < send_until_ns) continue;
+      for (int i = 0; i < streams[k].connections; i++) busy += streams[k].conns[i].state == BUSY;
+      busy += (int)streams[k].pending_len;
+    }
+    if (now - last_expire > 100000000ull) last_expire = now;
+    if (now >= send_until_ns && busy == 0) break;
+    if (now >= send_until_ns + timeout_ns + 1000000000ull) break;
+    uint64_t wake = now + 100000000ull;
+    for (int k = 0; k < stream_count; k++) {
+      if (streams[k].next_due_ns < send_until_ns && streams[k].next_due_ns < wake) wake = streams[k].next_due_ns;
+    }
+    struct itimerspec spec = { .it_value = { .tv_sec = (time_t)(wake / 1000000000ull), .tv_nsec = (long)(wake % 1000000000ull) } };
+    timerfd_settime(timer_fd, TFD_TIMER_ABSTIME, &spec, NULL);
+    int n = epoll_wait(epoll_fd, events, 256, -1);
+    for (int i = 0; i < n; i++) {
+      if (events[i].data.ptr == NULL) { uint64_t expirations; ssize_t r = read(timer_fd, &expirations, sizeof expirations); (void)r; continue; }
+      on_event((conn *)events[i].data.ptr, events[i].events);
+    }
+  }
+
+  double seconds = duration;
+  printf("{\"durationSeconds\":%.3f,\"streams\":[", seconds);
+  for (int k = 0; k < stream_count; k++) {
+    stream *s = &streams[k];
+    for (int i = 0; i < s->connections; i++) if (s->conns[i].state == BUSY) { s->errors++; s->timeouts++; }
+    s->errors += s->pending_len;
+    s->timeouts += s->pending_len;
+    printf("%s{\"url\":\"%s\",\"rate\":%.1f,\"connections\":%d,\"sent\":%llu,\"completed\":%llu,\"ok\":%llu,\"non2xx\":%llu,\"errors\":%llu,\"timeouts\":%llu,\"overflow\":%llu,",
+      k ? "," : "", s->url, s->rate, s->connections, (unsigned long long)s->sent, (unsigned long long)s->completed,
+      (unsigned long long)s->ok, (unsigned long long)s->non2xx, (unsigned long long)s->errors,
+      (unsigned long long)s->timeouts, (unsigned long long)s->overflow);
+    print_summary("latencyUs", &s->latency);
+    printf(",");
+    print_summary("sendLagUs", &s->send_lag);
+    printf("}");
+  }
+  printf("]}\n");
+  return 0;
+}
