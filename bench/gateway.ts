@@ -6,7 +6,7 @@
  * with each proxy's CPU time per request; then the p99 of each at a constant rate of half of
  * nginx's maximum (bench/fixed-rate, an open-model generator in C). Writes docs/benchmarks/gateway.md.
  *
- *   npm run bench:gateway -- [--processes 1] [--duration 10] [--rounds 3] [--rate N] [--out docs/benchmarks/gateway.md]
+ *   npm run bench:gateway -- [--processes 1] [--duration 10] [--rounds 3] [--rate N] [--also-rate N ...] [--out docs/benchmarks/gateway.md]
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -29,6 +29,8 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'docs/benchmarks/gateway.md' },
     // The fixed rate; half of nginx's median maximum unless given.
     rate: { type: 'string' },
+    // More fixed rates, each with its own table (e.g. a light load, where the machine is not the limit).
+    'also-rate': { type: 'string', multiple: true },
   },
 })
 const processes = Number(values.processes)
@@ -90,6 +92,35 @@ function measureMax (t: Target): MaxRun {
   const after = processTreeCpu(t.pid)
   const cpuMs = after.userMs - before.userMs + after.systemMs - before.systemMs
   return { rps, p99Ms, cpuUsPerRequest: rps > 0 ? cpuMs * 1000 / (rps * seconds) : NaN }
+}
+
+const controlRateFor = (rate: number): number => Math.max(1, Math.round(rate / 4))
+
+/** Every contender at one fixed rate, with a control stream straight to the backend alongside. */
+async function measureFixed (targets: Target[], direct: Target, rate: number): Promise<Map<Target, FixedRun[]>> {
+  const fixed = new Map<Target, FixedRun[]>(targets.map((t) => [t, []]))
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < targets.length; i++) {
+      const t = targets[(i + round) % targets.length] as Target
+      // A control stream straight to the backend runs alongside each proxy's, in the same event
+      // loop of the same generator: both see the same machine at the same moment, so their p99
+      // difference is what the proxy adds, not what the machine happened to do between two runs.
+      // The first 2 s at the same rate are not recorded: the contender's idle memory (see
+      // measureMax) and its connections come back during them.
+      const streams = [{ url: t.url, rate, connections: 128 }]
+      if (t !== direct) streams.push({ url: direct.url, rate: controlRateFor(rate), connections: 64 })
+      const [result, control] = await runFixedRate({ streams, durationSeconds: duration, warmupSeconds: 2 }) as [StreamResult, StreamResult | undefined]
+      const ms = (us: number): number => us / 1000
+      const base = (control ?? result).latencyUs
+      fixed.get(t)?.push({
+        p50: ms(result.latencyUs.p50), p90: ms(result.latencyUs.p90), p99: ms(result.latencyUs.p99),
+        controlP50: ms(base.p50), controlP90: ms(base.p90), controlP99: ms(base.p99),
+        lag: ms(result.sendLagUs.p99), errors: result.errors + result.non2xx + result.overflow,
+      })
+      process.stderr.write(`round ${round + 1} rate ${rate} ${t.name}: p99 ${ms(result.latencyUs.p99)} ms${control === undefined ? '' : `, direct control ${ms(control.latencyUs.p99)} ms`}\n`)
+    }
+  }
+  return fixed
 }
 
 async function main (): Promise<void> {
@@ -156,32 +187,9 @@ http {
   const nginxMax = median((runs.get(ngx) as MaxRun[]).map((r) => r.rps))
 
   const rate = values.rate !== undefined ? Number(values.rate) : Math.max(100, Math.round(nginxMax / 2))
-  const controlRate = Math.max(1, Math.round(rate / 4))
-  const fixed = new Map<Target, FixedRun[]>(targets.map((t) => [t, []]))
-  for (let round = 0; round < rounds; round++) {
-    for (let i = 0; i < targets.length; i++) {
-      const t = targets[(i + round) % targets.length] as Target
-      // A control stream straight to the backend runs alongside each proxy's, in the same event
-      // loop of the same generator: both see the same machine at the same moment, so their p99
-      // difference is what the proxy adds, not what the machine happened to do between two runs.
-      // The first 2 s at the same rate are not recorded: the contender's idle memory (see
-      // measureMax) and its connections come back during them.
-      const streams = [{ url: t.url, rate, connections: 128 }]
-      if (t !== direct) streams.push({ url: direct.url, rate: controlRate, connections: 64 })
-      const [result, control] = await runFixedRate({ streams, durationSeconds: duration, warmupSeconds: 2 }) as [StreamResult, StreamResult | undefined]
-      const ms = (us: number): number => us / 1000
-      const base = (control ?? result).latencyUs
-      fixed.get(t)?.push({
-        p50: ms(result.latencyUs.p50), p90: ms(result.latencyUs.p90), p99: ms(result.latencyUs.p99),
-        controlP50: ms(base.p50), controlP90: ms(base.p90), controlP99: ms(base.p99),
-        lag: ms(result.sendLagUs.p99), errors: result.errors + result.non2xx + result.overflow,
-      })
-      process.stderr.write(`round ${round + 1} rate ${rate} ${t.name}: p99 ${ms(result.latencyUs.p99)} ms${control === undefined ? '' : `, direct control ${ms(control.latencyUs.p99)} ms`}\n`)
-    }
-  }
-  const fixedOf = (t: Target): FixedRun[] => fixed.get(t) ?? []
-  const medianOf = (t: Target, pick: (r: FixedRun) => number): number => median(fixedOf(t).map(pick))
-
+  const fixedRates = [rate, ...(values['also-rate'] ?? []).map(Number)]
+  const fixedByRate = new Map<number, Map<Target, FixedRun[]>>()
+  for (const r of fixedRates) fixedByRate.set(r, await measureFixed(targets, direct, r))
   const m = describeMachine()
   const ms = (v: number): string => v.toFixed(2)
   const rows = targets.map((t) => {
@@ -190,14 +198,27 @@ http {
     const cpu = median(mx.map((r) => r.cpuUsPerRequest))
     return `| ${t.name} | ${Math.round(median(rps))} | ${Math.min(...rps)}–${Math.max(...rps)} | ${cpu.toFixed(1)} | ${ms(median(mx.map((r) => r.p99Ms)))} |`
   })
-  const fixedRows = targets.map((t) => {
-    const added = (pick: (r: FixedRun) => number): string => t === direct ? '—' : ms(medianOf(t, pick))
-    return `| ${t.name} | ${ms(medianOf(t, (r) => r.p50))} | ${ms(medianOf(t, (r) => r.p90))} | ${ms(medianOf(t, (r) => r.p99))} | ${t === direct ? '—' : `${ms(medianOf(t, (r) => r.controlP50))} / ${ms(medianOf(t, (r) => r.controlP99))}`} | ${added((r) => r.p50 - r.controlP50)} | ${added((r) => r.p90 - r.controlP90)} | **${added((r) => r.p99 - r.controlP99)}** | ${fixedOf(t).reduce((sum, r) => sum + r.errors, 0)} |`
-  })
+  const fixedTable = (r: number): string => {
+    const fixed = fixedByRate.get(r) as Map<Target, FixedRun[]>
+    const medianOf = (t: Target, pick: (run: FixedRun) => number): number => median((fixed.get(t) ?? []).map(pick))
+    const lines = targets.map((t) => {
+      const added = (pick: (run: FixedRun) => number): string => t === direct ? '—' : ms(medianOf(t, pick))
+      return `| ${t.name} | ${ms(medianOf(t, (x) => x.p50))} | ${ms(medianOf(t, (x) => x.p90))} | ${ms(medianOf(t, (x) => x.p99))} | ${t === direct ? '—' : `${ms(medianOf(t, (x) => x.controlP50))} / ${ms(medianOf(t, (x) => x.controlP99))}`} | ${added((x) => x.p50 - x.controlP50)} | ${added((x) => x.p90 - x.controlP90)} | **${added((x) => x.p99 - x.controlP99)}** | ${(fixed.get(t) ?? []).reduce((sum, x) => sum + x.errors, 0)} |`
+    })
+    const label = r === rate ? (values.rate === undefined ? 'half of nginx\'s median maximum' : `given; half of nginx's median maximum is ${Math.round(nginxMax / 2)}`) : 'a lighter load'
+    return `At ${r} req/s (${label}; control stream ${controlRateFor(r)} req/s; ms, medians over the rounds; "added" is the proxy's percentile minus its control stream's, in the same run):
+
+| Path | p50 | p90 | p99 | control p50 / p99 | added p50 | added p90 | added p99 | errors |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|
+${lines.join('\n')}
+
+Generator wake-up lag p99 (median per contender): ${targets.map((t) => `${ms(medianOf(t, (x) => x.lag))} ms`).join(', ')}: how late the generator itself woke to send — this machine's scheduling jitter, a floor under every p99 in the table.
+`
+  }
   const roundLines = perRound.map((r, i) => `round ${i + 1}: ${r.nginx.toFixed(2)}× nginx, ${r.fastify.toFixed(2)}× @fastify/http-proxy`).join('; ')
   const report = `# Gateway benchmark
 
-Measured ${new Date().toISOString()} by \`node dist/bench/gateway.js --processes ${processes} --duration ${duration} --rounds ${rounds}\`.
+Measured ${new Date().toISOString()} by \`node dist/bench/gateway.js ${process.argv.slice(2).filter((a, i, all) => a !== '--out' && all[i - 1] !== '--out').join(' ')}\`.
 
 **Machine:** ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}. Backend, proxies and load
 generators share the same cores, unisolated; one run, one backend (Fastify, small JSON).
@@ -207,26 +228,20 @@ and a 2 s one right before every run (this machine pages out memory left idle, a
 ${rounds} rounds, the contenders' order rotating each round. Medians are reported; each ratio is taken within a round
 (the machine's speed drifts between rounds), then its median. CPU is the proxy's whole process tree (user + system)
 during its runs, divided by the requests it served.
-**Fixed rate:** ${rate} req/s${values.rate === undefined ? ` — half of nginx's median maximum` : ` (given; half of nginx's median maximum is ${Math.round(nginxMax / 2)})`}, sent by \`bench/fixed-rate\`, an open-model
+**Fixed rate:** ${fixedRates.join(' and ')} req/s, sent by \`bench/fixed-rate\`, an open-model
 generator in C (request i is due at start + i/rate whatever the server does; latency counts from that intended time, so a stall is
 never hidden by a politely lower rate); 128 keep-alive connections, ${duration} s per run after 2 s unrecorded at the same rate, ${rounds} rounds.
-Alongside each proxy's run, the same generator's event loop sends a control stream of ${controlRate} req/s straight to the backend;
+Alongside each proxy's run, the same generator's event loop sends a control stream of a quarter of the rate straight to the backend;
 the added p99 is the proxy's p99 minus the control's in the same run, then its median.
 
 | Path | Max req/s (median) | range | CPU µs/request | wrk p99 ms |
 |---|---:|---:|---:|---:|
 ${rows.join('\n')}
 
-At ${rate} req/s (ms; medians over the rounds; "added" is the proxy's percentile minus its control stream's, in the same run):
-
-| Path | p50 | p90 | p99 | control p50 / p99 | added p50 | added p90 | added p99 | errors |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|
-${fixedRows.join('\n')}
-
 Outgrow / nginx: **${vsNginx.toFixed(2)}×** (target ≥ 0.8). Outgrow / @fastify/http-proxy: **${vsFastify.toFixed(2)}×** (target ≥ 1.5).
 Per round: ${roundLines}.
-Generator wake-up lag p99 at the fixed rate (median per contender): ${targets.map((t) => `${ms(medianOf(t, (r) => r.lag))} ms`).join(', ')}: how late the generator itself woke to send, which is this machine's scheduling jitter and the floor under every p99 above.
-`
+
+${fixedRates.map(fixedTable).join('\n')}`
   await writeFile(values.out as string, report)
   process.stdout.write(report)
   await rm(dir, { recursive: true, force: true })
