@@ -1,5 +1,5 @@
 /**
- * Runs the C fixed-rate generator (bench/fixed-rate/fixed-rate.c, built by scripts/setup.sh into
+ * Runs the C fixed-rate generator (bench/fixed-rate/, built by scripts/setup.sh into
  * dist/bench/fixed-rate): several open-model streams in one event loop, latency from each
  * request's intended send time, in microseconds.
  */

@@ -68,4 +68,4 @@ fi
 say "building"
 npx --no-install tsc -p tsconfig.json
 # The benchmarks' fixed-rate load generator is C (bench/fixed-rate/fixed-rate.c says why).
-cc -O2 -Wall -o dist/bench/fixed-rate bench/fixed-rate/fixed-rate.c
+cc -O2 -Wall -o dist/bench/fixed-rate bench/fixed-rate/*.c

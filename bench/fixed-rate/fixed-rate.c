@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -29,51 +28,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "histogram.h"
+#include "response.h"
+
 #define MAX_STREAMS 8
-#define HIST_SIZE (32 * 1024 + 2048)
 #define PENDING_CAP (1 << 20)
 #define READ_BUF 65536
 
-/* Log-linear histogram of microseconds, about 0.1% precision (as HdrHistogram with 3 digits). */
-typedef struct { uint64_t counts[HIST_SIZE]; uint64_t total; uint64_t max; double sum; } histogram;
-
-static int hist_index (uint64_t v) {
-  if (v < 2048) return (int)v;
-  int shift = 63 - __builtin_clzll(v) - 10;
-  return shift * 1024 + (int)(v >> shift);
-}
-
-static uint64_t hist_value (int index) {
-  if (index < 2048) return (uint64_t)index;
-  int shift = index / 1024 - 1;
-  uint64_t sub = (uint64_t)(index - shift * 1024);
-  return ((sub + 1) << shift) - 1;
-}
-
-static void hist_record (histogram *h, uint64_t v) {
-  int i = hist_index(v);
-  if (i >= HIST_SIZE) i = HIST_SIZE - 1;
-  h->counts[i]++;
-  h->total++;
-  h->sum += (double)v;
-  if (v > h->max) h->max = v;
-}
-
-static uint64_t hist_percentile (const histogram *h, double p) {
-  if (h->total == 0) return 0;
-  uint64_t rank = (uint64_t)(p / 100.0 * (double)h->total + 0.5);
-  if (rank < 1) rank = 1;
-  uint64_t seen = 0;
-  for (int i = 0; i < HIST_SIZE; i++) {
-    seen += h->counts[i];
-    if (seen >= rank) return hist_value(i) < h->max ? hist_value(i) : h->max;
-  }
-  return h->max;
-}
-
 enum conn_state { CONNECTING, IDLE, BUSY, CLOSED };
-enum body_mode { BODY_LENGTH, BODY_CHUNKED, BODY_UNTIL_CLOSE };
-enum chunk_state { CHUNK_SIZE, CHUNK_EXT, CHUNK_SIZE_LF, CHUNK_DATA, CHUNK_DATA_CR, CHUNK_DATA_LF, CHUNK_TRAILER };
 
 struct stream;
 
@@ -84,17 +46,7 @@ typedef struct conn {
   uint64_t intended_ns;
   uint64_t sent_ns;
   size_t write_offset;
-  /* Response parsing: headers are gathered whole, the body is only counted. */
-  char head[8192];
-  size_t head_len;
-  int in_body;
-  int status;
-  int close_after;
-  enum body_mode mode;
-  uint64_t body_left;
-  enum chunk_state chunk;
-  uint64_t chunk_left;
-  int trailer_line_len;
+  response_parser response;
 } conn;
 
 typedef struct stream {
@@ -169,8 +121,7 @@ static void open_conn (conn *c) {
   int one = 1;
   setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   c->state = CONNECTING;
-  c->head_len = 0;
-  c->in_body = 0;
+  response_reset(&c->response);
   if (connect(c->fd, (struct sockaddr *)&c->stream->addr, sizeof c->stream->addr) != 0 && errno != EINPROGRESS) {
     close(c->fd);
     c->fd = -1;
@@ -187,8 +138,7 @@ static void send_on (conn *c, uint64_t intended) {
   c->intended_ns = intended;
   c->sent_ns = now;
   c->write_offset = 0;
-  c->head_len = 0;
-  c->in_body = 0;
+  response_reset(&c->response);
   s->sent++;
   ssize_t n = write(c->fd, s->request, s->request_len);
   if (n < 0 && errno != EAGAIN) n = 0;
@@ -236,94 +186,10 @@ static void complete (conn *c) {
   stream *s = c->stream;
   uint64_t now = now_ns();
   s->completed++;
-  if (c->status >= 200 && c->status < 400) s->ok++; else s->non2xx++;
+  if (c->response.status >= 200 && c->response.status < 400) s->ok++; else s->non2xx++;
   if (c->intended_ns >= record_from_ns) hist_record(&s->latency, (now - c->intended_ns) / 1000 + 1);
-  if (c->close_after) { c->state = CLOSED; drop_conn(c, 0); return; }
+  if (c->response.close_after) { c->state = CLOSED; drop_conn(c, 0); return; }
   release(c);
-}
-
-static void parse_head (conn *c) {
-  c->status = 0;
-  c->close_after = 0;
-  c->mode = BODY_UNTIL_CLOSE;
-  c->body_left = 0;
-  if (c->head_len > 12 && strncmp(c->head, "HTTP/1.", 7) == 0) c->status = atoi(c->head + 9);
-  if (strncmp(c->head, "HTTP/1.0", 8) == 0) c->close_after = 1;
-  char *line = strstr(c->head, "\r\n");
-  while (line != NULL && line[2] != '\r') {
-    char *name = line + 2;
-    char *end = strstr(name, "\r\n");
-    if (end == NULL) break;
-    if (strncasecmp(name, "content-length:", 15) == 0) {
-      c->mode = BODY_LENGTH;
-      c->body_left = strtoull(name + 15, NULL, 10);
-    } else if (strncasecmp(name, "transfer-encoding:", 18) == 0 && strcasestr(name, "chunked") != NULL && strcasestr(name, "chunked") < end) {
-      c->mode = BODY_CHUNKED;
-      c->chunk = CHUNK_SIZE;
-      c->chunk_left = 0;
-    } else if (strncasecmp(name, "connection:", 11) == 0) {
-      char *close_word = strcasestr(name, "close");
-      char *keep_word = strcasestr(name, "keep-alive");
-      if (close_word != NULL && close_word < end) c->close_after = 1;
-      if (keep_word != NULL && keep_word < end) c->close_after = 0;
-    }
-    line = end;
-  }
-  /* 1xx, 204 and 304 carry no body. */
-  if ((c->status >= 100 && c->status < 200) || c->status == 204 || c->status == 304) { c->mode = BODY_LENGTH; c->body_left = 0; }
-}
-
-/* Feeds body bytes; returns 1 when the response is complete. */
-static int feed_body (conn *c, const char *data, size_t len) {
-  if (c->mode == BODY_LENGTH) {
-    c->body_left = len >= c->body_left ? 0 : c->body_left - len;
-    return c->body_left == 0;
-  }
-  if (c->mode == BODY_UNTIL_CLOSE) return 0;
-  for (size_t i = 0; i < len; i++) {
-    char ch = data[i];
-    switch (c->chunk) {
-      case CHUNK_SIZE:
-        if (ch == '\r') c->chunk = CHUNK_SIZE_LF;
-        else if (ch == ';') c->chunk = CHUNK_EXT;
-        else {
-          int digit = ch >= '0' && ch <= '9' ? ch - '0' : (ch | 32) >= 'a' && (ch | 32) <= 'f' ? (ch | 32) - 'a' + 10 : -1;
-          if (digit < 0) return -1;
-          c->chunk_left = c->chunk_left * 16 + (uint64_t)digit;
-        }
-        break;
-      case CHUNK_EXT:
-        if (ch == '\r') c->chunk = CHUNK_SIZE_LF;
-        break;
-      case CHUNK_SIZE_LF:
-        if (ch != '\n') return -1;
-        if (c->chunk_left == 0) { c->chunk = CHUNK_TRAILER; c->trailer_line_len = 0; } else c->chunk = CHUNK_DATA;
-        break;
-      case CHUNK_DATA: {
-        size_t take = len - i < c->chunk_left ? len - i : (size_t)c->chunk_left;
-        c->chunk_left -= take;
-        i += take - 1;
-        if (c->chunk_left == 0) c->chunk = CHUNK_DATA_CR;
-        break;
-      }
-      case CHUNK_DATA_CR:
-        if (ch != '\r') return -1;
-        c->chunk = CHUNK_DATA_LF;
-        break;
-      case CHUNK_DATA_LF:
-        if (ch != '\n') return -1;
-        c->chunk = CHUNK_SIZE;
-        break;
-      case CHUNK_TRAILER:
-        /* Trailer lines end at an empty line. */
-        if (ch == '\n') {
-          if (c->trailer_line_len == 0) return 1;
-          c->trailer_line_len = 0;
-        } else if (ch != '\r') c->trailer_line_len++;
-        break;
-    }
-  }
-  return 0;
 }
 
 static void on_readable (conn *c) {
@@ -331,44 +197,19 @@ static void on_readable (conn *c) {
   for (;;) {
     ssize_t n = read(c->fd, buf, sizeof buf);
     if (n == 0) {
-      if (c->state == BUSY && c->in_body && c->mode == BODY_UNTIL_CLOSE) { c->close_after = 1; complete(c); return; }
-      drop_conn(c, 1);
+      if (c->state == BUSY && response_eof(&c->response) == RESPONSE_DONE) complete(c);
+      else drop_conn(c, 1);
       return;
     }
     if (n < 0) {
-      if (errno == EAGAIN) return;
-      drop_conn(c, 1);
+      if (errno != EAGAIN) drop_conn(c, 1);
       return;
     }
     if (c->state != BUSY) { drop_conn(c, 0); return; } /* bytes nobody asked for */
-    size_t offset = 0;
-    while (offset < (size_t)n) {
-      if (!c->in_body) {
-        size_t room = sizeof c->head - 1 - c->head_len;
-        size_t take = (size_t)n - offset < room ? (size_t)n - offset : room;
-        memcpy(c->head + c->head_len, buf + offset, take);
-        size_t before = c->head_len;
-        c->head_len += take;
-        c->head[c->head_len] = 0;
-        char *end = strstr(c->head + (before > 3 ? before - 3 : 0), "\r\n\r\n");
-        if (end == NULL) {
-          if (c->head_len >= sizeof c->head - 1) { drop_conn(c, 1); return; }
-          offset += take;
-          continue;
-        }
-        size_t head_end = (size_t)(end - c->head) + 4;
-        offset += head_end - before;
-        parse_head(c);
-        c->in_body = 1;
-        if (c->status >= 100 && c->status < 200) { c->head_len = 0; c->in_body = 0; continue; }
-        if (c->mode == BODY_LENGTH && c->body_left == 0) { complete(c); if (c->state != BUSY) return; offset = (size_t)n; continue; }
-      }
-      int done = feed_body(c, buf + offset, (size_t)n - offset);
-      if (done < 0) { drop_conn(c, 1); return; }
-      /* Pipelining is off: whatever follows a complete response belongs to nobody. */
-      offset = (size_t)n;
-      if (done) { complete(c); if (c->state != BUSY) return; }
-    }
+    int result = response_feed(&c->response, buf, (size_t)n);
+    if (result == RESPONSE_ERROR) { drop_conn(c, 1); return; }
+    /* complete() may close the connection or send the next request on it: read again only then. */
+    if (result == RESPONSE_DONE) { complete(c); if (c->state != BUSY) return; }
   }
 }
 
