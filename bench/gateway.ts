@@ -77,6 +77,11 @@ function median (values: number[]): number {
 }
 
 interface Target { name: string, url: string, pid: number }
+
+/** The contenders in round `round`'s order: rotated so that none always runs first or last. */
+function inRotation (targets: Target[], round: number): Target[] {
+  return targets.map((_, i) => targets[(i + round) % targets.length] as Target)
+}
 interface MaxRun { rps: number, p99Ms: number, cpuUsPerRequest: number }
 interface FixedRun { p50: number, p90: number, p99: number, controlP50: number, controlP90: number, controlP99: number, lag: number, errors: number }
 
@@ -102,8 +107,7 @@ const controlRateFor = (rate: number): number => Math.max(100, Math.round(rate /
 async function measureFixed (targets: Target[], direct: Target, rate: number): Promise<Map<Target, FixedRun[]>> {
   const fixed = new Map<Target, FixedRun[]>(targets.map((t) => [t, []]))
   for (let round = 0; round < rounds; round++) {
-    for (let i = 0; i < targets.length; i++) {
-      const t = targets[(i + round) % targets.length] as Target
+    for (const t of inRotation(targets, round)) {
       // A control stream straight to the backend runs alongside each proxy's, in the same event
       // loop of the same generator: both see the same machine at the same moment, so their p99
       // difference is what the proxy adds, not what the machine happened to do between two runs.
@@ -174,9 +178,7 @@ http {
 
   const runs = new Map<Target, MaxRun[]>(targets.map((t) => [t, []]))
   for (let round = 0; round < rounds; round++) {
-    // The order rotates every round so that no contender always runs first or last.
-    for (let i = 0; i < targets.length; i++) {
-      const t = targets[(i + round) % targets.length] as Target
+    for (const t of inRotation(targets, round)) {
       const run = measureMax(t)
       runs.get(t)?.push(run)
       process.stderr.write(`round ${round + 1} max ${t.name}: ${run.rps} req/s, ${run.cpuUsPerRequest.toFixed(1)} µs CPU/request\n`)

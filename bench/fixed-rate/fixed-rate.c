@@ -78,6 +78,18 @@ static uint64_t now_ns (void) {
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* Only requests due inside the measured window are recorded; the warm-up is not. */
+static void record_latency (stream *s, uint64_t intended, uint64_t now) {
+  if (intended >= record_from_ns) hist_record(&s->latency, (now - intended) / 1000 + 1);
+}
+
+static uint64_t pending_pop (stream *s) {
+  uint64_t intended = s->pending[s->pending_head];
+  s->pending_head = (s->pending_head + 1) % PENDING_CAP;
+  s->pending_len--;
+  return intended;
+}
+
 static void die (const char *message) {
   fprintf(stderr, "fixed-rate: %s\n", message);
   exit(2);
@@ -140,10 +152,9 @@ static void send_on (conn *c, uint64_t intended) {
   c->write_offset = 0;
   response_reset(&c->response);
   s->sent++;
+  /* A failed write shows up as an error event on the connection. */
   ssize_t n = write(c->fd, s->request, s->request_len);
-  if (n < 0 && errno != EAGAIN) n = 0;
-  if (n < 0) n = 0;
-  c->write_offset = (size_t)n;
+  c->write_offset = n > 0 ? (size_t)n : 0;
   if (c->write_offset < s->request_len) epoll_set(c, EPOLL_CTL_MOD, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
 }
 
@@ -151,45 +162,46 @@ static void send_on (conn *c, uint64_t intended) {
 static void release (conn *c) {
   stream *s = c->stream;
   if (s->pending_len > 0) {
-    uint64_t intended = s->pending[s->pending_head];
-    s->pending_head = (s->pending_head + 1) % PENDING_CAP;
-    s->pending_len--;
-    send_on(c, intended);
+    send_on(c, pending_pop(s));
     return;
   }
   c->state = IDLE;
   s->idle[s->idle_count++] = c;
 }
 
-static void drop_conn (conn *c, int failed_request) {
-  stream *s = c->stream;
-  if (c->state == BUSY && failed_request) {
-    s->completed++;
-    s->errors++;
-    if (c->intended_ns >= record_from_ns) hist_record(&s->latency, (now_ns() - c->intended_ns) / 1000 + 1);
-  }
-  if (c->state == IDLE) {
-    for (int i = 0; i < s->idle_count; i++) {
-      if (s->idle[i] == c) { s->idle[i] = s->idle[--s->idle_count]; break; }
-    }
-  }
+static void close_conn (conn *c) {
   if (c->fd >= 0) {
     epoll_set(c, EPOLL_CTL_DEL, 0);
     close(c->fd);
   }
   c->fd = -1;
   c->state = CLOSED;
+}
+
+/* Closes a connection (failing its request if asked) and opens a new one while sending goes on. */
+static void drop_conn (conn *c, int failed_request) {
+  stream *s = c->stream;
+  if (c->state == BUSY && failed_request) {
+    s->completed++;
+    s->errors++;
+    record_latency(s, c->intended_ns, now_ns());
+  }
+  if (c->state == IDLE) {
+    for (int i = 0; i < s->idle_count; i++) {
+      if (s->idle[i] == c) { s->idle[i] = s->idle[--s->idle_count]; break; }
+    }
+  }
+  close_conn(c);
   if (now_ns() < send_until_ns) open_conn(c);
 }
 
 static void complete (conn *c) {
   stream *s = c->stream;
-  uint64_t now = now_ns();
   s->completed++;
   if (c->response.status >= 200 && c->response.status < 400) s->ok++; else s->non2xx++;
-  if (c->intended_ns >= record_from_ns) hist_record(&s->latency, (now - c->intended_ns) / 1000 + 1);
-  if (c->response.close_after) { c->state = CLOSED; drop_conn(c, 0); return; }
-  release(c);
+  record_latency(s, c->intended_ns, now_ns());
+  if (c->response.close_after) drop_conn(c, 0);
+  else release(c);
 }
 
 static void on_readable (conn *c) {
@@ -219,11 +231,8 @@ static void on_event (conn *c, uint32_t events) {
     socklen_t len = sizeof err;
     getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0 || (events & (EPOLLERR | EPOLLHUP))) {
-      epoll_set(c, EPOLL_CTL_DEL, 0);
-      close(c->fd);
-      c->fd = -1;
-      c->state = CLOSED;
-      return; /* retried by the scheduler tick */
+      close_conn(c); /* reopened by the next expire(), not at once: a refusing port would spin */
+      return;
     }
     epoll_set(c, EPOLL_CTL_MOD, EPOLLIN | EPOLLRDHUP);
     release(c);
@@ -256,17 +265,14 @@ static void dispatch_due (stream *s, uint64_t now) {
   }
 }
 
-/* Requests past the time-out fail, and their connections are replaced. */
+/* Requests past the time-out fail, and their connections are replaced; closed ones reopen. */
 static void expire (stream *s, uint64_t now) {
   /* A request still waiting for a connection past the time-out fails too (a server that refuses
      connections shows up as errors, not as silence). */
   while (s->pending_len > 0 && now > s->pending[s->pending_head] && now - s->pending[s->pending_head] > timeout_ns) {
-    uint64_t intended = s->pending[s->pending_head];
-    s->pending_head = (s->pending_head + 1) % PENDING_CAP;
-    s->pending_len--;
     s->errors++;
     s->timeouts++;
-    if (intended >= record_from_ns) hist_record(&s->latency, (now - intended) / 1000 + 1);
+    record_latency(s, pending_pop(s), now);
   }
   for (int i = 0; i < s->connections; i++) {
     conn *c = &s->conns[i];
@@ -328,15 +334,16 @@ int main (int argc, char **argv) {
   uint64_t last_expire = 0;
   for (;;) {
     uint64_t now = now_ns();
+    int expire_now = now - last_expire > 100000000ull;
+    if (expire_now) last_expire = now;
     int busy = 0;
     for (int k = 0; k < stream_count; k++) {
       dispatch_due(&streams[k], now);
-      if (now - last_expire > 100000000ull) expire(&streams[k], now);
+      if (expire_now) expire(&streams[k], now);
       if (now < send_until_ns) continue;
       for (int i = 0; i < streams[k].connections; i++) busy += streams[k].conns[i].state == BUSY;
       busy += (int)streams[k].pending_len;
     }
-    if (now - last_expire > 100000000ull) last_expire = now;
     if (now >= send_until_ns && busy == 0) break;
     if (now >= send_until_ns + timeout_ns + 1000000000ull) break;
     uint64_t wake = now + 100000000ull;
@@ -352,8 +359,7 @@ int main (int argc, char **argv) {
     }
   }
 
-  double seconds = duration;
-  printf("{\"durationSeconds\":%.3f,\"streams\":[", seconds);
+  printf("{\"durationSeconds\":%.3f,\"streams\":[", duration);
   for (int k = 0; k < stream_count; k++) {
     stream *s = &streams[k];
     for (int i = 0; i < s->connections; i++) if (s->conns[i].state == BUSY) { s->errors++; s->timeouts++; }

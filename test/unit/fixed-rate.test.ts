@@ -1,28 +1,27 @@
 import assert from 'node:assert/strict'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { ServerResponse } from 'node:http'
 import { after, describe, it } from 'node:test'
 import { runFixedRate } from '../../bench/fixed-rate.js'
 import { freePort } from '../../src/supervisor/free-port.js'
+import { startBackend, type Backend } from '../helpers/backends.js'
 
-const servers: Server[] = []
-after(() => { for (const s of servers) s.close() })
+const backends: Backend[] = []
+after(async () => { await Promise.all(backends.map(async (b) => { await b.close() })) })
 
-async function serve (handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
-  const server = createServer(handler)
-  servers.push(server)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/`
+/** A backend whose every request (counted in `hits`) is answered by `handler`. */
+async function serve (handler: (res: ServerResponse, hits: number) => void): Promise<Backend> {
+  const backend = await startBackend('fixed-rate', (_req, res) => { handler(res, backend.hits); return true })
+  backends.push(backend)
+  return backend
 }
 
 describe('bench fixed-rate generator', () => {
   it('sends exactly rate × time requests and records only the measured part', async () => {
-    let received = 0
-    const url = await serve((_req, res) => { received++; res.end('ok') })
-    const [result] = await runFixedRate({ streams: [{ url, rate: 400, connections: 8 }], durationSeconds: 1, warmupSeconds: 0.5 })
+    const backend = await serve((res) => { res.end('ok') })
+    const [result] = await runFixedRate({ streams: [{ url: backend.url, rate: 400, connections: 8 }], durationSeconds: 1, warmupSeconds: 0.5 })
     assert.ok(result !== undefined)
     assert.equal(result.sent, 600)
-    assert.equal(received, 600)
+    assert.equal(backend.hits, 600)
     assert.equal(result.ok, 600)
     assert.equal(result.errors, 0)
     assert.equal(result.latencyUs.count, 400)
@@ -30,17 +29,15 @@ describe('bench fixed-rate generator', () => {
   })
 
   it('counts a stall from each request\'s intended send time (no coordinated omission)', async () => {
-    let received = 0
     const held: ServerResponse[] = []
-    const url = await serve((_req, res) => {
-      received++
+    const backend = await serve((res, received) => {
       // Requests 100 and 101 take both connections and are held 300 ms: the ~60 requests due
       // meanwhile wait in the generator, and their wait is latency the server caused.
       if (received === 100) setTimeout(() => { for (const r of held.splice(0)) r.end('late') }, 300)
       if (received === 100 || received === 101) held.push(res)
       else res.end('ok')
     })
-    const [result] = await runFixedRate({ streams: [{ url, rate: 200, connections: 2 }], durationSeconds: 1, warmupSeconds: 0 })
+    const [result] = await runFixedRate({ streams: [{ url: backend.url, rate: 200, connections: 2 }], durationSeconds: 1, warmupSeconds: 0 })
     assert.ok(result !== undefined)
     assert.equal(result.sent, 200)
     assert.equal(result.ok, 200)
@@ -51,10 +48,10 @@ describe('bench fixed-rate generator', () => {
   })
 
   it('reads chunked and close-delimited responses, reconnecting after Connection: close', async () => {
-    const chunked = await serve((_req, res) => { res.write('a'.repeat(100)); res.write('b'.repeat(5000)); res.end() })
-    const closing = await serve((_req, res) => { res.setHeader('connection', 'close'); res.end('bye') })
+    const chunked = await serve((res) => { res.write('a'.repeat(100)); res.write('b'.repeat(5000)); res.end() })
+    const closing = await serve((res) => { res.setHeader('connection', 'close'); res.end('bye') })
     const results = await runFixedRate({
-      streams: [{ url: chunked, rate: 100, connections: 4 }, { url: closing, rate: 100, connections: 4 }],
+      streams: [{ url: chunked.url, rate: 100, connections: 4 }, { url: closing.url, rate: 100, connections: 4 }],
       durationSeconds: 1, warmupSeconds: 0,
     })
     for (const r of results) {
@@ -65,10 +62,10 @@ describe('bench fixed-rate generator', () => {
   })
 
   it('counts answers by status and failures by kind', async () => {
-    const failing = await serve((_req, res) => { res.statusCode = 503; res.end() })
+    const failing = await serve((res) => { res.statusCode = 503; res.end() })
     const refused = `http://127.0.0.1:${await freePort()}/`
     const [answered, unreachable] = await runFixedRate({
-      streams: [{ url: failing, rate: 50, connections: 2 }, { url: refused, rate: 50, connections: 2 }],
+      streams: [{ url: failing.url, rate: 50, connections: 2 }, { url: refused, rate: 50, connections: 2 }],
       durationSeconds: 0.4, warmupSeconds: 0, timeoutSeconds: 1,
     })
     assert.equal(answered?.non2xx, 20)
