@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { benchLevels, measure, type LoadSettings } from '../lab/bench.js'
 import { levelsTable } from '../lab/report.js'
-import type { StackInfo } from '../supervisor/stack.js'
+import type { StackInfo } from '../control/stack.js'
 import { definedOnly, resolveConfigFile } from './options.js'
 
 export interface BenchCliOptions {

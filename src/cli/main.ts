@@ -2,6 +2,7 @@ import { Command, Option } from 'commander'
 import { BALANCER_NAMES } from '../config/stack-config.js'
 import { isOutgrowError } from '../errors/index.js'
 import { bench } from './bench.js'
+import { apply, down, events, logs, scale, status } from './control.js'
 import { integer, levelList, positiveNumber } from './options.js'
 import { gateway } from './gateway.js'
 import { up } from './up.js'
@@ -24,10 +25,42 @@ program.command('up')
   .option('--cpus <n>', 'CPU cores per emulated server', positiveNumber)
   .option('--products <n>', 'products to seed', integer(0, 10_000_000))
   .option('--users <n>', 'users to seed', integer(0, 1_000_000))
-  .option('--data-dir <dir>', 'keep engine data here (default: a temporary directory, removed on stop)')
-  .option('--no-restart', 'do not restart app, worker or gateway processes that die')
+  .option('--data-dir <dir>', 'keep the stack\'s data here (default: .outgrow/ beside the config)')
+  .option('--fresh', 'delete the data a previous run kept and start over', false)
   .option('--no-seed', 'create the schema but no demo data')
   .action(up)
+
+const target = (command: Command): Command => command
+  .option('-c, --config <file>', 'the stack\'s config (its data dir is .outgrow/ beside it)')
+  .option('--data-dir <dir>', 'the running stack\'s data dir')
+
+target(program.command('status')
+  .description('each process of the running stack: server, pid, address, state, restarts'))
+  .option('--json', 'machine-readable')
+  .action(status)
+
+target(program.command('scale')
+  .description('set instance counts of the running stack, e.g. outgrow scale app=5 worker=2')
+  .argument('<name=count...>'))
+  .option('--wait', 'return once the stack has converged')
+  .action(scale)
+
+target(program.command('apply')
+  .description('make the running stack match a config file (scale, replicas, routes, …)')
+  .requiredOption('-f, --file <file>', 'config file (JSON or JS module)'))
+  .option('--wait', 'return once the stack has converged')
+  .action(apply)
+
+target(program.command('down').description('stop the running stack in order (its data is kept)')).action(down)
+
+target(program.command('events').description('the event log: every change, who made it, how it went'))
+  .option('--json', 'JSON lines')
+  .option('-f, --follow', 'keep printing new events')
+  .action(events)
+
+target(program.command('logs').description('the last lines of one process\'s log, or of every process').argument('[name]'))
+  .option('-n, --lines <n>', 'lines per process', integer(1, 10_000), 50)
+  .action(logs)
 
 program.command('gateway')
   .description('run the gateway on its own, in front of any HTTP service')

@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { InvalidArgumentError } from 'commander'
 
-const BUNDLED_SHOP_CONFIG = fileURLToPath(new URL('../../examples/shop/outgrow.config.js', import.meta.url))
+export const BUNDLED_SHOP_CONFIG = fileURLToPath(new URL('../../examples/shop/outgrow.config.js', import.meta.url))
 
 /** --config, else outgrow.config.{js,mjs,json} in the working directory, else the bundled shop. */
 export function resolveConfigFile (given: string | undefined): string {

@@ -1,7 +1,8 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadStackConfig } from '../config/load.js'
-import { Stack } from '../supervisor/stack.js'
+import { Stack } from '../control/stack.js'
+import { resolveDataDir } from './data-dir.js'
 import { definedOnly, resolveConfigFile } from './options.js'
 
 export interface UpOptions {
@@ -19,47 +20,57 @@ export interface UpOptions {
   products?: number
   users?: number
   dataDir?: string
-  restart: boolean
+  fresh: boolean
   seed: boolean
 }
 
-/** `outgrow up`: runs a stack in the foreground until Ctrl-C or SIGTERM, then stops it cleanly. */
+/** `outgrow up`: runs a stack in the foreground until Ctrl-C, SIGTERM or `outgrow down`, then stops it cleanly. */
 export async function up (options: UpOptions): Promise<void> {
   const file = resolveConfigFile(options.config)
-  const base = await loadStackConfig(file)
+  const base = await loadStackConfig(file).catch(() => undefined)
   const overrides = definedOnly({
     level: options.level, port: options.port, host: options.host, instances: options.instances, replicas: options.replicas,
-    workers: options.workers, balancer: options.balancer, gatewayProcesses: options.gatewayProcesses, dataDir: options.dataDir,
-    emulation: { ...base.config.emulation, ...definedOnly({ mode: options.emulation, cpusPerServer: options.cpus }) },
-    seed: { ...base.config.seed, ...definedOnly({ products: options.products, users: options.users }) },
+    workers: options.workers, balancer: options.balancer, gatewayProcesses: options.gatewayProcesses,
+    emulation: base === undefined ? undefined : { ...base.config.emulation, ...definedOnly({ mode: options.emulation, cpusPerServer: options.cpus }) },
+    seed: base === undefined ? undefined : { ...base.config.seed, ...definedOnly({ products: options.products, users: options.users }) },
   })
   const loaded = await loadStackConfig(file, overrides)
+  const dataDir = resolveDataDir({ dataDir: options.dataDir ?? loaded.config.dataDir, config: file })
   const log = (line: string): void => { process.stderr.write(`outgrow: ${line}\n`) }
-  const stack = new Stack({ loaded, log, restart: options.restart, seed: options.seed })
-  let stopping: Promise<void> | undefined
-  const stop = (signal: string): void => {
-    if (stopping !== undefined) return
-    log(`${signal}: stopping the stack`)
-    stopping = stack.down().then(async () => {
+  const stack = new Stack({ loaded, dataDir, fresh: options.fresh, log, seed: options.seed })
+  const stateFile = join(dataDir, 'stack.json')
+  let stopping = false
+  const stop = (why: string): void => {
+    if (stopping) return
+    stopping = true
+    log(`${why}: stopping the stack`)
+    const force = setTimeout(() => { log('stop took too long; exiting'); process.exit(1) }, 30_000)
+    force.unref()
+    void stack.down(why === 'outgrow down' ? 'cli' : 'supervisor').then(async () => {
       await rm(stateFile, { force: true })
-      log('stopped')
+      log(`stopped; data kept in ${dataDir} (--fresh starts over)`)
       process.exit(0)
     })
   }
-  const stateFile = join('.outgrow', 'stack.json')
   process.on('SIGINT', () => { stop('SIGINT') })
   process.on('SIGTERM', () => { stop('SIGTERM') })
+  stack.onDownRequest(() => { stop('outgrow down') })
   // SIGHUP: rolling restart of the app instances, e.g. after deploying new code.
   process.on('SIGHUP', () => {
     log('SIGHUP: rolling restart of the app instances')
-    stack.rollingRestart().then(async () => {
-      await writeFile(stateFile, JSON.stringify(stack.snapshot(), null, 2))
+    try {
+      stack.rollingRestart('signal')
+    } catch (err) {
+      log(`rolling restart refused: ${(err as Error).message}`)
+      return
+    }
+    stack.waitConverged(300_000).then(async () => {
+      await writeFile(stateFile, JSON.stringify(stack.info(), null, 2))
       log('rolling restart done')
     }, (err: unknown) => { log(`rolling restart failed: ${(err as Error).message}`) })
   })
   const info = await stack.up()
-  await mkdir('.outgrow', { recursive: true })
-  await writeFile(stateFile, JSON.stringify(info, null, 2))
-  log(`level ${info.level} is up: ${info.url} (Ctrl-C stops it)`)
-  process.stdout.write(`${JSON.stringify({ ready: true, url: info.url, level: info.level, processes: info.processes.map((p) => ({ name: p.name, pid: p.pid, url: p.url })) })}\n`)
+  log(`level ${info.level} is up: ${info.url} (Ctrl-C or \`outgrow down\` stops it; \`outgrow status\` shows it)`)
+  log(`control API on ${stack.controlUrl ?? '-'}; data in ${dataDir}`)
+  process.stdout.write(`${JSON.stringify({ ready: true, url: info.url, level: info.level, dataDir, processes: info.processes.map((p) => ({ name: p.name, pid: p.pid, url: p.url })) })}\n`)
 }

@@ -3,6 +3,9 @@ import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { OutgrowError } from '../errors/index.js'
+import { specFromConfig } from '../control/presets.js'
+import type { TopologySpec } from '../control/spec.js'
+import { validateSpec } from '../control/validate-spec.js'
 import { parseStackConfig, type StackConfig } from './stack-config.js'
 
 export interface LoadedConfig {
@@ -10,6 +13,8 @@ export interface LoadedConfig {
   /** Absolute path of the service module named by `app.service`. */
   readonly servicePath: string
   readonly file: string
+  /** The topology the config describes: its level's preset with its overrides, validated. */
+  readonly spec: TopologySpec
 }
 
 /**
@@ -39,5 +44,12 @@ export async function readConfigFile (file: string, what: string): Promise<{ pat
 export async function loadStackConfig (file: string, overrides: Record<string, unknown> = {}): Promise<LoadedConfig> {
   const { path, raw } = await readConfigFile(file, 'config')
   const config = parseStackConfig({ ...raw, ...overrides })
-  return { config, servicePath: resolve(dirname(path), config.app.service), file: path }
+  const servicePath = resolve(dirname(path), config.app.service)
+  return { config, servicePath, file: path, spec: resolveSpecModules(validateSpec(specFromConfig(config, servicePath)), dirname(path)) }
+}
+
+/** Service modules named in a config are relative to the config file. */
+function resolveSpecModules (spec: TopologySpec, dir: string): TopologySpec {
+  const services = Object.fromEntries(Object.entries(spec.services).map(([n, s]) => [n, { ...s, module: resolve(dir, s.module) }]))
+  return { ...spec, services }
 }

@@ -37,8 +37,13 @@ export const stackConfigSchema = z.object({
     users: z.number().int().min(0).max(1_000_000).default(1000),
   }).strict().default({}),
   adminToken: z.string().min(8).default('outgrow-admin-token'),
-  /** Where engines keep their data; a fresh temporary directory when absent. */
+  /** Where the stack keeps its data (engines, event log, control token); `.outgrow/` beside the config by default. */
   dataDir: z.string().min(1).optional(),
+  /**
+   * Any part of the topology spec (docs/topology.md), merged over the level's preset: objects
+   * merge key by key, arrays replace.
+   */
+  topology: z.record(z.unknown()).optional(),
 }).strict()
 
 export type StackConfigInput = z.input<typeof stackConfigSchema>

@@ -33,6 +33,9 @@ export const ERRORS = {
   OUTGROW_SHUTTING_DOWN: { status: 503, retryable: true, message: 'Shutting down' },
   OUTGROW_DB_UNAVAILABLE: { status: 503, retryable: true, message: 'Database unavailable' },
   OUTGROW_JOB_FAILED: { status: 500, retryable: true, message: 'Job failed' },
+  OUTGROW_TOPOLOGY_REFUSED: { status: 422, retryable: false, message: 'The topology cannot work' },
+  OUTGROW_CONTROL_UNAVAILABLE: { status: 503, retryable: true, message: 'No running stack answers' },
+  OUTGROW_STACK_RUNNING: { status: 409, retryable: false, message: 'A stack already runs on this data directory' },
   OUTGROW_INTERNAL: { status: 500, retryable: false, message: 'Internal error' },
 } as const satisfies Record<string, ErrorSpec>
 

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { loadStackConfig } from '../config/load.js'
 import { freePort } from '../supervisor/free-port.js'
-import { Stack, type StackProcessInfo } from '../supervisor/stack.js'
+import { Stack, type StackProcessInfo } from '../control/stack.js'
 import { describeMachine } from './machine.js'
 import { runOpenLoop } from './open-loop.js'
 import { progressPrinter } from './progress.js'
@@ -62,7 +62,7 @@ export async function benchLevels (options: BenchLevelsOptions): Promise<{ repor
     const loaded = await loadStackConfig(options.configFile, { ...options.overrides, level, port })
     products = loaded.config.seed.products
     cpusPerServer = loaded.config.emulation.cpusPerServer
-    const stack = new Stack({ loaded, log: (line) => { options.log(`  L${level}: ${line}`) } })
+    const stack = new Stack({ loaded, control: false, log: (line) => { options.log(`  L${level}: ${line}`) } })
     options.log(`level ${level}: starting`)
     const info = await stack.up()
     try {

@@ -1,5 +1,5 @@
 import { request } from 'undici'
-import type { StackProcessInfo } from '../supervisor/stack.js'
+import type { StackProcessInfo } from '../control/stack.js'
 import { parsePrometheusText, sumSamples, type Sample } from './prometheus-text.js'
 
 /** Counters read from every app and worker process of a stack. */

@@ -11,7 +11,8 @@ export interface ServerEmulation {
   readonly mode: 'cgroup' | 'taskset' | 'none'
   /** One line for every report: how servers were emulated. */
   describe(): string
-  place(server: string, pid: number): void
+  /** Puts pid on the emulated server, created with `cpus` cores the first time it is named. */
+  place(server: string, pid: number, cpus?: number): void
   cleanup(): void
 }
 
@@ -33,12 +34,12 @@ class CgroupEmulation implements ServerEmulation {
     return `cgroup v1 CPU quota: ${this.#cpus} core(s) per server (cpu.cfs_quota_us), on a ${availableParallelism()}-core machine`
   }
 
-  place (server: string, pid: number): void {
+  place (server: string, pid: number, cpus = this.#cpus): void {
     const dir = join(this.#base, server)
     if (!this.#created.has(dir)) {
       mkdirSync(dir, { recursive: true })
       const period = Number(readFileSync(join(dir, 'cpu.cfs_period_us'), 'utf8'))
-      writeFileSync(join(dir, 'cpu.cfs_quota_us'), String(Math.round(period * this.#cpus)))
+      writeFileSync(join(dir, 'cpu.cfs_quota_us'), String(Math.round(period * cpus)))
       this.#created.add(dir)
     }
     writeFileSync(join(dir, 'cgroup.procs'), String(pid))

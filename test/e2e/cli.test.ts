@@ -50,7 +50,7 @@ test('invalid options and config fail with one line naming the field, starting n
   await writeFile(config, JSON.stringify({ app: { service: './service.js' }, level: 2, instances: 3 }))
   const impossible = spawnSync(process.execPath, [CLI, 'up', '--config', config], { cwd, encoding: 'utf8' })
   assert.equal(impossible.status, 1)
-  assert.match(impossible.stderr, /OUTGROW_CONFIG_INVALID: invalid config: instances: /)
+  assert.match(impossible.stderr, /^OUTGROW_TOPOLOGY_REFUSED: topology refused: services\.app\.instances: /)
 })
 
 test('an invalid gateway config fails with one line naming the field', async () => {

@@ -34,7 +34,7 @@ export async function startEngines (options: { replica?: boolean, redis?: boolea
       await primary.start()
       await primary.createDatabase()
       if (options.replica === true) {
-        replica = await PostgresServer.createReplica(primary, { name: 'test-replica', dataDir: join(dir, 'replica'), logFile: join(dir, 'replica.log'), port: await freePort(), durable: false })
+        replica = await PostgresServer.createReplica(primary.options, { name: 'test-replica', dataDir: join(dir, 'replica'), logFile: join(dir, 'replica.log'), port: await freePort(), durable: false })
         await replica.start()
       }
     }

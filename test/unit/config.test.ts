@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { parseGatewayConfig } from '../../src/config/gateway-config.js'
-import { resolveTopology } from '../../src/config/levels.js'
+import { summarize } from '../../src/config/levels.js'
+import { specFromConfig } from '../../src/control/presets.js'
+import { validateSpec } from '../../src/control/validate-spec.js'
 import { loadStackConfig } from '../../src/config/load.js'
 import { parseProcessConfig } from '../../src/config/process-config.js'
 import { parseStackConfig } from '../../src/config/stack-config.js'
@@ -40,6 +42,7 @@ test('an invalid config fails with one line naming the field', () => {
 })
 
 test('each level resolves to its playbook topology', () => {
+  const resolveTopology = (config: ReturnType<typeof parseStackConfig>): ReturnType<typeof summarize> => summarize(validateSpec(specFromConfig(config, '/service.js')))
   const at = (level: number): ReturnType<typeof resolveTopology> => resolveTopology(parseStackConfig({ app, level }))
   assert.equal(at(1).colocateDb, true)
   assert.equal(at(1).cache, 'memory')
@@ -53,6 +56,7 @@ test('each level resolves to its playbook topology', () => {
 })
 
 test('combinations that cannot work are refused, naming the field', () => {
+  const resolveTopology = (config: ReturnType<typeof parseStackConfig>): unknown => validateSpec(specFromConfig(config, '/service.js'))
   assert.throws(() => resolveTopology(parseStackConfig({ app, level: 2, instances: 3 })), /instances: .*gateway/)
   assert.throws(() => resolveTopology(parseStackConfig({ app, level: 4, workers: 0 })), /workers: /)
 })

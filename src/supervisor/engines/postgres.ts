@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { appendFile, chown, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -18,6 +19,8 @@ export interface PostgresOptions {
   readonly port: number
   /** fsync off trades crash safety for speed: for tests only. */
   readonly durable?: boolean
+  /** Extra `-c name=value` settings on the command line (they win over the config files). */
+  readonly settings?: Readonly<Record<string, string>>
 }
 
 export const DATABASE = 'outgrow'
@@ -39,7 +42,10 @@ export class PostgresServer {
     this.process = new ManagedProcess({
       name: options.name,
       command: join(this.#bin, 'postgres'),
-      args: ['-D', options.dataDir, '-p', String(options.port), '-k', options.dataDir, '-c', 'listen_addresses=127.0.0.1'],
+      args: [
+        '-D', options.dataDir, '-p', String(options.port), '-k', options.dataDir, '-c', 'listen_addresses=127.0.0.1',
+        ...Object.entries(options.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+      ],
       logFile: options.logFile,
       runAs: this.#runAs,
       // SIGINT is PostgreSQL's fast shutdown: clients are disconnected, data is consistent.
@@ -64,6 +70,16 @@ export class PostgresServer {
   async #prepareDir (): Promise<void> {
     await mkdir(this.options.dataDir, { recursive: true, mode: 0o700 })
     if (this.#runAs !== undefined) await chown(this.options.dataDir, this.#runAs.uid, this.#runAs.gid)
+  }
+
+  /** Whether dataDir already holds a database cluster (a stack started before). */
+  static exists (dataDir: string): boolean {
+    return existsSync(join(dataDir, 'PG_VERSION'))
+  }
+
+  /** A server over a data dir made before (by createPrimary or createReplica). */
+  static open (options: PostgresOptions): PostgresServer {
+    return new PostgresServer(options)
   }
 
   static async createPrimary (options: PostgresOptions): Promise<PostgresServer> {
@@ -94,10 +110,10 @@ export class PostgresServer {
   }
 
   /** Clones primary into a streaming replica (standby.signal and primary_conninfo written by -R). */
-  static async createReplica (primary: PostgresServer, options: PostgresOptions): Promise<PostgresServer> {
+  static async createReplica (primary: { readonly port: number }, options: PostgresOptions): Promise<PostgresServer> {
     const server = new PostgresServer(options)
     await server.#prepareDir()
-    await server.#exec('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.options.port), '-U', 'postgres', '-D', options.dataDir, '-R', '-X', 'stream', '-c', 'fast', '--no-sync'])
+    await server.#exec('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', options.dataDir, '-R', '-X', 'stream', '-c', 'fast', '--no-sync'])
     return server
   }
 

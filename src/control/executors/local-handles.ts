@@ -1,0 +1,130 @@
+import { join } from 'node:path'
+import type { ProcessConfigInput } from '../../config/process-config.js'
+import type { ServerEmulation } from '../../supervisor/emulation.js'
+import { PostgresServer } from '../../supervisor/engines/postgres.js'
+import { RedisServer } from '../../supervisor/engines/redis.js'
+import type { ManagedProcess } from '../../supervisor/managed-process.js'
+import { NodeProcess } from '../../supervisor/node-process.js'
+
+/** One running process of the local executor, whatever its kind. */
+export interface LocalHandle {
+  /** Undefined until the first start has made the process (a PostgreSQL cluster is created first). */
+  readonly process: ManagedProcess | undefined
+  /** Starts (or starts again) and resolves with the address it serves on. */
+  start(): Promise<string>
+  /** Stops it cleanly (draining where the kind drains), killing it if that takes too long. */
+  stop(): Promise<void>
+}
+
+export interface Placement {
+  readonly emulation: ServerEmulation
+  readonly server: string
+  readonly cpus: number
+}
+
+const placer = (p: Placement) => (pid: number): void => { p.emulation.place(p.server, pid, p.cpus) }
+
+export interface PostgresHandleOptions {
+  readonly name: string
+  readonly dataDir: string
+  readonly logDir: string
+  readonly port: number
+  readonly durable: boolean
+  readonly settings: Record<string, string>
+  readonly placement: Placement
+  /** Replicas clone this primary's port the first time (pg_basebackup). */
+  readonly primaryPort?: number
+  /** Runs after every start of a primary: database, migrations, seed on a fresh cluster. */
+  readonly bootstrap?: (url: string, fresh: boolean) => Promise<void>
+}
+
+/** A PostgreSQL primary or streaming replica; its data dir is reused when it exists. */
+export class PostgresHandle implements LocalHandle {
+  readonly #options: PostgresHandleOptions
+  #server: PostgresServer | undefined
+
+  constructor (options: PostgresHandleOptions) {
+    this.#options = options
+  }
+
+  get process (): ManagedProcess | undefined { return this.#server?.process }
+
+  async start (): Promise<string> {
+    const o = this.#options
+    const serverOptions = { name: o.name, dataDir: o.dataDir, logFile: join(o.logDir, `${o.name}.log`), port: o.port, durable: o.durable, settings: o.settings }
+    let fresh = false
+    if (this.#server === undefined) {
+      if (PostgresServer.exists(o.dataDir)) {
+        this.#server = PostgresServer.open(serverOptions)
+      } else if (o.primaryPort === undefined) {
+        this.#server = await PostgresServer.createPrimary(serverOptions)
+        fresh = true
+      } else {
+        this.#server = await PostgresServer.createReplica({ port: o.primaryPort }, serverOptions)
+      }
+    }
+    await this.#server.start(placer(o.placement))
+    if (o.bootstrap !== undefined) {
+      await this.#server.createDatabase()
+      await o.bootstrap(this.#server.url, fresh)
+    }
+    return this.#server.url
+  }
+
+  async stop (): Promise<void> {
+    await this.#server?.stop()
+  }
+}
+
+export interface RedisHandleOptions {
+  readonly name: string
+  readonly dataDir: string
+  readonly logDir: string
+  readonly port: number
+  readonly persistent: boolean
+  readonly placement: Placement
+}
+
+export class RedisHandle implements LocalHandle {
+  readonly #options: RedisHandleOptions
+  readonly #server: RedisServer
+
+  constructor (options: RedisHandleOptions) {
+    this.#options = options
+    this.#server = new RedisServer({ name: options.name, dataDir: options.dataDir, logFile: join(options.logDir, `${options.name}.log`), port: options.port, persistent: options.persistent })
+  }
+
+  get process (): ManagedProcess { return this.#server.process }
+
+  async start (): Promise<string> {
+    await this.#server.start(placer(this.#options.placement))
+    return this.#server.url
+  }
+
+  async stop (): Promise<void> {
+    await this.#server.stop()
+  }
+}
+
+/** An app instance, worker or gateway: it reports the address it bound when ready. */
+export class NodeHandle implements LocalHandle {
+  readonly #node: NodeProcess
+  readonly #placement: Placement
+
+  constructor (name: string, config: ProcessConfigInput, logDir: string, placement: Placement) {
+    this.#node = new NodeProcess({ name, config, logDir })
+    this.#placement = placement
+  }
+
+  get process (): ManagedProcess { return this.#node.process }
+
+  async start (): Promise<string> {
+    const ready = await this.#node.start(placer(this.#placement))
+    const address = ready.url ?? ready.address ?? ''
+    return address.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//127.0.0.1:')
+  }
+
+  async stop (): Promise<void> {
+    await this.#node.stop()
+  }
+}

@@ -1,0 +1,74 @@
+import type { GatewayConfigInput } from '../../config/gateway-config.js'
+import type { ProcessConfigInput } from '../../config/process-config.js'
+import { redisFor, type TopologySpec } from '../spec.js'
+import { primaryName, replicaName } from '../units.js'
+
+/** Where each engine serves, by unit name (postgres://…, redis://…). */
+export type Addresses = ReadonlyMap<string, string>
+
+function need (addresses: Addresses, name: string): string {
+  const address = addresses.get(name)
+  if (address === undefined) throw new Error(`${name} has no address yet`)
+  return address
+}
+
+/**
+ * The process config of an app instance or worker: every adapter named explicitly, chosen by the
+ * roles of the spec's Redis servers (cache, sessions, queue, registry) — configuration, not code,
+ * picks the adapters.
+ */
+export function appProcessConfig (spec: TopologySpec, service: string, instanceId: string, addresses: Addresses, worker?: string): ProcessConfigInput {
+  const s = spec.services[service]
+  if (s === undefined) throw new Error(`no service ${service}`)
+  const db = spec.databases[s.database]
+  if (db === undefined) throw new Error(`no database ${s.database}`)
+  const redisUrl = (role: 'cache' | 'sessions' | 'queue' | 'registry'): string | undefined => {
+    const server = redisFor(spec, role)
+    return server === undefined ? undefined : need(addresses, server)
+  }
+  const w = worker === undefined ? undefined : spec.workers[worker]
+  const pool = w?.pool ?? s.pool
+  const cache = redisUrl('cache')
+  const sessions = redisUrl('sessions')
+  const queue = redisUrl('queue')
+  const registry = redisUrl('registry')
+  const routed = Object.values(spec.gateways).some((g) => g.routes.some((r) => r.service === service))
+  const listen = w === undefined && s.listen !== undefined ? s.listen : { host: '127.0.0.1', port: 0 }
+  return {
+    role: w === undefined ? 'app' : 'worker',
+    instanceId,
+    host: listen.host,
+    port: listen.port,
+    service: s.module,
+    adminToken: spec.adminToken,
+    db: {
+      primary: need(addresses, primaryName(s.database)),
+      replicas: Array.from({ length: db.replicas.count }, (_, i) => need(addresses, replicaName(s.database, i + 1))),
+      poolSize: pool.size,
+    },
+    cache: cache === undefined ? { kind: 'memory' } : { kind: 'redis', url: cache },
+    session: sessions === undefined ? { kind: 'memory' } : { kind: 'redis', url: sessions },
+    jobs: queue === undefined ? { kind: 'inprocess' } : { kind: 'bullmq', url: queue, queue: w?.queue ?? 'outgrow-jobs', ...(w === undefined ? {} : { concurrency: w.concurrency }) },
+    ...(w === undefined && routed && registry !== undefined ? { registry: { url: registry, cluster: service } } : {}),
+  }
+}
+
+/** The config of a gateway process: its routes, and the registry it follows for instances. */
+export function gatewayProcessConfig (spec: TopologySpec, gateway: string, addresses: Addresses, staticDir: string): ProcessConfigInput {
+  const g = spec.gateways[gateway]
+  if (g === undefined) throw new Error(`no gateway ${gateway}`)
+  const registry = need(addresses, redisFor(spec, 'registry') as string)
+  const rateLimits = redisFor(spec, 'rate-limits')
+  const service = (g.routes[0] as { service: string }).service
+  const config: GatewayConfigInput = {
+    host: g.host,
+    port: g.port,
+    processes: g.processes,
+    adminToken: spec.adminToken,
+    static: { dir: staticDir, maxAgeSeconds: 60 },
+    upstreams: { registry: { kind: 'redis', url: registry, cluster: service }, healthCheck: g.healthCheck },
+    ...(rateLimits === undefined ? {} : { rateLimitStore: { kind: 'redis' as const, url: need(addresses, rateLimits) } }),
+    routes: g.routes.map(({ service: _service, ...route }) => route),
+  }
+  return { role: 'gateway', instanceId: gateway, gateway: config }
+}

@@ -1,0 +1,239 @@
+import { randomBytes } from 'node:crypto'
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { LoadedConfig } from '../config/load.js'
+import { summarize, type Topology } from '../config/levels.js'
+import { PgDatabase } from '../data/pg-database.js'
+import { OutgrowError } from '../errors/index.js'
+import { importService } from '../runtime/service.js'
+import { createTemporaryDataDir } from '../supervisor/data-dir.js'
+import { createEmulation, type ServerEmulation } from '../supervisor/emulation.js'
+import { portIsFree } from '../supervisor/free-port.js'
+import { startControlApi, type ControlApi } from './api.js'
+import { assertNoLiveSupervisor, createControlToken, removeControlFiles, writeControlEndpoint } from './control-files.js'
+import { EventLog } from './event-log.js'
+import { LocalExecutor } from './executors/local.js'
+import type { ObservedUnit } from './observed.js'
+import { Reconciler } from './reconciler.js'
+import type { TopologySpec } from './spec.js'
+import type { UnitKind } from './units.js'
+
+export interface StackOptions {
+  readonly loaded: LoadedConfig
+  /** Keep data here (kept after down); a fresh temporary directory, removed on down, when absent. */
+  readonly dataDir?: string
+  /** Delete what dataDir holds first. */
+  readonly fresh?: boolean
+  readonly log?: (line: string) => void
+  /** fsync on in PostgreSQL (default); tests turn it off for speed. */
+  readonly durable?: boolean
+  /** Seed a fresh database (default true); the schema is created either way. */
+  readonly seed?: boolean
+  /** Serve the control API (default true). */
+  readonly control?: boolean
+  /** How long `up` waits for everything to be ready (ms). */
+  readonly startTimeoutMs?: number
+}
+
+export type ProcessRole = 'app' | 'worker' | 'gateway' | 'postgres' | 'redis'
+
+export interface StackProcessInfo {
+  readonly name: string
+  readonly role: ProcessRole
+  readonly server: string
+  readonly pid: number | undefined
+  readonly state: ObservedUnit['state']
+  readonly restarts: number
+  readonly url?: string | undefined
+  readonly metricsUrl?: string | undefined
+  readonly detail?: string | undefined
+}
+
+export interface StackInfo {
+  readonly level: number
+  readonly topology: Topology
+  readonly url: string
+  readonly emulation: string
+  readonly dataDir: string
+  readonly processes: readonly StackProcessInfo[]
+}
+
+const ROLE: Record<UnitKind, ProcessRole> = { 'postgres-primary': 'postgres', 'postgres-replica': 'postgres', redis: 'redis', app: 'app', worker: 'worker', gateway: 'gateway' }
+
+function publicUrl (spec: TopologySpec): string {
+  const gateway = Object.values(spec.gateways)[0]
+  const listen = gateway ?? Object.values(spec.services).find((s) => s.listen !== undefined)?.listen
+  if (listen === undefined) return ''
+  const host = listen.host === '0.0.0.0' || listen.host === '::' ? '127.0.0.1' : listen.host
+  return `http://${host.includes(':') ? `[${host}]` : host}:${listen.port}`
+}
+
+/**
+ * A running stack on this machine: the desired spec, the reconciler that makes the processes
+ * match it, the local executor that runs them, the event log and the control API.
+ */
+export class Stack {
+  readonly #options: StackOptions
+  readonly #log: (line: string) => void
+  #dataDir = ''
+  #ownsDataDir = false
+  #emulation: ServerEmulation | undefined
+  #executor: LocalExecutor | undefined
+  #reconciler: Reconciler | undefined
+  #api: ControlApi | undefined
+  #events: EventLog | undefined
+  #stopping: Promise<void> | undefined
+  readonly #downRequests = new Set<(actor: string) => void>()
+
+  constructor (options: StackOptions) {
+    this.#options = options
+    this.#log = options.log ?? (() => {})
+  }
+
+  get dataDir (): string { return this.#dataDir }
+  get events (): EventLog {
+    if (this.#events === undefined) throw new OutgrowError('OUTGROW_INTERNAL', 'stack is not up')
+    return this.#events
+  }
+
+  get spec (): TopologySpec { return this.#reconciler?.spec ?? this.#options.loaded.spec }
+  get controlUrl (): string | undefined { return this.#api?.url }
+
+  async up (): Promise<StackInfo> {
+    try {
+      return await this.#up()
+    } catch (err) {
+      await this.down()
+      throw err
+    }
+  }
+
+  async #up (): Promise<StackInfo> {
+    const spec = this.#options.loaded.spec
+    const url = publicUrl(spec)
+    for (const port of [...Object.values(spec.gateways).map((g) => [g.port, g.host] as const), ...Object.values(spec.services).flatMap((s) => s.listen === undefined ? [] : [[s.listen.port, s.listen.host] as const])]) {
+      if (port[0] !== 0 && !await portIsFree(port[0], port[1])) {
+        throw new OutgrowError('OUTGROW_PORT_UNAVAILABLE', `port ${port[0]} is in use: stop what holds it or pass --port`)
+      }
+    }
+    this.#ownsDataDir = this.#options.dataDir === undefined
+    this.#dataDir = this.#options.dataDir ?? await createTemporaryDataDir()
+    assertNoLiveSupervisor(this.#dataDir)
+    if (this.#options.fresh === true) await rm(join(this.#dataDir, 'data'), { recursive: true, force: true })
+    await mkdir(join(this.#dataDir, 'logs'), { recursive: true })
+    // PostgreSQL runs as its own OS user and must be able to traverse to its data dir.
+    await chmod(this.#dataDir, 0o755)
+    const events = this.#events = new EventLog(join(this.#dataDir, 'events.jsonl'))
+    const emulation = this.#emulation = createEmulation(spec.emulation.mode, `${process.pid}-${randomBytes(3).toString('hex')}`, spec.emulation.cpusPerServer)
+    this.#log(`level ${spec.level ?? '-'}: servers emulated by ${emulation.describe()}`)
+    const executor = this.#executor = new LocalExecutor({
+      dataDir: this.#dataDir, emulation, durable: this.#options.durable, spec: () => this.spec, bootstrap: async (cluster, dbUrl, fresh) => { await this.#bootstrap(cluster, dbUrl, fresh) },
+    })
+    if (this.#options.control !== false) {
+      this.#api = await startControlApi({ stack: this, token: await createControlToken(this.#dataDir) })
+      await writeControlEndpoint(this.#dataDir, this.#api.url)
+    }
+    events.append({ actor: 'supervisor', action: 'up', result: 'requested', detail: `level ${spec.level ?? '-'}, data in ${this.#dataDir}` })
+    this.#reconciler = new Reconciler({ executor, events, spec, log: this.#log })
+    this.#reconciler.kick()
+    await this.#reconciler.waitConverged(this.#options.startTimeoutMs ?? 300_000, 3)
+    events.append({ actor: 'supervisor', action: 'up', result: 'ok', detail: url })
+    await writeFile(join(this.#dataDir, 'stack.json'), JSON.stringify(this.info(), null, 2))
+    return this.info()
+  }
+
+  async #bootstrap (cluster: string, dbUrl: string, fresh: boolean): Promise<void> {
+    const spec = this.spec
+    const db = new PgDatabase({ primary: dbUrl, replicas: [], poolSize: 4, replicaPollMs: 1000 })
+    try {
+      for (const service of Object.values(spec.services).filter((s) => s.database === cluster)) {
+        const definition = await importService(service.module)
+        await definition.migrate?.(db)
+        if (fresh && this.#options.seed !== false) {
+          await definition.seed?.(db, spec.seed)
+          this.#log(`seeded ${spec.seed.products} products, ${spec.seed.users} users`)
+        }
+      }
+    } finally {
+      await db.close()
+    }
+  }
+
+  /** What runs now: every process with its server, pid, address, state and restarts. */
+  info (): StackInfo {
+    const spec = this.spec
+    const observed = this.#executor?.observe() ?? []
+    const processes = observed.map((o): StackProcessInfo => {
+      const role = ROLE[o.kind]
+      const metricsUrl = o.address === undefined ? undefined : role === 'gateway' ? `${o.address}/__outgrow/metrics` : role === 'app' || role === 'worker' ? `${o.address}/metrics` : undefined
+      return { name: o.name, role, server: o.server, pid: o.pid, state: o.state, restarts: o.restarts, url: o.address, metricsUrl, detail: o.detail }
+    }).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }))
+    return { level: spec.level ?? 0, topology: summarize(spec), url: publicUrl(spec), emulation: this.#emulation?.describe() ?? '', dataDir: this.#dataDir, processes }
+  }
+
+  /** Sets the instance count of services or workers by name, e.g. { app: 5, worker: 2 }. */
+  scale (targets: Record<string, number>, actor: string): TopologySpec {
+    const spec = structuredClone(this.spec)
+    for (const [name, count] of Object.entries(targets)) {
+      const group = spec.services[name] ?? spec.workers[name]
+      if (spec.services[name] !== undefined && spec.workers[name] !== undefined) {
+        throw new OutgrowError('OUTGROW_TOPOLOGY_REFUSED', `topology refused: ${name}: both a service and a worker group are called ${name}`, { field: name })
+      }
+      if (group === undefined) throw new OutgrowError('OUTGROW_TOPOLOGY_REFUSED', `topology refused: ${name}: no service or worker group of that name (have: ${[...Object.keys(spec.services), ...Object.keys(spec.workers)].join(', ')})`, { field: name })
+      group.instances.count = count
+    }
+    return this.#reconcilerOrThrow().apply(spec, actor, 'scale', Object.entries(targets).map(([n, c]) => `${n}=${c}`).join(' '))
+  }
+
+  /** Replaces every instance of the named services (all when none), one at a time per service. */
+  rollingRestart (actor: string, services: readonly string[] = []): TopologySpec {
+    const spec = structuredClone(this.spec)
+    const stamp = new Date().toISOString()
+    for (const [name, service] of Object.entries(spec.services)) {
+      if (services.length === 0 || services.includes(name)) service.restartedAt = stamp
+    }
+    const unknown = services.filter((s) => spec.services[s] === undefined)
+    if (unknown.length > 0) throw new OutgrowError('OUTGROW_TOPOLOGY_REFUSED', `topology refused: ${unknown[0] as string}: no service of that name`, { field: unknown[0] as string })
+    return this.#reconcilerOrThrow().apply(spec, actor, 'rolling-restart', services.join(' ') || 'all services')
+  }
+
+  apply (spec: unknown, actor: string): TopologySpec {
+    return this.#reconcilerOrThrow().apply(spec, actor)
+  }
+
+  pending (): ReturnType<Reconciler['pending']> { return this.#reconcilerOrThrow().pending() }
+  isConverged (): boolean { return this.#reconciler?.isConverged() ?? false }
+  async waitConverged (timeoutMs: number): Promise<void> { await this.#reconcilerOrThrow().waitConverged(timeoutMs) }
+  get logDir (): string { return join(this.#dataDir, 'logs') }
+
+  #reconcilerOrThrow (): Reconciler {
+    if (this.#reconciler === undefined) throw new OutgrowError('OUTGROW_INTERNAL', 'stack is not up')
+    return this.#reconciler
+  }
+
+  /** Asks whoever runs the stack (the `up` command) to stop it; without a listener, stops it here. */
+  requestDown (actor: string): void {
+    if (this.#downRequests.size === 0) { void this.down(actor); return }
+    for (const listener of this.#downRequests) listener(actor)
+  }
+
+  onDownRequest (listener: (actor: string) => void): void {
+    this.#downRequests.add(listener)
+  }
+
+  /** Stops everything in order, front to back, whatever has died; removes a temporary data dir. */
+  async down (actor = 'supervisor'): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#reconciler?.stop()
+      this.#events?.append({ actor, action: 'down', result: 'requested' })
+      await this.#executor?.stopAll()
+      this.#events?.append({ actor, action: 'down', result: 'ok' })
+      await this.#events?.flush()
+      await this.#api?.close()
+      if (this.#dataDir !== '') await removeControlFiles(this.#dataDir).catch(() => {})
+      this.#emulation?.cleanup()
+      if (this.#ownsDataDir && this.#dataDir !== '') await rm(this.#dataDir, { recursive: true, force: true })
+    })()
+    await this.#stopping
+  }
+}
