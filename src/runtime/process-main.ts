@@ -6,7 +6,7 @@ import { createCache, createJobQueue, createSessionStore } from './adapters.js'
 import { onShutdown, reportReady } from './lifecycle.js'
 import type { Ports } from './ports.js'
 import { importService } from './service.js'
-import { RedisRegistry } from '../gateway/registry.js'
+import { RedisRegistry } from '../gateway/redis-registry.js'
 
 /** Gateways learn of a deregistration at once by pub/sub; their 1 s re-read is the fallback. */
 const DEREGISTER_GRACE_MS = 1500
