@@ -7,6 +7,7 @@ import { RedisRegistry } from '../../src/gateway/redis-registry.js'
 import { startGateway } from '../../src/gateway/server.js'
 import { startBackend } from '../helpers/backends.js'
 import { startRedis } from '../helpers/engines.js'
+import { sleep, waitUntil } from '../helpers/wait.js'
 
 /** Short enough that a test sees several heartbeats (every TTL/3) and an expiry in a second. */
 const TTL_MS = 600
@@ -33,7 +34,6 @@ async function withClockOffset<T> (offsetMs: number, work: () => Promise<T>): Pr
 }
 
 const ids = async (registry: RedisRegistry): Promise<string[]> => (await registry.list()).map((i) => i.id)
-const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
 test('liveness does not depend on local clocks: a writer behind or a reader ahead still sees a live instance', async () => {
   const writer = new RedisRegistry(redisUrl, 'skew-live', TTL_MS)
@@ -62,7 +62,7 @@ test('a crashed instance disappears within the TTL even when its clock ran an ho
     })
     const crashedAt = Date.now()
     assert.deepEqual(await ids(reader), ['ahead'], 'still listed right after the last heartbeat')
-    assert.ok(await waitForAsync(async () => (await ids(reader)).length === 0, 3 * TTL_MS), 'gone after its TTL')
+    assert.ok(await waitUntil(async () => (await ids(reader)).length === 0, 3 * TTL_MS), 'gone after its TTL')
     assert.ok(Date.now() - crashedAt <= TTL_MS + 400, `gone within the TTL (took ${Date.now() - crashedAt} ms)`)
     assert.deepEqual(await raw.smembers('outgrow:registry:skew-crash:members'), [], 'list() pruned the index')
   } finally {
@@ -110,12 +110,3 @@ test('an instance that leaves by itself is not reported as removed', async () =>
     await registry.close()
   }
 })
-
-async function waitForAsync (check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    if (await check()) return true
-    await sleep(50)
-  }
-  return await check()
-}
