@@ -50,6 +50,11 @@ export const appProcessSchema = z.object({
   cache: cacheConfigSchema,
   session: sessionConfigSchema,
   jobs: jobsConfigSchema,
+  /**
+   * The host others reach this instance at: in its registry URL and its ready message. Defaults to
+   * the bind host, or 127.0.0.1 when that is a wildcard (0.0.0.0, ::).
+   */
+  publishHost: z.string().min(1).regex(/^[^\s/?#@]+$/, 'a host name or IP address, without scheme or path').optional(),
   /** Where the instance registers itself for gateways to find (level 4). */
   registry: z.object({ url: z.string().min(1), cluster: z.string().min(1).default('app') }).strict().optional(),
 }).strict()

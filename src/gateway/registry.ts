@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events'
-import { Redis } from 'ioredis'
 
 export interface RegisteredInstance {
   readonly id: string
@@ -7,12 +6,29 @@ export interface RegisteredInstance {
   readonly weight?: number
 }
 
+export interface RegisterOptions {
+  /**
+   * Called once when someone else removes the instance (the admin API's DELETE). The registration
+   * then stays out: it is never re-created by a heartbeat, only by a new register().
+   */
+  readonly onRemoved?: () => void
+}
+
+/** What register() hands the instance: the one way to leave without being reported as removed. */
+export interface Registration {
+  readonly instance: RegisteredInstance
+  /** Stops keeping the entry alive and removes it (scale-in, shutdown). */
+  leave(): Promise<void>
+}
+
 /**
  * Membership: app instances register and deregister at run time; gateways watch. In memory for
- * one process; in Redis so that several gateways on several hosts share it.
+ * one process; in Redis (`redis-registry.ts`) so that several gateways on several hosts share it.
+ * register() is the only call that creates an entry; deregister() removes one for everybody and
+ * tells its owner through `onRemoved`.
  */
 export interface Registry {
-  register(instance: RegisteredInstance): Promise<void>
+  register(instance: RegisteredInstance, options?: RegisterOptions): Promise<Registration>
   deregister(id: string): Promise<void>
   list(): Promise<RegisteredInstance[]>
   /** Calls back with the full member list whenever it may have changed. */
@@ -22,14 +38,31 @@ export interface Registry {
 
 export class MemoryRegistry implements Registry {
   readonly #members = new Map<string, RegisteredInstance>()
+  readonly #owners = new Map<string, RegisterOptions>()
   readonly #events = new EventEmitter()
 
-  async register (instance: RegisteredInstance): Promise<void> {
+  async register (instance: RegisteredInstance, options: RegisterOptions = {}): Promise<Registration> {
     this.#members.set(instance.id, instance)
+    this.#owners.set(instance.id, options)
     this.#events.emit('change', [...this.#members.values()])
+    return {
+      instance,
+      leave: async () => {
+        if (this.#owners.get(instance.id) !== options) return // removed or registered anew since
+        this.#owners.delete(instance.id)
+        this.#remove(instance.id)
+      },
+    }
   }
 
   async deregister (id: string): Promise<void> {
+    const owner = this.#owners.get(id)
+    this.#owners.delete(id)
+    this.#remove(id)
+    owner?.onRemoved?.()
+  }
+
+  #remove (id: string): void {
     if (this.#members.delete(id)) this.#events.emit('change', [...this.#members.values()])
   }
 
@@ -44,79 +77,5 @@ export class MemoryRegistry implements Registry {
 
   async close (): Promise<void> {
     this.#events.removeAllListeners()
-  }
-}
-
-/**
- * Members in a Redis hash (id → instance and its expiry); changes are published on a channel and
- * watchers also re-read every second, so a missed message or a crashed instance whose heartbeat
- * stopped is noticed within a heartbeat TTL.
- */
-export class RedisRegistry implements Registry {
-  readonly #redis: Redis
-  readonly #subscriber: Redis
-  readonly #key: string
-  readonly #channel: string
-  readonly #ttlMs: number
-  readonly #heartbeats = new Map<string, NodeJS.Timeout>()
-
-  constructor (url: string, cluster: string, ttlMs = 5000) {
-    this.#redis = new Redis(url, { maxRetriesPerRequest: 2 })
-    this.#redis.on('error', () => {})
-    this.#subscriber = new Redis(url, { lazyConnect: true })
-    this.#subscriber.on('error', () => {})
-    this.#key = `outgrow:registry:${cluster}`
-    this.#channel = `outgrow:registry:${cluster}:changes`
-    this.#ttlMs = ttlMs
-  }
-
-  async #write (instance: RegisteredInstance): Promise<void> {
-    await this.#redis.hset(this.#key, instance.id, JSON.stringify({ ...instance, expiresAt: Date.now() + this.#ttlMs }))
-  }
-
-  async register (instance: RegisteredInstance): Promise<void> {
-    await this.#write(instance)
-    await this.#redis.publish(this.#channel, instance.id)
-    clearInterval(this.#heartbeats.get(instance.id))
-    const beat = setInterval(() => { void this.#write(instance).catch(() => {}) }, Math.floor(this.#ttlMs / 3))
-    beat.unref()
-    this.#heartbeats.set(instance.id, beat)
-  }
-
-  async deregister (id: string): Promise<void> {
-    clearInterval(this.#heartbeats.get(id))
-    this.#heartbeats.delete(id)
-    await this.#redis.hdel(this.#key, id)
-    await this.#redis.publish(this.#channel, id)
-  }
-
-  async list (): Promise<RegisteredInstance[]> {
-    const all = await this.#redis.hgetall(this.#key)
-    const now = Date.now()
-    const live: RegisteredInstance[] = []
-    for (const raw of Object.values(all)) {
-      const entry = JSON.parse(raw) as RegisteredInstance & { expiresAt: number }
-      if (entry.expiresAt > now) live.push({ id: entry.id, url: entry.url, ...(entry.weight === undefined ? {} : { weight: entry.weight }) })
-    }
-    return live.sort((a, b) => a.id.localeCompare(b.id))
-  }
-
-  watch (onChange: (instances: RegisteredInstance[]) => void): () => void {
-    const refresh = (): void => { void this.list().then(onChange, () => {}) }
-    void this.#subscriber.connect().then(async () => { await this.#subscriber.subscribe(this.#channel) }).catch(() => {})
-    this.#subscriber.on('message', refresh)
-    const poll = setInterval(refresh, 1000)
-    poll.unref()
-    refresh()
-    return () => {
-      clearInterval(poll)
-      this.#subscriber.off('message', refresh)
-    }
-  }
-
-  async close (): Promise<void> {
-    for (const beat of this.#heartbeats.values()) clearInterval(beat)
-    this.#subscriber.disconnect()
-    await this.#redis.quit().catch(() => { this.#redis.disconnect() })
   }
 }

@@ -22,6 +22,8 @@ export interface AppServer {
   readonly app: FastifyInstance
   /** Marks the instance not ready (readyz → 503) so balancers stop sending before it closes. */
   drain(): void
+  /** Requests received and not yet answered or aborted: scale-in waits for 0 before closing. */
+  inFlight(): number
 }
 
 /** Builds the HTTP server of one app instance: health, metrics, sessions, errors, then the service's routes. */
@@ -34,10 +36,15 @@ export async function createAppServer (options: AppServerOptions): Promise<AppSe
     forceCloseConnections: 'idle',
   })
   let draining = false
+  let inFlight = 0
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-outgrow-instance', ports.instanceId)
     request.startedAt = process.hrtime.bigint()
+    // Fastify counts nothing in flight. The raw response's 'close' comes once per request, whether
+    // it was answered or the client went away (onResponse misses the latter).
+    inFlight++
+    reply.raw.once('close', () => { inFlight-- })
   })
   app.addHook('onResponse', async (request, reply) => {
     const seconds = Number(process.hrtime.bigint() - request.startedAt) / 1e9
@@ -62,7 +69,7 @@ export async function createAppServer (options: AppServerOptions): Promise<AppSe
 
   await app.register(sessionPlugin, { store: options.sessionStore, ttlSeconds: options.sessionTtlSeconds, secure: false })
   if (options.serveRoutes !== false) await app.register(async (scope) => { await service.routes(scope, ports) })
-  return { app, drain: () => { draining = true } }
+  return { app, drain: () => { draining = true }, inFlight: () => inFlight }
 }
 
 declare module 'fastify' {

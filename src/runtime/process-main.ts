@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net'
 import pino from 'pino'
 import { parseProcessConfig, type AppProcessConfig, type WorkerProcessConfig } from '../config/process-config.js'
 import { PgDatabase } from '../data/pg-database.js'
@@ -5,11 +6,15 @@ import { createAppServer } from './app-server.js'
 import { createCache, createJobQueue, createSessionStore } from './adapters.js'
 import { onShutdown, reportReady } from './lifecycle.js'
 import type { Ports } from './ports.js'
+import { listeningAddress } from './published-address.js'
+import { leaveRotation } from './scale-in.js'
 import { importService } from './service.js'
-import { RedisRegistry } from '../gateway/registry.js'
+import { RedisRegistry } from '../gateway/redis-registry.js'
 
-/** Gateways learn of a deregistration at once by pub/sub; their 1 s re-read is the fallback. */
-const DEREGISTER_GRACE_MS = 1500
+/** After this long a stopping process is killed (lifecycle.ts). */
+const SHUTDOWN_GRACE_MS = 10_000
+/** Kept from the shutdown grace for closing the server, the job queue and the pools. */
+const CLOSE_RESERVE_MS = 2_000
 
 /** Entry of app and worker processes: reads OUTGROW_PROCESS, connects the adapters, serves. */
 async function main (): Promise<void> {
@@ -39,24 +44,28 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
     service, ports, sessionStore, sessionTtlSeconds: config.session.ttlSeconds, readiness: async () => { await db.ping() }, serveRoutes: config.role === 'app',
   })
   if (config.role === 'app') await service.onStart?.(ports)
-  const address = await server.app.listen({ host: config.host, port: config.port })
+  await server.app.listen({ host: config.host, port: config.port })
+  // The socket's own address: the real port when port 0 was asked for.
+  const listening = listeningAddress(server.app.server.address() as AddressInfo, config.host, config.publishHost)
   const registry = config.role === 'app' && config.registry !== undefined ? new RedisRegistry(config.registry.url, config.registry.cluster) : undefined
-  await registry?.register({ id: config.instanceId, url: address.replace('0.0.0.0', '127.0.0.1') })
+  const registration = await registry?.register({ id: config.instanceId, url: listening.url }, {
+    onRemoved: () => { log.warn('removed from the registry by someone else: out of rotation until restarted; still answering what arrives') },
+  })
 
   onShutdown(async (reason) => {
     log.info({ reason }, 'stopping')
+    const deadline = Date.now() + SHUTDOWN_GRACE_MS - CLOSE_RESERVE_MS
     server.drain()
-    if (registry !== undefined) {
-      // Leave the gateways' rotation first, give them time to notice, then finish in-flight work.
-      await registry.deregister(config.instanceId).catch(() => {})
-      await new Promise((resolve) => setTimeout(resolve, DEREGISTER_GRACE_MS))
-      await registry.close()
+    if (registration !== undefined) {
+      const left = await leaveRotation({ leave: registration.leave, inFlight: server.inFlight, deadline })
+      if (left > 0) log.warn({ inFlight: left }, 'closing with requests still in flight')
     }
+    await registry?.close()
     await server.app.close()
     await jobs.close()
     await Promise.allSettled([db.close(), cache.close(), sessionStore.close()])
-  })
-  reportReady({ role: config.role, instanceId: config.instanceId, address })
+  }, { graceMs: SHUTDOWN_GRACE_MS })
+  reportReady({ role: config.role, instanceId: config.instanceId, ...listening })
 }
 
 main().catch((err: unknown) => {

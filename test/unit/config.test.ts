@@ -85,6 +85,15 @@ test('process configs name their adapters explicitly', () => {
   assert.throws(() => parseProcessConfig({ role: 'app', instanceId: 'a', port: 0, service: '/s', adminToken: 'x'.repeat(8), db: { primary: 'p' }, cache: { kind: 'memcached' }, session: { kind: 'memory' }, jobs: { kind: 'inprocess' } }), /cache.kind/)
 })
 
+test('app and worker configs take an optional publishHost: a host, not a URL', () => {
+  const base = { instanceId: 'a', port: 0, service: '/s', adminToken: 'x'.repeat(8), db: { primary: 'p' }, cache: { kind: 'none' }, session: { kind: 'memory' }, jobs: { kind: 'inprocess' } }
+  const app = parseProcessConfig({ ...base, role: 'app', publishHost: 'app-1.internal' })
+  assert.equal(app.role === 'app' ? app.publishHost : undefined, 'app-1.internal')
+  const worker = parseProcessConfig({ ...base, role: 'worker', publishHost: '10.0.0.7' })
+  assert.equal(worker.role === 'worker' ? worker.publishHost : undefined, '10.0.0.7')
+  assert.throws(() => parseProcessConfig({ ...base, role: 'app', publishHost: 'http://app-1' }), /publishHost/)
+})
+
 test('gateway config: processes share connections through the kernel unless round-robin is asked for; a bad value names the field', () => {
   assert.equal(parseGatewayConfig({ processes: 2 }).connectionDistribution, 'kernel')
   assert.equal(parseGatewayConfig({ processes: 2, connectionDistribution: 'round-robin' }).connectionDistribution, 'round-robin')

@@ -1,0 +1,144 @@
+import { Redis } from 'ioredis'
+import type { RegisteredInstance, RegisterOptions, Registration, Registry } from './registry.js'
+
+/**
+ * Reads the member keys it is given and drops from the index the ids whose key has expired, in one
+ * atomic step, so an instance that registers meanwhile is never dropped.
+ * KEYS[1] the index, KEYS[2..n] the member keys; ARGV[i] the id of KEYS[i + 1].
+ */
+const LIST_LIVE = `
+local live = {}
+for i = 2, #KEYS do
+  local value = redis.call('GET', KEYS[i])
+  if value then live[#live + 1] = value else redis.call('SREM', KEYS[1], ARGV[i - 1]) end
+end
+return live`
+
+type RedisWithListLive = Redis & { outgrowRegistryListLive: (numberOfKeys: number, ...keysThenIds: string[]) => Promise<string[]> }
+
+/** An instance this registry keeps alive; replaced (not mutated) when the id registers again. */
+interface KeptAlive {
+  readonly timer: NodeJS.Timeout
+  readonly options: RegisterOptions
+}
+
+/**
+ * Members in Redis, liveness decided by Redis alone (no clock of ours is compared with another
+ * host's): one key per instance, `outgrow:registry:<cluster>:member:<id>`, holding its JSON with a
+ * PX TTL, and a set of ids that list() reads and prunes. Heartbeats (every TTL/3) only extend a
+ * key that still exists, so an admin removal is never undone; the owner is told through onRemoved.
+ * Changes are published on a channel, and watchers also re-read every second, so a missed message
+ * or a crashed instance is noticed within the TTL plus a second.
+ */
+export class RedisRegistry implements Registry {
+  readonly #redis: RedisWithListLive
+  readonly #subscriber: Redis
+  readonly #prefix: string
+  readonly #index: string
+  readonly #channel: string
+  readonly #ttlMs: number
+  readonly #kept = new Map<string, KeptAlive>()
+
+  constructor (url: string, cluster: string, ttlMs = 5000) {
+    const redis = new Redis(url, { maxRetriesPerRequest: 2 })
+    redis.on('error', () => {})
+    redis.defineCommand('outgrowRegistryListLive', { lua: LIST_LIVE })
+    this.#redis = redis as RedisWithListLive
+    this.#subscriber = new Redis(url, { lazyConnect: true })
+    this.#subscriber.on('error', () => {})
+    this.#prefix = `outgrow:registry:${cluster}`
+    this.#index = `${this.#prefix}:members`
+    this.#channel = `${this.#prefix}:changes`
+    this.#ttlMs = ttlMs
+  }
+
+  #memberKey (id: string): string {
+    return `${this.#prefix}:member:${id}`
+  }
+
+  async register (instance: RegisteredInstance, options: RegisterOptions = {}): Promise<Registration> {
+    this.#stopKeepingAlive(instance.id)
+    const entry: RegisteredInstance = { id: instance.id, url: instance.url, ...(instance.weight === undefined ? {} : { weight: instance.weight }) }
+    await this.#redis.multi()
+      .set(this.#memberKey(instance.id), JSON.stringify(entry), 'PX', this.#ttlMs)
+      .sadd(this.#index, instance.id)
+      .exec()
+    await this.#redis.publish(this.#channel, instance.id)
+    const timer = setInterval(() => { void this.#heartbeat(instance.id, kept) }, Math.max(1, Math.floor(this.#ttlMs / 3)))
+    timer.unref()
+    const kept: KeptAlive = { timer, options }
+    this.#kept.set(instance.id, kept)
+    return {
+      instance: entry,
+      leave: async () => {
+        if (this.#kept.get(instance.id) !== kept) return // removed, or registered anew since
+        this.#stopKeepingAlive(instance.id)
+        await this.#delete(instance.id)
+      },
+    }
+  }
+
+  /** Extends the TTL of a key that still exists; a missing key means someone removed it. */
+  async #heartbeat (id: string, kept: KeptAlive): Promise<void> {
+    let extended: number
+    try {
+      extended = await this.#redis.pexpire(this.#memberKey(id), this.#ttlMs)
+    } catch {
+      return // Redis unreachable: try again at the next beat
+    }
+    if (extended === 1 || this.#kept.get(id) !== kept) return
+    this.#stopKeepingAlive(id)
+    kept.options.onRemoved?.()
+  }
+
+  #stopKeepingAlive (id: string): void {
+    clearInterval(this.#kept.get(id)?.timer)
+    this.#kept.delete(id)
+  }
+
+  async #delete (id: string): Promise<void> {
+    await this.#redis.multi().del(this.#memberKey(id)).srem(this.#index, id).exec()
+    await this.#redis.publish(this.#channel, id)
+  }
+
+  /** Removes an instance for everybody; if this registry keeps it alive, its owner is told now. */
+  async deregister (id: string): Promise<void> {
+    const kept = this.#kept.get(id)
+    this.#stopKeepingAlive(id)
+    await this.#delete(id)
+    kept?.options.onRemoved?.()
+  }
+
+  async list (): Promise<RegisteredInstance[]> {
+    const ids = await this.#redis.smembers(this.#index)
+    if (ids.length === 0) return []
+    const values = await this.#redis.outgrowRegistryListLive(1 + ids.length, this.#index, ...ids.map((id) => this.#memberKey(id)), ...ids)
+    const live: RegisteredInstance[] = []
+    for (const value of values) {
+      try {
+        live.push(JSON.parse(value) as RegisteredInstance)
+      } catch { /* not ours; ignored */ }
+    }
+    return live.sort((a, b) => a.id.localeCompare(b.id))
+  }
+
+  watch (onChange: (instances: RegisteredInstance[]) => void): () => void {
+    const refresh = (): void => { void this.list().then(onChange, () => {}) }
+    void this.#subscriber.connect().then(async () => { await this.#subscriber.subscribe(this.#channel) }).catch(() => {})
+    this.#subscriber.on('message', refresh)
+    const poll = setInterval(refresh, 1000)
+    poll.unref()
+    refresh()
+    return () => {
+      clearInterval(poll)
+      this.#subscriber.off('message', refresh)
+    }
+  }
+
+  /** Stops the heartbeats without deregistering: entries then expire unless deregistered first. */
+  async close (): Promise<void> {
+    for (const id of [...this.#kept.keys()]) this.#stopKeepingAlive(id)
+    this.#subscriber.disconnect()
+    await this.#redis.quit().catch(() => { this.#redis.disconnect() })
+  }
+}
