@@ -33,6 +33,7 @@ export const ERRORS = {
   OUTGROW_SHUTTING_DOWN: { status: 503, retryable: true, message: 'Shutting down' },
   OUTGROW_DB_UNAVAILABLE: { status: 503, retryable: true, message: 'Database unavailable' },
   OUTGROW_JOB_FAILED: { status: 500, retryable: true, message: 'Job failed' },
+  OUTGROW_METRICS_UNAVAILABLE: { status: 503, retryable: true, message: 'Metrics could not be read' },
   OUTGROW_INTERNAL: { status: 500, retryable: false, message: 'Internal error' },
 } as const satisfies Record<string, ErrorSpec>
 
