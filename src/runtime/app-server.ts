@@ -1,8 +1,8 @@
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { sessionPlugin } from '../session/plugin.js'
 import type { SessionStore } from '../session/store.js'
 import { installErrorHandling } from './http-errors.js'
-import { httpRequests, registry } from './metrics.js'
+import { httpInFlight, httpRequests, registry } from './metrics.js'
 import type { Ports } from './ports.js'
 import type { ServiceDefinition } from './service.js'
 
@@ -26,6 +26,8 @@ export interface AppServer {
   inFlight(): number
 }
 
+const UNCOUNTED_ROUTES = new Set(['/healthz', '/readyz', '/metrics'])
+
 /** Builds the HTTP server of one app instance: health, metrics, sessions, errors, then the service's routes. */
 export async function createAppServer (options: AppServerOptions): Promise<AppServer> {
   const { ports, service } = options
@@ -38,15 +40,23 @@ export async function createAppServer (options: AppServerOptions): Promise<AppSe
   let draining = false
   let inFlight = 0
 
+  // A request leaves the in-flight count once, whether it is answered or the client goes away first.
+  const leaveInFlight = (request: FastifyRequest): void => {
+    if (!request.countedInFlight) return
+    request.countedInFlight = false
+    inFlight--
+    httpInFlight.dec()
+  }
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-outgrow-instance', ports.instanceId)
     request.startedAt = process.hrtime.bigint()
-    // Fastify counts nothing in flight. The raw response's 'close' comes once per request, whether
-    // it was answered or the client went away (onResponse misses the latter).
-    inFlight++
-    reply.raw.once('close', () => { inFlight-- })
+    // Probes and scrapes are not load; counting them would show every scrape one request busy.
+    request.countedInFlight = !UNCOUNTED_ROUTES.has(request.routeOptions.url ?? '')
+    if (request.countedInFlight) { inFlight++; httpInFlight.inc() }
   })
+  app.addHook('onRequestAbort', async (request) => { leaveInFlight(request) })
   app.addHook('onResponse', async (request, reply) => {
+    leaveInFlight(request)
     const seconds = Number(process.hrtime.bigint() - request.startedAt) / 1e9
     httpRequests.observe({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: `${Math.floor(reply.statusCode / 100)}xx` }, seconds)
   })
@@ -75,5 +85,6 @@ export async function createAppServer (options: AppServerOptions): Promise<AppSe
 declare module 'fastify' {
   interface FastifyRequest {
     startedAt: bigint
+    countedInFlight: boolean
   }
 }

@@ -1,3 +1,4 @@
+import { performance, type EventLoopUtilization } from 'node:perf_hooks'
 import client from 'prom-client'
 
 /** The process-wide Prometheus registry and the metrics every layer records into. */
@@ -37,5 +38,26 @@ export const jobsProcessed = new client.Counter({
   name: 'outgrow_jobs_total',
   help: 'Jobs by name and outcome (enqueued, completed, failed)',
   labelNames: ['name', 'outcome'] as const,
+  registers: [registry],
+})
+
+// The event loop's busy fraction since the previous scrape. A Node server saturates when its one
+// loop is busy, which process CPU time (summed over GC and libuv threads) can hide; autoscalers read this.
+let lastEventLoop: EventLoopUtilization = performance.eventLoopUtilization()
+
+export const eventLoopUtilization = new client.Gauge({
+  name: 'outgrow_event_loop_utilization',
+  help: 'Fraction of time the event loop was busy since the previous scrape (0 to 1)',
+  registers: [registry],
+  collect () {
+    const now = performance.eventLoopUtilization()
+    this.set(performance.eventLoopUtilization(now, lastEventLoop).utilization)
+    lastEventLoop = now
+  },
+})
+
+export const httpInFlight = new client.Gauge({
+  name: 'outgrow_http_in_flight',
+  help: 'HTTP requests being served by this process, health and metrics requests excluded',
   registers: [registry],
 })
