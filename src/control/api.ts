@@ -66,6 +66,7 @@ export async function startControlApi (options: ControlApiOptions): Promise<Cont
 
   app.get('/v1/status', async () => ({ ...stack.info(), converged: stack.isConverged(), pending: stack.pending().map(describeAction) }))
   app.get('/v1/spec', async () => stack.spec)
+  app.get('/v1/autoscaler', async () => ({ decisions: stack.autoscaleHistory().slice(-200) }))
   app.post('/v1/scale', async (request) => {
     const { targets } = parse(scaleBody, request.body)
     stack.scale(targets, 'cli')

@@ -9,13 +9,15 @@ import { importService } from '../runtime/service.js'
 import { createTemporaryDataDir } from '../supervisor/data-dir.js'
 import { createEmulation, type ServerEmulation } from '../supervisor/emulation.js'
 import { portIsFree } from '../supervisor/free-port.js'
+import { Redis } from 'ioredis'
 import { startControlApi, type ControlApi } from './api.js'
+import { AutoscaleController, type AutoscaleRecord } from './autoscaler/controller.js'
 import { assertNoLiveSupervisor, createControlToken, removeControlFiles, writeControlEndpoint } from './control-files.js'
 import { EventLog } from './event-log.js'
 import { LocalExecutor } from './executors/local.js'
 import type { ObservedUnit } from './observed.js'
 import { Reconciler } from './reconciler.js'
-import type { TopologySpec } from './spec.js'
+import { redisFor, type TopologySpec } from './spec.js'
 import type { UnitKind } from './units.js'
 
 export interface StackOptions {
@@ -33,6 +35,8 @@ export interface StackOptions {
   readonly control?: boolean
   /** How long `up` waits for everything to be ready (ms). */
   readonly startTimeoutMs?: number
+  /** How often autoscaled groups are evaluated (ms; default 2000). */
+  readonly autoscaleSyncMs?: number
 }
 
 export type ProcessRole = 'app' | 'worker' | 'gateway' | 'postgres' | 'redis'
@@ -82,6 +86,8 @@ export class Stack {
   #reconciler: Reconciler | undefined
   #api: ControlApi | undefined
   #events: EventLog | undefined
+  #autoscaler: AutoscaleController | undefined
+  #queueClient: Redis | undefined
   #stopping: Promise<void> | undefined
   readonly #downRequests = new Set<(actor: string) => void>()
 
@@ -138,6 +144,18 @@ export class Stack {
     this.#reconciler.kick()
     await this.#reconciler.waitConverged(this.#options.startTimeoutMs ?? 300_000, 3)
     events.append({ actor: 'supervisor', action: 'up', result: 'ok', detail: url })
+    this.#autoscaler = new AutoscaleController({
+      host: {
+        spec: () => this.spec,
+        observe: () => executor.observe(),
+        scale: (targets, actor, detail) => { this.scale(targets, actor, detail) },
+        queueDepth: async (queue) => await this.#queueDepth(queue),
+      },
+      events,
+      syncMs: this.#options.autoscaleSyncMs,
+      log: this.#log,
+    })
+    this.#autoscaler.start()
     await writeFile(join(this.#dataDir, 'stack.json'), JSON.stringify(this.info(), null, 2))
     return this.info()
   }
@@ -171,8 +189,21 @@ export class Stack {
     return { level: spec.level ?? 0, topology: summarize(spec), url: publicUrl(spec), emulation: this.#emulation?.describe() ?? '', dataDir: this.#dataDir, processes }
   }
 
+  /** Jobs waiting in a BullMQ queue (wait list and prioritized set) on the queue's Redis. */
+  async #queueDepth (queue: string): Promise<number> {
+    const server = redisFor(this.spec, 'queue')
+    const address = server === undefined ? undefined : this.#executor?.addresses().get(server)
+    if (address === undefined) throw new Error('no queue server')
+    this.#queueClient ??= new Redis(address, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false })
+    this.#queueClient.on('error', () => {})
+    const [wait, prioritized] = await Promise.all([this.#queueClient.llen(`bull:${queue}:wait`), this.#queueClient.zcard(`bull:${queue}:prioritized`)])
+    return wait + prioritized
+  }
+
+  autoscaleHistory (): readonly AutoscaleRecord[] { return this.#autoscaler?.history() ?? [] }
+
   /** Sets the instance count of services or workers by name, e.g. { app: 5, worker: 2 }. */
-  scale (targets: Record<string, number>, actor: string): TopologySpec {
+  scale (targets: Record<string, number>, actor: string, detail?: string): TopologySpec {
     const spec = structuredClone(this.spec)
     for (const [name, count] of Object.entries(targets)) {
       const group = spec.services[name] ?? spec.workers[name]
@@ -182,7 +213,8 @@ export class Stack {
       if (group === undefined) throw new OutgrowError('OUTGROW_TOPOLOGY_REFUSED', `topology refused: ${name}: no service or worker group of that name (have: ${[...Object.keys(spec.services), ...Object.keys(spec.workers)].join(', ')})`, { field: name })
       group.instances.count = count
     }
-    return this.#reconcilerOrThrow().apply(spec, actor, 'scale', Object.entries(targets).map(([n, c]) => `${n}=${c}`).join(' '))
+    const summary = Object.entries(targets).map(([n, c]) => `${n}=${c}`).join(' ')
+    return this.#reconcilerOrThrow().apply(spec, actor, 'scale', detail === undefined ? summary : `${summary}: ${detail}`)
   }
 
   /** Replaces every instance of the named services (all when none), one at a time per service. */
@@ -224,7 +256,9 @@ export class Stack {
   /** Stops everything in order, front to back, whatever has died; removes a temporary data dir. */
   async down (actor = 'supervisor'): Promise<void> {
     this.#stopping ??= (async () => {
+      this.#autoscaler?.stop()
       this.#reconciler?.stop()
+      this.#queueClient?.disconnect()
       this.#events?.append({ actor, action: 'down', result: 'requested' })
       await this.#executor?.stopAll()
       this.#events?.append({ actor, action: 'down', result: 'ok' })

@@ -1,5 +1,6 @@
 import { parseOrThrow } from '../config/validate.js'
 import { OutgrowError } from '../errors/index.js'
+import { policyFor } from './autoscaler/spec-policy.js'
 import { expand } from './units.js'
 import { REDIS_ROLES, redisFor, topologySpecSchema, type InstancesSpec, type TopologySpec } from './spec.js'
 
@@ -71,6 +72,7 @@ export function validateSpec (input: unknown): TopologySpec {
     const field = `services.${n}`
     if (spec.databases[s.database] === undefined) refuse(`${field}.database`, `no database named ${s.database}`)
     checkInstances(`${field}.instances`, s.instances)
+    if (s.autoscale !== undefined) policyFor(field, s.instances, s.autoscale)
     const routed = routedServices.has(n)
     if (!routed && s.listen === undefined) refuse(field, 'no gateway routes to it and it has no listen address')
     if (!routed && maxCopies(s.instances) > 1) refuse(`${field}.instances`, 'more than one instance needs a gateway route in front of them')
@@ -90,6 +92,7 @@ export function validateSpec (input: unknown): TopologySpec {
   for (const [n, w] of Object.entries(spec.workers)) {
     if (spec.services[w.service] === undefined) refuse(`workers.${n}.service`, `no service named ${w.service}`)
     checkInstances(`workers.${n}.instances`, w.instances)
+    if (w.autoscale !== undefined) policyFor(`workers.${n}`, w.instances, w.autoscale)
     if (queue === undefined) refuse(`workers.${n}`, 'workers take jobs from a Redis server with the queue role')
   }
   if (queue !== undefined) {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { OutgrowError } from '../../errors/index.js'
@@ -127,4 +128,34 @@ export function cpuUtilization (previous: CpuUsageReading, current: CpuUsageRead
   const usedSeconds = (current.usageNs - previous.usageNs) / 1e9
   if (elapsedSeconds <= 0 || usedSeconds < 0 || quotaCores <= 0) return undefined
   return usedSeconds / elapsedSeconds / quotaCores
+}
+
+let clockTicks: number | undefined
+function ticksPerSecond (): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+    } catch {
+      clockTicks = 100
+    }
+  }
+  return clockTicks
+}
+
+/**
+ * CPU time of one process (user + system, from /proc/<pid>/stat), as a reading like
+ * cgroupCpuUsage's: works whether or not the cpuacct controller is mounted beside cpu.
+ */
+export async function processCpuUsage (pid: number, now: number): Promise<CpuUsageReading> {
+  let text: string
+  try {
+    text = await readFile(`/proc/${pid}/stat`, 'utf8')
+  } catch (err) {
+    throw new OutgrowError('OUTGROW_METRICS_UNAVAILABLE', `cannot read the CPU time of process ${pid}: ${(err as Error).message}`, { pid }, { cause: err })
+  }
+  // Fields after the command name (which may hold spaces) start at ')'; utime and stime are 14th and 15th.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
+  const ticks = Number(fields[11]) + Number(fields[12])
+  if (!Number.isFinite(ticks)) throw new OutgrowError('OUTGROW_METRICS_UNAVAILABLE', `unreadable /proc/${pid}/stat`)
+  return { at: now, usageNs: ticks / ticksPerSecond() * 1e9 }
 }
