@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { promisify } from 'node:util'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
@@ -59,4 +60,10 @@ export async function waitFor (check: () => boolean, timeoutMs: number): Promise
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   return check()
+}
+
+/** Runs a short CLI command (status, scale, events, …) and returns its stdout; rejects on a non-zero exit. */
+export async function cliOutput (args: string[], cwd: string): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8' })
+  return stdout
 }

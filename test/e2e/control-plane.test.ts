@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { request } from 'undici'
+import { freePort } from '../../src/supervisor/free-port.js'
+import { cliOutput, isAlive, startCli, waitFor, type RunningCli } from '../helpers/cli.js'
+
+let cwd: string
+let port: number
+let cli: RunningCli
+
+interface ProcessStatus { name: string, role: string, state: string, restarts: number, pid: number }
+
+async function status (): Promise<ProcessStatus[]> {
+  return (JSON.parse(await cliOutput(['status', '--json'], cwd)) as { processes: ProcessStatus[] }).processes
+}
+
+async function call (method: 'GET' | 'POST', path: string, cookie = '', body?: unknown): Promise<{ status: number, json: Record<string, unknown>, cookie: string }> {
+  const res = await request(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: { ...(cookie === '' ? {} : { cookie }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? null : JSON.stringify(body),
+  })
+  const text = await res.body.text()
+  const setCookie = res.headers['set-cookie']
+  const sid = (Array.isArray(setCookie) ? setCookie : setCookie === undefined ? [] : [setCookie]).map((c) => c.split(';')[0] as string).find((c) => c.startsWith('outgrow.sid='))
+  return { status: res.statusCode, json: text.startsWith('{') ? JSON.parse(text) as Record<string, unknown> : {}, cookie: sid ?? cookie }
+}
+
+/** Steady traffic from 8 concurrent clients (reads and cart writes) until stopped; returns the failures. */
+function steadyLoad (cookie: string): { stop: () => Promise<{ sent: number, failures: string[] }> } {
+  let stopping = false
+  let sent = 0
+  const failures: string[] = []
+  const client = async (c: number): Promise<void> => {
+    while (!stopping) {
+      const n = sent++
+      const res = n % 4 === 0
+        ? await call('POST', '/api/cart/items', cookie, { productId: 1 + (n % 40), qty: 1 }).catch((err: Error) => ({ status: 0, json: { error: err.message } }))
+        : await call('GET', `/api/products/${1 + ((n * 7 + c) % 100)}`).catch((err: Error) => ({ status: 0, json: { error: err.message } }))
+      if (res.status !== 200 && res.status !== 201) failures.push(`${n}: ${res.status} ${JSON.stringify(res.json)}`)
+    }
+  }
+  const clients = Array.from({ length: 8 }, async (_, c) => { await client(c) })
+  return { stop: async () => { stopping = true; await Promise.all(clients); return { sent, failures } } }
+}
+
+before(async () => {
+  cwd = await mkdtemp(join(tmpdir(), 'outgrow-control-'))
+  port = await freePort()
+  cli = await startCli(['up', '--level', '4', '--port', String(port), '--products', '300', '--users', '20', '--cpus', '1'], cwd)
+})
+
+after(async () => {
+  if (cli.child.exitCode === null) cli.child.kill('SIGKILL')
+  await rm(cwd, { recursive: true, force: true })
+})
+
+test('status lists every process with its server, pid, address and state; the control API refuses a missing token', async () => {
+  const processes = await status()
+  assert.deepEqual(processes.map((p) => p.name), ['app-1', 'app-2', 'app-3', 'gateway', 'postgres-primary', 'postgres-replica-1', 'redis', 'worker-1'])
+  assert.ok(processes.every((p) => p.state === 'ready' && p.pid > 0))
+  const table = await cliOutput(['status'], cwd)
+  assert.match(table, /NAME\s+ROLE\s+SERVER\s+PID\s+ADDRESS\s+STATE\s+RESTARTS/)
+  assert.match(table, /postgres-replica-1\s+postgres\s+db-replica-1\s+\d+\s+postgres:\/\//)
+  const endpoint = JSON.parse(await readFile(join(cwd, '.outgrow', 'control.json'), 'utf8')) as { url: string }
+  const anonymous = await request(new URL('/v1/status', endpoint.url))
+  assert.equal(anonymous.statusCode, 401)
+  await anonymous.body.dump()
+})
+
+test('scale from 3 to 6 and back to 2 under load fails no request', async () => {
+  const login = await call('POST', '/api/login', '', { email: 'user3@example.com', password: 'password123' })
+  assert.equal(login.status, 200)
+  const load = steadyLoad(login.cookie)
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  await cliOutput(['scale', 'app=6', '--wait'], cwd)
+  assert.equal((await status()).filter((p) => p.role === 'app' && p.state === 'ready').length, 6)
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  await cliOutput(['scale', 'app=2', '--wait'], cwd)
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  const { sent, failures } = await load.stop()
+  assert.ok(sent > 200, `load ran through both changes (${sent} requests)`)
+  assert.deepEqual(failures, [])
+  assert.deepEqual((await status()).filter((p) => p.role === 'app').map((p) => p.name), ['app-1', 'app-2'])
+  const events = await cliOutput(['events'], cwd)
+  assert.match(events, /cli\s+scale\s+ok\s+app=6/)
+  assert.match(events, /reconciler\s+stop\s+app-6\s+ok/)
+})
+
+test('a scale that cannot work is refused with the field named, and changes nothing', async () => {
+  await assert.rejects(cliOutput(['scale', 'worker=0'], cwd), (err: Error & { stderr?: string }) => /^OUTGROW_TOPOLOGY_REFUSED: topology refused: workers: /.test(err.stderr ?? ''))
+  await assert.rejects(cliOutput(['scale', 'nosuch=2'], cwd), (err: Error & { stderr?: string }) => /OUTGROW_TOPOLOGY_REFUSED: topology refused: nosuch: /.test(err.stderr ?? ''))
+  assert.equal((await status()).filter((p) => p.role === 'worker').length, 1)
+})
+
+for (const victim of ['redis', 'postgres-primary']) {
+  test(`kill -9 of ${victim}: reads keep being served, the supervisor restarts it, status and events show it`, async () => {
+    const before = (await status()).find((p) => p.name === victim) as ProcessStatus
+    process.kill(before.pid, 'SIGKILL')
+    const reads: number[] = []
+    for (let i = 0; i < 30; i++) {
+      reads.push((await call('GET', `/api/products/${1 + (i % 30)}`)).status)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    assert.deepEqual(reads.filter((s) => s !== 200), [], 'product pages stay up')
+    let now: ProcessStatus | undefined
+    assert.ok(await waitForAsync(async () => {
+      now = (await status()).find((p) => p.name === victim)
+      return now?.state === 'ready' && now.restarts === before.restarts + 1
+    }, 30_000), `${victim} restarted: ${JSON.stringify(now)}`)
+    const events = await cliOutput(['events', '--json'], cwd)
+    assert.match(events, new RegExp(`"action":"exited","target":"${victim}","result":"observed","detail":"SIGKILL"`))
+    assert.match(events, new RegExp(`"action":"restart","target":"${victim}","result":"ok"`))
+    const login = await call('POST', '/api/login', '', { email: 'user4@example.com', password: 'password123' })
+    assert.equal(login.status, 200, 'sessions and writes work again')
+  })
+}
+
+let orderId: number
+test('data lasts: an order placed before Ctrl-C is there after the next up', async () => {
+  const login = await call('POST', '/api/login', '', { email: 'user5@example.com', password: 'password123' })
+  const added = await call('POST', '/api/cart/items', login.cookie, { productId: 42, qty: 1 })
+  assert.equal(added.status, 201)
+  const order = await call('POST', '/api/orders', added.cookie)
+  assert.equal(order.status, 201)
+  orderId = order.json.id as number
+  const pids = (await status()).map((p) => p.pid)
+  const exited = new Promise<number | null>((resolve) => cli.child.once('exit', resolve))
+  const stoppedAt = Date.now()
+  cli.child.kill('SIGINT')
+  assert.equal(await exited, 0)
+  assert.ok(Date.now() - stoppedAt < 15_000, `stopped in ${Date.now() - stoppedAt} ms`)
+  assert.ok(await waitFor(() => pids.every((pid) => !isAlive(pid)), 5000), 'every process stopped')
+
+  cli = await startCli(['up', '--level', '4', '--port', String(port), '--products', '300', '--users', '20', '--cpus', '1'], cwd)
+  assert.doesNotMatch(cli.stderr(), /seeded/, 'an existing database is not seeded again')
+  const again = await call('POST', '/api/login', '', { email: 'user5@example.com', password: 'password123' })
+  const history = await call('GET', '/api/orders', again.cookie)
+  assert.ok((history.json.items as Array<{ id: number }>).some((o) => o.id === orderId), `order ${orderId} survived the restart`)
+})
+
+test('outgrow down stops the stack in order and keeps the data', async () => {
+  const pids = (await status()).map((p) => p.pid)
+  const exited = new Promise<number | null>((resolve) => cli.child.once('exit', resolve))
+  assert.match(await cliOutput(['down'], cwd), /stopped/)
+  assert.equal(await exited, 0)
+  assert.ok(await waitFor(() => pids.every((pid) => !isAlive(pid)), 5000))
+  await assert.rejects(cliOutput(['status'], cwd), (err: Error & { stderr?: string }) => /OUTGROW_CONTROL_UNAVAILABLE/.test(err.stderr ?? ''))
+  const events = await readFile(join(cwd, '.outgrow', 'events.jsonl'), 'utf8')
+  assert.match(events, /"actor":"cli","action":"down","result":"ok"/)
+})
+
+async function waitForAsync (check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return true
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  return await check()
+}
