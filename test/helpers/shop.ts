@@ -25,7 +25,7 @@ export async function startShop (options: { primary: string, cache: CacheConfig,
   const sessionStore = createSessionStore(options.session)
   const ports: Ports = { db, cache, jobs, instanceId: 'test-1', adminToken: ADMIN_TOKEN, log: pino({ level: 'silent' }) }
   await jobs.process(shop.jobs ?? {}, ports)
-  const server = await createAppServer({ service: shop, ports, sessionStore, sessionTtlSeconds: 3600, readiness: async () => { await db.ping() } })
+  const server = await createAppServer({ service: shop, ports, sessionStore, sessionTtlSeconds: 3600, readiness: async () => { await db.assertCanServe() } })
   await server.app.ready()
   return {
     app: server.app,
