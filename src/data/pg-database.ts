@@ -89,7 +89,7 @@ export class PgDatabase implements Db, ReportsDependencies {
   }
 
   async write<Row> (sql: string, params: readonly unknown[] = []): Promise<QueryResult<Row> & { position: WritePosition }> {
-    const client = await this.#onPrimary(async () => await this.#primary.connect())
+    const { client, checkIn } = await this.#checkOut()
     let failure: unknown
     try {
       dbQueries.inc({ target: 'primary' }, 2)
@@ -103,12 +103,12 @@ export class PgDatabase implements Db, ReportsDependencies {
       throw err
     } finally {
       // A client whose connection broke goes away instead of back into the pool.
-      client.release(isUnavailable(failure))
+      checkIn(isUnavailable(failure))
     }
   }
 
   async transaction<T> (fn: (tx: Queryable) => Promise<T>): Promise<{ value: T, position: WritePosition }> {
-    const client = await this.#onPrimary(async () => await this.#primary.connect())
+    const { client, checkIn } = await this.#checkOut()
     let broken = false
     const tx: Queryable = {
       query: async <Row>(sql: string, params: readonly unknown[] = []) => {
@@ -130,7 +130,25 @@ export class PgDatabase implements Db, ReportsDependencies {
       await client.query('ROLLBACK').catch(() => { broken = true })
       throw err
     } finally {
-      client.release(broken)
+      checkIn(broken)
+    }
+  }
+
+  /**
+   * A client of the primary for several statements. The pool listens for errors of idle clients
+   * only; a checked-out client whose server dies emits 'error' too, which would crash the process
+   * without this listener (the pending query rejects as well).
+   */
+  async #checkOut (): Promise<{ client: pg.PoolClient, checkIn: (broken: boolean) => void }> {
+    const client = await this.#onPrimary(async () => await this.#primary.connect())
+    const onError = (err: Error): void => { if (isPgConnectionError(err)) this.#primaryHealth.markDown(err) }
+    client.on('error', onError)
+    return {
+      client,
+      checkIn: (broken) => {
+        client.off('error', onError)
+        client.release(broken)
+      },
     }
   }
 
