@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
+import pg from 'pg'
 import { adapterLog } from '../../src/runtime/log.js'
 import { startEngines, type TestEngines } from '../helpers/engines.js'
 import { crash, eventually, restart, timed } from '../helpers/outage.js'
@@ -41,11 +42,15 @@ test('primary killed: reads from the replica, writes 503 fast, still ready; back
   assert.equal(placed.status, 201)
   const ready = await shop.app.inject({ method: 'GET', url: '/readyz' })
   assert.deepEqual(ready.json().dependencies, { primary: 'up', replicas: ['up'] })
-  // The replica must have the order before the primary dies, or no one could serve it.
+  // The replica must have replayed everything (the order, its receipt) before the primary dies,
+  // or no one could serve this buyer's read-your-writes reads.
+  const latest = await shop.db.write('SELECT 1')
+  const replica = new pg.Client({ connectionString: engines.replica?.url })
+  await replica.connect()
   await eventually(async () => {
-    const replayed = await shop.db.read<{ n: number }>('SELECT count(*)::int AS n FROM orders WHERE id = $1', [placed.json.id])
-    return replayed.rows[0]?.n === 1 ? true : undefined
-  })
+    const replayed = await replica.query<{ caught_up: boolean }>('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS caught_up', [latest.position])
+    return replayed.rows[0]?.caught_up === true ? true : undefined
+  }).finally(async () => { await replica.end() })
 
   await crash(engines.primary)
 
@@ -53,7 +58,7 @@ test('primary killed: reads from the replica, writes 503 fast, still ready; back
   assert.equal(product.value.status, 200, 'a product page comes from the replica')
   assert.equal((await shop.app.inject({ method: 'GET', url: '/products/43' })).statusCode, 200)
   const history = await buyer.request('GET', '/api/orders')
-  assert.equal(history.status, 200, 'read-your-writes served by a replica that has replayed the write')
+  assert.equal(history.status, 200, `read-your-writes served by a replica that has replayed the write: ${JSON.stringify(history.json)}`)
   assert.ok((history.json.items as Array<{ id: number }>).some((o) => o.id === placed.json.id))
   assert.equal((await buyer.request('POST', '/api/cart/items', { productId: 4, qty: 1 })).status, 201, 'the cart needs no primary')
 
