@@ -79,7 +79,7 @@ export class PgDatabase implements Db, ReportsDependencies {
       // The primary is down: a replica that has replayed what this read must see still answers.
       const fallback = this.#pickReplica(options.after, 'primary_down', replica)
       if (fallback === undefined) {
-        const why = options.after === undefined ? 'no replica answers' : 'no replica has replayed this session\'s last write'
+        const why = options.after === undefined ? 'no replica answers' : 'no replica has replayed the write this read must see'
         throw new OutgrowError('OUTGROW_DB_UNAVAILABLE', `database primary unavailable and ${why}`, undefined, { cause: err })
       }
       return await this.#readOnReplica<Row>(fallback, sql, params).catch((replicaErr: unknown) => {
