@@ -23,10 +23,16 @@ export default defineService({
     adminRoutes(app, ports)
     pageRoutes(app, ports)
   },
-  // Orders whose receipt job was lost (an in-process queue dies with its process) are picked up again.
+  // Orders whose receipt job was lost (an in-process queue dies with its process, or the queue
+  // was down at checkout) are picked up again. Best-effort: an instance that starts while the
+  // primary or the queue is down must still start and serve what it can.
   async onStart (ports) {
-    const stale = await ports.db.read<{ id: string }>(
-      `SELECT id FROM orders WHERE status = 'placed' AND created_at < now() - interval '30 seconds' ORDER BY id LIMIT 1000`, [], { primary: true })
-    for (const row of stale.rows) await ports.jobs.enqueue('order.receipt', { orderId: Number(row.id) }, { jobId: `receipt-${row.id}` })
+    try {
+      const stale = await ports.db.read<{ id: string }>(
+        `SELECT id FROM orders WHERE status = 'placed' AND created_at < now() - interval '30 seconds' ORDER BY id LIMIT 1000`, [], { primary: true })
+      for (const row of stale.rows) await ports.jobs.enqueue('order.receipt', { orderId: Number(row.id) }, { jobId: `receipt-${row.id}` })
+    } catch (err) {
+      ports.log.warn({ err }, 'receipt recovery skipped: a dependency is down; the next instance start retries it')
+    }
   },
 })

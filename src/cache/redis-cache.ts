@@ -1,6 +1,12 @@
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
+import { isRedisConnectionError } from '../runtime/connection-errors.js'
+import type { DependencyHealth, DependencyState, ReportsDependencies } from '../runtime/dependencies.js'
+import { adapterLog } from '../runtime/log.js'
+import { cacheErrors } from '../runtime/metrics.js'
 import type { CacheSetOptions } from '../runtime/ports.js'
+import { createFailFastRedis } from '../runtime/redis-client.js'
 import { BaseCache } from './base-cache.js'
+import { UnconfirmedInvalidations } from './unconfirmed-invalidations.js'
 
 // Deletes every key a tag lists, and the tag, in one atomic step.
 const INVALIDATE_TAG = `
@@ -9,24 +15,44 @@ for i = 1, #keys do redis.call('DEL', keys[i]) end
 redis.call('DEL', KEYS[1])
 return #keys`
 
-/** Shared cache in Redis: values as JSON with TTLs; tags as Redis sets of keys. */
-export class RedisCache extends BaseCache {
+/**
+ * Shared cache in Redis: values as JSON with TTLs; tags as Redis sets of keys.
+ *
+ * A cache is an optimisation, so a Redis that fails never fails the request: a get is a miss
+ * (the caller loads from the database), a set is skipped, and a delete or tag invalidation that
+ * fails is logged, counted (outgrow_cache_errors_total) and retried until Redis confirms it.
+ */
+export class RedisCache extends BaseCache implements ReportsDependencies {
   readonly #redis: Redis
+  readonly #health: DependencyHealth
   readonly #prefix: string
+  readonly #unconfirmed: UnconfirmedInvalidations
 
   constructor (url: string, prefix: string) {
     super()
-    this.#redis = new Redis(url, { maxRetriesPerRequest: 2, enableAutoPipelining: true, lazyConnect: false })
-    this.#redis.on('error', () => { /* reconnects by itself; commands fail meanwhile */ })
+    const { redis, health } = createFailFastRedis(url, 'cache')
+    this.#redis = redis
+    this.#health = health
     this.#prefix = prefix
+    this.#unconfirmed = new UnconfirmedInvalidations(async (keys, tags) => { await this.#invalidate(keys, tags) })
+    this.#redis.on('ready', () => { void this.#unconfirmed.flush() })
   }
 
   async get<T>(key: string): Promise<T | undefined> {
-    const raw = await this.#redis.get(this.#prefix + key)
+    // An entry whose invalidation Redis has not confirmed may be stale: load it instead.
+    if (this.#unconfirmed.has(key)) return undefined
+    let raw: string | null
+    try {
+      raw = await this.#redis.get(this.#prefix + key)
+    } catch (err) {
+      this.#failed('get', err)
+      return undefined
+    }
     return raw === null ? undefined : JSON.parse(raw) as T
   }
 
   async set<T>(key: string, value: T, ttlSeconds: number, options: CacheSetOptions = {}): Promise<void> {
+    if (this.#unconfirmed.has(key)) return
     const fullKey = this.#prefix + key
     const multi = this.#redis.multi().set(fullKey, JSON.stringify(value), 'EX', ttlSeconds)
     for (const tag of options.tags ?? []) {
@@ -34,19 +60,52 @@ export class RedisCache extends BaseCache {
       // The tag outlives its entries so an invalidation always finds them.
       multi.sadd(tagKey, fullKey).expire(tagKey, ttlSeconds * 2, 'GT').expire(tagKey, ttlSeconds * 2, 'NX')
     }
-    await multi.exec()
+    try {
+      await multi.exec()
+    } catch (err) {
+      this.#failed('set', err)
+    }
   }
 
   async delete (...keys: string[]): Promise<void> {
     if (keys.length === 0) return
-    await this.#redis.del(...keys.map((k) => this.#prefix + k))
+    await this.#invalidateOrRemember(keys, [], 'delete')
   }
 
   async invalidateTags (...tags: string[]): Promise<void> {
-    await Promise.all(tags.map(async (tag) => await this.#redis.eval(INVALIDATE_TAG, 1, `${this.#prefix}tag:${tag}`)))
+    if (tags.length === 0) return
+    await this.#invalidateOrRemember([], tags, 'invalidate_tags')
+  }
+
+  async #invalidateOrRemember (keys: string[], tags: string[], operation: string): Promise<void> {
+    try {
+      await this.#invalidate(keys, tags)
+    } catch (err) {
+      this.#failed(operation, err)
+      adapterLog.warn({ err, keys, tags }, 'cache invalidation failed; retrying until redis confirms it')
+      this.#unconfirmed.add(keys, tags)
+    }
+  }
+
+  async #invalidate (keys: readonly string[], tags: readonly string[]): Promise<void> {
+    await Promise.all([
+      keys.length === 0 ? undefined : this.#redis.del(...keys.map((k) => this.#prefix + k)),
+      ...tags.map(async (tag) => await this.#redis.eval(INVALIDATE_TAG, 1, `${this.#prefix}tag:${tag}`)),
+    ])
+    this.#health.markUp()
+  }
+
+  #failed (operation: string, err: unknown): void {
+    cacheErrors.inc({ operation })
+    if (isRedisConnectionError(err)) this.#health.markDown(err)
+  }
+
+  async dependencyStates (): Promise<{ cache: DependencyState }> {
+    return { cache: await this.#health.current() }
   }
 
   async close (): Promise<void> {
+    this.#unconfirmed.stop()
     await this.#redis.quit().catch(() => { this.#redis.disconnect() })
   }
 }

@@ -12,6 +12,10 @@ export const dbConfigSchema = z.object({
   poolSize: z.number().int().min(1).max(200).default(10),
   /** How often replica replay positions are polled for read-your-writes routing. */
   replicaPollMs: z.number().int().min(5).max(10_000).default(20),
+  /** A connection attempt (or a wait for a free pooled connection) fails after this long: a dead server answers 503 fast. */
+  connectTimeoutMs: z.number().int().min(100).max(60_000).default(2000),
+  /** A statement is cancelled by the server after this long (statement_timeout); the client gives up a second later. */
+  statementTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
 }).strict()
 
 export const cacheConfigSchema = z.discriminatedUnion('kind', [

@@ -1,41 +1,60 @@
 import pg from 'pg'
+import type { z } from 'zod'
+import { dbConfigSchema } from '../config/process-config.js'
 import { OutgrowError } from '../errors/index.js'
-import type { DbConfig } from '../config/process-config.js'
+import { isPgConnectionError, isPgOverloadError } from '../runtime/connection-errors.js'
+import { DependencyHealth, type DependencyState, type ReportsDependencies } from '../runtime/dependencies.js'
 import { dbQueries, dbReadRouting } from '../runtime/metrics.js'
 import type { Db, Queryable, QueryResult, ReadOptions, WritePosition } from '../runtime/ports.js'
 import { parseLsn } from './lsn.js'
 import { ReplicaTracker } from './replica-tracker.js'
 
-const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001'])
-
-function wrapError (err: unknown): never {
-  const code = (err as { code?: string }).code
-  if (code !== undefined && CONNECTION_ERRORS.has(code)) {
-    throw new OutgrowError('OUTGROW_DB_UNAVAILABLE', `database unavailable: ${(err as Error).message}`, undefined, { cause: err })
-  }
-  throw err
-}
+/** The client gives up this long after the server's statement_timeout, so the server's cancel normally comes first. */
+const CLIENT_TIMEOUT_MARGIN_MS = 1000
 
 interface Replica {
   readonly pool: pg.Pool
   readonly tracker: ReplicaTracker
 }
 
+/** The pooled clients of one server: every connect and every statement is bounded in time. */
+function createPool (url: string, config: z.output<typeof dbConfigSchema>): pg.Pool {
+  return new pg.Pool({
+    connectionString: url,
+    max: config.poolSize,
+    connectionTimeoutMillis: config.connectTimeoutMs,
+    statement_timeout: config.statementTimeoutMs,
+    query_timeout: config.statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
+  })
+}
+
 /**
  * The db port on PostgreSQL: writes and transactions on the primary, reads spread over
  * streaming replicas, and read-your-writes by write position (LSN).
+ *
+ * While the primary is down, writes and transactions fail at once with a retryable
+ * OUTGROW_DB_UNAVAILABLE naming it, and reads go to a replica that has replayed what they must
+ * see. The pool reconnects by itself when the primary is back.
  */
-export class PgDatabase implements Db {
+export class PgDatabase implements Db, ReportsDependencies {
   readonly #primary: pg.Pool
+  readonly #primaryHealth: DependencyHealth
   readonly #replicas: Replica[]
   #next = 0
 
-  constructor (config: DbConfig) {
-    this.#primary = new pg.Pool({ connectionString: config.primary, max: config.poolSize })
-    this.#primary.on('error', () => { /* an idle client died; the pool replaces it */ })
+  /** Takes the process config's `db` section; timeouts left out get their defaults. */
+  constructor (input: z.input<typeof dbConfigSchema>) {
+    const config = dbConfigSchema.parse(input)
+    this.#primary = createPool(config.primary, config)
+    this.#primaryHealth = new DependencyHealth('primary', async () => {
+      // A pool too busy to lend a connection in time is busy, not down.
+      await this.#primary.query('SELECT 1').catch((err: unknown) => { if (!isPgOverloadError(err)) throw err })
+    })
+    // An idle client died (e.g. the server was killed): the pool drops it; we learn the primary is down.
+    this.#primary.on('error', (err) => { if (isPgConnectionError(err)) this.#primaryHealth.markDown(err) })
     this.#replicas = config.replicas.map((url) => {
-      const pool = new pg.Pool({ connectionString: url, max: config.poolSize })
-      pool.on('error', () => {})
+      const pool = createPool(url, config)
+      pool.on('error', () => { /* the tracker's next poll notices */ })
       const tracker = new ReplicaTracker(pool, config.replicaPollMs)
       tracker.start()
       return { pool, tracker }
@@ -43,63 +62,122 @@ export class PgDatabase implements Db {
   }
 
   async read<Row> (sql: string, params: readonly unknown[] = [], options: ReadOptions = {}): Promise<QueryResult<Row>> {
-    const replica = options.primary === true ? undefined : this.#pickReplica(options.after)
-    if (replica === undefined) {
-      dbQueries.inc({ target: 'primary' })
-      return await this.#primary.query(sql, params as unknown[]).catch(wrapError) as unknown as QueryResult<Row>
+    const replica = options.primary === true ? undefined : this.#pickReplica(options.after, 'replica')
+    if (replica !== undefined) {
+      try {
+        return await this.#readOnReplica<Row>(replica, sql, params)
+      } catch (err) {
+        // A replica that fails is skipped for this read; the primary can answer.
+        if (!isPgConnectionError(err)) throw overloadAsUnavailable(err, 'database replica')
+      }
     }
-    dbQueries.inc({ target: 'replica' })
     try {
-      return await replica.pool.query(sql, params as unknown[]) as unknown as QueryResult<Row>
-    } catch (err) {
-      // A replica that fails is skipped for this read; the primary can always answer.
-      const code = (err as { code?: string }).code
-      if (code === undefined || !CONNECTION_ERRORS.has(code)) throw err
       dbQueries.inc({ target: 'primary' })
-      return await this.#primary.query(sql, params as unknown[]).catch(wrapError) as unknown as QueryResult<Row>
+      return await this.#onPrimary(async () => await this.#primary.query(sql, params as unknown[])) as unknown as QueryResult<Row>
+    } catch (err) {
+      if (options.primary === true || !this.#primaryDown(err)) throw err
+      // The primary is down: a replica that has replayed what this read must see still answers.
+      const fallback = this.#pickReplica(options.after, 'primary_down', replica)
+      if (fallback === undefined) {
+        const why = options.after === undefined ? 'no replica answers' : 'no replica has replayed the write this read must see'
+        throw new OutgrowError('OUTGROW_DB_UNAVAILABLE', `database primary unavailable and ${why}`, undefined, { cause: err })
+      }
+      return await this.#readOnReplica<Row>(fallback, sql, params).catch((replicaErr: unknown) => {
+        throw isPgConnectionError(replicaErr) ? err : overloadAsUnavailable(replicaErr, 'database replica')
+      })
     }
   }
 
   async write<Row> (sql: string, params: readonly unknown[] = []): Promise<QueryResult<Row> & { position: WritePosition }> {
-    const client = await this.#primary.connect().catch(wrapError)
+    const { client, checkIn } = await this.#checkOut()
+    let failure: unknown
     try {
       dbQueries.inc({ target: 'primary' }, 2)
-      const result = await client.query(sql, params as unknown[])
-      const position = await currentPosition(client)
-      return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0, position }
+      return await this.#onPrimary(async () => {
+        const result = await client.query(sql, params as unknown[])
+        const position = await currentPosition(client)
+        return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0, position }
+      })
     } catch (err) {
-      return wrapError(err)
+      failure = err
+      throw err
     } finally {
-      client.release()
+      // A client whose connection broke goes away instead of back into the pool.
+      checkIn(isUnavailable(failure))
     }
   }
 
   async transaction<T> (fn: (tx: Queryable) => Promise<T>): Promise<{ value: T, position: WritePosition }> {
-    const client = await this.#primary.connect().catch(wrapError)
+    const { client, checkIn } = await this.#checkOut()
     let broken = false
     const tx: Queryable = {
       query: async <Row>(sql: string, params: readonly unknown[] = []) => {
         dbQueries.inc({ target: 'primary' })
-        const result = await client.query(sql, params as unknown[])
+        const result = await this.#onPrimary(async () => await client.query(sql, params as unknown[]))
         return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 }
       },
     }
     try {
       dbQueries.inc({ target: 'primary' }, 3)
-      await client.query('BEGIN')
+      await this.#onPrimary(async () => await client.query('BEGIN'))
       const value = await fn(tx)
-      await client.query('COMMIT')
-      const position = await currentPosition(client)
+      // If the connection breaks during COMMIT the outcome is unknown; callers make retries
+      // safe with idempotency keys.
+      await this.#onPrimary(async () => await client.query('COMMIT'))
+      const position = await this.#onPrimary(async () => await currentPosition(client))
       return { value, position }
     } catch (err) {
       await client.query('ROLLBACK').catch(() => { broken = true })
-      return wrapError(err)
+      throw err
     } finally {
-      client.release(broken)
+      checkIn(broken)
     }
   }
 
-  #pickReplica (after: WritePosition | undefined): Replica | undefined {
+  /**
+   * A client of the primary for several statements. The pool listens for errors of idle clients
+   * only; a checked-out client whose server dies emits 'error' too, which would crash the process
+   * without this listener (the pending query rejects as well).
+   */
+  async #checkOut (): Promise<{ client: pg.PoolClient, checkIn: (broken: boolean) => void }> {
+    const client = await this.#onPrimary(async () => await this.#primary.connect())
+    const onError = (err: Error): void => { if (isPgConnectionError(err)) this.#primaryHealth.markDown(err) }
+    client.on('error', onError)
+    return {
+      client,
+      checkIn: (broken) => {
+        client.off('error', onError)
+        client.release(broken)
+      },
+    }
+  }
+
+  /** Runs an operation on the primary and turns a connection failure into a 503 naming it. */
+  async #onPrimary<T> (operation: () => Promise<T>): Promise<T> {
+    try {
+      const result = await operation()
+      this.#primaryHealth.markUp()
+      return result
+    } catch (err) {
+      if (isPgConnectionError(err)) {
+        this.#primaryHealth.markDown(err)
+        throw new OutgrowError('OUTGROW_DB_UNAVAILABLE', 'database primary unavailable', { dependency: 'primary' }, { cause: err })
+      }
+      throw overloadAsUnavailable(err, 'database primary')
+    }
+  }
+
+  #primaryDown (err: unknown): boolean {
+    return err instanceof OutgrowError && err.code === 'OUTGROW_DB_UNAVAILABLE' && isPgConnectionError(err.cause)
+  }
+
+  async #readOnReplica<Row> (replica: Replica, sql: string, params: readonly unknown[]): Promise<QueryResult<Row>> {
+    dbQueries.inc({ target: 'replica' })
+    return await replica.pool.query(sql, params as unknown[]) as unknown as QueryResult<Row>
+  }
+
+  /** A replica that has replayed `after` (round robin), or undefined: the read needs the primary. */
+  #pickReplica (after: WritePosition | undefined, reason: 'replica' | 'primary_down', except?: Replica): Replica | undefined {
     const count = this.#replicas.length
     if (count === 0) {
       dbReadRouting.inc({ reason: 'no_replica' })
@@ -108,9 +186,9 @@ export class PgDatabase implements Db {
     const required = after === undefined ? -1n : parseLsn(after)
     for (let i = 0; i < count; i++) {
       const replica = this.#replicas[(this.#next + i) % count] as Replica
-      if (replica.tracker.healthy && replica.tracker.hasReplayed(required)) {
+      if (replica !== except && replica.tracker.healthy && replica.tracker.hasReplayed(required)) {
         this.#next = (this.#next + i + 1) % count
-        dbReadRouting.inc({ reason: 'replica' })
+        dbReadRouting.inc({ reason })
         return replica
       }
     }
@@ -118,14 +196,39 @@ export class PgDatabase implements Db {
     return undefined
   }
 
+  /** Whether the primary and each replica answer (cached briefly, see DependencyHealth). */
+  async dependencyStates (): Promise<{ primary: DependencyState, replicas: DependencyState[] }> {
+    return {
+      primary: await this.#primaryHealth.current(),
+      replicas: this.#replicas.map((r) => r.tracker.healthy ? 'up' : 'down'),
+    }
+  }
+
+  /** Resolves when the database can serve something: the primary or at least one replica answers. */
+  async assertCanServe (): Promise<void> {
+    const states = await this.dependencyStates()
+    if (states.primary === 'up' || states.replicas.includes('up')) return
+    throw new OutgrowError('OUTGROW_DB_UNAVAILABLE', 'neither the database primary nor any replica answers')
+  }
+
   async ping (): Promise<void> {
-    await this.#primary.query('SELECT 1').catch(wrapError)
+    await this.#onPrimary(async () => await this.#primary.query('SELECT 1'))
   }
 
   async close (): Promise<void> {
     for (const replica of this.#replicas) replica.tracker.stop()
     await Promise.all([this.#primary.end(), ...this.#replicas.map(async (r) => { await r.pool.end() })])
   }
+}
+
+function isUnavailable (err: unknown): boolean {
+  return err instanceof OutgrowError && err.code === 'OUTGROW_DB_UNAVAILABLE'
+}
+
+/** A pool without a free connection in time, or a statement over statement_timeout: retryable. */
+function overloadAsUnavailable (err: unknown, part: string): unknown {
+  if (!isPgOverloadError(err)) return err
+  return new OutgrowError('OUTGROW_DB_UNAVAILABLE', `${part} did not answer in time`, undefined, { cause: err })
 }
 
 async function currentPosition (client: pg.PoolClient): Promise<WritePosition> {

@@ -32,6 +32,7 @@ export const ERRORS = {
   OUTGROW_UPSTREAM_TIMEOUT: { status: 504, retryable: true, message: 'Upstream timed out' },
   OUTGROW_SHUTTING_DOWN: { status: 503, retryable: true, message: 'Shutting down' },
   OUTGROW_DB_UNAVAILABLE: { status: 503, retryable: true, message: 'Database unavailable' },
+  OUTGROW_DEPENDENCY_UNAVAILABLE: { status: 503, retryable: true, message: 'A dependency is unavailable' },
   OUTGROW_JOB_FAILED: { status: 500, retryable: true, message: 'Job failed' },
   OUTGROW_TOPOLOGY_REFUSED: { status: 422, retryable: false, message: 'The topology cannot work' },
   OUTGROW_CONTROL_UNAVAILABLE: { status: 503, retryable: true, message: 'No running stack answers' },

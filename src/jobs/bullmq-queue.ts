@@ -1,16 +1,26 @@
 import { Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
 import { OutgrowError } from '../errors/index.js'
+import type { DependencyHealth, DependencyState, ReportsDependencies } from '../runtime/dependencies.js'
 import { jobsProcessed } from '../runtime/metrics.js'
 import type { EnqueueOptions, JobHandler, JsonValue, Ports } from '../runtime/ports.js'
+import { callRedis, createFailFastRedis } from '../runtime/redis-client.js'
 import { backoffMs, type JobQueue } from './queue.js'
 
-/** Jobs in Redis through BullMQ: enqueued by app instances, processed by worker processes (level 4). */
-export class BullMqQueue implements JobQueue {
+/** An enqueue gives up after this long, whatever BullMQ is waiting for. */
+const ENQUEUE_TIMEOUT_MS = 2000
+
+/**
+ * Jobs in Redis through BullMQ: enqueued by app instances, processed by worker processes (level 4).
+ * While Redis is unreachable an enqueue fails within ENQUEUE_TIMEOUT_MS with
+ * OUTGROW_DEPENDENCY_UNAVAILABLE naming the queue; workers wait for Redis to return.
+ */
+export class BullMqQueue implements JobQueue, ReportsDependencies {
   readonly #url: string
   readonly #name: string
   readonly #concurrency: number
   readonly #queue: Queue
+  readonly #health: DependencyHealth
   // BullMQ does not close connections it was given; these are ours to close.
   readonly #connections: Redis[] = []
   #worker: Worker | undefined
@@ -19,7 +29,11 @@ export class BullMqQueue implements JobQueue {
     this.#url = url
     this.#name = name
     this.#concurrency = concurrency
-    this.#queue = new Queue(name, { connection: this.#connect() })
+    // The producer's connection fails fast; BullMQ requires retries without limit only for workers.
+    const { redis, health } = createFailFastRedis(url, 'jobs')
+    this.#connections.push(redis)
+    this.#health = health
+    this.#queue = new Queue(name, { connection: redis })
     this.#queue.on('error', () => {})
   }
 
@@ -31,15 +45,34 @@ export class BullMqQueue implements JobQueue {
   }
 
   async enqueue (name: string, payload: JsonValue, options: EnqueueOptions = {}): Promise<{ id: string }> {
-    const job = await this.#queue.add(name, payload, {
-      attempts: options.attempts ?? 3,
-      backoff: { type: 'exponential', delay: backoffMs(1) },
-      removeOnComplete: { count: 1000 },
-      removeOnFail: { count: 5000 },
-      ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
+    const part = `job queue ${this.#name}`
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        this.#health.markDown()
+        reject(new OutgrowError('OUTGROW_DEPENDENCY_UNAVAILABLE', `${part} (redis) unavailable: no answer within ${ENQUEUE_TIMEOUT_MS} ms`, { dependency: part }))
+      }, ENQUEUE_TIMEOUT_MS)
     })
-    jobsProcessed.inc({ name, outcome: 'enqueued' })
-    return { id: String(job.id) }
+    try {
+      const job = await callRedis(this.#health, part, async () => await Promise.race([timedOut, this.#queue.add(name, payload, {
+        attempts: options.attempts ?? 3,
+        backoff: { type: 'exponential', delay: backoffMs(1) },
+        removeOnComplete: { count: 1000 },
+        removeOnFail: { count: 5000 },
+        ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
+      })]))
+      jobsProcessed.inc({ name, outcome: 'enqueued' })
+      return { id: String(job.id) }
+    } catch (err) {
+      jobsProcessed.inc({ name, outcome: 'not_enqueued' })
+      throw err
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  async dependencyStates (): Promise<{ jobs: DependencyState }> {
+    return { jobs: await this.#health.current() }
   }
 
   async process (handlers: Readonly<Record<string, JobHandler>>, ports: Ports): Promise<void> {

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { sessionPlugin } from '../session/plugin.js'
 import type { SessionStore } from '../session/store.js'
+import { collectDependencyStates } from './dependencies.js'
 import { installErrorHandling } from './http-errors.js'
 import { httpInFlight, httpRequests, registry } from './metrics.js'
 import type { Ports } from './ports.js'
@@ -11,7 +12,10 @@ export interface AppServerOptions {
   readonly ports: Ports
   readonly sessionStore: SessionStore
   readonly sessionTtlSeconds: number
-  /** Readiness beyond "not shutting down", e.g. the database answering. */
+  /**
+   * Readiness beyond "not shutting down": throws when the instance can serve nothing, e.g. when
+   * neither the database primary nor any replica answers (PgDatabase.assertCanServe).
+   */
   readonly readiness?: () => Promise<void>
   readonly bodyLimit?: number
   /** Worker processes serve only health and metrics, not the service's routes. */
@@ -63,14 +67,17 @@ export async function createAppServer (options: AppServerOptions): Promise<AppSe
   installErrorHandling(app)
 
   app.get('/healthz', async () => ({ status: 'ok', instance: ports.instanceId }))
+  // Ready while the instance can serve something; the body says which parts answer, so a
+  // dependency that is down shows here without taking the instance out of rotation.
   app.get('/readyz', async (_request, reply) => {
-    if (draining) return await reply.code(503).send({ status: 'draining', instance: ports.instanceId })
+    const dependencies = await collectDependencyStates([ports.db, ports.cache, ports.jobs, options.sessionStore])
+    if (draining) return await reply.code(503).send({ status: 'draining', instance: ports.instanceId, dependencies })
     try {
       await options.readiness?.()
     } catch (err) {
-      return await reply.code(503).send({ status: 'unavailable', reason: (err as Error).message, instance: ports.instanceId })
+      return await reply.code(503).send({ status: 'unavailable', reason: (err as Error).message, instance: ports.instanceId, dependencies })
     }
-    return { status: 'ready', instance: ports.instanceId }
+    return { status: 'ready', instance: ports.instanceId, dependencies }
   })
   app.get('/metrics', async (_request, reply) => {
     void reply.header('content-type', registry.contentType)

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { OutgrowError, isOutgrowError } from '../errors/index.js'
+import { unavailableErrorFor } from './connection-errors.js'
 
 /** Maps every failure to a JSON error body with a stable code; 5xx details never leak. */
 export function installErrorHandling (app: FastifyInstance): void {
@@ -20,8 +21,15 @@ export function installErrorHandling (app: FastifyInstance): void {
     } else if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       err = new OutgrowError('OUTGROW_BAD_REQUEST', error.message)
     } else {
-      request.log.error({ err: error }, 'unhandled error')
-      err = new OutgrowError('OUTGROW_INTERNAL')
+      // An engine error that escaped its adapter is still a missing part, not a bug.
+      const unavailable = unavailableErrorFor(error)
+      if (unavailable === undefined) {
+        request.log.error({ err: error }, 'unhandled error')
+        err = new OutgrowError('OUTGROW_INTERNAL')
+      } else {
+        request.log.warn({ err: error }, unavailable.message)
+        err = unavailable
+      }
     }
     if (err.status === 503) void reply.header('retry-after', '1')
     void reply.code(err.status).send(err.toJSON())

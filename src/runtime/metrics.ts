@@ -36,7 +36,7 @@ export const cacheRequests = new client.Counter({
 
 export const jobsProcessed = new client.Counter({
   name: 'outgrow_jobs_total',
-  help: 'Jobs by name and outcome (enqueued, completed, failed)',
+  help: 'Jobs by name and outcome (enqueued, not_enqueued, completed, failed)',
   labelNames: ['name', 'outcome'] as const,
   registers: [registry],
 })
@@ -59,5 +59,19 @@ export const eventLoopUtilization = new client.Gauge({
 export const httpInFlight = new client.Gauge({
   name: 'outgrow_http_in_flight',
   help: 'HTTP requests being served by this process, health and metrics requests excluded',
+  registers: [registry],
+})
+
+export const dependencyUp = new client.Gauge({
+  name: 'outgrow_dependency_up',
+  help: 'Whether an engine this process depends on answered at last look (1) or not (0)',
+  labelNames: ['dependency'] as const,
+  registers: [registry],
+})
+
+export const cacheErrors = new client.Counter({
+  name: 'outgrow_cache_errors_total',
+  help: 'Cache operations that failed and were skipped (get served as a miss), by operation',
+  labelNames: ['operation'] as const,
   registers: [registry],
 })

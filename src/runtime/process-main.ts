@@ -41,7 +41,7 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
   if (runsJobs) await jobs.process(service.jobs ?? {}, ports)
 
   const server = await createAppServer({
-    service, ports, sessionStore, sessionTtlSeconds: config.session.ttlSeconds, readiness: async () => { await db.ping() }, serveRoutes: config.role === 'app',
+    service, ports, sessionStore, sessionTtlSeconds: config.session.ttlSeconds, readiness: async () => { await db.assertCanServe() }, serveRoutes: config.role === 'app',
   })
   if (config.role === 'app') await service.onStart?.(ports)
   await server.app.listen({ host: config.host, port: config.port })

@@ -1,45 +1,57 @@
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
+import type { DependencyHealth, DependencyState, ReportsDependencies } from '../runtime/dependencies.js'
+import { callRedis, createFailFastRedis } from '../runtime/redis-client.js'
 import type { SessionStore } from './store.js'
 
-/** Sessions in Redis, one hash per session, TTL refreshed on every write. */
-export class RedisSessionStore implements SessionStore {
+/**
+ * Sessions in Redis, one hash per session, TTL refreshed on every write. While Redis is
+ * unreachable every operation fails fast with OUTGROW_DEPENDENCY_UNAVAILABLE ("session store
+ * (redis) unavailable"); requests that never touch their session are unaffected.
+ */
+export class RedisSessionStore implements SessionStore, ReportsDependencies {
   readonly #redis: Redis
+  readonly #health: DependencyHealth
   readonly #ttlSeconds: number
 
   constructor (url: string, ttlSeconds: number) {
-    this.#redis = new Redis(url, { maxRetriesPerRequest: 2, enableAutoPipelining: true })
-    this.#redis.on('error', () => {})
+    const { redis, health } = createFailFastRedis(url, 'sessions')
+    this.#redis = redis
+    this.#health = health
     this.#ttlSeconds = ttlSeconds
   }
 
   #key (id: string): string { return `sess:${id}` }
 
+  async #call<T> (operation: (redis: Redis) => Promise<T>): Promise<T> {
+    return await callRedis(this.#health, 'session store', async () => await operation(this.#redis))
+  }
+
   async getField (id: string, field: string): Promise<string | undefined> {
-    return await this.#redis.hget(this.#key(id), field) ?? undefined
+    return await this.#call(async (r) => await r.hget(this.#key(id), field)) ?? undefined
   }
 
   async getAll (id: string): Promise<Record<string, string>> {
-    return await this.#redis.hgetall(this.#key(id))
+    return await this.#call(async (r) => await r.hgetall(this.#key(id)))
   }
 
   async setField (id: string, field: string, value: string): Promise<void> {
-    await this.#redis.multi().hset(this.#key(id), field, value).expire(this.#key(id), this.#ttlSeconds).exec()
+    await this.#call(async (r) => await r.multi().hset(this.#key(id), field, value).expire(this.#key(id), this.#ttlSeconds).exec())
   }
 
   async incrementField (id: string, field: string, by: number): Promise<number> {
-    const results = await this.#redis.multi().hincrby(this.#key(id), field, by).expire(this.#key(id), this.#ttlSeconds).exec()
+    const results = await this.#call(async (r) => await r.multi().hincrby(this.#key(id), field, by).expire(this.#key(id), this.#ttlSeconds).exec())
     const [err, value] = results?.[0] ?? [new Error('no reply'), null]
     if (err !== null) throw err
     return Number(value)
   }
 
   async deleteFields (id: string, fields: string[]): Promise<void> {
-    if (fields.length > 0) await this.#redis.hdel(this.#key(id), ...fields)
+    if (fields.length > 0) await this.#call(async (r) => await r.hdel(this.#key(id), ...fields))
   }
 
   async rename (oldId: string, newId: string): Promise<void> {
     try {
-      await this.#redis.rename(this.#key(oldId), this.#key(newId))
+      await this.#call(async (r) => await r.rename(this.#key(oldId), this.#key(newId)))
     } catch (err) {
       // RENAME of a key that does not exist fails; an empty session has nothing to move.
       if (!String((err as Error).message).includes('no such key')) throw err
@@ -47,7 +59,11 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async destroy (id: string): Promise<void> {
-    await this.#redis.del(this.#key(id))
+    await this.#call(async (r) => await r.del(this.#key(id)))
+  }
+
+  async dependencyStates (): Promise<{ sessions: DependencyState }> {
+    return { sessions: await this.#health.current() }
   }
 
   async close (): Promise<void> {

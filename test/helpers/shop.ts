@@ -5,31 +5,46 @@ import { createAppServer } from '../../src/runtime/app-server.js'
 import type { Ports } from '../../src/runtime/ports.js'
 import { PgDatabase } from '../../src/data/pg-database.js'
 import shop from '../../examples/shop/service.js'
-import type { CacheConfig, SessionConfig } from '../../src/config/process-config.js'
+import type { CacheConfig, JobsConfig, SessionConfig } from '../../src/config/process-config.js'
 
 export const ADMIN_TOKEN = 'test-admin-token'
 
 export interface ShopUnderTest {
   readonly app: FastifyInstance
   readonly db: PgDatabase
+  readonly ports: Ports
   close(): Promise<void>
 }
 
-/** The shop in this process on real PostgreSQL, with the given cache and session adapters. */
-export async function startShop (options: { primary: string, cache: CacheConfig, session: SessionConfig, products?: number, users?: number }): Promise<ShopUnderTest> {
-  const db = new PgDatabase({ primary: options.primary, replicas: [], poolSize: 10, replicaPollMs: 20 })
-  await shop.migrate?.(db)
-  await shop.seed?.(db, { products: options.products ?? 200, users: options.users ?? 20 })
+export interface ShopOptions {
+  readonly primary: string
+  readonly replicas?: readonly string[]
+  readonly cache: CacheConfig
+  readonly session: SessionConfig
+  readonly jobs?: JobsConfig
+  readonly products?: number
+  readonly users?: number
+}
+
+/** The shop in this process on real PostgreSQL, with the given adapters (in-process jobs unless told). */
+export async function startShop (options: ShopOptions): Promise<ShopUnderTest> {
+  // Schema and seed on the primary alone, as the supervisor does before replicas exist.
+  const setup = new PgDatabase({ primary: options.primary, replicas: [], poolSize: 2, replicaPollMs: 20 })
+  await shop.migrate?.(setup)
+  await shop.seed?.(setup, { products: options.products ?? 200, users: options.users ?? 20 })
+  await setup.close()
+  const db = new PgDatabase({ primary: options.primary, replicas: [...options.replicas ?? []], poolSize: 10, replicaPollMs: 20 })
   const cache = createCache(options.cache)
-  const jobs = createJobQueue({ kind: 'inprocess', concurrency: 2 })
+  const jobs = createJobQueue(options.jobs ?? { kind: 'inprocess', concurrency: 2 })
   const sessionStore = createSessionStore(options.session)
   const ports: Ports = { db, cache, jobs, instanceId: 'test-1', adminToken: ADMIN_TOKEN, log: pino({ level: 'silent' }) }
   await jobs.process(shop.jobs ?? {}, ports)
-  const server = await createAppServer({ service: shop, ports, sessionStore, sessionTtlSeconds: 3600, readiness: async () => { await db.ping() } })
+  const server = await createAppServer({ service: shop, ports, sessionStore, sessionTtlSeconds: 3600, readiness: async () => { await db.assertCanServe() } })
   await server.app.ready()
   return {
     app: server.app,
     db,
+    ports,
     close: async () => {
       await server.app.close()
       await jobs.close()

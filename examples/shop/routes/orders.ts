@@ -28,6 +28,15 @@ async function existingOrder (tx: Queryable, userId: number, key: string): Promi
   return found.rows[0]
 }
 
+/** A step after the order's commit: a failure is logged, and the order is still returned. */
+async function afterCommit (ports: Ports, orderId: string, step: string, run: () => Promise<void>): Promise<void> {
+  try {
+    await run()
+  } catch (err) {
+    ports.log.warn({ err, orderId }, `order placed, but could not ${step}`)
+  }
+}
+
 /** Thrown inside the transaction to roll it back when a concurrent retry already placed the order. */
 class AlreadyPlaced extends Error {}
 
@@ -76,14 +85,22 @@ export function orderRoutes (app: FastifyInstance, ports: Ports): void {
     }
 
     const order = placed.value
-    // Only what was ordered leaves the cart; items added meanwhile stay.
-    for (const [productId, qty] of lines) {
-      const left = await request.session.increment(CART_PREFIX + String(productId), -qty)
-      if (left <= 0) await request.session.delete(CART_PREFIX + String(productId))
-    }
-    await request.session.set(LAST_WRITE, placed.position)
+    // The order is committed: from here on a failing part (session store, cache, queue) must not
+    // turn it into an error response, which would invite a retry that orders twice.
+    await afterCommit(ports, order.id, 'clear the ordered items from the cart', async () => {
+      // Only what was ordered leaves the cart; items added meanwhile stay.
+      for (const [productId, qty] of lines) {
+        const left = await request.session.increment(CART_PREFIX + String(productId), -qty)
+        if (left <= 0) await request.session.delete(CART_PREFIX + String(productId))
+      }
+    })
+    await afterCommit(ports, order.id, 'remember the write position', async () => { await request.session.set(LAST_WRITE, placed.position) })
     await ports.cache.delete(...lines.map(([productId]) => productKey(productId)))
-    await ports.jobs.enqueue('order.receipt', { orderId: Number(order.id) }, { jobId: `receipt-${order.id}` })
+    // A receipt not enqueued now is enqueued by the recovery in the service's onStart (orders
+    // still 'placed' after 30 s).
+    await afterCommit(ports, order.id, 'enqueue the receipt', async () => {
+      await ports.jobs.enqueue('order.receipt', { orderId: Number(order.id) }, { jobId: `receipt-${order.id}` })
+    })
     return await reply.code(201).send(orderJson(order))
   })
 

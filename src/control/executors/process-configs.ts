@@ -45,6 +45,8 @@ export function appProcessConfig (spec: TopologySpec, service: string, instanceI
       primary: need(addresses, primaryName(s.database)),
       replicas: Array.from({ length: db.replicas.count }, (_, i) => need(addresses, replicaName(s.database, i + 1))),
       poolSize: pool.size,
+      connectTimeoutMs: pool.connectTimeoutMs,
+      statementTimeoutMs: pool.statementTimeoutMs,
     },
     cache: cache === undefined ? { kind: 'memory' } : { kind: 'redis', url: cache },
     session: sessions === undefined ? { kind: 'memory' } : { kind: 'redis', url: sessions },
