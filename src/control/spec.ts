@@ -25,8 +25,8 @@ export const instancesSchema = z.object({
 export const poolSchema = z.object({
   /** PostgreSQL connections per process. */
   size: z.number().int().min(1).max(200).default(10),
-  connectTimeoutMs: z.number().int().min(10).max(600_000).default(2000),
-  statementTimeoutMs: z.number().int().min(10).max(3_600_000).default(10_000),
+  connectTimeoutMs: z.number().int().min(100).max(60_000).default(2000),
+  statementTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
 }).strict()
 
 /**

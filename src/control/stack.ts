@@ -8,6 +8,7 @@ import { OutgrowError } from '../errors/index.js'
 import { importService } from '../runtime/service.js'
 import { createTemporaryDataDir } from '../supervisor/data-dir.js'
 import { createEmulation, type ServerEmulation } from '../supervisor/emulation.js'
+import { postgresDataRoot } from '../supervisor/engines/pg-data-root.js'
 import { portIsFree } from '../supervisor/free-port.js'
 import { Redis } from 'ioredis'
 import { startControlApi, type ControlApi } from './api.js'
@@ -125,7 +126,11 @@ export class Stack {
     this.#ownsDataDir = this.#options.dataDir === undefined
     this.#dataDir = this.#options.dataDir ?? await createTemporaryDataDir()
     assertNoLiveSupervisor(this.#dataDir)
-    if (this.#options.fresh === true) await rm(join(this.#dataDir, 'data'), { recursive: true, force: true })
+    if (this.#options.fresh === true) {
+      await rm(join(this.#dataDir, 'data'), { recursive: true, force: true })
+      await rm(postgresDataRoot(this.#dataDir), { recursive: true, force: true })
+      await rm(join(this.#dataDir, 'ports.json'), { force: true })
+    }
     await mkdir(join(this.#dataDir, 'logs'), { recursive: true })
     // PostgreSQL runs as its own OS user and must be able to traverse to its data dir.
     await chmod(this.#dataDir, 0o755)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -10,7 +10,8 @@ import { freePort } from '../../src/supervisor/free-port.js'
 import { CLI, isAlive, startCli, waitFor } from '../helpers/cli.js'
 
 let cwd: string
-before(async () => { cwd = await mkdtemp(join(tmpdir(), 'outgrow-cli-')) })
+// Traversable by PostgreSQL's OS user, so the stack's data stays inside it.
+before(async () => { cwd = await mkdtemp(join(tmpdir(), 'outgrow-cli-')); await chmod(cwd, 0o755) })
 after(async () => { await rm(cwd, { recursive: true, force: true }) })
 
 test('level 1 starts with one command, serves the shop, and stops cleanly on SIGTERM', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
@@ -13,6 +13,7 @@ let base: string
 
 before(async () => {
   cwd = await mkdtemp(join(tmpdir(), 'outgrow-e2e-'))
+  await chmod(cwd, 0o755)
   const port = await freePort()
   cli = await startCli(['up', '--level', '4', '--port', String(port), '--products', '500', '--users', '30', '--cpus', '1'], cwd)
   base = cli.ready.url

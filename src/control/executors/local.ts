@@ -7,6 +7,7 @@ import type { ObservedUnit, UnitState } from '../observed.js'
 import type { TopologySpec } from '../spec.js'
 import { primaryName, type DesiredUnit } from '../units.js'
 import type { ServerEmulation } from '../../supervisor/emulation.js'
+import { postgresDataRoot } from '../../supervisor/engines/pg-data-root.js'
 import { freePort, portIsFree } from '../../supervisor/free-port.js'
 import { NodeHandle, PostgresHandle, RedisHandle, type LocalHandle, type Placement } from './local-handles.js'
 import { appProcessConfig, gatewayProcessConfig } from './process-configs.js'
@@ -106,6 +107,7 @@ export class LocalExecutor extends EventEmitter {
       await mkdir(this.#logDir, { recursive: true })
       // Engines run as their own OS user: every dir above their data dirs must stay traversable.
       await mkdir(join(this.#options.dataDir, 'data'), { recursive: true, mode: 0o755 })
+      await mkdir(postgresDataRoot(this.#options.dataDir), { recursive: true, mode: 0o755 })
       entry.handle ??= await this.#handleFor(unit)
       const handle = entry.handle
       const address = await handle.start()
@@ -130,7 +132,7 @@ export class LocalExecutor extends EventEmitter {
   async #handleFor (unit: DesiredUnit): Promise<LocalHandle> {
     const spec = this.#options.spec()
     const placement: Placement = { emulation: this.#options.emulation, server: unit.server, cpus: unit.cpus }
-    const dataDir = join(this.#options.dataDir, 'data', unit.name)
+    const dataDir = unit.kind.startsWith('postgres') ? join(postgresDataRoot(this.#options.dataDir), unit.name) : join(this.#options.dataDir, 'data', unit.name)
     const [kindGroup, groupName = ''] = unit.group.split('/')
     void kindGroup
     switch (unit.kind) {
