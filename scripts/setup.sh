@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything Outgrow needs and builds it. Safe to run again: it only installs what is missing.
-#   - Debian/Ubuntu: PostgreSQL server binaries, redis-server and a C compiler via apt (as root, or with sudo).
+#   - Debian/Ubuntu: PostgreSQL server binaries, redis-server, pgbouncer and a C compiler via apt (as root, or with sudo).
 #   - Elsewhere: says exactly what to install.
 #   - npm packages (npm ci) and the TypeScript build.
 set -euo pipefail
@@ -22,12 +22,17 @@ have_postgres() {
   return 1
 }
 have_redis() { command -v redis-server >/dev/null 2>&1 || [ -n "${OUTGROW_REDIS_SERVER:-}" ]; }
+have_pgbouncer() {
+  [ -n "${OUTGROW_PGBOUNCER:-}" ] && [ -x "$OUTGROW_PGBOUNCER" ] && return 0
+  command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ]
+}
 have_setpriv() { command -v setpriv >/dev/null 2>&1; }
 have_cc() { command -v cc >/dev/null 2>&1; }
 
 missing=()
 have_postgres || missing+=(postgresql)
 have_redis || missing+=(redis-server)
+have_pgbouncer || missing+=(pgbouncer)
 have_setpriv || missing+=(util-linux)
 have_cc || missing+=(gcc libc6-dev)
 
@@ -43,16 +48,20 @@ if [ "${#missing[@]}" -gt 0 ]; then
     say "installing with apt: ${missing[*]}"
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Outgrow runs its own PgBouncers on ports it picks; the package's system service would hold 6432.
+    if [[ " ${missing[*]} " == *" pgbouncer "* ]] && command -v systemctl >/dev/null 2>&1; then
+      $sudo systemctl disable --now pgbouncer >/dev/null 2>&1 || true
+    fi
   else
     say "missing: ${missing[*]}. Install PostgreSQL >= 13 (server binaries: initdb, postgres, pg_basebackup),"
-    say "Redis >= 7 (redis-server), util-linux (setpriv) and a C compiler (cc) with your package manager, e.g."
-    say "  Fedora: dnf install postgresql-server redis util-linux   Alpine: apk add postgresql redis util-linux"
-    say "  macOS:  brew install postgresql@16 redis   (then set OUTGROW_PG_BIN to its bin directory)"
+    say "Redis >= 7 (redis-server), PgBouncer, util-linux (setpriv) and a C compiler (cc) with your package manager, e.g."
+    say "  Fedora: dnf install postgresql-server redis pgbouncer util-linux   Alpine: apk add postgresql redis pgbouncer util-linux"
+    say "  macOS:  brew install postgresql@16 redis pgbouncer   (then set OUTGROW_PG_BIN to its bin directory)"
     exit 1
   fi
 fi
 
-# PostgreSQL refuses to run as root; as root, Outgrow runs it as the 'postgres' OS user.
+# PostgreSQL and PgBouncer refuse to run as root; as root, Outgrow runs them as the 'postgres' OS user.
 if [ "$(id -u)" -eq 0 ] && ! id -u "${OUTGROW_PG_USER:-postgres}" >/dev/null 2>&1; then
   say "creating the system user ${OUTGROW_PG_USER:-postgres} to run PostgreSQL"
   useradd --system --home-dir /var/lib/postgresql --shell /usr/sbin/nologin "${OUTGROW_PG_USER:-postgres}"

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto'
+import { connectionDemand, poolerClientLimit } from './demand.js'
 import { redisFor, serverFor, type TopologySpec } from './spec.js'
 
 /** What kind of process a unit is; executors map each kind to a way of running it. */
-export const UNIT_KINDS = ['postgres-primary', 'postgres-replica', 'redis', 'app', 'worker', 'gateway'] as const
+export const UNIT_KINDS = ['postgres-primary', 'postgres-replica', 'pgbouncer', 'redis', 'app', 'worker', 'gateway'] as const
 export type UnitKind = typeof UNIT_KINDS[number]
 
 /** One process the spec asks for. */
@@ -26,8 +27,37 @@ const fingerprint = (value: unknown): string => createHash('sha256').update(JSON
 export const primaryName = (cluster: string): string => `${cluster}-primary`
 export const replicaName = (cluster: string, i: number): string => `${cluster}-replica-${i}`
 export const copyName = (group: string, i: number): string => `${group}-${i}`
+/** The PgBouncer in front of a cluster's primary, and the one in front of each replica. */
+export const poolerName = (cluster: string): string => `${cluster}-pooler`
+export const replicaPoolerName = (cluster: string, i: number): string => `${replicaName(cluster, i)}-pooler`
 
-/** Every process a spec asks for, in start order: databases, Redis, workers, instances, gateways. */
+/** The PostgreSQL unit a pgbouncer unit pools: the one (and only) unit it depends on. */
+export function pooledServer (unit: DesiredUnit): string {
+  if (unit.kind !== 'pgbouncer' || unit.dependsOn[0] === undefined) throw new Error(`${unit.name} is not a pooler`)
+  return unit.dependsOn[0]
+}
+
+/** What shapes a cluster's PgBouncers, undefined when it has none: its fingerprint and its config. */
+export function poolerSettings (spec: TopologySpec, cluster: string): { poolSize: number, maxClientConnections: number } | undefined {
+  const pooler = spec.databases[cluster]?.pooler
+  if (pooler?.kind !== 'pgbouncer') return undefined
+  return { poolSize: pooler.poolSize, maxClientConnections: poolerClientLimit(connectionDemand(spec).get(cluster) ?? 0) }
+}
+
+/**
+ * The units instances of a cluster connect to: its primary and replicas, or the PgBouncer in
+ * front of each when the cluster has a pgbouncer pooler.
+ */
+export function databaseEndpoints (spec: TopologySpec, cluster: string): { primary: string, replicas: string[] } {
+  const db = spec.databases[cluster]
+  const pooled = db?.pooler.kind === 'pgbouncer'
+  return {
+    primary: pooled ? poolerName(cluster) : primaryName(cluster),
+    replicas: Array.from({ length: db?.replicas.count ?? 0 }, (_, i) => pooled ? replicaPoolerName(cluster, i + 1) : replicaName(cluster, i + 1)),
+  }
+}
+
+/** Every process a spec asks for, in start order: databases, poolers, Redis, workers, instances, gateways. */
 export function expand (spec: TopologySpec): DesiredUnit[] {
   const units: DesiredUnit[] = []
   const cpus = (server: string): number => spec.servers[server]?.cpus ?? spec.emulation.cpusPerServer
@@ -40,15 +70,22 @@ export function expand (spec: TopologySpec): DesiredUnit[] {
     for (let i = 1; i <= db.replicas.count; i++) {
       add({ name: replicaName(cluster, i), kind: 'postgres-replica', group: `databases/${cluster}/replicas`, ordinal: i, server: serverFor(db.replicas.server, i), dependsOn: [primaryName(cluster)] }, engine)
     }
+    const pooler = poolerSettings(spec, cluster)
+    if (pooler !== undefined && db.pooler.kind === 'pgbouncer') {
+      const server = db.pooler.server
+      add({ name: poolerName(cluster), kind: 'pgbouncer', group: `databases/${cluster}/pooler`, ordinal: 1, server: serverFor(server ?? db.primary.server, 1), dependsOn: [primaryName(cluster)] }, pooler)
+      for (let i = 1; i <= db.replicas.count; i++) {
+        add({ name: replicaPoolerName(cluster, i), kind: 'pgbouncer', group: `databases/${cluster}/replica-poolers`, ordinal: i, server: serverFor(server ?? db.replicas.server, i), dependsOn: [replicaName(cluster, i)] }, pooler)
+      }
+    }
   }
   for (const [name, redis] of Object.entries(spec.redis)) {
     add({ name, kind: 'redis', group: `redis/${name}`, ordinal: 1, server: serverFor(redis.server, 1), dependsOn: [] }, { persistence: redis.persistence })
   }
   const redisRoles = Object.fromEntries(Object.entries(spec.redis).map(([n, r]) => [n, [...r.roles].sort()]))
   const dependencies = (database: string): string[] => {
-    const db = spec.databases[database]
-    const replicas = Array.from({ length: db?.replicas.count ?? 0 }, (_, i) => replicaName(database, i + 1))
-    return [primaryName(database), ...replicas, ...Object.keys(spec.redis)]
+    const { primary, replicas } = databaseEndpoints(spec, database)
+    return [primary, ...replicas, ...Object.keys(spec.redis)]
   }
   for (const [name, w] of Object.entries(spec.workers)) {
     const service = spec.services[w.service]

@@ -1,8 +1,11 @@
 import { parseOrThrow } from '../config/validate.js'
 import { OutgrowError } from '../errors/index.js'
 import { policyFor } from './autoscaler/spec-policy.js'
+import { connectionDemand, maxCopies } from './demand.js'
 import { expand } from './units.js'
 import { REDIS_ROLES, redisFor, topologySpecSchema, type InstancesSpec, type TopologySpec } from './spec.js'
+
+export { connectionDemand, maxCopies }
 
 /** Connections PostgreSQL keeps for itself, replication and the supervisor's own checks. */
 const RESERVED_CONNECTIONS = 10
@@ -11,28 +14,11 @@ function refuse (field: string, message: string): never {
   throw new OutgrowError('OUTGROW_TOPOLOGY_REFUSED', `topology refused: ${field}: ${message}`, { field })
 }
 
-/** The most copies a group may run: its max when it autoscales, else its count. */
-export function maxCopies (instances: InstancesSpec): number {
-  return Math.max(instances.count, instances.max ?? 0)
-}
-
 function checkInstances (field: string, instances: InstancesSpec): void {
   const { count, min, max } = instances
   if (min !== undefined && max !== undefined && min > max) refuse(`${field}.min`, `min ${min} is above max ${max}`)
   if (min !== undefined && count < min) refuse(`${field}.count`, `count ${count} is below min ${min}`)
   if (max !== undefined && count > max) refuse(`${field}.count`, `count ${count} is above max ${max}`)
-}
-
-/** Postgres connections each cluster may be asked for at the largest size the spec allows. */
-export function connectionDemand (spec: TopologySpec): Map<string, number> {
-  const demand = new Map<string, number>()
-  const add = (cluster: string, n: number): void => { demand.set(cluster, (demand.get(cluster) ?? 0) + n) }
-  for (const s of Object.values(spec.services)) add(s.database, maxCopies(s.instances) * s.pool.size)
-  for (const w of Object.values(spec.workers)) {
-    const service = spec.services[w.service]
-    if (service !== undefined) add(service.database, maxCopies(w.instances) * w.pool.size)
-  }
-  return demand
 }
 
 /**

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, chmod } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { PgBouncer } from '../../src/supervisor/engines/pgbouncer.js'
 import { PostgresServer } from '../../src/supervisor/engines/postgres.js'
 import { RedisServer } from '../../src/supervisor/engines/redis.js'
 import { freePort } from '../../src/supervisor/free-port.js'
@@ -16,7 +17,15 @@ export interface TestEngines {
   stop(): Promise<void>
 }
 
-export async function startEngines (options: { replica?: boolean, redis?: boolean, postgres?: boolean } = {}): Promise<TestEngines> {
+export interface StartEnginesOptions {
+  readonly replica?: boolean
+  readonly redis?: boolean
+  readonly postgres?: boolean
+  /** `-c` settings of the PostgreSQL servers, e.g. { max_connections: '30' }. */
+  readonly settings?: Readonly<Record<string, string>>
+}
+
+export async function startEngines (options: StartEnginesOptions = {}): Promise<TestEngines> {
   const dir = await mkdtemp(join(tmpdir(), 'outgrow-test-'))
   await chmod(dir, 0o755)
   let primary: PostgresServer | undefined
@@ -30,11 +39,11 @@ export async function startEngines (options: { replica?: boolean, redis?: boolea
   }
   try {
     if (options.postgres !== false) {
-      primary = await PostgresServer.createPrimary({ name: 'test-primary', dataDir: join(dir, 'primary'), logFile: join(dir, 'primary.log'), port: await freePort(), durable: false })
+      primary = await PostgresServer.createPrimary({ name: 'test-primary', dataDir: join(dir, 'primary'), logFile: join(dir, 'primary.log'), port: await freePort(), durable: false, settings: options.settings })
       await primary.start()
       await primary.createDatabase()
       if (options.replica === true) {
-        replica = await PostgresServer.createReplica(primary.options, { name: 'test-replica', dataDir: join(dir, 'replica'), logFile: join(dir, 'replica.log'), port: await freePort(), durable: false })
+        replica = await PostgresServer.createReplica(primary.options, { name: 'test-replica', dataDir: join(dir, 'replica'), logFile: join(dir, 'replica.log'), port: await freePort(), durable: false, settings: options.settings })
         await replica.start()
       }
     }
@@ -52,4 +61,25 @@ export async function startEngines (options: { replica?: boolean, redis?: boolea
 export async function startRedis (): Promise<{ redis: RedisServer, stop: () => Promise<void> }> {
   const engines = await startEngines({ postgres: false, redis: true })
   return { redis: engines.redis as RedisServer, stop: engines.stop }
+}
+
+/** A PgBouncer in front of server, on a free port in a temporary directory. */
+export async function startPgBouncer (server: PostgresServer, options: { poolSize: number, maxClientConnections?: number }): Promise<{ bouncer: PgBouncer, stop: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'outgrow-test-'))
+  await chmod(dir, 0o755)
+  const bouncer = new PgBouncer({
+    name: 'test-pgbouncer', dataDir: join(dir, 'pgbouncer'), logFile: join(dir, 'pgbouncer.log'), port: await freePort(),
+    serverPort: server.options.port, poolSize: options.poolSize, maxClientConnections: options.maxClientConnections ?? 1000,
+  })
+  const stop = async (): Promise<void> => {
+    await bouncer.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+  try {
+    await bouncer.start()
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { bouncer, stop }
 }

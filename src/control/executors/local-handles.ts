@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import type { ProcessConfigInput } from '../../config/process-config.js'
 import type { ServerEmulation } from '../../supervisor/emulation.js'
+import { PgBouncer, type PgBouncerOptions } from '../../supervisor/engines/pgbouncer.js'
 import { PostgresServer } from '../../supervisor/engines/postgres.js'
 import { RedisServer } from '../../supervisor/engines/redis.js'
 import type { ManagedProcess } from '../../supervisor/managed-process.js'
@@ -103,6 +104,28 @@ export class RedisHandle implements LocalHandle {
 
   async stop (): Promise<void> {
     await this.#server.stop()
+  }
+}
+
+/** A PgBouncer in front of one PostgreSQL server; its config is written again on every start. */
+export class PgBouncerHandle implements LocalHandle {
+  readonly #bouncer: PgBouncer
+  readonly #placement: Placement
+
+  constructor (options: PgBouncerOptions, placement: Placement) {
+    this.#bouncer = new PgBouncer(options)
+    this.#placement = placement
+  }
+
+  get process (): ManagedProcess { return this.#bouncer.process }
+
+  async start (): Promise<string> {
+    await this.#bouncer.start(placer(this.#placement))
+    return this.#bouncer.url
+  }
+
+  async stop (): Promise<void> {
+    await this.#bouncer.stop()
   }
 }
 

@@ -5,11 +5,11 @@ import { join } from 'node:path'
 import type { Action } from '../actions.js'
 import type { ObservedUnit, UnitState } from '../observed.js'
 import type { TopologySpec } from '../spec.js'
-import { primaryName, type DesiredUnit } from '../units.js'
+import { pooledServer, poolerSettings, primaryName, type DesiredUnit } from '../units.js'
 import type { ServerEmulation } from '../../supervisor/emulation.js'
 import { postgresDataRoot } from '../../supervisor/engines/pg-data-root.js'
 import { freePort, portIsFree } from '../../supervisor/free-port.js'
-import { NodeHandle, PostgresHandle, RedisHandle, type LocalHandle, type Placement } from './local-handles.js'
+import { NodeHandle, PgBouncerHandle, PostgresHandle, RedisHandle, type LocalHandle, type Placement } from './local-handles.js'
 import { appProcessConfig, gatewayProcessConfig } from './process-configs.js'
 
 export interface LocalExecutorOptions {
@@ -151,6 +151,16 @@ export class LocalExecutor extends EventEmitter {
             : { primaryPort: this.#ports[primaryName(groupName)] as number }),
         })
       }
+      case 'pgbouncer': {
+        const settings = poolerSettings(spec, groupName)
+        if (settings === undefined) throw new Error(`database ${groupName} has no pgbouncer pooler`)
+        const serverPort = this.#ports[pooledServer(unit)]
+        if (serverPort === undefined) throw new Error(`${pooledServer(unit)} has no port yet`)
+        return new PgBouncerHandle({
+          name: unit.name, dataDir, logFile: join(this.#logDir, `${unit.name}.log`), port: await this.#enginePort(unit.name), serverPort,
+          ...settings,
+        }, placement)
+      }
       case 'redis': {
         const redis = spec.redis[unit.name]
         return new RedisHandle({ name: unit.name, dataDir, logDir: this.#logDir, port: await this.#enginePort(unit.name), persistent: redis?.persistence !== 'none', placement })
@@ -182,11 +192,11 @@ export class LocalExecutor extends EventEmitter {
   }
 
   /**
-   * Stops everything, front to back: gateways, instances, workers, Redis, replicas, primaries —
+   * Stops everything, front to back: gateways, instances, workers, Redis, poolers, replicas, primaries —
    * each tier at once, each process killed if it does not stop in time.
    */
   async stopAll (): Promise<void> {
-    const tiers: Array<DesiredUnit['kind']> = ['gateway', 'app', 'worker', 'redis', 'postgres-replica', 'postgres-primary']
+    const tiers: Array<DesiredUnit['kind']> = ['gateway', 'app', 'worker', 'redis', 'pgbouncer', 'postgres-replica', 'postgres-primary']
     for (const kind of tiers) {
       const names = [...this.#entries.values()].filter((e) => e.unit.kind === kind).map((e) => e.unit.name)
       await Promise.allSettled(names.map(async (n) => { await this.#stop(n) }))

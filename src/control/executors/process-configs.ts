@@ -1,7 +1,7 @@
 import type { GatewayConfigInput } from '../../config/gateway-config.js'
 import type { ProcessConfigInput } from '../../config/process-config.js'
 import { redisFor, type TopologySpec } from '../spec.js'
-import { primaryName, replicaName } from '../units.js'
+import { databaseEndpoints } from '../units.js'
 
 /** Where each engine serves, by unit name (postgres://…, redis://…). */
 export type Addresses = ReadonlyMap<string, string>
@@ -20,8 +20,9 @@ function need (addresses: Addresses, name: string): string {
 export function appProcessConfig (spec: TopologySpec, service: string, instanceId: string, addresses: Addresses, worker?: string): ProcessConfigInput {
   const s = spec.services[service]
   if (s === undefined) throw new Error(`no service ${service}`)
-  const db = spec.databases[s.database]
-  if (db === undefined) throw new Error(`no database ${s.database}`)
+  if (spec.databases[s.database] === undefined) throw new Error(`no database ${s.database}`)
+  // The cluster's PgBouncers when it has a pooler, else its PostgreSQL servers.
+  const endpoints = databaseEndpoints(spec, s.database)
   const redisUrl = (role: 'cache' | 'sessions' | 'queue' | 'registry'): string | undefined => {
     const server = redisFor(spec, role)
     return server === undefined ? undefined : need(addresses, server)
@@ -42,8 +43,8 @@ export function appProcessConfig (spec: TopologySpec, service: string, instanceI
     service: s.module,
     adminToken: spec.adminToken,
     db: {
-      primary: need(addresses, primaryName(s.database)),
-      replicas: Array.from({ length: db.replicas.count }, (_, i) => need(addresses, replicaName(s.database, i + 1))),
+      primary: need(addresses, endpoints.primary),
+      replicas: endpoints.replicas.map((name) => need(addresses, name)),
       poolSize: pool.size,
       connectTimeoutMs: pool.connectTimeoutMs,
       statementTimeoutMs: pool.statementTimeoutMs,

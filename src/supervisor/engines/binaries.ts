@@ -33,6 +33,15 @@ export function postgresBinDir (): string {
   throw new OutgrowError('OUTGROW_ENGINE_MISSING', `PostgreSQL server binaries (initdb, postgres) not found: ${INSTALL_HINT}`)
 }
 
+/** PgBouncer, for clusters whose spec sets `pooler: { kind: 'pgbouncer' }` (Debian installs it in /usr/sbin). */
+export function pgbouncerBinary (): string {
+  const found = process.env.OUTGROW_PGBOUNCER ?? onPath('pgbouncer') ?? ['/usr/sbin/pgbouncer', '/usr/local/sbin/pgbouncer', '/usr/local/bin/pgbouncer'].find((p) => existsSync(p))
+  if (found === undefined || !existsSync(found)) {
+    throw new OutgrowError('OUTGROW_ENGINE_MISSING', 'pgbouncer not found: run `bash scripts/setup.sh` (Debian: apt-get install pgbouncer; elsewhere install PgBouncer ≥ 1.12 and put it on PATH, or set OUTGROW_PGBOUNCER)')
+  }
+  return found
+}
+
 export function redisServerBinary (): string {
   const found = process.env.OUTGROW_REDIS_SERVER ?? onPath('redis-server') ?? ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p))
   if (found === undefined || !existsSync(found)) {
