@@ -71,8 +71,10 @@ export class PgBouncer {
       'reserve_pool_size = 0',
       // After a failed server login (the server restarting), retry within a second, not 15.
       'server_login_retry = 1',
-      // Sent by some drivers (JDBC, asyncpg); PgBouncer refuses unknown startup parameters.
-      'ignore_startup_parameters = extra_float_digits',
+      // PgBouncer refuses startup parameters it does not know. extra_float_digits comes from some
+      // drivers; statement_timeout from our pools — a server connection here is shared between
+      // clients, so the clients' own query time-out bounds their statements instead.
+      'ignore_startup_parameters = extra_float_digits,statement_timeout',
       'log_connections = 0',
       'log_disconnections = 0',
       'admin_users = postgres',
