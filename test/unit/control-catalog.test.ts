@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { ACTION_TYPES, actionTarget, describeAction, type Action } from '../../src/control/actions.js'
 import { UNIT_STATES, type UnitState } from '../../src/control/observed.js'
-import { preset } from '../../src/control/presets.js'
+import { deepMerge, preset } from '../../src/control/presets.js'
 import { UNIT_KINDS, expand, type DesiredUnit, type UnitKind } from '../../src/control/units.js'
 import { validateSpec } from '../../src/control/validate-spec.js'
 
@@ -32,7 +32,7 @@ function sample (type: Action['type'], unit: DesiredUnit): Action {
   }
 }
 
-const units = expand(validateSpec(preset(4, 'examples/shop/service.js')))
+const units = expand(validateSpec(deepMerge(preset(4, 'examples/shop/service.js'), { databases: { postgres: { pooler: { kind: 'pgbouncer' } } } })))
 const app = units.find((u) => u.kind === 'app') as DesiredUnit
 
 test('ACTION_TYPES lists each action type once, and each has a description and a target', () => {
@@ -47,7 +47,7 @@ test('ACTION_TYPES lists each action type once, and each has a description and a
   assert.deepEqual(lines, ['start app-1 on app-1', 'restart app-1 (crashed)', 'replace app-1 (spec changed)', 'stop app-1 (drain)'])
 })
 
-test('UNIT_KINDS lists each kind once, and the level 4 preset uses every one of them', () => {
+test('UNIT_KINDS lists each kind once, and the level 4 preset with a pooler uses every one of them', () => {
   assert.ok(unitKindsMatch)
   assert.equal(new Set(UNIT_KINDS).size, UNIT_KINDS.length)
   assert.deepEqual([...new Set(units.map((u) => u.kind))].sort(), [...UNIT_KINDS].sort())
@@ -61,7 +61,7 @@ test('UNIT_STATES lists each state once', () => {
 
 const topologyDoc = new URL('../../../docs/topology.md', import.meta.url)
 
-test('docs/topology.md documents every unit kind and state', { skip: existsSync(topologyDoc) ? false : 'docs/topology.md does not exist yet' }, () => {
+test('docs/topology.md documents every unit kind, state and action', () => {
   const doc = readFileSync(topologyDoc, 'utf8')
-  for (const word of [...UNIT_KINDS, ...UNIT_STATES]) assert.ok(doc.includes(`\`${word}\``), `docs/topology.md mentions \`${word}\``)
+  for (const word of [...UNIT_KINDS, ...UNIT_STATES, ...ACTION_TYPES]) assert.ok(doc.includes(`\`${word}\``), `docs/topology.md mentions \`${word}\``)
 })
