@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { after, before, test } from 'node:test'
 import { request } from 'undici'
 import { postgresDataRoot } from '../../src/supervisor/engines/pg-data-root.js'
 import { freePort } from '../../src/supervisor/free-port.js'
 import { cliOutput, isAlive, startCli, waitFor, type RunningCli } from '../helpers/cli.js'
+
+const SHOP_SERVICE = fileURLToPath(new URL('../../examples/shop/service.js', import.meta.url))
 
 let cwd: string
 let port: number
@@ -125,6 +128,29 @@ for (const victim of ['redis', 'postgres-primary']) {
   })
 }
 
+test('apply -f changes the running stack: a second replica joins, instances roll over to it under load with no failed request', async () => {
+  const before = await status()
+  const config = join(cwd, 'outgrow.config.json')
+  await writeFile(config, JSON.stringify({
+    app: { service: SHOP_SERVICE }, level: 4, port, replicas: 2, instances: 2,
+    emulation: { cpusPerServer: 1 }, seed: { products: 300, users: 20 },
+  }))
+  const login = await call('POST', '/api/login', '', { email: 'user6@example.com', password: 'password123' })
+  const load = steadyLoad(login.cookie)
+  assert.match(await cliOutput(['apply', '-f', config, '--wait'], cwd), /start postgres-replica-2[\s\S]*converged/)
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  const { failures } = await load.stop()
+  assert.deepEqual(failures, [])
+  const after = await status()
+  assert.equal(after.find((p) => p.name === 'postgres-replica-2')?.state, 'ready')
+  for (const name of ['app-1', 'app-2']) {
+    assert.notEqual(after.find((p) => p.name === name)?.pid, before.find((p) => p.name === name)?.pid, `${name} was replaced to read from the new replica`)
+  }
+  assert.equal(after.find((p) => p.name === 'postgres-primary')?.pid, before.find((p) => p.name === 'postgres-primary')?.pid, 'the primary was left alone')
+  assert.match(await cliOutput(['logs', 'redis', '--lines', '200'], cwd), /Ready to accept connections/)
+  await assert.rejects(cliOutput(['logs', 'nosuch'], cwd), (err: Error & { stderr?: string }) => /OUTGROW_NOT_FOUND/.test(err.stderr ?? ''))
+})
+
 let orderId: number
 test('data lasts: an order placed before Ctrl-C is there after the next up', async () => {
   const login = await call('POST', '/api/login', '', { email: 'user5@example.com', password: 'password123' })
@@ -144,8 +170,9 @@ test('data lasts: an order placed before Ctrl-C is there after the next up', asy
   cli = await startCli(['up', '--level', '4', '--port', String(port), '--products', '300', '--users', '20', '--cpus', '1'], cwd)
   assert.doesNotMatch(cli.stderr(), /seeded/, 'an existing database is not seeded again')
   const again = await call('POST', '/api/login', '', { email: 'user5@example.com', password: 'password123' })
+  assert.equal(again.status, 200)
   const history = await call('GET', '/api/orders', again.cookie)
-  assert.ok((history.json.items as Array<{ id: number }>).some((o) => o.id === orderId), `order ${orderId} survived the restart`)
+  assert.ok((history.json.items as Array<{ id: number }>).some((o) => o.id === orderId), `order ${orderId} survived the restart: ${JSON.stringify(history.json)}`)
 })
 
 test('outgrow down stops the stack in order and keeps the data', async () => {

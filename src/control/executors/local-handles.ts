@@ -65,6 +65,8 @@ export class PostgresHandle implements LocalHandle {
       }
     }
     await this.#server.start(placer(o.placement))
+    // A replica counts as ready once it has what the primary had: reads must not go back in time.
+    if (o.primaryPort !== undefined) await this.#server.catchUpWith(o.primaryPort)
     if (o.bootstrap !== undefined) {
       await this.#server.createDatabase()
       await o.bootstrap(this.#server.url, fresh)

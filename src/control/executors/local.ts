@@ -8,6 +8,7 @@ import type { TopologySpec } from '../spec.js'
 import { pooledServer, poolerSettings, primaryName, type DesiredUnit } from '../units.js'
 import type { ServerEmulation } from '../../supervisor/emulation.js'
 import { postgresDataRoot } from '../../supervisor/engines/pg-data-root.js'
+import { dropReplicationSlot, replicationSlotName } from '../../supervisor/engines/postgres.js'
 import { freePort, portIsFree } from '../../supervisor/free-port.js'
 import { NodeHandle, PgBouncerHandle, PostgresHandle, RedisHandle, type LocalHandle, type Placement } from './local-handles.js'
 import { appProcessConfig, gatewayProcessConfig } from './process-configs.js'
@@ -78,7 +79,13 @@ export class LocalExecutor extends EventEmitter {
         await this.#stop(action.unit.name)
         await this.#start(action.unit)
         return
-      case 'stop': await this.#stop(action.name)
+      case 'stop': {
+        const unit = this.#entries.get(action.name)?.unit
+        await this.#stop(action.name)
+        // A replica taken out of the spec no longer needs the primary to keep WAL for it.
+        const primaryPort = unit?.kind === 'postgres-replica' ? this.#ports[primaryName(unit.group.split('/')[1] ?? '')] : undefined
+        if (unit !== undefined && primaryPort !== undefined) await dropReplicationSlot(primaryPort, replicationSlotName(unit.name)).catch(() => {})
+      }
     }
   }
 
@@ -143,7 +150,12 @@ export class LocalExecutor extends EventEmitter {
         const primary = unit.kind === 'postgres-primary'
         const settings: Record<string, string> = { max_connections: String(db.maxConnections), cluster_name: unit.name }
         if (primary && db.replication === 'sync') settings.synchronous_standby_names = 'ANY 1 (*)'
-        if (!primary) settings.primary_conninfo = `host=127.0.0.1 port=${this.#ports[primaryName(groupName)] ?? 0} user=postgres application_name=${unit.name}`
+        // Slots keep WAL for replicas that fall behind; the cap keeps a dead one from filling the disk.
+        if (primary) Object.assign(settings, { wal_keep_size: '128MB', max_slot_wal_keep_size: '2GB' })
+        if (!primary) {
+          settings.primary_conninfo = `host=127.0.0.1 port=${this.#ports[primaryName(groupName)] ?? 0} user=postgres application_name=${unit.name}`
+          settings.primary_slot_name = replicationSlotName(unit.name)
+        }
         return new PostgresHandle({
           name: unit.name, dataDir, logDir: this.#logDir, port: await this.#enginePort(unit.name), durable: this.#options.durable ?? true, settings, placement,
           ...(primary

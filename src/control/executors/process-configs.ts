@@ -40,6 +40,7 @@ export function appProcessConfig (spec: TopologySpec, service: string, instanceI
     instanceId,
     host: listen.host,
     port: listen.port,
+    ...(s.publishHost === undefined ? {} : { publishHost: s.publishHost }),
     service: s.module,
     adminToken: spec.adminToken,
     db: {

@@ -109,11 +109,18 @@ export class PostgresServer {
     return server
   }
 
-  /** Clones primary into a streaming replica (standby.signal and primary_conninfo written by -R). */
-  static async createReplica (primary: { readonly port: number }, options: PostgresOptions): Promise<PostgresServer> {
+  /**
+   * Clones primary into a streaming replica (standby.signal and primary_conninfo written by -R)
+   * with a physical replication slot of its own, so the primary keeps the WAL the replica has not
+   * received yet — a replica that was down, or a checkpoint on the primary, must not leave it
+   * behind for good ("requested WAL segment has already been removed"). A stale slot of the same
+   * name (a replica cloned again) is dropped first.
+   */
+  static async createReplica (primary: { readonly port: number }, options: PostgresOptions, slot = replicationSlotName(options.name)): Promise<PostgresServer> {
     const server = new PostgresServer(options)
     await server.#prepareDir()
-    await server.#exec('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', options.dataDir, '-R', '-X', 'stream', '-c', 'fast', '--no-sync'])
+    await dropReplicationSlot(primary.port, slot)
+    await server.#exec('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', options.dataDir, '-R', '-C', '-S', slot, '-X', 'stream', '-c', 'fast', '--no-sync'])
     return server
   }
 
@@ -132,6 +139,37 @@ export class PostgresServer {
     }
   }
 
+  /**
+   * For a replica: waits until it has replayed everything the primary had written when it was
+   * asked, so that a replica that was down does not serve reads older than what clients already
+   * saw. Returns false (and waits no more) if the primary cannot be asked or time runs out.
+   */
+  async catchUpWith (primaryPort: number, timeoutMs = 30_000): Promise<boolean> {
+    const primary = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${primaryPort}/postgres`, connectionTimeoutMillis: 1000 })
+    let target: string
+    try {
+      await primary.connect()
+      target = (await primary.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]?.lsn ?? '0/0'
+    } catch {
+      return false
+    } finally {
+      await primary.end().catch(() => {})
+    }
+    const replica = new pg.Client({ connectionString: this.adminUrl, connectionTimeoutMillis: 1000 })
+    await replica.connect()
+    try {
+      const deadline = Date.now() + timeoutMs
+      while (Date.now() < deadline) {
+        const { rows } = await replica.query<{ done: boolean }>('SELECT coalesce(pg_wal_lsn_diff(pg_last_wal_replay_lsn(), $1::pg_lsn) >= 0, false) AS done', [target])
+        if (rows[0]?.done === true) return true
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      return false
+    } finally {
+      await replica.end().catch(() => {})
+    }
+  }
+
   async createDatabase (): Promise<void> {
     const client = new pg.Client({ connectionString: this.adminUrl })
     await client.connect()
@@ -145,5 +183,21 @@ export class PostgresServer {
 
   async stop (): Promise<void> {
     await this.process.stop('SIGINT', 15_000)
+  }
+}
+
+/** A replication slot name for a replica unit (slot names allow lower-case letters, digits and _). */
+export function replicationSlotName (replica: string): string {
+  return replica.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 63)
+}
+
+/** Drops a replica's slot on the primary if it exists and no replica streams from it. */
+export async function dropReplicationSlot (primaryPort: number, slot: string): Promise<void> {
+  const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${primaryPort}/postgres`, connectionTimeoutMillis: 2000 })
+  await client.connect()
+  try {
+    await client.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [slot])
+  } finally {
+    await client.end().catch(() => {})
   }
 }
