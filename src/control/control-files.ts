@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { chmod, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { OutgrowError } from '../errors/index.js'
+import { alive } from '../supervisor/data-dir.js'
 
 /** How CLI commands find a running supervisor: `control.json` (where) and `control.token` (the secret). */
 export interface ControlEndpoint {
@@ -13,15 +14,6 @@ export interface ControlEndpoint {
 
 const ENDPOINT_FILE = 'control.json'
 const TOKEN_FILE = 'control.token'
-
-function alive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as { code?: string }).code === 'EPERM'
-  }
-}
 
 /** The endpoint of a live supervisor on dataDir, if there is one. */
 export function readControlEndpoint (dataDir: string): ControlEndpoint | undefined {

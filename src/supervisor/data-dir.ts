@@ -6,7 +6,8 @@ import { join } from 'node:path'
 const PREFIX = 'outgrow-'
 const OWNER_FILE = 'supervisor.pid'
 
-function alive (pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
+export function alive (pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true

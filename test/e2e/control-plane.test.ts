@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test'
 import { request } from 'undici'
 import { postgresDataRoot } from '../../src/supervisor/engines/pg-data-root.js'
 import { freePort } from '../../src/supervisor/free-port.js'
+import { shopClient } from '../helpers/http-client.js'
 import { cliOutput, isAlive, startCli, waitFor, type RunningCli } from '../helpers/cli.js'
 
 const SHOP_SERVICE = fileURLToPath(new URL('../../examples/shop/service.js', import.meta.url))
@@ -21,17 +22,7 @@ async function status (): Promise<ProcessStatus[]> {
   return (JSON.parse(await cliOutput(['status', '--json'], cwd)) as { processes: ProcessStatus[] }).processes
 }
 
-async function call (method: 'GET' | 'POST' | 'DELETE', path: string, cookie = '', body?: unknown): Promise<{ status: number, json: Record<string, unknown>, cookie: string }> {
-  const res = await request(`http://127.0.0.1:${port}${path}`, {
-    method,
-    headers: { ...(cookie === '' ? {} : { cookie }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? null : JSON.stringify(body),
-  })
-  const text = await res.body.text()
-  const setCookie = res.headers['set-cookie']
-  const sid = (Array.isArray(setCookie) ? setCookie : setCookie === undefined ? [] : [setCookie]).map((c) => c.split(';')[0] as string).find((c) => c.startsWith('outgrow.sid='))
-  return { status: res.statusCode, json: text.startsWith('{') ? JSON.parse(text) as Record<string, unknown> : {}, cookie: sid ?? cookie }
-}
+const call = shopClient(() => `http://127.0.0.1:${port}`)
 
 /** Steady traffic from 8 concurrent clients (reads and cart writes) until stopped; returns the failures. */
 function steadyLoad (cookie: string): { stop: () => Promise<{ sent: number, failures: string[] }> } {

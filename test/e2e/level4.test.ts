@@ -3,8 +3,8 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { request } from 'undici'
 import { freePort } from '../../src/supervisor/free-port.js'
+import { shopClient } from '../helpers/http-client.js'
 import { cliOutput, isAlive, startCli, waitFor, type RunningCli } from '../helpers/cli.js'
 
 let cwd: string
@@ -24,17 +24,7 @@ after(async () => {
   await rm(cwd, { recursive: true, force: true })
 })
 
-async function call (method: 'GET' | 'POST' | 'DELETE', path: string, cookie = '', body?: unknown): Promise<{ status: number, json: Record<string, unknown>, instance: string, cookie: string }> {
-  const res = await request(`${base}${path}`, {
-    method,
-    headers: { ...(cookie === '' ? {} : { cookie }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: body === undefined ? null : JSON.stringify(body),
-  })
-  const text = await res.body.text()
-  const setCookie = res.headers['set-cookie']
-  const sid = (Array.isArray(setCookie) ? setCookie : setCookie === undefined ? [] : [setCookie]).map((c) => c.split(';')[0] as string).find((c) => c.startsWith('outgrow.sid='))
-  return { status: res.statusCode, json: text.startsWith('{') ? JSON.parse(text) as Record<string, unknown> : {}, instance: String(res.headers['x-outgrow-instance']), cookie: sid ?? cookie }
-}
+const call = shopClient(() => base)
 
 test('level 4 runs the whole topology: gateway, 3 instances, primary + replica, Redis, a worker', () => {
   const names = cli.ready.processes.map((p) => p.name).sort()

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Autoscaler, propose } from '../../src/control/autoscaler/hpa.js'
 import { parseAutoscalePolicy, type AutoscalePolicyInput, type ScalingPolicy } from '../../src/control/autoscaler/policy.js'
+import { seededRandom } from '../../src/lab/zipf.js'
 
 const T0 = 1_700_000_000_000
 const SECOND = 1000
@@ -10,17 +11,7 @@ function autoscaler (input: Partial<AutoscalePolicyInput> = {}, state?: Construc
   return new Autoscaler(parseAutoscalePolicy({ min: 1, max: 100, metrics: [{ kind: 'cpu', target: 0.5 }], ...input }), state)
 }
 
-/** mulberry32: a small seeded PRNG, so a failing property run can be replayed. */
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const prng = seededRandom
 
 test('TestScaleDownWithScalingRules: 28% against 50% on 5 replicas goes to 3', () => {
   const hpa = autoscaler({ min: 2, max: 6, behavior: { scaleUp: { stabilizationWindowSeconds: 30, policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }] } } }, { recommendations: [] })

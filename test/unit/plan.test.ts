@@ -7,6 +7,7 @@ import { deepMerge, preset, type Level } from '../../src/control/presets.js'
 import type { TopologySpec } from '../../src/control/spec.js'
 import { expand, type DesiredUnit } from '../../src/control/units.js'
 import { validateSpec } from '../../src/control/validate-spec.js'
+import { seededRandom } from '../../src/lab/zipf.js'
 
 /**
  * plan() as a table, in the manner of sample-controller's controller_test.go: each case is a
@@ -316,17 +317,7 @@ for (const c of convergedCases) {
 // ---------------------------------------------------------------------------------------------
 // Property: plan, carried out by a simulated executor, converges and never rolls a group down.
 
-/** A small seeded PRNG (mulberry32), so a failing case can be replayed from its seed. */
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const prng = seededRandom
 
 const BALANCERS = ['round-robin', 'least-requests', 'p2c', 'peak-ewma'] as const
 
