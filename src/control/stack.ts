@@ -118,14 +118,14 @@ export class Stack {
   async #up (): Promise<StackInfo> {
     const spec = this.#options.loaded.spec
     const url = publicUrl(spec)
+    this.#ownsDataDir = this.#options.dataDir === undefined
+    this.#dataDir = this.#options.dataDir ?? await createTemporaryDataDir()
+    assertNoLiveSupervisor(this.#dataDir)
     for (const port of [...Object.values(spec.gateways).map((g) => [g.port, g.host] as const), ...Object.values(spec.services).flatMap((s) => s.listen === undefined ? [] : [[s.listen.port, s.listen.host] as const])]) {
       if (port[0] !== 0 && !await portIsFree(port[0], port[1])) {
         throw new OutgrowError('OUTGROW_PORT_UNAVAILABLE', `port ${port[0]} is in use: stop what holds it or pass --port`)
       }
     }
-    this.#ownsDataDir = this.#options.dataDir === undefined
-    this.#dataDir = this.#options.dataDir ?? await createTemporaryDataDir()
-    assertNoLiveSupervisor(this.#dataDir)
     if (this.#options.fresh === true) {
       await rm(join(this.#dataDir, 'data'), { recursive: true, force: true })
       await rm(postgresDataRoot(this.#dataDir), { recursive: true, force: true })
@@ -268,8 +268,11 @@ export class Stack {
       await this.#executor?.stopAll()
       this.#events?.append({ actor, action: 'down', result: 'ok' })
       await this.#events?.flush()
-      await this.#api?.close()
-      if (this.#dataDir !== '') await removeControlFiles(this.#dataDir).catch(() => {})
+      if (this.#api !== undefined) {
+        await this.#api.close()
+        // Only our own: a refused second `up` must not take a live stack's files away.
+        await removeControlFiles(this.#dataDir).catch(() => {})
+      }
       this.#emulation?.cleanup()
       if (this.#ownsDataDir && this.#dataDir !== '') await rm(this.#dataDir, { recursive: true, force: true })
     })()

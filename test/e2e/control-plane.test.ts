@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,7 +9,7 @@ import { request } from 'undici'
 import { postgresDataRoot } from '../../src/supervisor/engines/pg-data-root.js'
 import { freePort } from '../../src/supervisor/free-port.js'
 import { shopClient } from '../helpers/http-client.js'
-import { cliOutput, isAlive, startCli, waitFor, type RunningCli } from '../helpers/cli.js'
+import { CLI, cliOutput, isAlive, startCli, waitFor, type RunningCli } from '../helpers/cli.js'
 
 const SHOP_SERVICE = fileURLToPath(new URL('../../examples/shop/service.js', import.meta.url))
 
@@ -69,6 +70,13 @@ test('status lists every process with its server, pid, address and state; the co
   const anonymous = await request(new URL('/v1/status', endpoint.url))
   assert.equal(anonymous.statusCode, 401)
   await anonymous.body.dump()
+})
+
+test('a second up on the same data dir is refused and leaves the running stack alone', async () => {
+  const second = spawnSync(process.execPath, [CLI, 'up', '--level', '4', '--port', String(await freePort())], { cwd, encoding: 'utf8' })
+  assert.equal(second.status, 1)
+  assert.match(second.stderr, /^OUTGROW_STACK_RUNNING: a stack \(supervisor pid \d+\) already runs on /m)
+  assert.equal((await status()).length, 8, 'the running stack still answers')
 })
 
 test('scale from 3 to 6 and back to 2 under load fails no request', async () => {
