@@ -7,6 +7,12 @@ export function parseLsn (lsn: string): bigint {
   return (high << 32n) | low
 }
 
+/** The fixed-width text of an LSN ('00000000/016B3748'): string order is LSN order. */
+export function formatLsn (lsn: bigint): string {
+  const part = (n: bigint): string => n.toString(16).toUpperCase().padStart(8, '0')
+  return `${part(lsn >> 32n)}/${part(lsn & 0xFFFFFFFFn)}`
+}
+
 export function lsnAtLeast (position: string, required: string): boolean {
   return parseLsn(position) >= parseLsn(required)
 }

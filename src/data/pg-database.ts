@@ -2,11 +2,11 @@ import pg from 'pg'
 import type { z } from 'zod'
 import { dbConfigSchema } from '../config/process-config.js'
 import { OutgrowError } from '../errors/index.js'
-import { isPgConnectionError, isPgOverloadError } from '../runtime/connection-errors.js'
+import { isPgConnectionError, isPgOverloadError, isReplicaRecoveryConflict } from '../runtime/connection-errors.js'
 import { DependencyHealth, type DependencyState, type ReportsDependencies } from '../runtime/dependencies.js'
 import { dbQueries, dbReadRouting } from '../runtime/metrics.js'
-import type { Db, Queryable, QueryResult, ReadOptions, WritePosition } from '../runtime/ports.js'
-import { parseLsn } from './lsn.js'
+import { PRIMARY_ONLY_POSITION, type Db, type Queryable, type QueryResult, type ReadOptions, type WritePosition } from '../runtime/ports.js'
+import { formatLsn, parseLsn } from './lsn.js'
 import { ReplicaTracker } from './replica-tracker.js'
 
 /** The client gives up this long after the server's statement_timeout, so the server's cancel normally comes first. */
@@ -67,8 +67,9 @@ export class PgDatabase implements Db, ReportsDependencies {
       try {
         return await this.#readOnReplica<Row>(replica, sql, params)
       } catch (err) {
-        // A replica that fails is skipped for this read; the primary can answer.
-        if (!isPgConnectionError(err)) throw overloadAsUnavailable(err, 'database replica')
+        // A replica that fails, or cancels the read to keep replaying, is skipped for this read;
+        // the primary can answer.
+        if (!isPgConnectionError(err) && !isReplicaRecoveryConflict(err)) throw overloadAsUnavailable(err, 'database replica')
       }
     }
     try {
@@ -93,11 +94,10 @@ export class PgDatabase implements Db, ReportsDependencies {
     let failure: unknown
     try {
       dbQueries.inc({ target: 'primary' }, 2)
-      return await this.#onPrimary(async () => {
-        const result = await client.query(sql, params as unknown[])
-        const position = await currentPosition(client)
-        return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0, position }
-      })
+      const result = await this.#onPrimary(async () => await client.query(sql, params as unknown[]))
+      // The statement has committed (autocommit): from here on it must not be reported as failed.
+      const position = await this.#positionAfterCommit(client).catch((err: unknown) => { failure = err; return PRIMARY_ONLY_POSITION })
+      return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0, position }
     } catch (err) {
       failure = err
       throw err
@@ -124,7 +124,10 @@ export class PgDatabase implements Db, ReportsDependencies {
       // If the connection breaks during COMMIT the outcome is unknown; callers make retries
       // safe with idempotency keys.
       await this.#onPrimary(async () => await client.query('COMMIT'))
-      const position = await this.#onPrimary(async () => await currentPosition(client))
+      const position = await this.#positionAfterCommit(client).catch((err: unknown) => {
+        broken = isUnavailable(err)
+        return PRIMARY_ONLY_POSITION
+      })
       return { value, position }
     } catch (err) {
       await client.query('ROLLBACK').catch(() => { broken = true })
@@ -150,6 +153,17 @@ export class PgDatabase implements Db, ReportsDependencies {
         client.release(broken)
       },
     }
+  }
+
+  /**
+   * The primary's WAL position after a commit. If it cannot be read, the caller still succeeds
+   * (the write committed) with PRIMARY_ONLY_POSITION, so reads after it go to the primary.
+   */
+  async #positionAfterCommit (client: pg.PoolClient): Promise<WritePosition> {
+    return await this.#onPrimary(async () => {
+      const result = await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')
+      return formatLsn(parseLsn((result.rows[0] as { lsn: string }).lsn))
+    })
   }
 
   /** Runs an operation on the primary and turns a connection failure into a 503 naming it. */
@@ -181,6 +195,10 @@ export class PgDatabase implements Db, ReportsDependencies {
     const count = this.#replicas.length
     if (count === 0) {
       dbReadRouting.inc({ reason: 'no_replica' })
+      return undefined
+    }
+    if (after === PRIMARY_ONLY_POSITION) {
+      dbReadRouting.inc({ reason: 'primary_only' })
       return undefined
     }
     const required = after === undefined ? -1n : parseLsn(after)
@@ -229,9 +247,4 @@ function isUnavailable (err: unknown): boolean {
 function overloadAsUnavailable (err: unknown, part: string): unknown {
   if (!isPgOverloadError(err)) return err
   return new OutgrowError('OUTGROW_DB_UNAVAILABLE', `${part} did not answer in time`, undefined, { cause: err })
-}
-
-async function currentPosition (client: pg.PoolClient): Promise<WritePosition> {
-  const result = await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')
-  return (result.rows[0] as { lsn: string }).lsn
 }

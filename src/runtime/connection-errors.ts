@@ -58,6 +58,16 @@ export function isPgOverloadError (err: unknown): boolean {
   return codeOf(err) === '57014' || messageOf(err).includes('timeout exceeded when trying to connect')
 }
 
+/**
+ * A replica cancelled the query because replaying the primary's WAL needed what the query held
+ * (SQLSTATE 40001 or 57014, "… conflict with recovery"). Nothing is wrong with the query: the
+ * primary can answer it.
+ */
+export function isReplicaRecoveryConflict (err: unknown): boolean {
+  const code = codeOf(err)
+  return (code === '40001' || code === '57014') && messageOf(err).includes('conflict with recovery')
+}
+
 export function isRedisConnectionError (err: unknown): boolean {
   if (isSocketError(err) || (err as { name?: unknown } | null)?.name === 'MaxRetriesPerRequestError') return true
   const message = messageOf(err)

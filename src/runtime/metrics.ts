@@ -22,7 +22,7 @@ export const dbQueries = new client.Counter({
 
 export const dbReadRouting = new client.Counter({
   name: 'outgrow_db_read_routing_total',
-  help: 'Reads routed, by reason (replica, no_replica, replica_behind)',
+  help: 'Reads routed, by reason (replica, primary_down, no_replica, replica_behind, primary_only)',
   labelNames: ['reason'] as const,
   registers: [registry],
 })

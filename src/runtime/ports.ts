@@ -8,8 +8,19 @@ export interface QueryResult<Row> {
   readonly rowCount: number
 }
 
-/** An opaque position in the primary's write history (a PostgreSQL WAL LSN). */
+/**
+ * A position in the primary's write history (a PostgreSQL WAL LSN). Positions have a fixed width
+ * ('00000000/016B3748'), so their string order is their order: a session can keep the greater of
+ * two with a plain string comparison.
+ */
 export type WritePosition = string
+
+/**
+ * The position a write reports when it committed but its real position could not be read (the
+ * connection failed right after COMMIT). It is the greatest position there is: no replica ever
+ * reaches it, so every read `after` it goes to the primary, which has the write.
+ */
+export const PRIMARY_ONLY_POSITION: WritePosition = 'FFFFFFFF/FFFFFFFF'
 
 export interface Queryable {
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>>

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import Fastify from 'fastify'
-import { unavailableErrorFor } from '../../src/runtime/connection-errors.js'
+import { isReplicaRecoveryConflict, unavailableErrorFor } from '../../src/runtime/connection-errors.js'
 import { installErrorHandling } from '../../src/runtime/http-errors.js'
 
 const withCode = (message: string, code: string): Error => Object.assign(new Error(message), { code })
@@ -37,4 +37,11 @@ test('the HTTP error handler answers an escaped connection error with a retryabl
   assert.equal(dropped.json().error.code, 'OUTGROW_DB_UNAVAILABLE')
   assert.equal((await app.inject('/bug')).statusCode, 500)
   await app.close()
+})
+
+test('a replica cancelling a query for replay is a recovery conflict; a statement timeout is not', () => {
+  assert.equal(isReplicaRecoveryConflict(withCode('canceling statement due to conflict with recovery', '40001')), true)
+  assert.equal(isReplicaRecoveryConflict(withCode('canceling statement due to conflict with recovery', '57014')), true)
+  assert.equal(isReplicaRecoveryConflict(withCode('canceling statement due to statement timeout', '57014')), false)
+  assert.equal(isReplicaRecoveryConflict(withCode('could not serialize access due to concurrent update', '40001')), false)
 })
