@@ -67,6 +67,12 @@ export interface Session {
   set(field: string, value: unknown): Promise<void>
   /** Atomically adds `by` to an integer field and returns the new value. */
   increment(field: string, by: number): Promise<number>
+  /**
+   * Atomically keeps the greater of a string field and value (byte-wise string order, meant for
+   * fixed-width values such as write positions) and returns it: concurrent requests cannot
+   * replace a greater value with a smaller one.
+   */
+  max(field: string, value: string): Promise<string>
   delete(...fields: string[]): Promise<void>
   /** New session id, same data, old id gone: call on login against session fixation. */
   regenerate(): Promise<void>

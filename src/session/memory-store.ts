@@ -51,6 +51,14 @@ export class MemorySessionStore implements SessionStore {
     return next
   }
 
+  async maxField (id: string, field: string, value: string): Promise<string> {
+    const entry = this.#touch(id)
+    const current = entry.fields.get(field)
+    // UTF-16 order, which is byte order for the ASCII values this is meant for.
+    if (current === undefined || current < value) entry.fields.set(field, value)
+    return entry.fields.get(field) as string
+  }
+
   async deleteFields (id: string, fields: string[]): Promise<void> {
     const entry = this.#live(id)
     for (const field of fields) entry?.fields.delete(field)

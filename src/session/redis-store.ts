@@ -4,6 +4,27 @@ import { callRedis, createFailFastRedis } from '../runtime/redis-client.js'
 import type { SessionStore } from './store.js'
 
 /**
+ * KEYS[1] hash, ARGV field, value, ttl: keeps the byte-wise greater of the field and value.
+ * Compared byte by byte, since Lua's `<` on strings follows the server's locale.
+ */
+const MAX_FIELD_SCRIPT = `
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+local value = ARGV[2]
+local function less (a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+if not current or less(current, value) then
+  redis.call('HSET', KEYS[1], ARGV[1], value)
+  current = value
+end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return current`
+
+/**
  * Sessions in Redis, one hash per session, TTL refreshed on every write. While Redis is
  * unreachable every operation fails fast with OUTGROW_DEPENDENCY_UNAVAILABLE ("session store
  * (redis) unavailable"); requests that never touch their session are unaffected.
@@ -43,6 +64,10 @@ export class RedisSessionStore implements SessionStore, ReportsDependencies {
     const [err, value] = results?.[0] ?? [new Error('no reply'), null]
     if (err !== null) throw err
     return Number(value)
+  }
+
+  async maxField (id: string, field: string, value: string): Promise<string> {
+    return String(await this.#call(async (r) => await r.eval(MAX_FIELD_SCRIPT, 1, this.#key(id), field, value, this.#ttlSeconds)))
   }
 
   async deleteFields (id: string, fields: string[]): Promise<void> {

@@ -51,6 +51,10 @@ export class RequestSession implements Session {
     return await this.#store.incrementField(this.#ensureId(), field, by)
   }
 
+  async max (field: string, value: string): Promise<string> {
+    return JSON.parse(await this.#store.maxField(this.#ensureId(), field, JSON.stringify(value))) as string
+  }
+
   async delete (...fields: string[]): Promise<void> {
     if (this.#id !== undefined) await this.#store.deleteFields(this.#id, fields)
   }

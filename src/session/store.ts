@@ -8,6 +8,11 @@ export interface SessionStore {
   getAll(id: string): Promise<Record<string, string>>
   setField(id: string, field: string, value: string): Promise<void>
   incrementField(id: string, field: string, by: number): Promise<number>
+  /**
+   * Atomically sets the field to value unless it holds a greater one, comparing byte-wise as
+   * strings (so callers store fixed-width values, e.g. write positions); returns the value it holds.
+   */
+  maxField(id: string, field: string, value: string): Promise<string>
   deleteFields(id: string, fields: string[]): Promise<void>
   /** Moves the data to a new id; the old id stops existing. */
   rename(oldId: string, newId: string): Promise<void>

@@ -27,6 +27,20 @@ export function sessionStoreConformance (name: string, create: () => Promise<Ses
       assert.deepEqual(all, { 'cart:0': '50', 'cart:1': '50', 'cart:2': '50', 'cart:3': '50' })
     })
 
+    it('maxField keeps the greatest value, also under concurrent updates', async () => {
+      await ready
+      const values = Array.from({ length: 100 }, (_, i) => `00000000/${String(i * 7919 % 1000).padStart(8, '0')}`)
+      const held = await Promise.all(values.map(async (v) => await store.maxField('s3', 'lastWrite', v)))
+      const greatest = [...values].sort().at(-1) as string
+      assert.equal(await store.getField('s3', 'lastWrite'), greatest)
+      assert.ok(held.every((h, i) => h >= (values[i] as string)), 'each call returns at least its own value')
+      assert.equal(await store.maxField('s3', 'lastWrite', '00000000/00000001'), greatest, 'a smaller value changes nothing')
+      assert.equal(await store.maxField('s3', 'lastWrite', 'FFFFFFFF/FFFFFFFF'), 'FFFFFFFF/FFFFFFFF')
+      // Byte order, not the locale's: '/' (0x2F) sorts before '0'.
+      await store.maxField('s3', 'order', 'a/b')
+      assert.equal(await store.maxField('s3', 'order', 'a0'), 'a0')
+    })
+
     it('rename moves the data and retires the old id', async () => {
       await ready
       await store.setField('old', 'k', '1')
