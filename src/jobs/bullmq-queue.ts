@@ -5,7 +5,7 @@ import type { DependencyHealth, DependencyState, ReportsDependencies } from '../
 import { jobsProcessed } from '../runtime/metrics.js'
 import type { EnqueueOptions, JobHandler, JsonValue, Ports } from '../runtime/ports.js'
 import { callRedis, createFailFastRedis } from '../runtime/redis-client.js'
-import { backoffMs, type JobQueue } from './queue.js'
+import { DEFAULT_JOB_ID_RETENTION, backoffMs, type JobIdRetention, type JobQueue } from './queue.js'
 
 /** An enqueue gives up after this long, whatever BullMQ is waiting for. */
 const ENQUEUE_TIMEOUT_MS = 2000
@@ -19,16 +19,18 @@ export class BullMqQueue implements JobQueue, ReportsDependencies {
   readonly #url: string
   readonly #name: string
   readonly #concurrency: number
+  readonly #retention: JobIdRetention
   readonly #queue: Queue
   readonly #health: DependencyHealth
   // BullMQ does not close connections it was given; these are ours to close.
   readonly #connections: Redis[] = []
   #worker: Worker | undefined
 
-  constructor (url: string, name: string, concurrency: number) {
+  constructor (url: string, name: string, concurrency: number, retention: JobIdRetention = DEFAULT_JOB_ID_RETENTION) {
     this.#url = url
     this.#name = name
     this.#concurrency = concurrency
+    this.#retention = retention
     // The producer's connection fails fast; BullMQ requires retries without limit only for workers.
     const { redis, health } = createFailFastRedis(url, 'jobs')
     this.#connections.push(redis)
@@ -57,8 +59,9 @@ export class BullMqQueue implements JobQueue, ReportsDependencies {
       const job = await callRedis(this.#health, part, async () => await Promise.race([timedOut, this.#queue.add(name, payload, {
         attempts: options.attempts ?? 3,
         backoff: { type: 'exponential', delay: backoffMs(1) },
-        removeOnComplete: { count: 1000 },
-        removeOnFail: { count: 5000 },
+        // BullMQ forgets a job id when it removes the job: that is the id retention.
+        removeOnComplete: { count: this.#retention.count, age: this.#retention.ageSeconds },
+        removeOnFail: { count: this.#retention.count, age: this.#retention.ageSeconds },
         ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
       })]))
       jobsProcessed.inc({ name, outcome: 'enqueued' })

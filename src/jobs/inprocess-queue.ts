@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { OutgrowError } from '../errors/index.js'
 import { jobsProcessed } from '../runtime/metrics.js'
 import type { EnqueueOptions, JobHandler, JsonValue, Ports } from '../runtime/ports.js'
-import { backoffMs, type JobQueue } from './queue.js'
+import { FinishedIds } from './finished-ids.js'
+import { DEFAULT_JOB_ID_RETENTION, backoffMs, type JobIdRetention, type JobQueue } from './queue.js'
 
 interface PendingJob { id: string, name: string, payload: JsonValue, attempt: number, attempts: number }
 
@@ -14,21 +15,26 @@ interface PendingJob { id: string, name: string, payload: JsonValue, attempt: nu
 export class InProcessQueue implements JobQueue {
   readonly #concurrency: number
   readonly #queue: PendingJob[] = []
+  /** Ids of jobs waiting or running. */
   readonly #known = new Set<string>()
+  readonly #completed: FinishedIds
+  readonly #failed: FinishedIds
   #handlers: Readonly<Record<string, JobHandler>> = {}
   #ports: Ports | undefined
   #running = 0
   #closing = false
   #idle: (() => void) | undefined
 
-  constructor (concurrency: number) {
+  constructor (concurrency: number, retention: JobIdRetention = DEFAULT_JOB_ID_RETENTION) {
     this.#concurrency = concurrency
+    this.#completed = new FinishedIds(retention)
+    this.#failed = new FinishedIds(retention)
   }
 
   async enqueue (name: string, payload: JsonValue, options: EnqueueOptions = {}): Promise<{ id: string }> {
     if (this.#closing) throw new OutgrowError('OUTGROW_SHUTTING_DOWN', 'job queue is closing')
     const id = options.jobId ?? randomUUID()
-    if (this.#known.has(id)) return { id }
+    if (this.#known.has(id) || this.#completed.has(id) || this.#failed.has(id)) return { id }
     this.#known.add(id)
     this.#queue.push({ id, name, payload, attempt: 1, attempts: options.attempts ?? 3 })
     jobsProcessed.inc({ name, outcome: 'enqueued' })
@@ -62,6 +68,7 @@ export class InProcessQueue implements JobQueue {
       if (handler === undefined) throw new OutgrowError('OUTGROW_JOB_FAILED', `no handler for job ${job.name}`)
       await handler(job.payload, { ...ports, jobId: job.id, attempt: job.attempt })
       jobsProcessed.inc({ name: job.name, outcome: 'completed' })
+      this.#completed.add(job.id)
       this.#known.delete(job.id)
     } catch (err) {
       if (job.attempt < job.attempts && !this.#closing) {
@@ -75,6 +82,7 @@ export class InProcessQueue implements JobQueue {
         return
       }
       jobsProcessed.inc({ name: job.name, outcome: 'failed' })
+      this.#failed.add(job.id)
       this.#known.delete(job.id)
       ports.log.error({ err, job: job.name, jobId: job.id }, 'job failed')
     }

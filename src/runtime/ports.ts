@@ -82,7 +82,11 @@ export interface Session {
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
 
 export interface EnqueueOptions {
-  /** A job id makes enqueueing idempotent: a second enqueue with the same id is a no-op. */
+  /**
+   * A job id makes enqueueing idempotent: an enqueue with the id of a job that waits, runs, or
+   * finished within the queue's retention (by default the last 1000 completed or failed jobs,
+   * at most 24 h old; see JobIdRetention) is a no-op that returns the same id.
+   */
   readonly jobId?: string
   readonly attempts?: number
 }

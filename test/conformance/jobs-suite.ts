@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { JobQueue } from '../../src/jobs/queue.js'
+import type { JobIdRetention, JobQueue } from '../../src/jobs/queue.js'
 import type { Ports } from '../../src/runtime/ports.js'
 
 const quietLog = { info () {}, warn () {}, error () {} }
@@ -19,7 +19,7 @@ async function eventually (check: () => boolean, timeoutMs = 10_000): Promise<vo
 }
 
 /** One behaviour for every job queue adapter. */
-export function jobQueueConformance (name: string, create: () => Promise<JobQueue>): void {
+export function jobQueueConformance (name: string, create: (retention?: JobIdRetention) => Promise<JobQueue>): void {
   describe(`job queue conformance: ${name}`, () => {
     it('runs enqueued jobs with their payload', async () => {
       const queue = await create()
@@ -56,6 +56,36 @@ export function jobQueueConformance (name: string, create: () => Promise<JobQueu
       release()
       await new Promise((resolve) => setTimeout(resolve, 200))
       assert.equal(calls, 1)
+      await queue.close()
+    })
+
+    it('a job id is remembered after its job completed: a duplicate enqueue is a no-op returning the id', async () => {
+      const queue = await create()
+      let calls = 0
+      await queue.process({ once: async () => { calls++ } }, fakePorts(queue))
+      assert.deepEqual(await queue.enqueue('once', null, { jobId: `done-${name}` }), { id: `done-${name}` })
+      await eventually(() => calls === 1)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      assert.deepEqual(await queue.enqueue('once', null, { jobId: `done-${name}` }), { id: `done-${name}` })
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      assert.equal(calls, 1)
+      await queue.close()
+    })
+
+    it('a finished job id is forgotten once more than `count` later jobs completed', async () => {
+      const queue = await create({ count: 2, ageSeconds: 3600 })
+      const runs: string[] = []
+      await queue.process({ track: async (_payload, context) => { runs.push(context.jobId) } }, fakePorts(queue))
+      const run = async (id: string, expectedRuns: number): Promise<void> => {
+        await queue.enqueue('track', null, { jobId: id })
+        await eventually(() => runs.length === expectedRuns)
+      }
+      await run(`old-${name}`, 1)
+      await run(`b-${name}`, 2)
+      await run(`c-${name}`, 3)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      await run(`old-${name}`, 4)
+      assert.deepEqual(runs, [`old-${name}`, `b-${name}`, `c-${name}`, `old-${name}`])
       await queue.close()
     })
 

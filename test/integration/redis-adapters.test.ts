@@ -19,4 +19,4 @@ after(async () => { await stop() })
 cacheConformance('redis', async () => { await ready; return new RedisCache(url, 'cache:') })
 sessionStoreConformance('redis', async () => { await ready; return new RedisSessionStore(url, 3600) })
 let queueCount = 0
-jobQueueConformance('bullmq', async () => { await ready; return new BullMqQueue(url, `conformance-${++queueCount}`, 2) })
+jobQueueConformance('bullmq', async (retention) => { await ready; return new BullMqQueue(url, `conformance-${++queueCount}`, 2, retention) })

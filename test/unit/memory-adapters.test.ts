@@ -7,4 +7,4 @@ import { sessionStoreConformance } from '../conformance/session-suite.js'
 
 cacheConformance('memory', async () => new MemoryCache(1000))
 sessionStoreConformance('memory', async () => new MemorySessionStore(3600))
-jobQueueConformance('inprocess', async () => new InProcessQueue(2))
+jobQueueConformance('inprocess', async (retention) => new InProcessQueue(2, retention))
