@@ -1,4 +1,5 @@
 import type { Db } from '../../src/index.js'
+import { IDEMPOTENCY_KEYS_SCHEMA } from './idempotency.js'
 
 /** The shop's schema; every statement is idempotent so migrate can run on every start. */
 export async function migrate (db: Db): Promise<void> {
@@ -35,9 +36,10 @@ export async function migrate (db: Db): Promise<void> {
       status text NOT NULL DEFAULT 'placed',
       receipt text,
       created_at timestamptz NOT NULL DEFAULT now(),
-      confirmed_at timestamptz,
-      UNIQUE (user_id, idempotency_key)
+      confirmed_at timestamptz
     );
+    -- Keys are idempotency_keys' job now; an expired key may place another order.
+    ALTER TABLE orders DROP CONSTRAINT IF EXISTS orders_user_id_idempotency_key_key;
     CREATE INDEX IF NOT EXISTS orders_user_idx ON orders (user_id, id DESC);
     CREATE INDEX IF NOT EXISTS orders_placed_idx ON orders (created_at) WHERE status = 'placed';
     CREATE TABLE IF NOT EXISTS order_items (
@@ -48,4 +50,5 @@ export async function migrate (db: Db): Promise<void> {
       PRIMARY KEY (order_id, product_id)
     );
   `)
+  await db.write(IDEMPOTENCY_KEYS_SCHEMA)
 }

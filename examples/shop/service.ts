@@ -1,4 +1,5 @@
 import { defineService } from '../../src/index.js'
+import { pruneExpiredKeys } from './idempotency.js'
 import { renderReceipt } from './jobs.js'
 import { accountRoutes } from './routes/account.js'
 import { adminRoutes } from './routes/admin.js'
@@ -34,5 +35,7 @@ export default defineService({
     } catch (err) {
       ports.log.warn({ err }, 'receipt recovery skipped: a dependency is down; the next instance start retries it')
     }
+    // Expired idempotency keys are harmless (a claim takes them over) but take space.
+    await pruneExpiredKeys(ports.db).catch((err: unknown) => { ports.log.warn({ err }, 'expired idempotency keys not pruned') })
   },
 })

@@ -22,6 +22,8 @@ export const ERRORS = {
   OUTGROW_NOT_FOUND: { status: 404, retryable: false, message: 'Not found' },
   OUTGROW_CONFLICT: { status: 409, retryable: false, message: 'Conflict with current state' },
   OUTGROW_OUT_OF_STOCK: { status: 409, retryable: false, message: 'Not enough stock' },
+  OUTGROW_IDEMPOTENCY_IN_PROGRESS: { status: 409, retryable: true, message: 'A request with this Idempotency-Key is still being processed' },
+  OUTGROW_IDEMPOTENCY_MISMATCH: { status: 422, retryable: false, message: 'This Idempotency-Key was used with a different request' },
   OUTGROW_PAYLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'Payload too large' },
   OUTGROW_UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'Unsupported media type' },
   OUTGROW_REQUEST_TIMEOUT: { status: 408, retryable: true, message: 'Request not received in time' },

@@ -129,8 +129,9 @@ for (const variant of ['memory', 'redis'] as const) {
       const key = { 'idempotency-key': `retry-${variant}` }
       const [first, second] = await Promise.all([buyer.request('POST', '/api/orders', undefined, key), buyer.request('POST', '/api/orders', undefined, key)])
       const third = await buyer.request('POST', '/api/orders', undefined, key)
-      const ids = [first, second, third].map((r) => r.json.id)
-      assert.equal(new Set(ids).size, 1, `one order for one key: ${JSON.stringify([first, second, third].map((r) => [r.status, r.json]))}`)
+      const answers = [first, second, third].map((r) => [r.status, r.json])
+      assert.deepEqual(answers.map(([status]) => status), [201, 201, 201], `every copy gets the order: ${JSON.stringify(answers)}`)
+      assert.equal(new Set(answers.map(([, json]) => JSON.stringify(json))).size, 1, 'one order, one answer')
       const count = await shop.db.read<{ n: string }>('SELECT count(*) AS n FROM orders WHERE idempotency_key = $1', [`retry-${variant}`], { primary: true })
       assert.equal(count.rows[0]?.n, '1')
     })

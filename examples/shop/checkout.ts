@@ -1,0 +1,87 @@
+import type { FastifyRequest } from 'fastify'
+import { OutgrowError, type Ports, type Queryable, type WritePosition } from '../../src/index.js'
+import { CART_PREFIX } from './cart.js'
+import { productKey } from './catalog-data.js'
+import { rememberWrite } from './read-your-writes.js'
+
+export interface OrderRow { id: string, total_cents: string, status: string, created_at: Date, receipt: string | null }
+/** [productId, qty], in product-id order. */
+export type OrderLine = readonly [number, number]
+
+export function orderJson (row: OrderRow, items?: unknown[]): Record<string, unknown> {
+  return {
+    id: Number(row.id),
+    totalCents: Number(row.total_cents),
+    status: row.status,
+    receiptReady: row.receipt !== null,
+    createdAt: row.created_at,
+    ...(items === undefined ? {} : { items, receipt: row.receipt }),
+  }
+}
+
+/** Inside the checkout transaction: takes the stock and inserts the order with its items. */
+export async function placeOrder (tx: Queryable, userId: number, key: string | undefined, lines: readonly OrderLine[]): Promise<OrderRow> {
+  if (lines.length === 0) throw new OutgrowError('OUTGROW_CONFLICT', 'the cart is empty')
+  let total = 0
+  const priced: Array<[number, number, number]> = []
+  // Rows are locked in product-id order, so concurrent checkouts cannot deadlock.
+  for (const [productId, qty] of lines) {
+    const updated = await tx.query<{ price_cents: number }>(
+      'UPDATE products SET stock = stock - $2, updated_at = now() WHERE id = $1 AND stock >= $2 RETURNING price_cents', [productId, qty])
+    const row = updated.rows[0]
+    if (row === undefined) throw new OutgrowError('OUTGROW_OUT_OF_STOCK', `not enough stock for product ${productId}`, { productId })
+    total += row.price_cents * qty
+    priced.push([productId, qty, row.price_cents])
+  }
+  const inserted = await tx.query<OrderRow>(
+    `INSERT INTO orders (user_id, idempotency_key, total_cents) VALUES ($1, $2, $3)
+     RETURNING id, total_cents, status, created_at, receipt`, [userId, key ?? null, total])
+  const order = inserted.rows[0] as OrderRow
+  await tx.query(
+    `INSERT INTO order_items (order_id, product_id, qty, price_cents)
+     SELECT $1, p, q, c FROM unnest($2::int[], $3::int[], $4::int[]) AS t(p, q, c)`,
+    [order.id, priced.map((l) => l[0]), priced.map((l) => l[1]), priced.map((l) => l[2])])
+  return order
+}
+
+/** What an order contains, read inside a transaction (a replayed checkout needs it). */
+export async function orderLines (tx: Queryable, orderId: number): Promise<OrderLine[]> {
+  const items = await tx.query<{ product_id: number, qty: number }>('SELECT product_id, qty FROM order_items WHERE order_id = $1 ORDER BY product_id', [orderId])
+  return items.rows.map((i) => [i.product_id, i.qty])
+}
+
+/** A step after the order's commit: a failure is logged, and the order is still returned. */
+async function afterCommit (ports: Ports, orderId: number, step: string, run: () => Promise<void>): Promise<void> {
+  try {
+    await run()
+  } catch (err) {
+    ports.log.warn({ err, orderId }, `order placed, but could not ${step}`)
+  }
+}
+
+/**
+ * Everything after a checkout committed, run by the request that placed the order and again by
+ * every replay of it, so a step that failed the first time is done by a retry. Each step is
+ * idempotent. A failing part (session store, cache, queue) must not turn the committed order
+ * into an error response, which would invite a retry that orders twice.
+ */
+export async function completeCheckout (ports: Ports, request: FastifyRequest, orderId: number, lines: readonly OrderLine[], position: WritePosition): Promise<void> {
+  await afterCommit(ports, orderId, 'clear the ordered items from the cart', async () => {
+    // Once per session and order: a replay must not take away items added since.
+    if (await request.session.increment(`ordered:${orderId}`, 1) !== 1) return
+    // Only what was ordered leaves the cart; items added meanwhile stay.
+    for (const [productId, qty] of lines) {
+      const left = await request.session.increment(CART_PREFIX + String(productId), -qty)
+      if (left <= 0) await request.session.delete(CART_PREFIX + String(productId))
+    }
+  })
+  await afterCommit(ports, orderId, 'remember the write position', async () => { await rememberWrite(request.session, position) })
+  await afterCommit(ports, orderId, 'invalidate the cached products', async () => {
+    await ports.cache.delete(...lines.map(([productId]) => productKey(productId)))
+  })
+  // A receipt not enqueued here is enqueued by a replay of the request, or by the recovery in
+  // the service's onStart (orders still 'placed' after 30 s).
+  await afterCommit(ports, orderId, 'enqueue the receipt', async () => {
+    await ports.jobs.enqueue('order.receipt', { orderId }, { jobId: `receipt-${orderId}` })
+  })
+}
