@@ -41,7 +41,9 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
   if (runsJobs) await jobs.process(service.jobs ?? {}, ports)
 
   const server = await createAppServer({
-    service, ports, sessionStore, sessionTtlSeconds: config.session.ttlSeconds, readiness: async () => { await db.assertCanServe() }, serveRoutes: config.role === 'app',
+    service, ports, sessionStore, sessionTtlSeconds: config.session.ttlSeconds,
+    sessionCookieSecure: config.session.cookieSecure ?? 'auto', listenHost: config.host, trustProxy: config.trustProxy,
+    readiness: async () => { await db.assertCanServe() }, serveRoutes: config.role === 'app',
   })
   if (config.role === 'app') await service.onStart?.(ports)
   await server.app.listen({ host: config.host, port: config.port })
