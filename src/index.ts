@@ -2,7 +2,7 @@
 export { defineService, type ServiceDefinition, type SeedOptions } from './runtime/service.js'
 export { defineConfig, type StackConfigInput } from './config/stack-config.js'
 export type {
-  Cache, CacheSetOptions, Db, EnqueueOptions, JobContext, JobHandler, Jobs, JsonValue, Logger, Ports,
-  Queryable, QueryResult, ReadOptions, Session, WritePosition,
+  AttemptDecision, AttemptLimit, Cache, CacheSetOptions, Db, EnqueueOptions, JobContext, JobHandler, Jobs, JsonValue, Logger, Ports,
+  Queryable, QueryResult, RateLimiter, ReadOptions, Session, WritePosition,
 } from './runtime/ports.js'
 export { OutgrowError, ERRORS, type ErrorCode } from './errors/index.js'

@@ -1,5 +1,6 @@
 import { defineService } from '../../src/index.js'
 import { pruneExpiredKeys } from './idempotency.js'
+import { dummyHash } from './credentials.js'
 import { renderReceipt } from './jobs.js'
 import { accountRoutes } from './routes/account.js'
 import { adminRoutes } from './routes/admin.js'
@@ -28,6 +29,8 @@ export default defineService({
   // was down at checkout) are picked up again. Best-effort: an instance that starts while the
   // primary or the queue is down must still start and serve what it can.
   async onStart (ports) {
+    // Made now, in the background, so the first login for an unknown e-mail does not pay for it.
+    dummyHash().catch((err: unknown) => { ports.log.warn({ err }, 'dummy password hash not made; the first unknown-email login makes it') })
     try {
       const stale = await ports.db.read<{ id: string }>(
         `SELECT id FROM orders WHERE status = 'placed' AND created_at < now() - interval '30 seconds' ORDER BY id LIMIT 1000`, [], { primary: true })

@@ -24,9 +24,15 @@ export const cacheConfigSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('redis'), url: z.string().min(1), prefix: z.string().default('cache:') }).strict(),
 ])
 
+const sessionCommon = {
+  ttlSeconds: z.number().int().min(1).default(86_400),
+  /** `Secure` on the session cookie; unset means `auto`: on off loopback and for HTTPS requests. */
+  cookieSecure: z.union([z.boolean(), z.literal('auto')]).optional(),
+}
+
 export const sessionConfigSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('memory'), ttlSeconds: z.number().int().min(1).default(86_400) }).strict(),
-  z.object({ kind: z.literal('redis'), url: z.string().min(1), ttlSeconds: z.number().int().min(1).default(86_400) }).strict(),
+  z.object({ kind: z.literal('memory'), ...sessionCommon }).strict(),
+  z.object({ kind: z.literal('redis'), url: z.string().min(1), ...sessionCommon }).strict(),
 ])
 
 export const jobsConfigSchema = z.discriminatedUnion('kind', [
@@ -59,6 +65,11 @@ export const appProcessSchema = z.object({
    * the bind host, or 127.0.0.1 when that is a wildcard (0.0.0.0, ::).
    */
   publishHost: z.string().min(1).regex(/^[^\s/?#@]+$/, 'a host name or IP address, without scheme or path').optional(),
+  /**
+   * Peers whose X-Forwarded-For / -Proto the app believes (addresses, CIDRs, or `loopback`): the
+   * gateway in front of it. Everyone else's are ignored, so a client cannot spoof its address or scheme.
+   */
+  trustProxy: z.array(z.string().min(1)).default([]),
   /** Where the instance registers itself for gateways to find (level 4). */
   registry: z.object({ url: z.string().min(1), cluster: z.string().min(1).default('app') }).strict().optional(),
 }).strict()

@@ -5,6 +5,9 @@ import type { CacheConfig, JobsConfig, SessionConfig } from '../config/process-c
 import { BullMqQueue } from '../jobs/bullmq-queue.js'
 import { InProcessQueue } from '../jobs/inprocess-queue.js'
 import type { JobQueue } from '../jobs/queue.js'
+import { MemoryRateLimiter } from '../limits/memory-limiter.js'
+import { RedisRateLimiter } from '../limits/redis-limiter.js'
+import type { RateLimiter } from './ports.js'
 import { MemorySessionStore } from '../session/memory-store.js'
 import { RedisSessionStore } from '../session/redis-store.js'
 import type { SessionStore } from '../session/store.js'
@@ -25,6 +28,17 @@ export function createSessionStore (config: SessionConfig): SessionStore {
   switch (config.kind) {
     case 'memory': return new MemorySessionStore(config.ttlSeconds)
     case 'redis': return new RedisSessionStore(config.url, config.ttlSeconds)
+  }
+}
+
+/**
+ * Attempt counters live with the sessions: in the sessions' Redis when there is one (shared by
+ * every instance), in the process otherwise (levels 1–2 run one process).
+ */
+export function createRateLimiter (config: SessionConfig): RateLimiter & { close(): Promise<void> } {
+  switch (config.kind) {
+    case 'memory': return new MemoryRateLimiter()
+    case 'redis': return new RedisRateLimiter(config.url)
   }
 }
 

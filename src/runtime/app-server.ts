@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import type { SecureCookieSetting } from '../session/cookie-security.js'
 import { sessionPlugin } from '../session/plugin.js'
 import type { SessionStore } from '../session/store.js'
 import { collectDependencyStates } from './dependencies.js'
@@ -12,6 +13,15 @@ export interface AppServerOptions {
   readonly ports: Ports
   readonly sessionStore: SessionStore
   readonly sessionTtlSeconds: number
+  /** `Secure` on the session cookie; `auto` (default): on off loopback or over HTTPS. */
+  readonly sessionCookieSecure?: SecureCookieSetting
+  /** The host the server will listen on (default 127.0.0.1); decides `sessionCookieSecure: 'auto'`. */
+  readonly listenHost?: string
+  /**
+   * Peers (addresses, CIDRs or `loopback`) whose X-Forwarded-For / -Proto are believed — the
+   * gateway. request.ip and request.protocol then name the client and its scheme. Default: none.
+   */
+  readonly trustProxy?: readonly string[]
   /**
    * Readiness beyond "not shutting down": throws when the instance can serve nothing, e.g. when
    * neither the database primary nor any replica answers (PgDatabase.assertCanServe).
@@ -40,6 +50,7 @@ export async function createAppServer (options: AppServerOptions): Promise<AppSe
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    ...(options.trustProxy === undefined || options.trustProxy.length === 0 ? {} : { trustProxy: [...options.trustProxy] }),
   })
   let draining = false
   let inFlight = 0
@@ -84,7 +95,12 @@ export async function createAppServer (options: AppServerOptions): Promise<AppSe
     return await registry.metrics()
   })
 
-  await app.register(sessionPlugin, { store: options.sessionStore, ttlSeconds: options.sessionTtlSeconds, secure: false })
+  await app.register(sessionPlugin, {
+    store: options.sessionStore,
+    ttlSeconds: options.sessionTtlSeconds,
+    secure: options.sessionCookieSecure ?? 'auto',
+    listenHost: options.listenHost ?? '127.0.0.1',
+  })
   if (options.serveRoutes !== false) await app.register(async (scope) => { await service.routes(scope, ports) })
   return { app, drain: () => { draining = true }, inFlight: () => inFlight }
 }

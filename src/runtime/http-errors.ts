@@ -31,7 +31,10 @@ export function installErrorHandling (app: FastifyInstance): void {
         err = unavailable
       }
     }
-    if (err.status === 503) void reply.header('retry-after', '1')
+    // A refusal that knows when it ends says so (a 429's details.retryAfterSeconds); 503s are short.
+    const retryAfter = err.details?.retryAfterSeconds
+    if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter))
+    else if (err.status === 503) void reply.header('retry-after', '1')
     void reply.code(err.status).send(err.toJSON())
   })
 }

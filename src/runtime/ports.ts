@@ -79,6 +79,37 @@ export interface Session {
   destroy(): Promise<void>
 }
 
+/** At most `max` attempts per key in a window of `windowSeconds`, started by the key's first attempt. */
+export interface AttemptLimit {
+  readonly max: number
+  readonly windowSeconds: number
+}
+
+export interface AttemptDecision {
+  readonly allowed: boolean
+  /** Attempts counted in the current window. */
+  readonly count: number
+  /** When a refused caller may try again (0 when allowed). */
+  readonly retryAfterSeconds: number
+}
+
+/**
+ * Attempt counters per key (an account, a client address), shared by every instance of the
+ * service: in the session engine — Redis when the stack has it, this process otherwise. For
+ * throttling logins and other guessable operations.
+ */
+export interface RateLimiter {
+  /**
+   * Counts one attempt, before doing the work, so concurrent attempts cannot slip past the limit;
+   * refused once the window holds more than `limit.max`.
+   */
+  hit(key: string, limit: AttemptLimit): Promise<AttemptDecision>
+  /** Takes one attempt back (one that turned out fine, e.g. a successful login); never below zero. */
+  refund(key: string): Promise<void>
+  /** Forgets the key's attempts, e.g. an account's failed logins after a successful one. */
+  reset(key: string): Promise<void>
+}
+
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
 
 export interface EnqueueOptions {
@@ -106,6 +137,7 @@ export interface Ports {
   readonly db: Db
   readonly cache: Cache
   readonly jobs: Jobs
+  readonly rateLimiter: RateLimiter
   readonly instanceId: string
   readonly adminToken: string
   readonly log: Logger

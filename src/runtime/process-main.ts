@@ -3,7 +3,7 @@ import pino from 'pino'
 import { parseProcessConfig, type AppProcessConfig, type WorkerProcessConfig } from '../config/process-config.js'
 import { PgDatabase } from '../data/pg-database.js'
 import { createAppServer } from './app-server.js'
-import { createCache, createJobQueue, createSessionStore } from './adapters.js'
+import { createCache, createJobQueue, createRateLimiter, createSessionStore } from './adapters.js'
 import { onShutdown, reportReady } from './lifecycle.js'
 import type { Ports } from './ports.js'
 import { listeningAddress } from './published-address.js'
@@ -34,14 +34,17 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
   const cache = createCache(config.cache)
   const jobs = createJobQueue(config.jobs)
   const sessionStore = createSessionStore(config.session)
-  const ports: Ports = { db, cache, jobs, instanceId: config.instanceId, adminToken: config.adminToken, log }
+  const rateLimiter = createRateLimiter(config.session)
+  const ports: Ports = { db, cache, jobs, rateLimiter, instanceId: config.instanceId, adminToken: config.adminToken, log }
 
   // In-process queues run their jobs here; a Redis queue's jobs run in worker processes only.
   const runsJobs = config.role === 'worker' || config.jobs.kind === 'inprocess'
   if (runsJobs) await jobs.process(service.jobs ?? {}, ports)
 
   const server = await createAppServer({
-    service, ports, sessionStore, sessionTtlSeconds: config.session.ttlSeconds, readiness: async () => { await db.assertCanServe() }, serveRoutes: config.role === 'app',
+    service, ports, sessionStore, sessionTtlSeconds: config.session.ttlSeconds,
+    sessionCookieSecure: config.session.cookieSecure ?? 'auto', listenHost: config.host, trustProxy: config.trustProxy,
+    readiness: async () => { await db.assertCanServe() }, serveRoutes: config.role === 'app',
   })
   if (config.role === 'app') await service.onStart?.(ports)
   await server.app.listen({ host: config.host, port: config.port })
@@ -63,7 +66,7 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
     await registry?.close()
     await server.app.close()
     await jobs.close()
-    await Promise.allSettled([db.close(), cache.close(), sessionStore.close()])
+    await Promise.allSettled([db.close(), cache.close(), sessionStore.close(), rateLimiter.close()])
   }, { graceMs: SHUTDOWN_GRACE_MS })
   reportReady({ role: config.role, instanceId: config.instanceId, ...listening })
 }

@@ -1,4 +1,4 @@
-import type { SessionStore } from './store.js'
+import type { SessionStore, WriteOptions } from './store.js'
 
 interface Entry { fields: Map<string, string>, expiresAt: number }
 
@@ -24,9 +24,13 @@ export class MemorySessionStore implements SessionStore {
     return entry
   }
 
-  #touch (id: string): Entry {
+  /** The entry to write to, its TTL refreshed; undefined when it does not exist and may not be created. */
+  #touch (id: string, options: WriteOptions | undefined): Entry | undefined {
     let entry = this.#live(id)
-    if (entry === undefined) this.#sessions.set(id, entry = { fields: new Map(), expiresAt: 0 })
+    if (entry === undefined) {
+      if (options?.create !== true) return undefined
+      this.#sessions.set(id, entry = { fields: new Map(), expiresAt: 0 })
+    }
     entry.expiresAt = Date.now() + this.#ttlMs
     return entry
   }
@@ -39,20 +43,24 @@ export class MemorySessionStore implements SessionStore {
     return Object.fromEntries(this.#live(id)?.fields ?? [])
   }
 
-  async setField (id: string, field: string, value: string): Promise<void> {
-    this.#touch(id).fields.set(field, value)
+  async setField (id: string, field: string, value: string, options?: WriteOptions): Promise<boolean> {
+    const entry = this.#touch(id, options)
+    entry?.fields.set(field, value)
+    return entry !== undefined
   }
 
-  async incrementField (id: string, field: string, by: number): Promise<number> {
-    const entry = this.#touch(id)
+  async incrementField (id: string, field: string, by: number, options?: WriteOptions): Promise<number | undefined> {
+    const entry = this.#touch(id, options)
+    if (entry === undefined) return undefined
     const current = Number.parseInt(entry.fields.get(field) ?? '0', 10)
     const next = (Number.isNaN(current) ? 0 : current) + by
     entry.fields.set(field, String(next))
     return next
   }
 
-  async maxField (id: string, field: string, value: string): Promise<string> {
-    const entry = this.#touch(id)
+  async maxField (id: string, field: string, value: string, options?: WriteOptions): Promise<string | undefined> {
+    const entry = this.#touch(id, options)
+    if (entry === undefined) return undefined
     const current = entry.fields.get(field)
     // UTF-16 order, which is byte order for the ASCII values this is meant for.
     if (current === undefined || current < value) entry.fields.set(field, value)
@@ -62,6 +70,8 @@ export class MemorySessionStore implements SessionStore {
   async deleteFields (id: string, fields: string[]): Promise<void> {
     const entry = this.#live(id)
     for (const field of fields) entry?.fields.delete(field)
+    // Like a Redis hash, a session without fields stops existing.
+    if (entry?.fields.size === 0) this.#sessions.delete(id)
   }
 
   async rename (oldId: string, newId: string): Promise<void> {

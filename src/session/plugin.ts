@@ -2,6 +2,7 @@ import cookie from '@fastify/cookie'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Session } from '../runtime/ports.js'
+import { wantsSecureCookie, type SecureCookieSetting } from './cookie-security.js'
 import { RequestSession } from './request-session.js'
 import type { SessionStore } from './store.js'
 
@@ -15,7 +16,15 @@ export const SESSION_COOKIE = 'outgrow.sid'
 const ID_PATTERN = /^[A-Za-z0-9_-]{32}$/
 
 /** Gives every request a `request.session` backed by the configured store, keyed by a cookie. */
-export const sessionPlugin = fp(async (app: FastifyInstance, options: { store: SessionStore, ttlSeconds: number, secure: boolean }) => {
+export interface SessionPluginOptions {
+  readonly store: SessionStore
+  readonly ttlSeconds: number
+  readonly secure: SecureCookieSetting
+  /** The host the app server is bound to: `secure: 'auto'` turns Secure on off loopback. */
+  readonly listenHost: string
+}
+
+export const sessionPlugin = fp(async (app: FastifyInstance, options: SessionPluginOptions) => {
   await app.register(cookie)
   app.decorateRequest('session', null as unknown as Session)
   app.addHook('onRequest', async (request, reply) => {
@@ -25,8 +34,9 @@ export const sessionPlugin = fp(async (app: FastifyInstance, options: { store: S
       if (newId === undefined) {
         void reply.clearCookie(SESSION_COOKIE, { path: '/' })
       } else {
+        const secure = wantsSecureCookie(options.secure, options.listenHost, request.protocol)
         void reply.setCookie(SESSION_COOKIE, newId, {
-          path: '/', httpOnly: true, sameSite: 'lax', secure: options.secure, maxAge: options.ttlSeconds,
+          path: '/', httpOnly: true, sameSite: 'lax', secure, maxAge: options.ttlSeconds,
         })
       }
     })

@@ -1,13 +1,33 @@
 import type { Redis } from 'ioredis'
 import type { DependencyHealth, DependencyState, ReportsDependencies } from '../runtime/dependencies.js'
 import { callRedis, createFailFastRedis } from '../runtime/redis-client.js'
-import type { SessionStore } from './store.js'
+import type { SessionStore, WriteOptions } from './store.js'
+
+// HSET and HINCRBY create a missing hash, so a late write would resurrect a destroyed session:
+// the existence check and the write run as one script. ARGV: create (0/1), ttl, field, value.
+const WRITE_IF_EXISTS = `
+if ARGV[1] == '0' and redis.call('EXISTS', KEYS[1]) == 0 then return false end
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1`
+const INCREMENT_IF_EXISTS = `
+if ARGV[1] == '0' and redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local value = redis.call('HINCRBY', KEYS[1], ARGV[3], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return value`
+
+type ScriptedRedis = Redis & {
+  sessionWrite: (key: string, create: number, ttl: number, field: string, value: string) => Promise<number | null>
+  sessionIncrement: (key: string, create: number, ttl: number, field: string, by: number) => Promise<number | null>
+}
 
 /**
- * KEYS[1] hash, ARGV field, value, ttl: keeps the byte-wise greater of the field and value.
- * Compared byte by byte, since Lua's `<` on strings follows the server's locale.
+ * KEYS[1] hash, ARGV field, value, ttl, create (0/1): keeps the byte-wise greater of the field and
+ * value, in an existing session only unless create. Compared byte by byte, since Lua's `<` on
+ * strings follows the server's locale.
  */
 const MAX_FIELD_SCRIPT = `
+if ARGV[4] == '0' and redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 local value = ARGV[2]
 local function less (a, b)
@@ -30,20 +50,22 @@ return current`
  * (redis) unavailable"); requests that never touch their session are unaffected.
  */
 export class RedisSessionStore implements SessionStore, ReportsDependencies {
-  readonly #redis: Redis
+  readonly #redis: ScriptedRedis
   readonly #health: DependencyHealth
   readonly #ttlSeconds: number
 
   constructor (url: string, ttlSeconds: number) {
     const { redis, health } = createFailFastRedis(url, 'sessions')
-    this.#redis = redis
+    redis.defineCommand('sessionWrite', { numberOfKeys: 1, lua: WRITE_IF_EXISTS })
+    redis.defineCommand('sessionIncrement', { numberOfKeys: 1, lua: INCREMENT_IF_EXISTS })
+    this.#redis = redis as ScriptedRedis
     this.#health = health
     this.#ttlSeconds = ttlSeconds
   }
 
   #key (id: string): string { return `sess:${id}` }
 
-  async #call<T> (operation: (redis: Redis) => Promise<T>): Promise<T> {
+  async #call<T> (operation: (redis: ScriptedRedis) => Promise<T>): Promise<T> {
     return await callRedis(this.#health, 'session store', async () => await operation(this.#redis))
   }
 
@@ -55,19 +77,19 @@ export class RedisSessionStore implements SessionStore, ReportsDependencies {
     return await this.#call(async (r) => await r.hgetall(this.#key(id)))
   }
 
-  async setField (id: string, field: string, value: string): Promise<void> {
-    await this.#call(async (r) => await r.multi().hset(this.#key(id), field, value).expire(this.#key(id), this.#ttlSeconds).exec())
+  async setField (id: string, field: string, value: string, options?: WriteOptions): Promise<boolean> {
+    const written = await this.#call(async (r) => await r.sessionWrite(this.#key(id), options?.create === true ? 1 : 0, this.#ttlSeconds, field, value))
+    return written !== null
   }
 
-  async incrementField (id: string, field: string, by: number): Promise<number> {
-    const results = await this.#call(async (r) => await r.multi().hincrby(this.#key(id), field, by).expire(this.#key(id), this.#ttlSeconds).exec())
-    const [err, value] = results?.[0] ?? [new Error('no reply'), null]
-    if (err !== null) throw err
-    return Number(value)
+  async incrementField (id: string, field: string, by: number, options?: WriteOptions): Promise<number | undefined> {
+    const value = await this.#call(async (r) => await r.sessionIncrement(this.#key(id), options?.create === true ? 1 : 0, this.#ttlSeconds, field, by))
+    return value === null ? undefined : Number(value)
   }
 
-  async maxField (id: string, field: string, value: string): Promise<string> {
-    return String(await this.#call(async (r) => await r.eval(MAX_FIELD_SCRIPT, 1, this.#key(id), field, value, this.#ttlSeconds)))
+  async maxField (id: string, field: string, value: string, options?: WriteOptions): Promise<string | undefined> {
+    const held = await this.#call(async (r) => await r.eval(MAX_FIELD_SCRIPT, 1, this.#key(id), field, value, this.#ttlSeconds, options?.create === true ? 1 : 0))
+    return held === null ? undefined : String(held)
   }
 
   async deleteFields (id: string, fields: string[]): Promise<void> {

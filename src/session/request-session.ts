@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Session } from '../runtime/ports.js'
-import type { SessionStore } from './store.js'
+import type { SessionStore, WriteOptions } from './store.js'
 
 export function newSessionId (): string {
   return randomBytes(24).toString('base64url')
@@ -9,9 +9,15 @@ export function newSessionId (): string {
 /**
  * The session of one request. It has no id until something is written; `onIdChange` tells the
  * HTTP layer to (re)issue the cookie.
+ *
+ * The id from the cookie is only ever used for a session the store has: writes to it never create
+ * it. When it is missing — never issued (a fixation attempt), expired, or destroyed or renamed by
+ * a concurrent request — the write goes to a fresh id instead.
  */
 export class RequestSession implements Session {
   #id: string | undefined
+  /** The id was issued by this server during this request, so writes may create its session. */
+  #issuedHere = false
   readonly #store: SessionStore
   readonly #onIdChange: (id: string | undefined) => void
 
@@ -23,12 +29,26 @@ export class RequestSession implements Session {
 
   get id (): string | undefined { return this.#id }
 
-  #ensureId (): string {
-    if (this.#id === undefined) {
-      this.#id = newSessionId()
-      this.#onIdChange(this.#id)
+  #issue (): string {
+    const id = newSessionId()
+    this.#id = id
+    this.#issuedHere = true
+    this.#onIdChange(id)
+    return id
+  }
+
+  /** Runs a write on the current session, or on a fresh one when the current one does not exist. */
+  async #write<T> (write: (id: string, options: WriteOptions) => Promise<T | undefined>): Promise<T> {
+    const tried = this.#id
+    if (tried !== undefined) {
+      const result = await write(tried, { create: this.#issuedHere })
+      if (result !== undefined) return result
     }
-    return this.#id
+    // Another write of this request may have started a fresh session meanwhile: use that one.
+    const id = this.#id !== tried && this.#id !== undefined ? this.#id : this.#issue()
+    const result = await write(id, { create: true })
+    if (result === undefined) throw new Error('the session store did not create a session')
+    return result
   }
 
   async get<T>(field: string): Promise<T | undefined> {
@@ -44,15 +64,17 @@ export class RequestSession implements Session {
   }
 
   async set (field: string, value: unknown): Promise<void> {
-    await this.#store.setField(this.#ensureId(), field, JSON.stringify(value))
+    const json = JSON.stringify(value)
+    await this.#write(async (id, options) => await this.#store.setField(id, field, json, options) ? true : undefined)
   }
 
   async increment (field: string, by: number): Promise<number> {
-    return await this.#store.incrementField(this.#ensureId(), field, by)
+    return await this.#write(async (id, options) => await this.#store.incrementField(id, field, by, options))
   }
 
   async max (field: string, value: string): Promise<string> {
-    return JSON.parse(await this.#store.maxField(this.#ensureId(), field, JSON.stringify(value))) as string
+    const json = JSON.stringify(value)
+    return JSON.parse(await this.#write(async (id, options) => await this.#store.maxField(id, field, json, options))) as string
   }
 
   async delete (...fields: string[]): Promise<void> {
@@ -63,12 +85,14 @@ export class RequestSession implements Session {
     const next = newSessionId()
     if (this.#id !== undefined) await this.#store.rename(this.#id, next)
     this.#id = next
+    this.#issuedHere = true
     this.#onIdChange(next)
   }
 
   async destroy (): Promise<void> {
     if (this.#id !== undefined) await this.#store.destroy(this.#id)
     this.#id = undefined
+    this.#issuedHere = false
     this.#onIdChange(undefined)
   }
 }

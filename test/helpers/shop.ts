@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
-import { createCache, createJobQueue, createSessionStore } from '../../src/runtime/adapters.js'
+import { createCache, createJobQueue, createRateLimiter, createSessionStore } from '../../src/runtime/adapters.js'
 import { createAppServer } from '../../src/runtime/app-server.js'
 import type { Ports } from '../../src/runtime/ports.js'
+import type { ServiceDefinition } from '../../src/runtime/service.js'
 import { PgDatabase } from '../../src/data/pg-database.js'
 import shop from '../../examples/shop/service.js'
 import type { CacheConfig, JobsConfig, SessionConfig } from '../../src/config/process-config.js'
@@ -24,6 +25,8 @@ export interface ShopOptions {
   readonly jobs?: JobsConfig
   readonly products?: number
   readonly users?: number
+  /** Another service than the shop (e.g. the shop with other limits); schema and seed are still the shop's. */
+  readonly service?: ServiceDefinition
 }
 
 /** The shop in this process on real PostgreSQL, with the given adapters (in-process jobs unless told). */
@@ -37,9 +40,10 @@ export async function startShop (options: ShopOptions): Promise<ShopUnderTest> {
   const cache = createCache(options.cache)
   const jobs = createJobQueue(options.jobs ?? { kind: 'inprocess', concurrency: 2 })
   const sessionStore = createSessionStore(options.session)
-  const ports: Ports = { db, cache, jobs, instanceId: 'test-1', adminToken: ADMIN_TOKEN, log: pino({ level: 'silent' }) }
+  const rateLimiter = createRateLimiter(options.session)
+  const ports: Ports = { db, cache, jobs, rateLimiter, instanceId: 'test-1', adminToken: ADMIN_TOKEN, log: pino({ level: 'silent' }) }
   await jobs.process(shop.jobs ?? {}, ports)
-  const server = await createAppServer({ service: shop, ports, sessionStore, sessionTtlSeconds: 3600, readiness: async () => { await db.assertCanServe() } })
+  const server = await createAppServer({ service: options.service ?? shop, ports, sessionStore, sessionTtlSeconds: 3600, readiness: async () => { await db.assertCanServe() } })
   await server.app.ready()
   return {
     app: server.app,
@@ -48,7 +52,7 @@ export async function startShop (options: ShopOptions): Promise<ShopUnderTest> {
     close: async () => {
       await server.app.close()
       await jobs.close()
-      await Promise.allSettled([cache.close(), sessionStore.close()])
+      await Promise.allSettled([cache.close(), sessionStore.close(), rateLimiter.close()])
       await db.close()
     },
   }

@@ -1,9 +1,11 @@
 import { after, before } from 'node:test'
 import { RedisCache } from '../../src/cache/redis-cache.js'
 import { BullMqQueue } from '../../src/jobs/bullmq-queue.js'
+import { RedisRateLimiter } from '../../src/limits/redis-limiter.js'
 import { RedisSessionStore } from '../../src/session/redis-store.js'
 import { cacheConformance } from '../conformance/cache-suite.js'
 import { jobQueueConformance } from '../conformance/jobs-suite.js'
+import { rateLimiterConformance } from '../conformance/rate-limiter-suite.js'
 import { sessionStoreConformance } from '../conformance/session-suite.js'
 import { startRedis } from '../helpers/engines.js'
 
@@ -18,5 +20,6 @@ after(async () => { await stop() })
 
 cacheConformance('redis', async () => { await ready; return new RedisCache(url, 'cache:') })
 sessionStoreConformance('redis', async () => { await ready; return new RedisSessionStore(url, 3600) })
+rateLimiterConformance('redis', async () => { await ready; return new RedisRateLimiter(url) })
 let queueCount = 0
 jobQueueConformance('bullmq', async (retention) => { await ready; return new BullMqQueue(url, `conformance-${++queueCount}`, 2, retention) })

@@ -54,6 +54,9 @@ export function appProcessConfig (spec: TopologySpec, service: string, instanceI
     session: sessions === undefined ? { kind: 'memory' } : { kind: 'redis', url: sessions },
     jobs: queue === undefined ? { kind: 'inprocess' } : { kind: 'bullmq', url: queue, queue: w?.queue ?? 'outgrow-jobs', ...(w === undefined ? {} : { concurrency: w.concurrency }) },
     ...(w === undefined && routed && registry !== undefined ? { registry: { url: registry, cluster: service } } : {}),
+    // Gateways of a local stack run on this machine and reach instances over loopback: only they
+    // may tell the app the client's address and scheme.
+    ...(w === undefined && routed ? { trustProxy: ['loopback'] } : {}),
   }
 }
 
