@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { defaultTokenRefusal } from './admin-token.js'
 import { BALANCER_NAMES, healthCheckSchema } from './stack-config.js'
 import { parseOrThrow } from './validate.js'
 
@@ -71,7 +72,16 @@ export const gatewayConfigSchema = z.object({
     requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
     keepAliveTimeoutMs: z.number().int().min(100).max(3_600_000).default(65_000),
   }).strict().default({}),
+  /** Bearer token of the admin API; without one the API is off. */
   adminToken: z.string().min(8).optional(),
+  /**
+   * Where the admin API listens: its own address, loopback by default, so the public port never
+   * exposes it (that port answers 404 under /__outgrow/admin/).
+   */
+  admin: z.object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65_535).default(9901),
+  }).strict().default({}),
   static: z.object({
     dir: z.string().min(1),
     maxAgeSeconds: z.number().int().min(0).max(31_536_000).default(60),
@@ -108,7 +118,10 @@ export const gatewayConfigSchema = z.object({
     z.object({ kind: z.literal('redis'), url: z.string().min(1) }).strict(),
   ]).default({ kind: 'local' }),
   routes: z.array(routeSchema).min(1).default([{}]),
-}).strict()
+}).strict().superRefine((config, ctx) => {
+  const refusal = defaultTokenRefusal(config.adminToken, [config.host, config.admin.host])
+  if (refusal !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['adminToken'], message: refusal })
+})
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
 import type { GatewayConfig } from '../config/gateway-config.js'
-import { handleAdmin, json } from './admin.js'
+import { json } from './admin.js'
+import { startAdminListener } from './admin-server.js'
 import { createBalancer } from './balancing/index.js'
 import { UpstreamCluster } from './cluster.js'
-import type { GatewayRequest } from './http/request.js'
 import { httpDate, type GatewayResponse } from './http/response.js'
 import { GatewayHttpServer } from './http/server.js'
 import { countLocal, gatewayMetricsText } from './metrics.js'
@@ -19,6 +19,8 @@ import { handleUpgrade } from './websocket.js'
 export interface RunningGateway {
   readonly server: GatewayHttpServer
   readonly port: number
+  /** The admin API's port (on `admin.host`); undefined when the API is off. */
+  readonly adminPort: number | undefined
   readonly cluster: UpstreamCluster
   readonly registry: Registry | undefined
   close(): Promise<void>
@@ -68,7 +70,7 @@ export async function startGateway (config: GatewayConfig, options: { registry?:
     request: (req, res) => {
       const url = req.url
       if (url.startsWith('/__outgrow/')) {
-        serveOwn(req, res, url.split('?')[0] as string)
+        serveOwn(res, url.split('?')[0] as string)
         return
       }
       if (statics === undefined) {
@@ -94,7 +96,7 @@ export async function startGateway (config: GatewayConfig, options: { registry?:
   })
 
   /** Paths under /__outgrow/ are the gateway's own. */
-  function serveOwn (req: GatewayRequest, res: GatewayResponse, path: string): void {
+  function serveOwn (res: GatewayResponse, path: string): void {
     if (path === '/__outgrow/healthz') {
       json(res, 200, { status: 'ok' })
     } else if (path === '/__outgrow/readyz') {
@@ -108,19 +110,25 @@ export async function startGateway (config: GatewayConfig, options: { registry?:
         res.end(text)
       })
     } else {
-      handleAdmin(req, res, path, cluster, registry, config.adminToken).catch(() => { sendError(res, 'OUTGROW_INTERNAL') })
+      // The admin API included: it listens on its own address (admin-server.ts).
+      sendError(res, 'OUTGROW_NOT_FOUND', `no gateway path ${path}`)
     }
   }
   const port = await server.listen(config.port, config.host)
+  const admin = await startAdminListener(config, cluster, registry).catch(async (err: unknown) => {
+    await server.close(0)
+    throw err
+  })
   return {
     server,
     port,
+    adminPort: admin?.port,
     cluster,
     registry,
     close: async () => {
       unwatch()
       for (const socket of tunnels) socket.destroy()
-      await server.close(5000)
+      await Promise.all([server.close(5000), admin?.close()])
       await cluster.close()
       await rateLimits?.close()
       if (options.registry === undefined) await registry?.close()
