@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { defaultTokenRefusal } from './admin-token.js'
+import { parseAddressRange } from './cidr.js'
 import { BALANCER_NAMES, healthCheckSchema } from './stack-config.js'
 import { parseOrThrow } from './validate.js'
 
@@ -61,8 +62,11 @@ export const gatewayConfigSchema = z.object({
    * the shared socket, as nginx's workers do) or node:cluster's primary, round robin over IPC.
    */
   connectionDistribution: z.enum(['kernel', 'round-robin']).default('kernel'),
-  /** Peers whose X-Forwarded-For / -Proto are trusted (e.g. a CDN or an outer balancer). */
-  trustForwardedFrom: z.array(z.string().min(1)).default([]),
+  /**
+   * Proxies whose X-Forwarded-For / -Proto are trusted (e.g. a CDN or an outer balancer): addresses
+   * or CIDR ranges, IPv4 or IPv6. The client is the first untrusted address from the right.
+   */
+  trustForwardedFrom: z.array(z.string().refine((entry) => parseAddressRange(entry) !== undefined, 'expected an IP address or CIDR range, e.g. 10.0.0.0/8 or fd00::/8')).default([]),
   limits: z.object({
     maxHeaderBytes: z.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
     maxBodyBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(10 * 1024 * 1024),

@@ -11,6 +11,7 @@ import { countLocal } from './metrics.js'
 import type { RateLimitStore } from './rate-limit.js'
 import type { ResponseHandler } from './native-pool.js'
 import type { RetryBudget } from './retry-budget.js'
+import type { TrustedProxies } from './trusted-proxies.js'
 import type { Upstream } from './upstream.js'
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
@@ -27,7 +28,7 @@ export interface Route {
 export interface ProxyOptions {
   readonly cluster: UpstreamCluster
   readonly routes: readonly Route[]
-  readonly trusted: ReadonlySet<string>
+  readonly trusted: TrustedProxies
   readonly rateLimits: RateLimitStore | undefined
   readonly requestIdPrefix: string
 }

@@ -14,6 +14,7 @@ import { RedisRegistry } from './redis-registry.js'
 import { MemoryRegistry, type Registry } from './registry.js'
 import { RetryBudget } from './retry-budget.js'
 import { StaticFiles } from './static-files.js'
+import { TrustedProxies } from './trusted-proxies.js'
 import { handleUpgrade } from './websocket.js'
 
 export interface RunningGateway {
@@ -61,7 +62,7 @@ export async function startGateway (config: GatewayConfig, options: { registry?:
     retryOn: new Set(r.retries.onStatus),
     sticky: r.balancer === 'sticky',
   }))
-  const trusted = new Set(config.trustForwardedFrom)
+  const trusted = TrustedProxies.from(config.trustForwardedFrom)
   const proxy = new Proxy({ cluster, routes, trusted, rateLimits, requestIdPrefix: `${randomBytes(4).toString('hex')}-` })
   const statics = config.static === undefined ? undefined : new StaticFiles(config.static.dir, config.static.maxAgeSeconds)
 

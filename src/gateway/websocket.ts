@@ -3,12 +3,13 @@ import type { GatewayRequest } from './http/request.js'
 import type { Proxy } from './proxy.js'
 import type { UpstreamCluster } from './cluster.js'
 import { scanRequest } from './headers.js'
+import type { TrustedProxies } from './trusted-proxies.js'
 
 /**
  * Passes WebSocket (and other Upgrade) requests through: the chosen instance gets the request
  * with its Upgrade headers, and from then on bytes are piped both ways until either side closes.
  */
-export function handleUpgrade (proxy: Proxy, cluster: UpstreamCluster, trusted: ReadonlySet<string>, req: GatewayRequest, client: Socket, head: Buffer): void {
+export function handleUpgrade (proxy: Proxy, cluster: UpstreamCluster, trusted: TrustedProxies, req: GatewayRequest, client: Socket, head: Buffer): void {
   const route = proxy.route(req.url)
   const { info, headers } = scanRequest(req, trusted, () => `ws-${Date.now().toString(36)}`, true)
   const upstream = route.balancer.pick(cluster.members, { now: Date.now(), clientIp: info.clientIp, hashKey: undefined, stickyId: undefined, exclude: undefined })
