@@ -39,8 +39,19 @@ export const routeSchema = z.object({
     maxBufferedBodyBytes: z.number().int().min(0).max(64 * 1024 * 1024).default(1024 * 1024),
   }).strict().default({}),
   rateLimit: z.object({
-    /** Per client: by IP, or by the API key in a header (falling back to the IP). */
-    perClient: tokenBucketSchema.extend({ apiKeyHeader: z.string().min(1).toLowerCase().optional() }).strict().optional(),
+    /**
+     * Per client: by IP, or by the API key in `apiKeyHeader` when it is a known key. Unknown keys
+     * count against the client's IP, so made-up keys cannot buy a fresh bucket each.
+     */
+    perClient: tokenBucketSchema.extend({
+      apiKeyHeader: z.string().min(1).toLowerCase().optional(),
+      /** Keys that get a bucket of their own. */
+      apiKeys: z.array(z.string().min(1)).default([]),
+      /** The same as SHA-256 hex digests, so the config need not hold the keys themselves. */
+      apiKeySha256: z.array(z.string().regex(/^[0-9a-fA-F]{64}$/, 'expected a SHA-256 digest in hex').toLowerCase()).default([]),
+    }).strict().refine((c) => c.apiKeyHeader === undefined || c.apiKeys.length + c.apiKeySha256.length > 0, {
+      path: ['apiKeyHeader'], message: 'per-key buckets need the known keys: list them in apiKeys or apiKeySha256',
+    }).optional(),
     /** For the whole route, all clients together. */
     route: tokenBucketSchema.optional(),
   }).strict().optional(),
@@ -119,7 +130,12 @@ export const gatewayConfigSchema = z.object({
   }).strict().default({}),
   rateLimitStore: z.discriminatedUnion('kind', [
     z.object({ kind: z.literal('local') }).strict(),
-    z.object({ kind: z.literal('redis'), url: z.string().min(1) }).strict(),
+    z.object({
+      kind: z.literal('redis'),
+      url: z.string().min(1),
+      /** When Redis fails: let requests through unlimited ('open'), or refuse them with 503 ('closed'). */
+      onError: z.enum(['open', 'closed']).default('open'),
+    }).strict(),
   ]).default({ kind: 'local' }),
   routes: z.array(routeSchema).min(1).default([{}]),
 }).strict().superRefine((config, ctx) => {

@@ -10,6 +10,7 @@ import { GatewayHttpServer } from './http/server.js'
 import { countLocal, gatewayMetricsText } from './metrics.js'
 import { Proxy, sendError, type Route } from './proxy.js'
 import { LocalRateLimitStore, RedisRateLimitStore, type RateLimitStore } from './rate-limit.js'
+import { RateLimiter } from './rate-limiter.js'
 import { RedisRegistry } from './redis-registry.js'
 import { MemoryRegistry, type Registry } from './registry.js'
 import { RetryBudget } from './retry-budget.js'
@@ -53,8 +54,11 @@ export async function startGateway (config: GatewayConfig, options: { registry?:
   }
   await cluster.start()
 
+  const storeConfig = config.rateLimitStore
   const rateLimits: RateLimitStore | undefined = !config.routes.some((r) => r.rateLimit !== undefined) ? undefined
-    : config.rateLimitStore.kind === 'redis' ? new RedisRateLimitStore(config.rateLimitStore.url) : new LocalRateLimitStore()
+    : storeConfig.kind === 'redis' ? new RedisRateLimitStore(storeConfig.url) : new LocalRateLimitStore()
+  const rateLimiter = rateLimits === undefined ? undefined
+    : new RateLimiter(rateLimits, config.routes, storeConfig.kind === 'redis' ? storeConfig.onError : 'open')
   const routes: Route[] = config.routes.map((r) => ({
     config: r,
     balancer: createBalancer(r.balancer, { balanceFactor: r.balanceFactor, cookieName: r.stickyCookie }),
@@ -63,7 +67,7 @@ export async function startGateway (config: GatewayConfig, options: { registry?:
     sticky: r.balancer === 'sticky',
   }))
   const trusted = TrustedProxies.from(config.trustForwardedFrom)
-  const proxy = new Proxy({ cluster, routes, trusted, rateLimits, requestIdPrefix: `${randomBytes(4).toString('hex')}-` })
+  const proxy = new Proxy({ cluster, routes, trusted, rateLimiter, requestIdPrefix: `${randomBytes(4).toString('hex')}-` })
   const statics = config.static === undefined ? undefined : new StaticFiles(config.static.dir, config.static.maxAgeSeconds)
 
   const tunnels = new Set<Socket>()

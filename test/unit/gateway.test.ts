@@ -269,7 +269,7 @@ describe(`gateway resilience (${implementation} client)`, () => {
 
   it('rate limits per client with 429 and Retry-After', async () => {
     const bs = await backends('r1')
-    const { base } = await gatewayFor(bs, { routes: [{ pathPrefix: '/api', rateLimit: { perClient: { rate: 1, burst: 3, apiKeyHeader: 'x-api-key' } } }, { pathPrefix: '/' }] })
+    const { base } = await gatewayFor(bs, { routes: [{ pathPrefix: '/api', rateLimit: { perClient: { rate: 1, burst: 3, apiKeyHeader: 'x-api-key', apiKeys: ['team-a'] } } }, { pathPrefix: '/' }] })
     const statuses: number[] = []
     for (let i = 0; i < 5; i++) { const r = await request(`${base}/api/x`); statuses.push(r.statusCode); if (r.statusCode === 429) assert.equal(r.headers['retry-after'], '1'); await r.body.dump() }
     assert.deepEqual(statuses, [200, 200, 200, 429, 429])
