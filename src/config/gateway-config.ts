@@ -86,6 +86,11 @@ export const gatewayConfigSchema = z.object({
     /** Time to receive the whole request. */
     requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
     keepAliveTimeoutMs: z.number().int().min(100).max(3_600_000).default(65_000),
+    /**
+     * Pipelined requests parsed ahead of the one being answered, per connection; at this many the
+     * connection stops reading until they are answered (backpressure), so memory stays bounded.
+     */
+    maxPipelinedRequests: z.number().int().min(1).max(10_000).default(64),
   }).strict().default({}),
   /** Bearer token of the admin API; without one the API is off. */
   adminToken: z.string().min(8).optional(),
