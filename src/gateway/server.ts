@@ -4,7 +4,7 @@ import type { GatewayConfig } from '../config/gateway-config.js'
 import { json } from './admin.js'
 import { startAdminListener } from './admin-server.js'
 import { createBalancer } from './balancing/index.js'
-import { UpstreamCluster } from './cluster.js'
+import { UpstreamCluster, type GatewayLog } from './cluster.js'
 import { httpDate, type GatewayResponse } from './http/response.js'
 import { GatewayHttpServer } from './http/server.js'
 import { countLocal, gatewayMetricsText } from './metrics.js'
@@ -41,8 +41,8 @@ function syncWithRegistry (cluster: UpstreamCluster, registry: Registry, staticI
 }
 
 /** A gateway: limits, static store, admin API, then the proxy. Paths under /__outgrow/ are its own. */
-export async function startGateway (config: GatewayConfig, options: { registry?: Registry } = {}): Promise<RunningGateway> {
-  const cluster = new UpstreamCluster(config.upstreams)
+export async function startGateway (config: GatewayConfig, options: { registry?: Registry, log?: GatewayLog } = {}): Promise<RunningGateway> {
+  const cluster = new UpstreamCluster(config.upstreams, options.log)
   for (const instance of config.upstreams.instances) await cluster.upsert(instance)
   const registryConfig = config.upstreams.registry
   const registry = options.registry ?? (registryConfig === undefined ? undefined
