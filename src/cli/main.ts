@@ -5,6 +5,7 @@ import { bench } from './bench.js'
 import { apply, down, events, logs, scale, status } from './control.js'
 import { integer, levelList, positiveNumber } from './options.js'
 import { gateway } from './gateway.js'
+import { GATEWAY_HELP_EXAMPLE, UP_HELP_FOOTER, upDefault } from './help-text.js'
 import { up } from './up.js'
 
 const program = new Command()
@@ -13,21 +14,24 @@ program.name('outgrow').description('The scaling playbook as running software: o
 program.command('up')
   .description('start a stack at a level of the playbook (1 single server … 4 gateway + instances + replica + workers)')
   .option('-c, --config <file>', 'stack config (default: ./outgrow.config.{js,mjs,json}, else the bundled shop)')
-  .option('-l, --level <n>', 'playbook level 1–4', integer(1, 4))
-  .option('-p, --port <port>', 'public port', integer(1, 65_535))
-  .option('--host <host>', 'public address to bind')
-  .option('--instances <n>', 'app instances (level 4)', integer(1, 32))
-  .option('--replicas <n>', 'read replicas', integer(0, 4))
-  .option('--workers <n>', 'job worker processes (level 4)', integer(0, 16))
-  .addOption(new Option('--balancer <name>', 'gateway balancing').choices([...BALANCER_NAMES]))
-  .option('--gateway-processes <n>', 'gateway processes sharing the port (level 4)', integer(1, 64))
-  .addOption(new Option('--emulation <mode>', 'how servers are emulated').choices(['auto', 'cgroup', 'taskset', 'none']))
-  .option('--cpus <n>', 'CPU cores per emulated server', positiveNumber)
-  .option('--products <n>', 'products to seed', integer(0, 10_000_000))
-  .option('--users <n>', 'users to seed', integer(0, 1_000_000))
+  // Defaults are shown in the descriptions, not set on the options: a value set here would
+  // override the config file even when the user gave no option.
+  .option('-l, --level <n>', `playbook level 1–4 ${upDefault('level')}`, integer(1, 4))
+  .option('-p, --port <port>', `public port ${upDefault('port')}`, integer(1, 65_535))
+  .option('--host <host>', `public address to bind ${upDefault('host')}`)
+  .option('--instances <n>', `app instances ${upDefault('instances')}`, integer(1, 32))
+  .option('--replicas <n>', `read replicas ${upDefault('replicas')}`, integer(0, 4))
+  .option('--workers <n>', `job worker processes ${upDefault('workers')}`, integer(0, 16))
+  .addOption(new Option('--balancer <name>', `gateway balancing ${upDefault('balancer')}`).choices([...BALANCER_NAMES]))
+  .option('--gateway-processes <n>', `gateway processes sharing the port (level 4) ${upDefault('gatewayProcesses')}`, integer(1, 64))
+  .addOption(new Option('--emulation <mode>', `how servers are emulated ${upDefault('emulation')}`).choices(['auto', 'cgroup', 'taskset', 'none']))
+  .option('--cpus <n>', `CPU share of each emulated server, in cores ${upDefault('cpus')}`, positiveNumber)
+  .option('--products <n>', `products to seed ${upDefault('products')}`, integer(0, 10_000_000))
+  .option('--users <n>', `users to seed ${upDefault('users')}`, integer(0, 1_000_000))
   .option('--data-dir <dir>', 'keep the stack\'s data here (default: .outgrow/ beside the config)')
   .option('--fresh', 'delete the data a previous run kept and start over', false)
   .option('--no-seed', 'create the schema but no demo data')
+  .addHelpText('after', UP_HELP_FOOTER)
   .action(up)
 
 const target = (command: Command): Command => command
@@ -67,6 +71,7 @@ program.command('gateway')
   .requiredOption('-c, --config <file>', 'gateway config (JSON or JS module)')
   .option('-p, --port <port>', 'listening port', integer(0, 65_535))
   .option('--processes <n>', 'processes sharing the port', integer(1, 64))
+  .addHelpText('after', GATEWAY_HELP_EXAMPLE)
   .action(gateway)
 
 program.command('bench')

@@ -1,4 +1,6 @@
 import { z } from 'zod'
+import { defaultTokenRefusal } from './admin-token.js'
+import { parseAddressRange } from './cidr.js'
 import { BALANCER_NAMES, healthCheckSchema } from './stack-config.js'
 import { parseOrThrow } from './validate.js'
 
@@ -37,8 +39,19 @@ export const routeSchema = z.object({
     maxBufferedBodyBytes: z.number().int().min(0).max(64 * 1024 * 1024).default(1024 * 1024),
   }).strict().default({}),
   rateLimit: z.object({
-    /** Per client: by IP, or by the API key in a header (falling back to the IP). */
-    perClient: tokenBucketSchema.extend({ apiKeyHeader: z.string().min(1).toLowerCase().optional() }).strict().optional(),
+    /**
+     * Per client: by IP, or by the API key in `apiKeyHeader` when it is a known key. Unknown keys
+     * count against the client's IP, so made-up keys cannot buy a fresh bucket each.
+     */
+    perClient: tokenBucketSchema.extend({
+      apiKeyHeader: z.string().min(1).toLowerCase().optional(),
+      /** Keys that get a bucket of their own. */
+      apiKeys: z.array(z.string().min(1)).default([]),
+      /** The same as SHA-256 hex digests, so the config need not hold the keys themselves. */
+      apiKeySha256: z.array(z.string().regex(/^[0-9a-fA-F]{64}$/, 'expected a SHA-256 digest in hex').toLowerCase()).default([]),
+    }).strict().refine((c) => c.apiKeyHeader === undefined || c.apiKeys.length + c.apiKeySha256.length > 0, {
+      path: ['apiKeyHeader'], message: 'per-key buckets need the known keys: list them in apiKeys or apiKeySha256',
+    }).optional(),
     /** For the whole route, all clients together. */
     route: tokenBucketSchema.optional(),
   }).strict().optional(),
@@ -60,8 +73,11 @@ export const gatewayConfigSchema = z.object({
    * the shared socket, as nginx's workers do) or node:cluster's primary, round robin over IPC.
    */
   connectionDistribution: z.enum(['kernel', 'round-robin']).default('kernel'),
-  /** Peers whose X-Forwarded-For / -Proto are trusted (e.g. a CDN or an outer balancer). */
-  trustForwardedFrom: z.array(z.string().min(1)).default([]),
+  /**
+   * Proxies whose X-Forwarded-For / -Proto are trusted (e.g. a CDN or an outer balancer): addresses
+   * or CIDR ranges, IPv4 or IPv6. The client is the first untrusted address from the right.
+   */
+  trustForwardedFrom: z.array(z.string().refine((entry) => parseAddressRange(entry) !== undefined, 'expected an IP address or CIDR range, e.g. 10.0.0.0/8 or fd00::/8')).default([]),
   limits: z.object({
     maxHeaderBytes: z.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
     maxBodyBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(10 * 1024 * 1024),
@@ -70,8 +86,22 @@ export const gatewayConfigSchema = z.object({
     /** Time to receive the whole request. */
     requestTimeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
     keepAliveTimeoutMs: z.number().int().min(100).max(3_600_000).default(65_000),
+    /**
+     * Pipelined requests parsed ahead of the one being answered, per connection; at this many the
+     * connection stops reading until they are answered (backpressure), so memory stays bounded.
+     */
+    maxPipelinedRequests: z.number().int().min(1).max(10_000).default(64),
   }).strict().default({}),
+  /** Bearer token of the admin API; without one the API is off. */
   adminToken: z.string().min(8).optional(),
+  /**
+   * Where the admin API listens: its own address, loopback by default, so the public port never
+   * exposes it (that port answers 404 under /__outgrow/admin/).
+   */
+  admin: z.object({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0).max(65_535).default(9901),
+  }).strict().default({}),
   static: z.object({
     dir: z.string().min(1),
     maxAgeSeconds: z.number().int().min(0).max(31_536_000).default(60),
@@ -105,10 +135,18 @@ export const gatewayConfigSchema = z.object({
   }).strict().default({}),
   rateLimitStore: z.discriminatedUnion('kind', [
     z.object({ kind: z.literal('local') }).strict(),
-    z.object({ kind: z.literal('redis'), url: z.string().min(1) }).strict(),
+    z.object({
+      kind: z.literal('redis'),
+      url: z.string().min(1),
+      /** When Redis fails: let requests through unlimited ('open'), or refuse them with 503 ('closed'). */
+      onError: z.enum(['open', 'closed']).default('open'),
+    }).strict(),
   ]).default({ kind: 'local' }),
   routes: z.array(routeSchema).min(1).default([{}]),
-}).strict()
+}).strict().superRefine((config, ctx) => {
+  const refusal = defaultTokenRefusal(config.adminToken, [config.host, config.admin.host])
+  if (refusal !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['adminToken'], message: refusal })
+})
 
 export type GatewayConfig = z.output<typeof gatewayConfigSchema>
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DEFAULT_ADMIN_TOKEN, defaultTokenRefusal } from './admin-token.js'
 import { parseOrThrow } from './validate.js'
 
 // Kept here (not imported from gateway-config) so the two schemas do not import each other.
@@ -36,7 +37,7 @@ export const stackConfigSchema = z.object({
     products: z.number().int().min(0).max(10_000_000).default(10_000),
     users: z.number().int().min(0).max(1_000_000).default(1000),
   }).strict().default({}),
-  adminToken: z.string().min(8).default('outgrow-admin-token'),
+  adminToken: z.string().min(8).default(DEFAULT_ADMIN_TOKEN),
   /** Where the stack keeps its data (engines, event log, control token); `.outgrow/` beside the config by default. */
   dataDir: z.string().min(1).optional(),
   /**
@@ -44,7 +45,11 @@ export const stackConfigSchema = z.object({
    * merge key by key, arrays replace.
    */
   topology: z.record(z.unknown()).optional(),
-}).strict()
+}).strict().superRefine((config, ctx) => {
+  // `topology` may move listeners elsewhere too; validateSpec checks the resulting spec.
+  const refusal = defaultTokenRefusal(config.adminToken, [config.host])
+  if (refusal !== undefined) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['adminToken'], message: refusal })
+})
 
 export type StackConfigInput = z.input<typeof stackConfigSchema>
 export type StackConfig = z.output<typeof stackConfigSchema>

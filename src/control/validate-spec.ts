@@ -1,3 +1,4 @@
+import { defaultTokenRefusal } from '../config/admin-token.js'
 import { parseOrThrow } from '../config/validate.js'
 import { OutgrowError } from '../errors/index.js'
 import { policyFor } from './autoscaler/spec-policy.js'
@@ -28,6 +29,9 @@ function checkInstances (field: string, instances: InstancesSpec): void {
  */
 export function validateSpec (input: unknown): TopologySpec {
   const spec = parseOrThrow(topologySpecSchema, input, 'topology')
+  const listening = [...Object.values(spec.gateways).map((g) => g.host), ...Object.values(spec.services).flatMap((s) => s.listen === undefined ? [] : [s.listen.host])]
+  const tokenRefusal = defaultTokenRefusal(spec.adminToken, listening)
+  if (tokenRefusal !== undefined) throw new OutgrowError('OUTGROW_CONFIG_INVALID', `invalid topology: adminToken: ${tokenRefusal}`, { field: 'adminToken' })
   for (const role of REDIS_ROLES) {
     const servers = Object.entries(spec.redis).filter(([, r]) => r.roles.includes(role)).map(([n]) => n)
     if (servers.length > 1) refuse(`redis.${servers[1] as string}.roles`, `role ${role} is already served by redis ${servers[0] as string}`)

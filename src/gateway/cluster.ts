@@ -7,6 +7,11 @@ export interface InstanceSpec { readonly id: string, readonly url: string, reado
 
 type UpstreamsConfig = GatewayConfig['upstreams']
 
+/** Where one-line notices go: health transitions of instances. */
+export type GatewayLog = (line: string) => void
+
+export const stderrLog: GatewayLog = (line) => { process.stderr.write(`outgrow gateway: ${line}\n`) }
+
 /**
  * The instances behind a gateway and their lifecycle: joining (health-checked, then slow start),
  * passive and active health, and leaving by draining — no new requests, in-flight ones finish,
@@ -18,9 +23,11 @@ export class UpstreamCluster {
   readonly #config: UpstreamsConfig
   readonly #checker: HealthChecker
   readonly #draining = new Set<Upstream>()
+  readonly #log: GatewayLog
 
-  constructor (config: UpstreamsConfig) {
+  constructor (config: UpstreamsConfig, log: GatewayLog = stderrLog) {
     this.#config = config
+    this.#log = log
     this.outliers = new OutlierDetector(config.outlierDetection)
     this.#checker = new HealthChecker(() => this.members, config.healthCheck)
   }
@@ -48,9 +55,12 @@ export class UpstreamCluster {
       breaker: this.#config.circuitBreaker,
       client: this.#config.client,
     })
+    // Without this line a gateway whose instances all fail their checks answers 503 in silence.
+    upstream.onHealthChange = (healthy, reason) => { this.#log(`instance ${upstream.id} (${upstream.url}) is ${healthy ? 'healthy' : 'unhealthy'}: ${reason}`) }
     if (this.members.length > 0) {
       // Joining a running cluster: in rotation once it answers one health check.
-      upstream.healthy = await this.#checker.probe(upstream)
+      const probe = await this.#checker.probe(upstream)
+      upstream.setHealth(probe.ok, probe.reason)
       upstream.readySince = Date.now()
     }
     this.members = [...this.members, upstream]

@@ -5,6 +5,10 @@ import { startGateway } from './server.js'
 
 export { startGateway, type RunningGateway } from './server.js'
 
+function hostInUrl (host: string): string {
+  return host.includes(':') ? `[${host}]` : host
+}
+
 /**
  * The gateway as a process. With `processes` > 1 this process becomes a node:cluster primary and
  * its workers share the listening port; each worker balances on its own, rate limits can be
@@ -40,5 +44,8 @@ export async function runGateway (config: GatewayConfig, instanceId: string): Pr
   }
   const gateway = await startGateway(config)
   onShutdown(async () => { await gateway.close() })
-  reportReady({ role: 'gateway', instanceId, address: `http://${config.host}:${gateway.port}` })
+  const admin = gateway.adminPort === undefined ? undefined : `http://${hostInUrl(config.admin.host)}:${gateway.adminPort}`
+  // Only the first process says where the admin API is: the others share its port.
+  if (admin !== undefined && (cluster.isPrimary || cluster.worker?.id === 1)) process.stderr.write(`outgrow: gateway admin API on ${admin}/__outgrow/admin/\n`)
+  reportReady({ role: 'gateway', instanceId, address: `http://${hostInUrl(config.host)}:${gateway.port}`, ...(admin === undefined ? {} : { admin }) })
 }

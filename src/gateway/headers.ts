@@ -1,4 +1,5 @@
 import type { GatewayRequest } from './http/request.js'
+import type { TrustedProxies } from './trusted-proxies.js'
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
 
@@ -36,9 +37,10 @@ export interface ScannedRequest {
 
 /**
  * One pass over the raw headers (no header object is built on this path).
- * X-Forwarded-For/-Proto and X-Request-Id are believed only from trusted peers, otherwise replaced.
+ * X-Forwarded-For/-Proto and X-Request-Id are believed only from trusted peers, otherwise replaced;
+ * the client address is the first untrusted one from the right of X-Forwarded-For.
  */
-export function scanRequest (req: GatewayRequest, trusted: ReadonlySet<string>, newId: () => string, keepUpgrade = false): ScannedRequest {
+export function scanRequest (req: GatewayRequest, trusted: TrustedProxies, newId: () => string, keepUpgrade = false): ScannedRequest {
   const raw = req.rawHeaders
   const out: string[] = []
   let idempotencyKey = false
@@ -84,9 +86,8 @@ export function scanRequest (req: GatewayRequest, trusted: ReadonlySet<string>, 
   const peer = req.remoteAddress
   let info: ForwardingInfo
   if (trusted.has(peer)) {
-    const first = xff?.split(',')[0]?.trim()
     info = {
-      clientIp: first !== undefined && first !== '' ? first : peer,
+      clientIp: trusted.clientAddress(peer, xff),
       proto: xfp ?? 'http',
       forwardedFor: xff === undefined || xff === '' ? peer : `${xff}, ${peer}`,
       requestId: requestId !== undefined && requestId !== '' && requestId.length <= 200 ? requestId : newId(),

@@ -1,6 +1,20 @@
 import type { HealthCheckConfig } from '../config/stack-config.js'
 import type { Upstream } from './upstream.js'
 
+/** One probe's outcome and, in words, why: it ends up in the log line of a health transition. */
+export interface ProbeResult {
+  readonly ok: boolean
+  readonly reason: string
+}
+
+const ERROR_WORDS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  EHOSTUNREACH: 'host unreachable',
+  ENOTFOUND: 'host not found',
+  UND_ERR_CONNECT_TIMEOUT: 'connect timed out',
+}
+
 /** Active health checks: GET config.path on every instance each interval, with a timeout. */
 export class HealthChecker {
   readonly #members: () => readonly Upstream[]
@@ -22,22 +36,32 @@ export class HealthChecker {
   }
 
   async check (upstream: Upstream): Promise<void> {
-    upstream.recordCheck(await this.probe(upstream), this.#config)
+    const result = await this.probe(upstream)
+    upstream.recordCheck(result.ok, this.#config, result.reason)
   }
 
-  async probe (upstream: Upstream): Promise<boolean> {
+  async probe (upstream: Upstream): Promise<ProbeResult> {
+    const { path, timeoutMs } = this.#config
     try {
       const response = await upstream.pool.request({
-        path: this.#config.path,
+        path,
         method: 'GET',
-        headersTimeout: this.#config.timeoutMs,
-        bodyTimeout: this.#config.timeoutMs,
-        signal: AbortSignal.timeout(this.#config.timeoutMs),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: AbortSignal.timeout(timeoutMs),
       })
       await response.body.dump()
-      return response.statusCode === 200
-    } catch {
-      return false
+      const status = response.statusCode
+      // A service without this path is the usual first-run surprise: say which setting moves it.
+      const hint = status === 404 ? ' (upstreams.healthCheck.path sets the path checked)' : ''
+      return { ok: status === 200, reason: `GET ${path} answered ${status}${hint}` }
+    } catch (err) {
+      const e = err as Error & { code?: string }
+      if (e.name === 'TimeoutError' || e.name === 'AbortError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') {
+        return { ok: false, reason: `GET ${path} timed out after ${timeoutMs} ms` }
+      }
+      const code = e.code ?? (e.cause as { code?: string } | undefined)?.code
+      return { ok: false, reason: `GET ${path} failed: ${(code === undefined ? undefined : ERROR_WORDS[code]) ?? code ?? e.message}` }
     }
   }
 

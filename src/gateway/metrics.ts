@@ -12,6 +12,14 @@ export function countLocal (reason: string): void {
   local.labels(reason).inc()
 }
 
+const rateLimitStoreErrors = new client.Counter({
+  name: 'outgrow_gateway_rate_limit_store_errors_total', help: 'Rate-limit checks the shared store failed, by what the gateway did (rateLimitStore.onError)', labelNames: ['outcome'] as const, registers: [registry],
+})
+
+export function countRateLimitStoreError (outcome: 'allowed' | 'refused'): void {
+  rateLimitStoreErrors.labels(outcome).inc()
+}
+
 /** Prometheus text: process and request metrics plus point-in-time instance state. */
 export async function gatewayMetricsText (cluster: UpstreamCluster, budgets: readonly RetryBudget[]): Promise<string> {
   const now = Date.now()

@@ -8,9 +8,10 @@ import type { GatewayRequest } from './http/request.js'
 import { httpDate, type CloseListener, type GatewayResponse } from './http/response.js'
 import { clientResponseHeaders, cookieValue, scanRequest, type ForwardingInfo, type ScannedRequest } from './headers.js'
 import { countLocal } from './metrics.js'
-import type { RateLimitStore } from './rate-limit.js'
+import type { RateLimiter, Verdict } from './rate-limiter.js'
 import type { ResponseHandler } from './native-pool.js'
 import type { RetryBudget } from './retry-budget.js'
+import type { TrustedProxies } from './trusted-proxies.js'
 import type { Upstream } from './upstream.js'
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
@@ -27,8 +28,8 @@ export interface Route {
 export interface ProxyOptions {
   readonly cluster: UpstreamCluster
   readonly routes: readonly Route[]
-  readonly trusted: ReadonlySet<string>
-  readonly rateLimits: RateLimitStore | undefined
+  readonly trusted: TrustedProxies
+  readonly rateLimiter: RateLimiter | undefined
   readonly requestIdPrefix: string
 }
 
@@ -44,6 +45,11 @@ export function sendError (res: GatewayResponse, code: ErrorCode, message?: stri
   if (err.status === 503 && !extra.includes('retry-after')) headers.push('retry-after', '1')
   res.writeHead(err.status, headers.concat(extra))
   res.end(body)
+}
+
+function refuse (res: GatewayResponse, verdict: Exclude<Verdict, { allowed: true }>): void {
+  countLocal(verdict.code === 'OUTGROW_RATE_LIMITED' ? 'rate_limited' : 'rate_limiter_unavailable')
+  sendError(res, verdict.code, verdict.message, ['retry-after', String(verdict.retryAfterSeconds)])
 }
 
 function failureKind (code: string): 'connect' | 'timeout' | 'reset' {
@@ -75,37 +81,20 @@ export class Proxy {
     // The HTTP server has refused anything but a path as target (no open proxying).
     const route = this.route(req.url)
     const scanned = scanRequest(req, this.#o.trusted, this.#newId)
-    const info = scanned.info
-    const limits = route.config.rateLimit
-    if (limits === undefined || this.#o.rateLimits === undefined) {
+    const limiter = this.#o.rateLimiter
+    if (route.config.rateLimit === undefined || limiter === undefined) {
       this.#start(req, res, route, scanned)
       return
     }
-    void this.#rateLimited(req, route, info).then((retryAfterMs) => {
-      if (retryAfterMs === 0) this.#start(req, res, route, scanned)
-      else {
-        countLocal('rate_limited')
-        sendError(res, 'OUTGROW_RATE_LIMITED', undefined, ['retry-after', String(Math.max(1, Math.ceil(retryAfterMs / 1000)))])
-      }
-    }, () => { this.#start(req, res, route, scanned) })
+    void limiter.check(route.config, req, scanned.info.clientIp).then((verdict) => {
+      if (verdict.allowed) this.#start(req, res, route, scanned)
+      else refuse(res, verdict)
+    })
   }
 
-  /** 0 when allowed, else milliseconds until a token is available. A limiter that fails lets traffic through. */
-  async #rateLimited (req: GatewayRequest, route: Route, info: ForwardingInfo): Promise<number> {
-    const store = this.#o.rateLimits as RateLimitStore
-    const limits = route.config.rateLimit ?? {}
-    if (limits.route !== undefined) {
-      const decision = await store.take(`route:${route.config.pathPrefix}`, limits.route.rate, limits.route.burst)
-      if (!decision.allowed) return decision.retryAfterMs
-    }
-    if (limits.perClient !== undefined) {
-      const header = limits.perClient.apiKeyHeader
-      const apiKey = header === undefined ? undefined : req.header(header)
-      const client = apiKey !== undefined && apiKey !== '' ? `key:${apiKey}` : `ip:${info.clientIp}`
-      const decision = await store.take(`client:${route.config.pathPrefix}:${client}`, limits.perClient.rate, limits.perClient.burst)
-      if (!decision.allowed) return decision.retryAfterMs
-    }
-    return 0
+  /** The rate limits of the route a request (or an upgrade) goes to. */
+  async admit (req: GatewayRequest, route: Route, clientIp: string): Promise<Verdict> {
+    return this.#o.rateLimiter === undefined ? { allowed: true } : await this.#o.rateLimiter.check(route.config, req, clientIp)
   }
 
   #start (req: GatewayRequest, res: GatewayResponse, route: Route, scanned: ScannedRequest): void {

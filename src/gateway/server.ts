@@ -1,24 +1,28 @@
 import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
 import type { GatewayConfig } from '../config/gateway-config.js'
-import { handleAdmin, json } from './admin.js'
+import { json } from './admin.js'
+import { startAdminListener } from './admin-server.js'
 import { createBalancer } from './balancing/index.js'
-import { UpstreamCluster } from './cluster.js'
-import type { GatewayRequest } from './http/request.js'
+import { UpstreamCluster, type GatewayLog } from './cluster.js'
 import { httpDate, type GatewayResponse } from './http/response.js'
 import { GatewayHttpServer } from './http/server.js'
 import { countLocal, gatewayMetricsText } from './metrics.js'
 import { Proxy, sendError, type Route } from './proxy.js'
 import { LocalRateLimitStore, RedisRateLimitStore, type RateLimitStore } from './rate-limit.js'
+import { RateLimiter } from './rate-limiter.js'
 import { RedisRegistry } from './redis-registry.js'
 import { MemoryRegistry, type Registry } from './registry.js'
 import { RetryBudget } from './retry-budget.js'
 import { StaticFiles } from './static-files.js'
+import { TrustedProxies } from './trusted-proxies.js'
 import { handleUpgrade } from './websocket.js'
 
 export interface RunningGateway {
   readonly server: GatewayHttpServer
   readonly port: number
+  /** The admin API's port (on `admin.host`); undefined when the API is off. */
+  readonly adminPort: number | undefined
   readonly cluster: UpstreamCluster
   readonly registry: Registry | undefined
   close(): Promise<void>
@@ -37,8 +41,8 @@ function syncWithRegistry (cluster: UpstreamCluster, registry: Registry, staticI
 }
 
 /** A gateway: limits, static store, admin API, then the proxy. Paths under /__outgrow/ are its own. */
-export async function startGateway (config: GatewayConfig, options: { registry?: Registry } = {}): Promise<RunningGateway> {
-  const cluster = new UpstreamCluster(config.upstreams)
+export async function startGateway (config: GatewayConfig, options: { registry?: Registry, log?: GatewayLog } = {}): Promise<RunningGateway> {
+  const cluster = new UpstreamCluster(config.upstreams, options.log)
   for (const instance of config.upstreams.instances) await cluster.upsert(instance)
   const registryConfig = config.upstreams.registry
   const registry = options.registry ?? (registryConfig === undefined ? undefined
@@ -50,8 +54,11 @@ export async function startGateway (config: GatewayConfig, options: { registry?:
   }
   await cluster.start()
 
+  const storeConfig = config.rateLimitStore
   const rateLimits: RateLimitStore | undefined = !config.routes.some((r) => r.rateLimit !== undefined) ? undefined
-    : config.rateLimitStore.kind === 'redis' ? new RedisRateLimitStore(config.rateLimitStore.url) : new LocalRateLimitStore()
+    : storeConfig.kind === 'redis' ? new RedisRateLimitStore(storeConfig.url) : new LocalRateLimitStore()
+  const rateLimiter = rateLimits === undefined ? undefined
+    : new RateLimiter(rateLimits, config.routes, storeConfig.kind === 'redis' ? storeConfig.onError : 'open')
   const routes: Route[] = config.routes.map((r) => ({
     config: r,
     balancer: createBalancer(r.balancer, { balanceFactor: r.balanceFactor, cookieName: r.stickyCookie }),
@@ -59,8 +66,8 @@ export async function startGateway (config: GatewayConfig, options: { registry?:
     retryOn: new Set(r.retries.onStatus),
     sticky: r.balancer === 'sticky',
   }))
-  const trusted = new Set(config.trustForwardedFrom)
-  const proxy = new Proxy({ cluster, routes, trusted, rateLimits, requestIdPrefix: `${randomBytes(4).toString('hex')}-` })
+  const trusted = TrustedProxies.from(config.trustForwardedFrom)
+  const proxy = new Proxy({ cluster, routes, trusted, rateLimiter, requestIdPrefix: `${randomBytes(4).toString('hex')}-` })
   const statics = config.static === undefined ? undefined : new StaticFiles(config.static.dir, config.static.maxAgeSeconds)
 
   const tunnels = new Set<Socket>()
@@ -68,7 +75,7 @@ export async function startGateway (config: GatewayConfig, options: { registry?:
     request: (req, res) => {
       const url = req.url
       if (url.startsWith('/__outgrow/')) {
-        serveOwn(req, res, url.split('?')[0] as string)
+        serveOwn(res, url.split('?')[0] as string)
         return
       }
       if (statics === undefined) {
@@ -94,7 +101,7 @@ export async function startGateway (config: GatewayConfig, options: { registry?:
   })
 
   /** Paths under /__outgrow/ are the gateway's own. */
-  function serveOwn (req: GatewayRequest, res: GatewayResponse, path: string): void {
+  function serveOwn (res: GatewayResponse, path: string): void {
     if (path === '/__outgrow/healthz') {
       json(res, 200, { status: 'ok' })
     } else if (path === '/__outgrow/readyz') {
@@ -108,19 +115,25 @@ export async function startGateway (config: GatewayConfig, options: { registry?:
         res.end(text)
       })
     } else {
-      handleAdmin(req, res, path, cluster, registry, config.adminToken).catch(() => { sendError(res, 'OUTGROW_INTERNAL') })
+      // The admin API included: it listens on its own address (admin-server.ts).
+      sendError(res, 'OUTGROW_NOT_FOUND', `no gateway path ${path}`)
     }
   }
   const port = await server.listen(config.port, config.host)
+  const admin = await startAdminListener(config, cluster, registry).catch(async (err: unknown) => {
+    await server.close(0)
+    throw err
+  })
   return {
     server,
     port,
+    adminPort: admin?.port,
     cluster,
     registry,
     close: async () => {
       unwatch()
       for (const socket of tunnels) socket.destroy()
-      await server.close(5000)
+      await Promise.all([server.close(5000), admin?.close()])
       await cluster.close()
       await rateLimits?.close()
       if (options.registry === undefined) await registry?.close()

@@ -56,6 +56,8 @@ export class Upstream {
   #failures = 0
   /** Smooth weighted round robin state. */
   currentWeight = 0
+  /** Told of every change of `healthy`, with the reason (the cluster logs it). */
+  onHealthChange: ((healthy: boolean, reason: string) => void) | undefined
 
   constructor (id: string, url: string, options: UpstreamOptions = {}) {
     this.id = id
@@ -109,25 +111,35 @@ export class Upstream {
   get latencyEwmaMs (): number { return this.#ewmaMs }
 
   /** Result of one active check; `rise` successes make it healthy, `fall` failures unhealthy. */
-  recordCheck (ok: boolean, config: { rise: number, fall: number }): void {
+  recordCheck (ok: boolean, config: { rise: number, fall: number }, reason = ok ? 'check passed' : 'check failed'): void {
     if (ok) {
       this.#failures = 0
       this.#successes++
       if (!this.healthy && this.#successes >= config.rise) {
-        this.healthy = true
         this.readySince = Date.now()
+        this.#setHealthy(true, config.rise > 1 ? `${reason}, ${config.rise} checks in a row` : reason)
       }
     } else {
       this.#successes = 0
       this.#failures++
-      if (this.healthy && this.#failures >= config.fall) this.healthy = false
+      if (this.healthy && this.#failures >= config.fall) this.#setHealthy(false, config.fall > 1 ? `${reason}, ${config.fall} checks in a row` : reason)
     }
   }
 
   /** A refused connection takes the instance out at once; health checks bring it back. */
-  markDown (): void {
-    this.healthy = false
+  markDown (reason = 'a proxied request\'s connection was refused'): void {
     this.#successes = 0
+    if (this.healthy) this.#setHealthy(false, reason)
+  }
+
+  /** Sets health after a probe outside the check cycle (an instance joining a running cluster). */
+  setHealth (ok: boolean, reason: string): void {
+    if (ok !== this.healthy) this.#setHealthy(ok, reason)
+  }
+
+  #setHealthy (healthy: boolean, reason: string): void {
+    this.healthy = healthy
+    this.onHealthChange?.(healthy, reason)
   }
 
   async close (): Promise<void> {

@@ -79,10 +79,10 @@ test('an admin removal is not undone by the instance\'s heartbeats, and the inst
   await instance.register({ id: 'removed-a', url: backend.url }, { onRemoved: () => { removals.push('removed-a') } })
   await instance.register({ id: 'kept-b', url: other.url })
   const token = 'admin-token-registry'
-  const gw = await startGateway(parseGatewayConfig({ port: 0, adminToken: token, upstreams: { registry: { kind: 'redis', url: redisUrl, cluster: 'admin' }, healthCheck: { intervalMs: 200 } } }))
+  const gw = await startGateway(parseGatewayConfig({ port: 0, adminToken: token, admin: { port: 0 }, upstreams: { registry: { kind: 'redis', url: redisUrl, cluster: 'admin' }, healthCheck: { intervalMs: 200 } } }))
   try {
     assert.deepEqual(gw.cluster.members.map((u) => u.id).sort(), ['kept-b', 'removed-a'])
-    const res = await request(`http://127.0.0.1:${gw.port}/__outgrow/admin/instances/removed-a`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })
+    const res = await request(`http://127.0.0.1:${String(gw.adminPort)}/__outgrow/admin/instances/removed-a`, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } })
     assert.equal(res.statusCode, 200)
     await res.body.dump()
     await sleep(4 * (TTL_MS / 3)) // four heartbeat periods

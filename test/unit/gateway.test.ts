@@ -15,11 +15,11 @@ after(async () => { for (const c of cleanups.reverse()) await c() })
 /** Every test below runs once per HTTP client of the proxy (one shared suite, two implementations). */
 let client: 'native' | 'undici' = 'native'
 
-async function gatewayFor (backends: Backend[], extra: Partial<GatewayConfigInput> = {}): Promise<{ gw: RunningGateway, base: string }> {
+async function gatewayFor (backends: Backend[], extra: Partial<GatewayConfigInput> = {}): Promise<{ gw: RunningGateway, base: string, admin: string }> {
   const upstreams = { instances: backends.map((b) => ({ id: b.id, url: b.url })), healthCheck: { intervalMs: 100, timeoutMs: 100, rise: 1, fall: 1 }, client, ...extra.upstreams }
-  const gw = await startGateway(parseGatewayConfig({ port: 0, ...extra, upstreams }))
+  const gw = await startGateway(parseGatewayConfig({ port: 0, admin: { port: 0 }, ...extra, upstreams }))
   cleanups.push(async () => { await gw.close() })
-  return { gw, base: `http://127.0.0.1:${gw.port}` }
+  return { gw, base: `http://127.0.0.1:${gw.port}`, admin: `http://127.0.0.1:${String(gw.adminPort)}` }
 }
 
 async function backends (...ids: string[]): Promise<Backend[]> {
@@ -231,10 +231,10 @@ describe(`gateway resilience (${implementation} client)`, () => {
     const slow = await startBackend('slow', (_req, res) => { setTimeout(() => { res.writeHead(200, { 'x-outgrow-instance': 'slow' }); res.end('done') }, 400); return true })
     const other = await startBackend('other')
     cleanups.push(async () => { await slow.close(); await other.close() })
-    const { gw, base } = await gatewayFor([slow, other], { adminToken: 'admin-token-1' })
+    const { gw, base, admin } = await gatewayFor([slow, other], { adminToken: 'admin-token-1' })
     const inflight = request(`${base}/slow`)
     await new Promise((resolve) => setTimeout(resolve, 50))
-    const del = await request(`${base}/__outgrow/admin/instances/slow`, { method: 'DELETE', headers: { authorization: 'Bearer admin-token-1' } })
+    const del = await request(`${admin}/__outgrow/admin/instances/slow`, { method: 'DELETE', headers: { authorization: 'Bearer admin-token-1' } })
     assert.equal(del.statusCode, 200)
     await del.body.dump()
     for (let i = 0; i < 5; i++) {
@@ -250,26 +250,26 @@ describe(`gateway resilience (${implementation} client)`, () => {
 
   it('the admin API lists instances with state and weights, and needs its token', async () => {
     const bs = await backends('a1', 'a2')
-    const { base } = await gatewayFor(bs, { adminToken: 'admin-token-2' })
-    const anonymous = await request(`${base}/__outgrow/admin/instances`)
+    const { admin } = await gatewayFor(bs, { adminToken: 'admin-token-2' })
+    const anonymous = await request(`${admin}/__outgrow/admin/instances`)
     assert.equal(anonymous.statusCode, 401)
     await anonymous.body.dump()
-    const wrong = await request(`${base}/__outgrow/admin/instances`, { headers: { authorization: 'Bearer nope-nope-nope' } })
+    const wrong = await request(`${admin}/__outgrow/admin/instances`, { headers: { authorization: 'Bearer nope-nope-nope' } })
     assert.equal(wrong.statusCode, 403)
     await wrong.body.dump()
     const added = await startBackend('a3')
     cleanups.push(async () => { await added.close() })
-    const post = await request(`${base}/__outgrow/admin/instances`, { method: 'POST', headers: { authorization: 'Bearer admin-token-2' }, body: JSON.stringify({ id: 'a3', url: added.url, weight: 2 }) })
+    const post = await request(`${admin}/__outgrow/admin/instances`, { method: 'POST', headers: { authorization: 'Bearer admin-token-2' }, body: JSON.stringify({ id: 'a3', url: added.url, weight: 2 }) })
     assert.equal(post.statusCode, 201)
     await post.body.dump()
-    const list = await request(`${base}/__outgrow/admin/instances`, { headers: { authorization: 'Bearer admin-token-2' } })
+    const list = await request(`${admin}/__outgrow/admin/instances`, { headers: { authorization: 'Bearer admin-token-2' } })
     const body = await list.body.json() as { instances: Array<{ id: string, state: string, weight: number, breaker: string }> }
     assert.deepEqual(body.instances.map((i) => [i.id, i.state, i.weight, i.breaker]), [['a1', 'healthy', 1, 'closed'], ['a2', 'healthy', 1, 'closed'], ['a3', 'healthy', 2, 'closed']])
   })
 
   it('rate limits per client with 429 and Retry-After', async () => {
     const bs = await backends('r1')
-    const { base } = await gatewayFor(bs, { routes: [{ pathPrefix: '/api', rateLimit: { perClient: { rate: 1, burst: 3, apiKeyHeader: 'x-api-key' } } }, { pathPrefix: '/' }] })
+    const { base } = await gatewayFor(bs, { routes: [{ pathPrefix: '/api', rateLimit: { perClient: { rate: 1, burst: 3, apiKeyHeader: 'x-api-key', apiKeys: ['team-a'] } } }, { pathPrefix: '/' }] })
     const statuses: number[] = []
     for (let i = 0; i < 5; i++) { const r = await request(`${base}/api/x`); statuses.push(r.statusCode); if (r.statusCode === 429) assert.equal(r.headers['retry-after'], '1'); await r.body.dump() }
     assert.deepEqual(statuses, [200, 200, 200, 429, 429])

@@ -66,12 +66,12 @@ test('presets fill defaults: pool of 10, async replication, no pooler, port 8080
 // --- specFromConfig: shorthands -------------------------------------------------------------
 
 test('port: the gateway port at level 4, the service listen port at levels 1–3', () => {
-  const l4 = fromConfig({ level: 4, port: 9100, host: '0.0.0.0' })
+  const l4 = fromConfig({ level: 4, port: 9100, host: '0.0.0.0', adminToken: 'a-real-secret' })
   assert.equal(l4.gateways.gateway?.port, 9100)
   assert.equal(l4.gateways.gateway?.host, '0.0.0.0')
   assert.equal(l4.services.app?.listen, undefined)
   for (const level of [1, 2, 3] as const) {
-    const spec = fromConfig({ level, port: 9100, host: '0.0.0.0' })
+    const spec = fromConfig({ level, port: 9100, host: '0.0.0.0', adminToken: 'a-real-secret' })
     assert.deepEqual(spec.services.app?.listen, { host: '0.0.0.0', port: 9100 }, `level ${level}`)
     assert.deepEqual(spec.gateways, {}, `level ${level}`)
   }

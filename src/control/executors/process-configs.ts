@@ -72,6 +72,8 @@ export function gatewayProcessConfig (spec: TopologySpec, gateway: string, addre
     port: g.port,
     processes: g.processes,
     adminToken: spec.adminToken,
+    // The admin API on a loopback port of its own, never on the public one; the gateway logs it.
+    admin: { host: '127.0.0.1', port: 0 },
     static: { dir: staticDir, maxAgeSeconds: 60 },
     upstreams: { registry: { kind: 'redis', url: registry, cluster: service }, healthCheck: g.healthCheck },
     ...(rateLimits === undefined ? {} : { rateLimitStore: { kind: 'redis' as const, url: need(addresses, rateLimits) } }),

@@ -1,42 +1,24 @@
 import type { Socket } from 'node:net'
-import type { ErrorCode } from '../../errors/index.js'
-import { HTTPParser, METHODS, closeParserLater, consumeSocket, createParser, setReading, type NativeParser, type ParseError } from './native-parser.js'
+import { HTTPParser, METHODS, PAUSE_PARSER, closeParserLater, createParser, type NativeParser, type ParseError } from './native-parser.js'
+import type { ConnectionOwner } from './connection-owner.js'
+import { ReadFlow } from './read-flow.js'
 import { GatewayRequest, RequestBody, type BodySource } from './request.js'
+import { bodyTooLarge, inspectHead, type Refusal } from './request-head.js'
 import { GatewayResponse, statusLine, type ResponseSink } from './response.js'
-
-export interface ServerLimits {
-  readonly maxHeaderBytes: number
-  readonly maxBodyBytes: number
-  readonly headersTimeoutMs: number
-  readonly requestTimeoutMs: number
-  readonly keepAliveTimeoutMs: number
-}
-
-/** What a connection needs from its server. */
-export interface ConnectionOwner {
-  readonly limits: ServerLimits
-  readonly closing: boolean
-  request(req: GatewayRequest, res: GatewayResponse): void
-  /** Answers a request the connection refused (the response closes the connection). */
-  reject(res: GatewayResponse, refusal: Refusal): void
-  upgrade(req: GatewayRequest, socket: Socket, head: Buffer): void
-  /** A request that could not be parsed or was too slow, by the status it got. */
-  clientError(status: number): void
-  forget(connection: ClientConnection): void
-}
 
 /** How long a closing connection may take to let the client read its last response. */
 const LINGER_MS = 5000
 
-/** A request the connection answers itself with an error; `counter` names it in the gateway's metrics. */
-export interface Refusal { readonly code: ErrorCode, readonly message: string, readonly counter: string }
+export type { ConnectionOwner, ServerLimits } from './connection-owner.js'
+export type { Refusal }
 
 interface Pending { req: GatewayRequest, res: GatewayResponse, expectContinue: boolean, refusal: Refusal | undefined }
 
 /**
  * One client connection of the gateway's HTTP/1 server: llhttp parses the bytes; requests are
- * answered one at a time and in order (pipelined ones wait their turn); the server's sweep enforces
- * the header, request and keep-alive time limits.
+ * answered one at a time and in order (pipelined ones wait their turn, at most
+ * maxPipelinedRequests of them before reading stops); the server's sweep enforces the header,
+ * request and keep-alive time limits.
  */
 export class ClientConnection implements ResponseSink, BodySource {
   readonly socket: Socket
@@ -53,9 +35,8 @@ export class ClientConnection implements ResponseSink, BodySource {
   #headersComplete = false
   #idleSince = Date.now()
   #endedAt = 0
-  #paused = false
-  /** The parser reads the socket itself (see consumeSocket). */
-  #consumed = false
+  readonly #reads: ReadFlow
+  #resumeScheduled = false
   #broken = false
   #endAfterCurrent = false
   #dead = false
@@ -75,10 +56,11 @@ export class ClientConnection implements ResponseSink, BodySource {
     socket.on('end', this.#onEnd)
     socket.on('error', () => {})
     socket.on('close', this.#onClose)
-    this.#consumed = consumeSocket(this.#parser, socket)
+    this.#reads = new ReadFlow(socket, this.#parser)
   }
 
   get closing (): boolean { return this.#owner.closing }
+  get queued (): number { return this.#queue.length }
   get idle (): boolean { return this.#current === undefined && this.#messageStartedAt === 0 }
 
   /** Bytes reach here only when the socket is not consumed, or no longer parsed. */
@@ -94,19 +76,16 @@ export class ClientConnection implements ResponseSink, BodySource {
 
   #afterExecute (result: number | ParseError, data: Buffer | undefined): void {
     if (typeof result !== 'number') {
-      if (!this.#broken) this.#parseError(result)
+      if (result.code === 'HPE_PAUSED' && !this.#broken) {
+        // Paused by #onHeadersComplete: keep what was not parsed for when the queue drains.
+        this.#reads.keep((data ?? this.#parser.getCurrentBuffer()).subarray(result.bytesParsed ?? 0))
+      } else if (!this.#broken) this.#parseError(result)
     } else if (this.#upgrade !== undefined && !this.#broken) {
       this.#startUpgrade(this.#upgrade, (data ?? this.#parser.getCurrentBuffer()).subarray(result))
       return
     }
     // A connection that stopped parsing (refused, broken, ending) leaves the parser: later bytes are dropped.
-    if (this.#broken && this.#consumed) this.#unconsume()
-  }
-
-  #unconsume (): void {
-    if (!this.#consumed) return
-    this.#consumed = false
-    this.#parser.unconsume()
+    if (this.#broken) this.#reads.unconsume()
   }
 
   readonly #onMessageBegin = (): void => {
@@ -118,42 +97,30 @@ export class ClientConnection implements ResponseSink, BodySource {
     this.#headersComplete = true
     if (this.#broken) return 0
     const method = METHODS[methodIndex] ?? 'GET'
-    let contentLength: string | undefined
-    let chunked = false
-    let expectContinue = false
-    let host = false
-    // Only names of the right length are lower-cased: one cheap pass.
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i] as string
-      const length = name.length
-      if (length === 14 && name.toLowerCase() === 'content-length') contentLength = raw[i + 1]
-      else if (length === 17 && name.toLowerCase() === 'transfer-encoding') chunked = true
-      else if (length === 4 && name.toLowerCase() === 'host') host = true
-      else if (length === 6 && name.toLowerCase() === 'expect') expectContinue = (raw[i + 1] as string).toLowerCase() === '100-continue'
-    }
-    const hasBody = chunked || (contentLength !== undefined && contentLength !== '0')
+    const { contentLength, hasBody, expectContinue, refusal } = inspectHead(method, url, raw, minor, this.#owner.limits.maxBodyBytes)
     const req = new GatewayRequest(method, url, raw, minor, this.#remoteAddress, keepAlive && !upgrade, contentLength, hasBody ? new RequestBody(this) : undefined)
     if (!hasBody) req.complete = true
-    let refusal: Refusal | undefined
-    if (method === 'CONNECT') refusal = { code: 'OUTGROW_BAD_REQUEST', message: 'CONNECT is not supported: this is not a forward proxy', counter: 'bad_request' }
-    // Absolute-form targets (GET http://elsewhere/ …) would make this an open proxy.
-    else if (url.charCodeAt(0) !== 47 /* '/' */) refusal = { code: 'OUTGROW_BAD_REQUEST', message: 'request target must be a path', counter: 'bad_target' }
-    else if (!host && minor >= 1) refusal = { code: 'OUTGROW_BAD_REQUEST', message: 'HTTP/1.1 requests need a Host header', counter: 'bad_request' }
-    else if (contentLength !== undefined && Number(contentLength) > this.#owner.limits.maxBodyBytes) refusal = this.#tooLarge()
     if (upgrade && refusal === undefined) {
       this.#upgrade = req
       return 0
     }
     if (hasBody && refusal === undefined) this.#parsing = req
-    const pending: Pending = { req, res: new GatewayResponse(this, req), expectContinue: expectContinue && hasBody, refusal }
+    const pending: Pending = { req, res: new GatewayResponse(this, req), expectContinue, refusal }
     if (refusal !== undefined) {
       // Nothing more is read from a connection whose request was refused.
       this.#broken = true
       pending.res.closeWhenDone()
     }
-    if (this.#current === undefined) this.#begin(pending)
-    else this.#queue.push(pending)
-    return 0
+    if (this.#current === undefined) {
+      this.#begin(pending)
+      return 0
+    }
+    this.#queue.push(pending)
+    if (this.#queue.length < this.#owner.limits.maxPipelinedRequests || this.#broken) return 0
+    // Backpressure: parse no further (llhttp stops right after these headers) and read no more
+    // until the queue drains, rather than parsing ahead without limit.
+    this.#reads.pause('pipeline')
+    return PAUSE_PARSER
   }
 
   readonly #onBody = (chunk: Buffer): void => {
@@ -178,7 +145,7 @@ export class ClientConnection implements ResponseSink, BodySource {
   }
 
   #tooLarge (): Refusal {
-    return { code: 'OUTGROW_PAYLOAD_TOO_LARGE', message: `request body over ${this.#owner.limits.maxBodyBytes} bytes`, counter: 'body_too_large' }
+    return bodyTooLarge(this.#owner.limits.maxBodyBytes)
   }
 
   #begin (pending: Pending): void {
@@ -209,7 +176,29 @@ export class ClientConnection implements ResponseSink, BodySource {
     }
     this.#idleSince = Date.now()
     const next = this.#queue.shift()
-    if (next !== undefined) this.#begin(next)
+    if (next === undefined) return
+    if (this.#reads.pausedFor('pipeline') && this.#queue.length <= this.#owner.limits.maxPipelinedRequests / 2) this.#scheduleResume()
+    if (!this.socket.writableNeedDrain) {
+      this.#begin(next)
+      return
+    }
+    // The client is not reading its answers: the next one starts once it does. The queue stays
+    // full meanwhile, so reading stays paused too.
+    this.#current = next
+    this.socket.once('drain', () => { if (this.#current === next && !this.#dead) this.#begin(next) })
+  }
+
+  /** On a later turn: never from inside a parser callback, since resuming parses the kept bytes. */
+  #scheduleResume (): void {
+    if (this.#resumeScheduled) return
+    this.#resumeScheduled = true
+    setImmediate(() => {
+      this.#resumeScheduled = false
+      if (!this.#reads.pausedFor('pipeline') || this.#broken || this.#dead) return
+      // A message parked by the pause was not slow on the client's part: its timer restarts.
+      if (this.#messageStartedAt !== 0) this.#messageStartedAt = Date.now()
+      this.#reads.resumeParsing((result, bytes) => { this.#afterExecute(result, bytes) })
+    })
   }
 
   #bodyTooLarge (req: GatewayRequest): void {
@@ -260,27 +249,22 @@ export class ClientConnection implements ResponseSink, BodySource {
       return
     }
     this.#dead = true
-    this.#unconsume()
     this.socket.removeListener('data', this.#onData)
     this.socket.removeListener('close', this.#onClose)
     // Later bytes wait in the socket until the tunnel pipes them.
     this.socket.pause()
-    if (this.#paused) setReading(this.socket, true, true)
+    this.#reads.handOver()
     closeParserLater(this.#parser)
     this.#owner.forget(this)
     this.#owner.upgrade(req, this.socket, head)
   }
 
   #pauseReading (): void {
-    if (this.#paused) return
-    this.#paused = true
-    setReading(this.socket, this.#consumed, false)
+    this.#reads.pause('body')
   }
 
   resumeReading (): void {
-    if (!this.#paused) return
-    this.#paused = false
-    setReading(this.socket, this.#consumed, true)
+    this.#reads.resume('body')
   }
 
   /** Called by the server about once a second: enforces the time limits. */
@@ -290,7 +274,7 @@ export class ClientConnection implements ResponseSink, BodySource {
       if (now - this.#endedAt > LINGER_MS) this.destroy()
       return
     }
-    if (this.#messageStartedAt !== 0) {
+    if (this.#messageStartedAt !== 0 && !this.#reads.pausedFor('pipeline')) {
       const limit = this.#headersComplete ? limits.requestTimeoutMs : limits.headersTimeoutMs
       if (now - this.#messageStartedAt > limit) {
         this.#broken = true
@@ -308,7 +292,8 @@ export class ClientConnection implements ResponseSink, BodySource {
     this.#broken = true
     this.#endedAt = Date.now()
     this.#queue.length = 0
-    this.resumeReading()
+    // Later bytes are read and dropped (the parser, paused or not, no longer counts).
+    this.#reads.releaseAll()
     this.socket.end()
   }
 

@@ -13,6 +13,7 @@ export interface NativeParser {
   close(): void
   consume(handle: object): void
   unconsume(): void
+  resume(): void
   getCurrentBuffer(): Buffer
   [key: number]: unknown
 }
@@ -35,6 +36,13 @@ const common = createRequire(import.meta.url)('_http_common') as { HTTPParser: N
 export const HTTPParser = common.HTTPParser
 /** Method names by the parser's method index. */
 export const METHODS: readonly string[] = common.methods
+
+/**
+ * llhttp's HPE_PAUSED: returned from the headers-complete callback it pauses the parser right
+ * there; execute() then reports an HPE_PAUSED error whose bytesParsed says where to go on from
+ * after resume().
+ */
+export const PAUSE_PARSER = 21
 
 /** A parse error as llhttp reports it: `code` is e.g. HPE_HEADER_OVERFLOW, HPE_INVALID_METHOD. */
 export type ParseError = Error & { code?: string, bytesParsed?: number }

@@ -42,6 +42,13 @@ export class GatewayHttpServer implements ConnectionOwner {
 
   get connections (): number { return this.#connections.size }
 
+  /** Requests parsed and waiting behind another on their connection (pipelining), over all connections. */
+  queuedRequests (): number {
+    let queued = 0
+    for (const connection of this.#connections) queued += connection.queued
+    return queued
+  }
+
   async listen (port: number, host: string): Promise<number> {
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject)
