@@ -15,20 +15,33 @@ export interface CapacityPoint {
 export interface Calibration {
   /** Requests per second one instance carries at the metric's target. */
   readonly capacityPerInstance: number
-  /** metric ≈ intercept + slope × per-instance rate, least squares. */
-  readonly intercept: number
-  readonly slope: number
+  /**
+   * 'near-target': the median of rate × target / metric over the readings between half the target
+   * and 0.95; 'linear-fit': metric = intercept + slope × rate over every unsaturated reading, solved
+   * for the target (when fewer than 3 readings are near the target).
+   */
+  readonly method: 'near-target' | 'linear-fit'
   readonly points: number
 }
 
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid] as number : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+}
+
 /**
- * Fits metric = a + b·rate over the points whose metric lies in [minMetric, maxMetric] (a
- * saturated instance reads about 1 whatever it is offered, so those points say nothing of its
- * capacity) and solves for the target. Undefined with fewer than 3 usable points, no spread in
- * rate, or a fit that does not rise with load.
+ * Requests per second one instance carries at the target. A metric like ELU under a CPU quota is
+ * not linear in load (throttled time counts as busy, so it bends upward near the quota) and reads
+ * about 1 once saturated, so readings near the target are trusted first: each says
+ * rate × target / metric, and the median of those is the answer. With fewer than 3 near the target,
+ * a least-squares line through every reading in [0.02, 0.9] is solved for the target instead.
+ * Undefined when neither works (too few points, no spread in load, a metric that does not rise).
  */
-export function calibrateCapacity (points: readonly CapacityPoint[], target: number, { minMetric = 0.02, maxMetric = 0.9 } = {}): Calibration | undefined {
-  const usable = points.filter((p) => p.metric >= minMetric && p.metric <= maxMetric && p.perInstanceRate > 0)
+export function calibrateCapacity (points: readonly CapacityPoint[], target: number): Calibration | undefined {
+  const near = points.filter((p) => p.perInstanceRate > 0 && p.metric >= target / 2 && p.metric <= 0.95)
+  if (near.length >= 3) return { capacityPerInstance: median(near.map((p) => p.perInstanceRate * target / p.metric)), method: 'near-target', points: near.length }
+  const usable = points.filter((p) => p.metric >= 0.02 && p.metric <= 0.9 && p.perInstanceRate > 0)
   if (usable.length < 3) return undefined
   const n = usable.length
   const mx = usable.reduce((a, p) => a + p.perInstanceRate, 0) / n
@@ -36,10 +49,9 @@ export function calibrateCapacity (points: readonly CapacityPoint[], target: num
   const sxx = usable.reduce((a, p) => a + (p.perInstanceRate - mx) ** 2, 0)
   if (sxx <= 0) return undefined
   const slope = usable.reduce((a, p) => a + (p.perInstanceRate - mx) * (p.metric - my), 0) / sxx
-  const intercept = my - slope * mx
-  const capacity = (target - intercept) / slope
+  const capacity = (target - (my - slope * mx)) / slope
   if (!(slope > 0) || !(capacity > 0)) return undefined
-  return { capacityPerInstance: capacity, intercept, slope, points: n }
+  return { capacityPerInstance: capacity, method: 'linear-fit', points: n }
 }
 
 /** One autoscaler evaluation: when, how many instances were ready, and the metric's mean over them. */

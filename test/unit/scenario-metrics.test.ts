@@ -4,23 +4,29 @@ import {
   calibrateCapacity, capacityLags, capacityPoints, carryForward, directionChanges, idealInstances, instanceSeconds, sloViolationSeconds,
 } from '../../src/lab/scenario-metrics.js'
 
-test('calibration: a metric linear in load is solved for its target, intercept included', () => {
-  // ELU = 0.05 + 0.004 × rate: the target 0.5 is reached at (0.5 − 0.05) / 0.004 = 112.5 req/s per instance.
-  const points = [20, 40, 60, 80, 100].map((r) => ({ perInstanceRate: r, metric: 0.05 + 0.004 * r }))
-  const c = calibrateCapacity(points, 0.5)
-  assert.ok(c !== undefined)
-  assert.ok(Math.abs(c.capacityPerInstance - 112.5) < 1e-9)
-  assert.ok(Math.abs(c.intercept - 0.05) < 1e-9)
-  assert.equal(c.points, 5)
+test('calibration: readings near the target each say rate × target / metric, and the median wins', () => {
+  // Below the target, near it and above it; low and saturated readings say nothing here.
+  const points = [
+    { perInstanceRate: 10, metric: 0.1 }, { perInstanceRate: 500, metric: 1 },
+    { perInstanceRate: 150, metric: 0.3 }, { perInstanceRate: 200, metric: 0.5 }, { perInstanceRate: 280, metric: 0.8 }, { perInstanceRate: 300, metric: 0.6 },
+  ]
+  // Estimates: 150·0.5/0.3 = 250, 200, 175, 250 → median 225.
+  assert.deepEqual(calibrateCapacity(points, 0.5), { capacityPerInstance: 225, method: 'near-target', points: 4 })
 })
 
-test('calibration: saturated readings are left out, and too few or flat points give no answer', () => {
-  const linear = [20, 40, 60].map((r) => ({ perInstanceRate: r, metric: 0.005 * r }))
-  const saturated = [{ perInstanceRate: 190, metric: 0.99 }, { perInstanceRate: 200, metric: 1 }]
-  assert.ok(Math.abs((calibrateCapacity([...linear, ...saturated], 0.5)?.capacityPerInstance ?? 0) - 100) < 1e-9)
-  assert.equal(calibrateCapacity(linear.slice(0, 2), 0.5), undefined)
-  assert.equal(calibrateCapacity([1, 2, 3].map(() => ({ perInstanceRate: 50, metric: 0.3 })), 0.5), undefined, 'no spread in load')
-  assert.equal(calibrateCapacity([10, 20, 30].map((r) => ({ perInstanceRate: r, metric: 0.5 - r / 100 })), 0.5), undefined, 'a metric falling with load')
+test('calibration: with fewer than 3 readings near the target, a line through the unsaturated ones is solved for it', () => {
+  // ELU = 0.05 + 0.002 × rate over light load: the target 0.5 at (0.5 − 0.05) / 0.002 = 225 req/s.
+  const light = [20, 40, 60, 80].map((r) => ({ perInstanceRate: r, metric: 0.05 + 0.002 * r }))
+  const c = calibrateCapacity([...light, { perInstanceRate: 400, metric: 1 }], 0.5)
+  assert.equal(c?.method, 'linear-fit')
+  assert.ok(Math.abs((c?.capacityPerInstance ?? 0) - 225) < 1e-9)
+  assert.equal(c?.points, 4, 'the saturated reading is left out')
+})
+
+test('calibration: too few points, no spread in load or a metric falling with load give no answer', () => {
+  assert.equal(calibrateCapacity([{ perInstanceRate: 20, metric: 0.1 }, { perInstanceRate: 40, metric: 0.2 }], 0.5), undefined)
+  assert.equal(calibrateCapacity([1, 2, 3].map(() => ({ perInstanceRate: 50, metric: 0.1 })), 0.5), undefined, 'no spread in load')
+  assert.equal(calibrateCapacity([10, 20, 30].map((r) => ({ perInstanceRate: r, metric: 0.24 - r / 200 })), 0.5), undefined, 'a metric falling with load')
 })
 
 test('capacity points: answers over the whole seconds of each reading\'s interval, per ready instance; changed fleets skipped', () => {
