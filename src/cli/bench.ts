@@ -36,6 +36,7 @@ export interface BenchCliOptions {
   maxInstances: number
   sloMs: number
   capacity?: number
+  appCpus?: number
 }
 
 function configOverrides (options: BenchCliOptions): Record<string, unknown> {
@@ -57,6 +58,7 @@ async function benchScenario (options: BenchCliOptions, scenarios: ShapeName[], 
     max: options.maxInstances,
     slo: { ...DEFAULT_SLO, p99Ms: options.sloMs },
     capacityPerInstance: options.capacity,
+    appCpus: options.appCpus,
     load: { users: options.users, connections: options.connections, timeoutMs: options.timeout, password: options.password, warmupSeconds: options.warmup },
     overrides: configOverrides(options),
     out: join(options.out, 'autoscaling'),

@@ -23,6 +23,7 @@ export interface ScenarioBenchOptions {
   readonly load: ScenarioLoad
   /** Config overrides: emulation, seed. */
   readonly overrides: Record<string, unknown>
+  readonly appCpus?: number | undefined
   /** Report path without extension: `.md` and `.json` are written. */
   readonly out: string
   readonly command: string
@@ -47,7 +48,7 @@ export async function benchScenarios (options: ScenarioBenchOptions): Promise<{ 
     for (const c of contenders) {
       const label = `${name}/${c.name}`
       options.log(`${label}: starting a fresh stack (${shape.description})`)
-      const run = await runContender({ configFile: options.configFile, overrides: options.overrides, contender: c, metricKind: options.metric.kind, shape, load: options.load, label, log: options.log })
+      const run = await runContender({ configFile: options.configFile, overrides: options.overrides, appCpus: options.appCpus, contender: c, metricKind: options.metric.kind, shape, load: options.load, label, log: options.log })
       emulation = run.emulation
       runs.push(run)
       options.log(`${label}: p99 ${run.latency.p99Ms} ms, ${run.scaleEvents.length} scale events`)
@@ -61,7 +62,7 @@ export async function benchScenarios (options: ScenarioBenchOptions): Promise<{ 
       machine: describeMachine(),
       emulation,
       settings: {
-        metric: options.metric, min: options.min, max: options.max, slo: options.slo, cpusPerServer: loaded.config.emulation.cpusPerServer,
+        metric: options.metric, min: options.min, max: options.max, slo: options.slo, cpusPerServer: loaded.config.emulation.cpusPerServer, appCpus: options.appCpus,
         products: loaded.config.seed.products, users: options.load.users, connections: options.load.connections, warmupSeconds: options.load.warmupSeconds,
       },
       scenarios,

@@ -10,6 +10,7 @@ export interface ScenarioReportSettings {
   readonly max: number
   readonly slo: Slo
   readonly cpusPerServer: number
+  readonly appCpus?: number | undefined
   readonly products: number
   readonly users: number
   readonly connections: number
@@ -95,7 +96,7 @@ Measured ${report.createdAt} by \`${report.command}\`.
 **Machine:** ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}.
 The load generator and every process of the stack share these cores; other work on the machine shows in the load averages below.
 
-**Server emulation:** ${report.emulation}; ${settings.cpusPerServer} core per server.
+**Server emulation:** ${report.emulation}; ${settings.appCpus === undefined ? `${settings.cpusPerServer} core per server` : `${settings.appCpus} core per app instance's server, ${settings.cpusPerServer} for every other server`}.
 
 **Stack:** level 4 (gateway, app instances, PostgreSQL primary and a streaming replica, Redis, a job worker), ${settings.products} products;
 the app autoscales between ${settings.min} and ${settings.max} instances on \`${settings.metric.kind}\` with target ${settings.metric.target}.

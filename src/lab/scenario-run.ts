@@ -46,6 +46,8 @@ export interface RunContenderOptions {
   readonly configFile: string
   /** Config overrides (emulation, seed); the contender's app topology goes on top. */
   readonly overrides: Record<string, unknown>
+  /** CPU cores of each app instance's server, when they differ from the other servers'. */
+  readonly appCpus?: number | undefined
   readonly contender: Contender
   readonly metricKind: string
   readonly shape: LoadShape
@@ -58,7 +60,8 @@ export interface RunContenderOptions {
 export async function runContender (options: RunContenderOptions): Promise<ContenderRun> {
   const { contender, shape, load } = options
   const { raw } = await readConfigFile(options.configFile, 'config')
-  const topology = deepMerge(raw.topology ?? {}, { services: { app: contender.app } })
+  const servers = options.appCpus === undefined ? {} : Object.fromEntries(Array.from({ length: contender.app.instances.max }, (_, i) => [`app-${i + 1}`, { cpus: options.appCpus }]))
+  const topology = deepMerge(raw.topology ?? {}, { services: { app: contender.app }, servers })
   const loaded = await loadStackConfig(options.configFile, { ...options.overrides, level: 4, port: await freePort(), topology })
   const stack = new Stack({ loaded, control: false, autoscaleSyncMs: contender.syncMs, log: (line) => { options.log(`  ${options.label}: ${line}`) } })
   const info = await stack.up()
