@@ -15,6 +15,7 @@ export interface ScenarioReportSettings {
   readonly users: number
   readonly connections: number
   readonly warmupSeconds: number
+  readonly settleSeconds: number
 }
 
 export interface ScenarioReport {
@@ -78,6 +79,7 @@ Running app instances at 0 s, 5 s, 10 s, …:
 ${timeline(result)}
 \`\`\`
 
+Instances when the trace started: ${result.contenders.map((c) => `${c.contender} ${c.instancesAtStart}`).join(', ')}.
 Load average (1 min) at the start and end of each trace: ${result.contenders.map((c) => `${c.contender} ${c.loadAverage[0]} → ${c.loadAverage[1]}`).join('; ')}.
 Generator send lag p99: ${result.contenders.map((c) => `${c.contender} ${c.sendLagP99Ms} ms`).join(', ')}.
 
@@ -100,7 +102,8 @@ The load generator and every process of the stack share these cores; other work 
 
 **Stack:** level 4 (gateway, app instances, PostgreSQL primary and a streaming replica, Redis, a job worker), ${settings.products} products;
 the app autoscales between ${settings.min} and ${settings.max} instances on \`${settings.metric.kind}\` with target ${settings.metric.target}.
-Every contender runs on a fresh stack, warmed up for ${settings.warmupSeconds} s at the trace's starting rate, then plays the same trace.
+Every contender runs on a fresh stack, warmed up for ${settings.warmupSeconds} s at the trace's starting rate; the trace starts once the app is back at its
+minimum (logging the users in hashes passwords and may scale it up; waited for at most ${settings.settleSeconds} s), and is the same for all.
 
 **Load:** open model, latency from each request's intended send time; ${settings.users} logged-in users, the shop's mix, up to ${settings.connections} connections.
 

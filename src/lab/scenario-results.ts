@@ -26,9 +26,13 @@ export interface ContenderMeasures {
   readonly achievedRate: number
   readonly sendLagP99Ms: number
   readonly loadAverage: readonly [number, number]
+  readonly instancesAtStart: number
   /** Running app instances each second. */
   readonly running: readonly number[]
   readonly ready: readonly number[]
+  /** p99 (ms) and failures of the requests due each second. */
+  readonly p99PerSecond: readonly number[]
+  readonly failedPerSecond: readonly number[]
 }
 
 export interface ScenarioResult {
@@ -83,8 +87,11 @@ export function measureContender (run: ContenderRun, contender: Contender, shape
     achievedRate: run.achievedRate,
     sendLagP99Ms: run.sendLagP99Ms,
     loadAverage: run.loadAverage,
+    instancesAtStart: run.instancesAtStart,
     running,
     ready,
+    p99PerSecond: run.seconds.map((s) => round(s.p99Ms)),
+    failedPerSecond: run.seconds.map((s) => s.failed),
   }
 }
 

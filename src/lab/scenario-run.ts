@@ -21,6 +21,8 @@ export interface ScenarioLoad {
   readonly password: string
   /** Seconds at the shape's starting rate before the trace, on the fresh stack (not measured). */
   readonly warmupSeconds: number
+  /** After the warm-up, at most this long is waited for the fleet to be back at its minimum. */
+  readonly settleSeconds: number
 }
 
 /** What one contender did on one trace: raw per-second samples and the autoscaler's readings. */
@@ -40,6 +42,8 @@ export interface ContenderRun {
   readonly sendLagP99Ms: number
   /** The machine's 1-minute load average when the trace started and when it ended. */
   readonly loadAverage: readonly [number, number]
+  /** App instances running when the trace started: the minimum unless the warm-up scaled it and it had not come back. */
+  readonly instancesAtStart: number
 }
 
 export interface RunContenderOptions {
@@ -76,6 +80,14 @@ export async function runContender (options: RunContenderOptions): Promise<Conte
       const apps = stack.info().processes.filter((p) => p.role === 'app')
       return { ready: apps.filter((p) => p.state === 'ready').length, running: apps.filter((p) => p.state === 'ready' || p.state === 'starting').length }
     }
+    // Logging users in (password hashing) and the warm-up may have scaled the app up; the trace
+    // starts from the minimum, waiting at most settleSeconds for it.
+    const settleBy = Date.now() + load.settleSeconds * 1000
+    while (Date.now() < settleBy && !(stack.spec.services.app?.instances.count === contender.app.instances.min && appInstances().running === contender.app.instances.min)) {
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+    const instancesAtStart = appInstances().running
+    if (instancesAtStart !== contender.app.instances.min) options.log(`${options.label}: the trace starts with ${instancesAtStart} instances (the warm-up scaled up and ${load.settleSeconds} s were not enough to come back)`)
     const historyBefore = stack.autoscaleHistory().length
     const eventsBefore = stack.events.since(0).at(-1)?.seq ?? 0
     const loadAtStart = loadavg()[0] ?? 0
@@ -93,7 +105,7 @@ export async function runContender (options: RunContenderOptions): Promise<Conte
     return {
       contender: contender.name, emulation: info.emulation, startedAt, seconds: result.seconds ?? [], readings, scaleEvents,
       offeredRate: result.offeredRate, achievedRate: result.achievedRate, latency: result.latency, errorsByKind: result.errorsByKind,
-      sendLagP99Ms: result.sendLag.p99Ms, loadAverage: [Math.round(loadAtStart * 100) / 100, Math.round((loadavg()[0] ?? 0) * 100) / 100],
+      sendLagP99Ms: result.sendLag.p99Ms, loadAverage: [Math.round(loadAtStart * 100) / 100, Math.round((loadavg()[0] ?? 0) * 100) / 100], instancesAtStart,
     }
   } finally {
     await stack.down()

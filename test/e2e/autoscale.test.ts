@@ -33,8 +33,11 @@ before(async () => {
 })
 
 after(async () => {
-  await (stack as Stack | undefined)?.down()
-  await rm(dir, { recursive: true, force: true })
+  try {
+    await (stack as Stack | undefined)?.down()
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 })
 
 const appInstances = (state: 'ready' | 'any'): number =>
