@@ -41,10 +41,10 @@ export interface ShapeSettings {
 }
 
 export const DEFAULT_SHAPE_SETTINGS: Readonly<Record<ShapeName, ShapeSettings>> = {
-  step: { base: 120, leadSeconds: 20, holdSeconds: 60, tailSeconds: 70, factor: 4, rampSeconds: 0, periods: 0 },
-  ramp: { base: 120, leadSeconds: 20, holdSeconds: 30, tailSeconds: 50, factor: 4, rampSeconds: 30, periods: 0 },
-  spike: { base: 120, leadSeconds: 20, holdSeconds: 8, tailSeconds: 60, factor: 6, rampSeconds: 0, periods: 0 },
-  wave: { base: 120, leadSeconds: 10, holdSeconds: 90, tailSeconds: 0, factor: 4, rampSeconds: 0, periods: 2 },
+  step: { base: 60, leadSeconds: 20, holdSeconds: 60, tailSeconds: 70, factor: 4, rampSeconds: 0, periods: 0 },
+  ramp: { base: 60, leadSeconds: 20, holdSeconds: 30, tailSeconds: 50, factor: 4, rampSeconds: 30, periods: 0 },
+  spike: { base: 60, leadSeconds: 20, holdSeconds: 8, tailSeconds: 60, factor: 6, rampSeconds: 0, periods: 0 },
+  wave: { base: 60, leadSeconds: 10, holdSeconds: 90, tailSeconds: 0, factor: 4, rampSeconds: 0, periods: 2 },
 }
 
 const round = (v: number): number => Math.round(v * 10) / 10
