@@ -33,7 +33,7 @@ export interface ScenarioBenchOptions {
 /**
  * For each scenario, runs the three contenders one after the other, each on a fresh stack with
  * the same trace, measures them against one calibrated ideal, and writes the report (after every
- * scenario, so a long session keeps what it measured).
+ * scenario, so an interrupted run keeps what it measured).
  */
 export async function benchScenarios (options: ScenarioBenchOptions): Promise<{ report: ScenarioReport, files: string[] }> {
   const loaded = await loadStackConfig(options.configFile, options.overrides)
