@@ -1,6 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { benchLevels, measure, type LoadSettings } from '../lab/bench.js'
 import { levelsTable } from '../lab/report.js'
+import type { ScalingMetric } from '../lab/contenders.js'
+import type { ShapeName } from '../lab/load-shapes.js'
+import { benchScenarios } from '../lab/scenario-bench.js'
+import { scenarioTable } from '../lab/scenario-report.js'
+import { DEFAULT_SLO } from '../lab/scenario-metrics.js'
 import type { StackInfo } from '../control/stack.js'
 import { definedOnly, resolveConfigFile } from './options.js'
 
@@ -19,6 +25,47 @@ export interface BenchCliOptions {
   cpus?: number
   emulation?: string
   password: string
+  scenario?: ShapeName[]
+  base?: number
+  lead?: number
+  hold?: number
+  tail?: number
+  metric: ScalingMetric['kind']
+  target: number
+  minInstances: number
+  maxInstances: number
+  sloMs: number
+  capacity?: number
+  appCpus?: number
+}
+
+function configOverrides (options: BenchCliOptions): Record<string, unknown> {
+  const overrides: Record<string, unknown> = {}
+  if (options.products !== undefined) overrides.seed = { products: options.products, users: Math.max(options.users, 1000) }
+  const emulation = definedOnly({ mode: options.emulation, cpusPerServer: options.cpus })
+  if (Object.keys(emulation).length > 0) overrides.emulation = emulation
+  return overrides
+}
+
+/** `outgrow bench --scenario step,spike`: each load shape against Outgrow's autoscaler, HPA's defaults and a fixed fleet. */
+async function benchScenario (options: BenchCliOptions, scenarios: ShapeName[], log: (line: string) => void): Promise<void> {
+  const { report, files } = await benchScenarios({
+    configFile: resolveConfigFile(options.config),
+    scenarios,
+    shape: definedOnly({ base: options.base, leadSeconds: options.lead, holdSeconds: options.hold, tailSeconds: options.tail }),
+    metric: { kind: options.metric, target: options.target },
+    min: options.minInstances,
+    max: options.maxInstances,
+    slo: { ...DEFAULT_SLO, p99Ms: options.sloMs },
+    capacityPerInstance: options.capacity,
+    appCpus: options.appCpus,
+    load: { users: options.users, connections: options.connections, timeoutMs: options.timeout, password: options.password, warmupSeconds: options.warmup, settleSeconds: 40 },
+    overrides: configOverrides(options),
+    out: join(options.out, 'autoscaling'),
+    command: `outgrow bench ${process.argv.slice(3).join(' ')}`,
+    log,
+  })
+  process.stdout.write(`${report.scenarios.map((s) => `${s.shape.name}: ${s.shape.description}\n${scenarioTable(s)}`).join('\n\n')}\n\nreport written to ${files.join(' and ')}\n`)
 }
 
 /** `outgrow bench`: against a running stack (--url), or level by level (--levels) with a written report. */
@@ -28,12 +75,12 @@ export async function bench (options: BenchCliOptions): Promise<void> {
     rate: options.rate, durationSeconds: options.duration, warmupSeconds: options.warmup, users: options.users,
     connections: options.connections, timeoutMs: options.timeout, password: options.password,
   }
+  if (options.scenario !== undefined) {
+    await benchScenario(options, options.scenario, log)
+    return
+  }
   if (options.levels !== undefined) {
-    const overrides: Record<string, unknown> = {}
-    if (options.products !== undefined) overrides.seed = { products: options.products, users: Math.max(options.users, 1000) }
-    const emulation = definedOnly({ mode: options.emulation, cpusPerServer: options.cpus })
-    if (Object.keys(emulation).length > 0) overrides.emulation = emulation
-    const { report, files } = await benchLevels({ configFile: resolveConfigFile(options.config), levels: options.levels, load, outDir: options.out, overrides, log })
+    const { report, files } = await benchLevels({ configFile: resolveConfigFile(options.config), levels: options.levels, load, outDir: options.out, overrides: configOverrides(options), log })
     process.stdout.write(`${levelsTable(report.levels)}\n\nreport written to ${files.join(' and ')}\n`)
     return
   }

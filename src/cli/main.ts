@@ -3,7 +3,8 @@ import { BALANCER_NAMES } from '../config/stack-config.js'
 import { isOutgrowError } from '../errors/index.js'
 import { bench } from './bench.js'
 import { apply, down, events, logs, scale, status } from './control.js'
-import { integer, levelList, positiveNumber } from './options.js'
+import { DEFAULT_SLO } from '../lab/scenario-metrics.js'
+import { integer, levelList, positiveNumber, scenarioList } from './options.js'
 import { gateway } from './gateway.js'
 import { GATEWAY_HELP_EXAMPLE, UP_HELP_FOOTER, upDefault } from './help-text.js'
 import { up } from './up.js'
@@ -75,7 +76,7 @@ program.command('gateway')
   .action(gateway)
 
 program.command('bench')
-  .description('open-model load test of the shop: against --url, or level by level with --levels')
+  .description('open-model load test of the shop: against --url, level by level with --levels, or autoscaling load shapes with --scenario')
   .option('-c, --config <file>', 'stack config for --levels')
   .option('--levels <list>', 'bring up each level in turn, e.g. 1,2,3,4, and write a comparison report', levelList)
   .option('--url <url>', 'a running stack', 'http://127.0.0.1:8080')
@@ -89,7 +90,19 @@ program.command('bench')
   .option('--cpus <n>', 'CPU cores per emulated server (--levels)', positiveNumber)
   .addOption(new Option('--emulation <mode>', 'how servers are emulated (--levels)').choices(['auto', 'cgroup', 'taskset', 'none']))
   .option('--password <password>', 'password of the seeded users', 'password123')
-  .option('-o, --out <dir>', 'report folder (--levels)', 'reports/latest')
+  .option('--scenario <list>', 'autoscaling scenarios (step, ramp, spike, wave), comma-separated: Outgrow\'s autoscaler, HPA\'s defaults and a fixed fleet on the same trace; writes <out>/autoscaling.{md,json}', scenarioList)
+  .option('--base <rate>', 'the scenarios\' base rate, req/s (default 60)', positiveNumber)
+  .option('--lead <s>', 'scenarios: seconds at base before the change', integer(1, 3600))
+  .option('--hold <s>', 'scenarios: seconds the changed load lasts (a wave: its period)', integer(1, 3600))
+  .option('--tail <s>', 'scenarios: seconds at base after it', integer(0, 3600))
+  .addOption(new Option('--metric <kind>', 'metric the scenarios autoscale on').choices(['cpu', 'elu', 'inflight', 'p99']).default('cpu'))
+  .option('--target <value>', 'target of --metric (elu and cpu: a fraction; inflight: requests; p99: seconds)', positiveNumber, 0.5)
+  .option('--min-instances <n>', 'scenarios: fewest app instances', integer(1, 32), 1)
+  .option('--max-instances <n>', 'scenarios: most app instances, and the fixed fleet\'s size', integer(1, 32), 6)
+  .option('--slo-ms <ms>', 'scenarios: p99 objective per second', positiveNumber, DEFAULT_SLO.p99Ms)
+  .option('--app-cpus <n>', 'scenarios: CPU cores of each app instance\'s server (default: --cpus)', positiveNumber)
+  .option('--capacity <req/s>', 'scenarios: requests per second one instance carries at the target (fitted from the runs by default)', positiveNumber)
+  .option('-o, --out <dir>', 'report folder (--levels, --scenario)', 'reports/latest')
   .action(bench)
 
 program.parseAsync().catch((err: unknown) => {

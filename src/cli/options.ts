@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { InvalidArgumentError } from 'commander'
+import { SHAPE_NAMES, type ShapeName } from '../lab/load-shapes.js'
 
 export const BUNDLED_SHOP_CONFIG = fileURLToPath(new URL('../../examples/shop/outgrow.config.js', import.meta.url))
 
@@ -38,4 +39,11 @@ export function levelList (value: string): number[] {
 /** Only the options the user gave become config overrides; the config file supplies the rest. */
 export function definedOnly (values: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))
+}
+
+export function scenarioList (value: string): ShapeName[] {
+  const names = value.split(',').map((v) => v.trim())
+  const unknown = names.find((n) => !(SHAPE_NAMES as readonly string[]).includes(n))
+  if (unknown !== undefined || names.length === 0) throw new InvalidArgumentError(`expected scenarios from ${SHAPE_NAMES.join(', ')}, comma-separated, e.g. step,spike`)
+  return names as ShapeName[]
 }

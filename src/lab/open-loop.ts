@@ -1,16 +1,22 @@
 import * as hdr from 'hdr-histogram-js'
 import { Pool, type Dispatcher } from 'undici'
+import { PerSecondRecorder, type InstanceCount, type SecondSample } from './per-second.js'
 import type { PlannedRequest, VirtualUser } from './user-mix.js'
+
+/** Requests per second: a constant, or a function of milliseconds since the start (a load shape). */
+export type OfferedRate = number | ((elapsedMs: number) => number)
 
 export interface OpenLoopOptions {
   readonly url: string
-  /** Offered rate, requests per second, held constant whatever the server does. */
-  readonly rate: number
+  /** Offered rate, requests per second, held whatever the server does; a function makes it vary over time. */
+  readonly rate: OfferedRate
   readonly durationMs: number
   readonly connections: number
   readonly timeoutMs: number
   readonly next: () => PlannedRequest
   readonly onTick?: (progress: OpenLoopProgress) => void
+  /** Record per-second samples; `instances` is read at the start of every second. */
+  readonly perSecond?: { readonly instances?: () => InstanceCount }
 }
 
 export interface OpenLoopProgress {
@@ -32,6 +38,7 @@ export interface LatencySummary {
 }
 
 export interface OpenLoopResult {
+  /** The constant rate, or the mean of a varying one. */
   readonly offeredRate: number
   readonly achievedRate: number
   readonly durationMs: number
@@ -48,6 +55,8 @@ export interface OpenLoopResult {
   readonly instances: Readonly<Record<string, number>>
   /** How late the generator itself sent requests; a large value means the generator, not the server, was the limit. */
   readonly sendLag: LatencySummary
+  /** With `perSecond`: one sample per second of the run. */
+  readonly seconds?: readonly SecondSample[]
 }
 
 function newHistogram (): hdr.Histogram {
@@ -76,9 +85,33 @@ export function updateCookie (user: VirtualUser, setCookie: string | string[] | 
 }
 
 /**
- * An open-model load generator: request i is due at start + i/rate whether or not earlier ones
- * have answered, and its latency counts from that intended time. A slow server therefore shows up
- * as latency, never as a politely lower rate (no coordinated omission).
+ * When each request is due, in ms from the start: request i at i/rate for a constant rate; for a
+ * varying one, each request one interval of the rate at the previous due time after it, and while
+ * the rate is 0 nothing is due (it is re-read every 10 ms). Indexes are asked in increasing order.
+ */
+export function arrivalSchedule (rate: OfferedRate): (index: number) => number {
+  if (typeof rate === 'number') return (index) => index * 1000 / rate
+  const skipPause = (at: number): number => {
+    let t = at
+    while (rate(t) <= 0) t += 10
+    return t
+  }
+  let lastIndex = 0
+  let lastDue = skipPause(0)
+  return (index) => {
+    while (lastIndex < index) {
+      lastDue = skipPause(lastDue + 1000 / rate(lastDue))
+      lastIndex++
+    }
+    return lastDue
+  }
+}
+
+/**
+ * An open-model load generator: request i is due at its scheduled time (start + i/rate at a
+ * constant rate) whether or not earlier ones have answered, and its latency counts from that
+ * intended time. A slow server therefore shows up as latency, never as a politely lower rate (no
+ * coordinated omission).
  */
 export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopResult> {
   const pool = new Pool(options.url, { connections: options.connections, keepAliveTimeout: 30_000, pipelining: 1 })
@@ -87,7 +120,9 @@ export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopRe
   const byAction = new Map<string, hdr.Histogram>()
   const errorsByKind: Record<string, number> = {}
   const instances: Record<string, number> = {}
-  const intervalMs = 1000 / options.rate
+  const dueAt = arrivalSchedule(options.rate)
+  const perSecond = options.perSecond === undefined ? undefined : new PerSecondRecorder()
+  let sampledSecond = -1
   let sent = 0
   let completed = 0
   let ok = 0
@@ -103,6 +138,7 @@ export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopRe
     const now = performance.now()
     lastCompletion = now
     const latencyUs = Math.max(1, Math.round((now - intendedAt) * 1000))
+    perSecond?.completed((intendedAt - start) / 1000, (now - start) / 1000, latencyUs / 1000, kind === undefined || kind.startsWith('4xx') ? 'answered' : 'failed')
     all.recordValue(latencyUs)
     let h = byAction.get(planned.action)
     if (h === undefined) byAction.set(planned.action, h = newHistogram())
@@ -171,9 +207,17 @@ export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopRe
   await new Promise<void>((resolve) => {
     const tick = (): void => {
       const now = performance.now()
-      // Request i is due at start + i·interval, for every i whose due time falls inside the run.
-      while (start + sent * intervalMs <= now && start + sent * intervalMs < deadline) {
-        fire(options.next(), start + sent * intervalMs)
+      const second = Math.floor((now - start) / 1000)
+      if (perSecond !== undefined && second > sampledSecond && now < deadline) {
+        sampledSecond = second
+        const read = options.perSecond?.instances
+        if (read !== undefined) perSecond.instances(second, read())
+      }
+      // Request i is due at start + dueAt(i), for every i whose due time falls inside the run.
+      while (start + dueAt(sent) <= now && start + dueAt(sent) < deadline) {
+        const intendedAt = start + dueAt(sent)
+        perSecond?.sent((intendedAt - start) / 1000)
+        fire(options.next(), intendedAt)
         sent++
       }
       options.onTick?.({ elapsedMs: now - start, durationMs: options.durationMs, sent, completed, errors })
@@ -188,7 +232,7 @@ export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopRe
   const actions: Record<string, LatencySummary> = {}
   for (const [name, h] of byAction) actions[name] = summarize(h)
   return {
-    offeredRate: options.rate,
+    offeredRate: typeof options.rate === 'number' ? options.rate : Math.round((sent / options.durationMs) * 1000 * 10) / 10,
     achievedRate: Math.round((answered / elapsedMs) * 1000 * 10) / 10,
     durationMs: Math.round(elapsedMs),
     sent,
@@ -200,5 +244,6 @@ export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopRe
     errorsByKind,
     instances,
     sendLag: summarize(sendLag),
+    ...(perSecond === undefined ? {} : { seconds: perSecond.samples(options.durationMs / 1000) }),
   }
 }

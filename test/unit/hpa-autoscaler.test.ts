@@ -19,20 +19,28 @@ test('TestScaleDownWithScalingRules: 28% against 50% on 5 replicas goes to 3', (
 })
 
 test('a fresh autoscaler does not scale down within its first scale-down window', () => {
-  const hpa = autoscaler()
+  const hpa = autoscaler({ behavior: 'kubernetes' })
   assert.equal(hpa.decide(T0, 5, { cpu: 0.1 }).reason, 'ScaleDownStabilized')
   assert.equal(hpa.decide(T0 + 299 * SECOND, 5, { cpu: 0.1 }).desired, 5)
   assert.equal(hpa.decide(T0 + 300 * SECOND, 5, { cpu: 0.1 }).desired, 1)
 })
 
 test('docs: scale-down follows the highest recommendation of the last 300 s', () => {
-  const hpa = autoscaler({}, { recommendations: [] })
+  const hpa = autoscaler({ behavior: 'kubernetes' }, { recommendations: [] })
   assert.equal(hpa.decide(T0, 10, { cpu: 0.5 }).desired, 10)
   for (let s = 15; s < 300; s += 15) {
     const d = hpa.decide(T0 + s * SECOND, 10, { cpu: 0.1 })
     assert.deepEqual([d.desired, d.reason, d.proposed], [10, 'ScaleDownStabilized', 2], `at ${s} s`)
   }
   assert.deepEqual(hpa.decide(T0 + 300 * SECOND, 10, { cpu: 0.1 }).desired, 2)
+})
+
+test('Outgrow\'s default scale-down window is 20 s: 19 s after the load fell the count holds, at 20 s it follows', () => {
+  const hpa = autoscaler({}, { recommendations: [] })
+  assert.equal(hpa.decide(T0, 10, { cpu: 0.5 }).desired, 10)
+  assert.deepEqual([hpa.decide(T0 + 1 * SECOND, 10, { cpu: 0.1 }).desired, hpa.decide(T0 + 2 * SECOND, 10, { cpu: 0.1 }).reason], [10, 'ScaleDownStabilized'])
+  assert.equal(hpa.decide(T0 + 19 * SECOND, 10, { cpu: 0.1 }).desired, 10)
+  assert.equal(hpa.decide(T0 + 20 * SECOND, 10, { cpu: 0.1 }).desired, 2)
 })
 
 test('default scale-up: at most max(double, +4) per 15 s, counting what was added in the period', () => {

@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import { OutgrowError } from '../../src/errors/index.js'
 import { changeInPeriod, recordRecommendation, recordScaleEvent, type ScaleEvent, type ScaleEvents, type TimedRecommendation } from '../../src/control/autoscaler/history.js'
 import { limitRate, propose, stabilize } from '../../src/control/autoscaler/hpa.js'
-import { DEFAULT_BEHAVIOR, parseAutoscalePolicy, type Behavior, type ScalingRules } from '../../src/control/autoscaler/policy.js'
+import { KUBERNETES_BEHAVIOR, OUTGROW_BEHAVIOR, parseAutoscalePolicy, type Behavior, type ScalingRules } from '../../src/control/autoscaler/policy.js'
 import type { ProposeInput } from '../../src/control/autoscaler/proposal.js'
 
 // Tables ported from Kubernetes' pkg/controller/podautoscaler tests (horizontal_test.go,
@@ -107,8 +107,8 @@ const cases: Case[] = [
   { kind: 'limit', name: 'docs: then at 72, 7.2 rounds up to 8', current: 72, desired: 10, min: 1, max: 100, down: rules(4, 60, 10, 60, 300), replicas: 64, reason: 'ScaleDownLimit' },
   { kind: 'limit', name: 'docs: below 40 replicas the 4-pod policy allows more', current: 30, desired: 10, min: 1, max: 100, down: rules(4, 60, 10, 60, 300), replicas: 26, reason: 'ScaleDownLimit' },
   { kind: 'limit', name: 'docs: selectPolicy Min picks the smaller change', current: 80, desired: 10, min: 1, max: 100, down: { ...rules(4, 60, 10, 60, 300), selectPolicy: 'Min' }, replicas: 76, reason: 'ScaleDownLimit' },
-  { kind: 'limit', name: 'docs: selectPolicy Disabled never scales down', current: 10, desired: 2, min: 1, max: 100, down: { ...DEFAULT_BEHAVIOR.scaleDown, selectPolicy: 'Disabled' }, replicas: 10, reason: 'ScaleDownLimit' },
-  { kind: 'limit', name: 'selectPolicy Disabled on scale-up still allows scaling down', current: 10, desired: 2, min: 1, max: 100, up: { ...DEFAULT_BEHAVIOR.scaleUp, selectPolicy: 'Disabled' }, replicas: 2, reason: 'DesiredWithinRange' },
+  { kind: 'limit', name: 'docs: selectPolicy Disabled never scales down', current: 10, desired: 2, min: 1, max: 100, down: { ...KUBERNETES_BEHAVIOR.scaleDown, selectPolicy: 'Disabled' }, replicas: 10, reason: 'ScaleDownLimit' },
+  { kind: 'limit', name: 'selectPolicy Disabled on scale-up still allows scaling down', current: 10, desired: 2, min: 1, max: 100, up: { ...KUBERNETES_BEHAVIOR.scaleUp, selectPolicy: 'Disabled' }, replicas: 2, reason: 'DesiredWithinRange' },
 
   // --- stabilization (TestNormalizeDesiredReplicasWithBehavior, TestNormalizeDesiredReplicas) ---
   { kind: 'stabilize', name: 'empty recommendations for scaling down', history: [], current: 100, proposed: 5, upWindow: 0, downWindow: 0, replicas: 5, reason: 'ReadyForNewScale' },
@@ -126,7 +126,7 @@ const cases: Case[] = [
 ]
 
 function behaviorOf (up?: ScalingRules, down?: ScalingRules): Behavior {
-  return { scaleUp: up ?? DEFAULT_BEHAVIOR.scaleUp, scaleDown: down ?? DEFAULT_BEHAVIOR.scaleDown }
+  return { scaleUp: up ?? KUBERNETES_BEHAVIOR.scaleUp, scaleDown: down ?? KUBERNETES_BEHAVIOR.scaleDown }
 }
 
 function run (c: Case): void {
@@ -144,7 +144,7 @@ function run (c: Case): void {
       return
     }
     case 'stabilize': {
-      const behavior = behaviorOf({ ...DEFAULT_BEHAVIOR.scaleUp, stabilizationWindowSeconds: c.upWindow }, { ...DEFAULT_BEHAVIOR.scaleDown, stabilizationWindowSeconds: c.downWindow })
+      const behavior = behaviorOf({ ...KUBERNETES_BEHAVIOR.scaleUp, stabilizationWindowSeconds: c.upWindow }, { ...KUBERNETES_BEHAVIOR.scaleDown, stabilizationWindowSeconds: c.downWindow })
       const result = stabilize(c.history, NOW, behavior, c.current, c.proposed)
       assert.equal(result.replicas, c.replicas)
       if (c.reason !== undefined) assert.equal(result.reason, c.reason)
@@ -154,20 +154,32 @@ function run (c: Case): void {
 
 for (const c of cases) test(`${c.kind}: ${c.name}`, () => { run(c) })
 
-test('policy: defaults are filled once, exactly autoscaling/v2\'s', () => {
-  const policy = parseAutoscalePolicy({ min: 1, max: 10, metrics: [{ kind: 'cpu', target: 0.7 }] })
+test('policy: behavior \'kubernetes\' is exactly autoscaling/v2\'s defaults', () => {
+  const policy = parseAutoscalePolicy({ min: 1, max: 10, metrics: [{ kind: 'cpu', target: 0.7 }], behavior: 'kubernetes' })
   assert.deepEqual(policy.behavior, {
     scaleUp: { stabilizationWindowSeconds: 0, selectPolicy: 'Max', policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }, { type: 'Pods', value: 4, periodSeconds: 15 }] },
     scaleDown: { stabilizationWindowSeconds: 300, selectPolicy: 'Max', policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }] },
   })
+})
+
+test('policy: without behavior, Outgrow\'s defaults: Kubernetes\' scale-up and rate policies, a 20 s scale-down window', () => {
+  const policy = parseAutoscalePolicy({ min: 1, max: 10, metrics: [{ kind: 'cpu', target: 0.7 }] })
+  assert.deepEqual(policy.behavior, OUTGROW_BEHAVIOR)
+  assert.deepEqual(policy.behavior.scaleUp, KUBERNETES_BEHAVIOR.scaleUp)
+  assert.deepEqual(policy.behavior.scaleDown, { ...KUBERNETES_BEHAVIOR.scaleDown, stabilizationWindowSeconds: 20 })
+  assert.deepEqual(parseAutoscalePolicy({ min: 1, max: 10, metrics: [{ kind: 'cpu', target: 0.7 }], behavior: 'outgrow' }).behavior, OUTGROW_BEHAVIOR)
   assert.equal(policy.tolerance, 0.1)
   assert.equal(policy.mode, 'reactive')
 })
 
-test('policy: a partly given direction keeps the defaults of the fields left out', () => {
-  const policy = parseAutoscalePolicy({ min: 2, max: 8, metrics: [{ kind: 'elu', target: 0.6 }], behavior: { scaleDown: { stabilizationWindowSeconds: 60 } } })
-  assert.deepEqual(policy.behavior.scaleDown, { ...DEFAULT_BEHAVIOR.scaleDown, stabilizationWindowSeconds: 60 })
-  assert.deepEqual(policy.behavior.scaleUp, DEFAULT_BEHAVIOR.scaleUp)
+test('policy: a partly given direction keeps Outgrow\'s defaults of the fields left out', () => {
+  const policy = parseAutoscalePolicy({ min: 2, max: 8, metrics: [{ kind: 'elu', target: 0.6 }], behavior: { scaleUp: { stabilizationWindowSeconds: 10 } } })
+  assert.deepEqual(policy.behavior.scaleUp, { ...OUTGROW_BEHAVIOR.scaleUp, stabilizationWindowSeconds: 10 })
+  assert.deepEqual(policy.behavior.scaleDown, OUTGROW_BEHAVIOR.scaleDown)
+})
+
+test('policy: an unknown behavior preset is refused naming the field', () => {
+  assert.throws(() => parseAutoscalePolicy({ min: 1, max: 3, metrics: [{ kind: 'cpu', target: 0.5 }], behavior: 'aws' }), /behavior/)
 })
 
 test('policy: min above max is refused naming the field', () => {
@@ -207,7 +219,7 @@ for (const c of storeCases) {
 }
 
 test('recommendations older than both windows are dropped when one is recorded', () => {
-  const behavior = behaviorOf({ ...DEFAULT_BEHAVIOR.scaleUp, stabilizationWindowSeconds: 150 }, DEFAULT_BEHAVIOR.scaleDown)
+  const behavior = behaviorOf({ ...KUBERNETES_BEHAVIOR.scaleUp, stabilizationWindowSeconds: 150 }, KUBERNETES_BEHAVIOR.scaleDown)
   const kept = recordRecommendation(recs([10, 6000], [6, 60], [5, 120], [9, 299]), NOW, behavior, 100)
   assert.deepEqual(kept.map((r) => r.replicas), [6, 5, 9, 100])
 })

@@ -14,7 +14,7 @@ import { stabilize, type StabilizationReason } from './stabilization.js'
 export { propose } from './proposal.js'
 export { stabilize } from './stabilization.js'
 export { limitRate, scaleDownLimit, scaleUpLimit } from './rate-limit.js'
-export { autoscalePolicySchema, parseAutoscalePolicy, DEFAULT_BEHAVIOR } from './policy.js'
+export { autoscalePolicySchema, parseAutoscalePolicy, KUBERNETES_BEHAVIOR, OUTGROW_BEHAVIOR } from './policy.js'
 
 export type MetricValues = Readonly<Partial<Record<MetricKind, number>>>
 

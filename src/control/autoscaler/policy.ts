@@ -3,7 +3,8 @@ import { parseOrThrow } from '../../config/validate.js'
 
 /**
  * A service's autoscale policy, validated once with every default filled in, so the algorithm never
- * meets an undefined. Behavior defaults are Kubernetes autoscaling/v2's.
+ * meets an undefined. Without `behavior` a policy gets Outgrow's (`OUTGROW_BEHAVIOR`);
+ * `behavior: 'kubernetes'` gives autoscaling/v2's exactly; an object overrides Outgrow's field by field.
  */
 
 export const METRIC_KINDS = ['cpu', 'elu', 'inflight', 'p99', 'queue-depth'] as const
@@ -54,9 +55,25 @@ export const DEFAULT_SCALE_DOWN: ScalingRules = {
   policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }],
 }
 
-export const DEFAULT_BEHAVIOR: Behavior = { scaleUp: DEFAULT_SCALE_UP, scaleDown: DEFAULT_SCALE_DOWN }
+/** Kubernetes autoscaling/v2's defaults, as `behavior: 'kubernetes'`. */
+export const KUBERNETES_BEHAVIOR: Behavior = { scaleUp: DEFAULT_SCALE_UP, scaleDown: DEFAULT_SCALE_DOWN }
 
-/** Like Kubernetes, each field left out of a direction's rules takes that direction's default. */
+/**
+ * Outgrow's default: Kubernetes' scale-up, and a 20 s scale-down window instead of 300 s. An
+ * instance here is a process that starts in seconds, not a pod scheduled on a node that may have
+ * to be provisioned, so releasing capacity 20 s after the load fell costs little in churn and
+ * saves minutes of idle instances; 20 s is still ten sync periods of 2 s, so one noisy reading
+ * does not remove an instance (docs/autoscaling.md, docs/benchmarks/autoscaling.md).
+ */
+export const OUTGROW_BEHAVIOR: Behavior = {
+  scaleUp: DEFAULT_SCALE_UP,
+  scaleDown: { ...DEFAULT_SCALE_DOWN, stabilizationWindowSeconds: 20 },
+}
+
+export const BEHAVIOR_PRESETS = { outgrow: OUTGROW_BEHAVIOR, kubernetes: KUBERNETES_BEHAVIOR } as const
+export type BehaviorPreset = keyof typeof BEHAVIOR_PRESETS
+
+/** Like Kubernetes, each field left out of a direction's rules takes that direction's default (Outgrow's). */
 function scalingRulesSchema (defaults: ScalingRules) {
   return z.object({
     stabilizationWindowSeconds: z.number().int().min(0).max(3600).default(defaults.stabilizationWindowSeconds),
@@ -75,10 +92,13 @@ export const autoscalePolicySchema = z.object({
   min: z.number().int().min(1),
   max: z.number().int().min(1),
   metrics: z.array(metricSchema).min(1),
-  behavior: z.object({
-    scaleUp: scalingRulesSchema(DEFAULT_SCALE_UP).default({}),
-    scaleDown: scalingRulesSchema(DEFAULT_SCALE_DOWN).default({}),
-  }).strict().default({}),
+  behavior: z.union([
+    z.enum(['outgrow', 'kubernetes']),
+    z.object({
+      scaleUp: scalingRulesSchema(OUTGROW_BEHAVIOR.scaleUp).default({}),
+      scaleDown: scalingRulesSchema(OUTGROW_BEHAVIOR.scaleDown).default({}),
+    }).strict(),
+  ]).default('outgrow').transform((b): Behavior => typeof b === 'string' ? BEHAVIOR_PRESETS[b] : b),
   tolerance: z.number().min(0).max(1).default(0.1),
   mode: z.enum(['reactive', 'predictive']).default('reactive'),
 }).strict().superRefine((policy, ctx) => {
