@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
-import { EtcdClient, isPreconditionFailed, type WatchEvent } from '../../src/ha/dcs/etcd-client.js'
+import { EtcdClient, isPreconditionFailed, isUnreachable, type WatchEvent } from '../../src/ha/dcs/etcd-client.js'
+import { freePort } from '../../src/supervisor/free-port.js'
 import { OutgrowError } from '../../src/errors/index.js'
 import { etcdCluster, startEtcdCluster, type TestEtcdCluster } from '../helpers/etcd-cluster.js'
 import { sleep, waitUntil } from '../helpers/wait.js'
@@ -161,4 +162,19 @@ test('kill -9 of one member: the other two keep answering; restarted, it rejoins
   assert.ok(await waitUntil(async () => (await onVictim.get('/outgrow/test/outage/key').catch(() => undefined))?.value === 'during', 15_000))
   assert.ok(await waitUntil(async () => events.some((e) => e.value === 'during'), 15_000), `the watch resumed and saw the write made while it was down: ${JSON.stringify({ events, states })}`)
   assert.ok(states.includes('disconnected'), `the watch noticed the outage: ${states.join(',')}`)
+})
+
+test('no member answering is OUTGROW_DCS_UNAVAILABLE, told apart from a failed precondition', async () => {
+  const nowhere = new EtcdClient({ hosts: [`http://127.0.0.1:${await freePort()}`, `http://127.0.0.1:${await freePort()}`], callTimeoutMs: 500 })
+  try {
+    const calls = [
+      async () => await nowhere.get('/outgrow/test/x'),
+      async () => await nowhere.putIfAbsent('/outgrow/test/x', 'a'),
+      async () => await nowhere.grantLease(2),
+      async () => await nowhere.watch('/outgrow/test/x', { onEvent: () => {} }),
+    ]
+    for (const attempt of calls) await assert.rejects(attempt, (err: unknown) => isUnreachable(err) && !isPreconditionFailed(err))
+  } finally {
+    nowhere.close()
+  }
 })
