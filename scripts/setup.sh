@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything Outgrow needs and builds it. Safe to run again: it only installs what is missing.
-#   - Debian/Ubuntu: PostgreSQL server binaries, redis-server, pgbouncer and a C compiler via apt (as root, or with sudo).
+#   - Debian/Ubuntu: PostgreSQL server binaries, redis-server, pgbouncer, etcd and a C compiler via apt (as root, or with sudo).
 #   - Elsewhere: says exactly what to install.
 #   - npm packages (npm ci) and the TypeScript build.
 set -euo pipefail
@@ -26,6 +26,10 @@ have_pgbouncer() {
   [ -n "${OUTGROW_PGBOUNCER:-}" ] && [ -x "$OUTGROW_PGBOUNCER" ] && return 0
   command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ]
 }
+have_etcd() {
+  [ -n "${OUTGROW_ETCD:-}" ] && [ -x "$OUTGROW_ETCD" ] && return 0
+  command -v etcd >/dev/null 2>&1
+}
 have_setpriv() { command -v setpriv >/dev/null 2>&1; }
 have_cc() { command -v cc >/dev/null 2>&1; }
 
@@ -33,6 +37,7 @@ missing=()
 have_postgres || missing+=(postgresql)
 have_redis || missing+=(redis-server)
 have_pgbouncer || missing+=(pgbouncer)
+have_etcd || missing+=(etcd-server)
 have_setpriv || missing+=(util-linux)
 have_cc || missing+=(gcc libc6-dev)
 
@@ -52,11 +57,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
     if [[ " ${missing[*]} " == *" pgbouncer "* ]] && command -v systemctl >/dev/null 2>&1; then
       $sudo systemctl disable --now pgbouncer >/dev/null 2>&1 || true
     fi
+    # Likewise etcd: the package's system member would hold 2379/2380; Outgrow runs its own members.
+    if [[ " ${missing[*]} " == *" etcd-server "* ]] && command -v systemctl >/dev/null 2>&1; then
+      $sudo systemctl disable --now etcd >/dev/null 2>&1 || true
+    fi
   else
     say "missing: ${missing[*]}. Install PostgreSQL >= 13 (server binaries: initdb, postgres, pg_basebackup),"
-    say "Redis >= 7 (redis-server), PgBouncer, util-linux (setpriv) and a C compiler (cc) with your package manager, e.g."
-    say "  Fedora: dnf install postgresql-server redis pgbouncer util-linux   Alpine: apk add postgresql redis pgbouncer util-linux"
-    say "  macOS:  brew install postgresql@16 redis pgbouncer   (then set OUTGROW_PG_BIN to its bin directory)"
+    say "Redis >= 7 (redis-server), PgBouncer, etcd >= 3.4, util-linux (setpriv) and a C compiler (cc) with your package manager, e.g."
+    say "  Fedora: dnf install postgresql-server redis pgbouncer etcd util-linux   Alpine: apk add postgresql redis pgbouncer etcd util-linux"
+    say "  macOS:  brew install postgresql@16 redis pgbouncer etcd   (then set OUTGROW_PG_BIN to its bin directory)"
     exit 1
   fi
 fi

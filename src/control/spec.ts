@@ -89,6 +89,16 @@ export const redisServerSchema = z.object({
   sentinel: z.boolean().default(false),
 }).strict()
 
+/**
+ * The consensus store (etcd) that elects PostgreSQL primaries, as in Patroni. Its members form
+ * one Raft cluster; a quorum is a majority, so the count is odd (checked by validate-spec.ts).
+ */
+export const consensusSchema = z.object({
+  members: z.number().int().min(1).max(7).default(3),
+  /** Placement template; `{i}` is the member's ordinal. */
+  server: serverName.default('etcd-{i}'),
+}).strict()
+
 export const gatewayRouteSchema = routeSchema.extend({
   /** The service whose instances this route balances over. */
   service: name,
@@ -118,6 +128,8 @@ export const topologySpecSchema = z.object({
   services: z.record(name, serviceSchema),
   workers: z.record(name, workerSchema).default({}),
   gateways: z.record(name, gatewaySchema).default({}),
+  /** etcd members for failover with election; absent: none run. */
+  consensus: consensusSchema.optional(),
   seed: z.object({
     products: z.number().int().min(0).max(10_000_000).default(10_000),
     users: z.number().int().min(0).max(1_000_000).default(1000),
@@ -132,6 +144,7 @@ export type WorkerSpec = z.output<typeof workerSchema>
 export type PostgresClusterSpec = z.output<typeof postgresClusterSchema>
 export type RedisServerSpec = z.output<typeof redisServerSchema>
 export type GatewaySpec = z.output<typeof gatewaySchema>
+export type ConsensusSpec = z.output<typeof consensusSchema>
 export type InstancesSpec = z.output<typeof instancesSchema>
 
 export { BALANCER_NAMES }

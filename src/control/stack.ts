@@ -40,7 +40,7 @@ export interface StackOptions {
   readonly autoscaleSyncMs?: number
 }
 
-export type ProcessRole = 'app' | 'worker' | 'gateway' | 'postgres' | 'pooler' | 'redis'
+export type ProcessRole = 'app' | 'worker' | 'gateway' | 'postgres' | 'pooler' | 'redis' | 'consensus'
 
 export interface StackProcessInfo {
   readonly name: string
@@ -63,7 +63,7 @@ export interface StackInfo {
   readonly processes: readonly StackProcessInfo[]
 }
 
-const ROLE: Record<UnitKind, ProcessRole> = { 'postgres-primary': 'postgres', 'postgres-replica': 'postgres', pgbouncer: 'pooler', redis: 'redis', app: 'app', worker: 'worker', gateway: 'gateway' }
+const ROLE: Record<UnitKind, ProcessRole> = { etcd: 'consensus', 'postgres-primary': 'postgres', 'postgres-replica': 'postgres', pgbouncer: 'pooler', redis: 'redis', app: 'app', worker: 'worker', gateway: 'gateway' }
 
 function publicUrl (spec: TopologySpec): string {
   const gateway = Object.values(spec.gateways)[0]

@@ -3,7 +3,7 @@ import { connectionDemand, poolerClientLimit } from './demand.js'
 import { redisFor, serverFor, type TopologySpec } from './spec.js'
 
 /** What kind of process a unit is; executors map each kind to a way of running it. */
-export const UNIT_KINDS = ['postgres-primary', 'postgres-replica', 'pgbouncer', 'redis', 'app', 'worker', 'gateway'] as const
+export const UNIT_KINDS = ['etcd', 'postgres-primary', 'postgres-replica', 'pgbouncer', 'redis', 'app', 'worker', 'gateway'] as const
 export type UnitKind = typeof UNIT_KINDS[number]
 
 /** One process the spec asks for. */
@@ -30,6 +30,14 @@ export const copyName = (group: string, i: number): string => `${group}-${i}`
 /** The PgBouncer in front of a cluster's primary, and the one in front of each replica. */
 export const poolerName = (cluster: string): string => `${cluster}-pooler`
 export const replicaPoolerName = (cluster: string, i: number): string => `${replicaName(cluster, i)}-pooler`
+/** The consensus store's members: `etcd-1` … `etcd-<members>`. */
+export const etcdMemberName = (i: number): string => `etcd-${i}`
+export const ETCD_GROUP = 'ha/etcd'
+
+/** Names of every etcd member the spec asks for (each one's `--initial-cluster` lists them all). */
+export function etcdMembers (spec: TopologySpec): string[] {
+  return Array.from({ length: spec.consensus?.members ?? 0 }, (_, i) => etcdMemberName(i + 1))
+}
 
 /** The PostgreSQL unit a pgbouncer unit pools: the one (and only) unit it depends on. */
 export function pooledServer (unit: DesiredUnit): string {
@@ -57,12 +65,20 @@ export function databaseEndpoints (spec: TopologySpec, cluster: string): { prima
   }
 }
 
-/** Every process a spec asks for, in start order: databases, poolers, Redis, workers, instances, gateways. */
+/** Every process a spec asks for, in start order: etcd, databases, poolers, Redis, workers, instances, gateways. */
 export function expand (spec: TopologySpec): DesiredUnit[] {
   const units: DesiredUnit[] = []
   const cpus = (server: string): number => spec.servers[server]?.cpus ?? spec.emulation.cpusPerServer
   const add = (u: Omit<DesiredUnit, 'cpus' | 'fingerprint'>, shape: unknown): void => {
     units.push({ ...u, cpus: cpus(u.server), fingerprint: fingerprint({ shape, server: u.server, cpus: cpus(u.server) }) })
+  }
+  // Members of a fresh etcd cluster wait for each other (none is ready before a quorum runs): no
+  // member depends on another, so the plan starts them all at once.
+  const consensus = spec.consensus
+  if (consensus !== undefined) {
+    etcdMembers(spec).forEach((name, i) => {
+      add({ name, kind: 'etcd', group: ETCD_GROUP, ordinal: i + 1, server: serverFor(consensus.server, i + 1), dependsOn: [] }, { members: consensus.members })
+    })
   }
   for (const [cluster, db] of Object.entries(spec.databases)) {
     const engine = { replication: db.replication, maxConnections: db.maxConnections }

@@ -43,6 +43,10 @@ export function validateSpec (input: unknown): TopologySpec {
     if (db.ha.enabled) refuse(`databases.${n}.ha.enabled`, 'failover with election is not available in this version')
     if (db.replication === 'sync' && db.replicas.count === 0) refuse(`databases.${n}.replication`, 'synchronous replication needs at least one replica')
   }
+  const members = spec.consensus?.members
+  if (members !== undefined && members % 2 === 0) {
+    refuse('consensus.members', `${members} members: a quorum is a majority, so ${members} survive no more failures than ${members - 1}; use an odd count (1, 3, 5)`)
+  }
   const routedServices = new Map<string, string>()
   const ports = new Map<number, string>()
   for (const [n, g] of Object.entries(spec.gateways)) {

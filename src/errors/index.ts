@@ -35,6 +35,8 @@ export const ERRORS = {
   OUTGROW_SHUTTING_DOWN: { status: 503, retryable: true, message: 'Shutting down' },
   OUTGROW_DB_UNAVAILABLE: { status: 503, retryable: true, message: 'Database unavailable' },
   OUTGROW_DEPENDENCY_UNAVAILABLE: { status: 503, retryable: true, message: 'A dependency is unavailable' },
+  OUTGROW_DCS_UNAVAILABLE: { status: 503, retryable: true, message: 'The consensus store is unreachable' },
+  OUTGROW_DCS_PRECONDITION_FAILED: { status: 409, retryable: false, message: 'A conditional write to the consensus store did not apply' },
   OUTGROW_JOB_FAILED: { status: 500, retryable: true, message: 'Job failed' },
   OUTGROW_TOPOLOGY_REFUSED: { status: 422, retryable: false, message: 'The topology cannot work' },
   OUTGROW_CONTROL_UNAVAILABLE: { status: 503, retryable: true, message: 'No running stack answers' },

@@ -32,7 +32,7 @@ function sample (type: Action['type'], unit: DesiredUnit): Action {
   }
 }
 
-const units = expand(validateSpec(deepMerge(preset(4, 'examples/shop/service.js'), { databases: { postgres: { pooler: { kind: 'pgbouncer' } } } })))
+const units = expand(validateSpec(deepMerge(preset(4, 'examples/shop/service.js'), { databases: { postgres: { pooler: { kind: 'pgbouncer' } } }, consensus: { members: 3 } })))
 const app = units.find((u) => u.kind === 'app') as DesiredUnit
 
 test('ACTION_TYPES lists each action type once, and each has a description and a target', () => {
@@ -47,7 +47,7 @@ test('ACTION_TYPES lists each action type once, and each has a description and a
   assert.deepEqual(lines, ['start app-1 on app-1', 'restart app-1 (crashed)', 'replace app-1 (spec changed)', 'stop app-1 (drain)'])
 })
 
-test('UNIT_KINDS lists each kind once, and the level 4 preset with a pooler uses every one of them', () => {
+test('UNIT_KINDS lists each kind once, and the level 4 preset with a pooler and consensus uses every one of them', () => {
   assert.ok(unitKindsMatch)
   assert.equal(new Set(UNIT_KINDS).size, UNIT_KINDS.length)
   assert.deepEqual([...new Set(units.map((u) => u.kind))].sort(), [...UNIT_KINDS].sort())

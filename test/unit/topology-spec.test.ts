@@ -171,6 +171,7 @@ const refusals: Refusal[] = [
   { name: 'Redis Sentinel', level: 3, edit: (s) => { s.redis.redis.sentinel = true }, field: 'redis.redis.sentinel', message: /Sentinel/ },
   { name: 'PostgreSQL HA', level: 4, edit: (s) => { s.databases.postgres.ha = { enabled: true } }, field: 'databases.postgres.ha.enabled', message: /failover/ },
   { name: 'sync replication without replicas', level: 2, edit: (s) => { s.databases.postgres.replication = 'sync' }, field: 'databases.postgres.replication', message: /at least one replica/ },
+  { name: 'an even number of etcd members', level: 4, edit: (s) => { s.consensus = { members: 4 } }, field: 'consensus.members', message: /4 members: a quorum is a majority, so 4 survive no more failures than 3/ },
   { name: 'a route to an unknown service', level: 4, edit: (s) => { s.gateways.gateway.routes = [{ service: 'app' }, { pathPrefix: '/x', service: 'nope' }] }, field: 'gateways.gateway.routes.1.service', message: /no service named nope/ },
   {
     name: 'routes to two services',

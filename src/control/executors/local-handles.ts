@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import type { ProcessConfigInput } from '../../config/process-config.js'
 import type { ServerEmulation } from '../../supervisor/emulation.js'
+import { EtcdServer, type EtcdOptions } from '../../supervisor/engines/etcd.js'
 import { PgBouncer, type PgBouncerOptions } from '../../supervisor/engines/pgbouncer.js'
 import { PostgresServer } from '../../supervisor/engines/postgres.js'
 import { RedisServer } from '../../supervisor/engines/redis.js'
@@ -128,6 +129,31 @@ export class PgBouncerHandle implements LocalHandle {
 
   async stop (): Promise<void> {
     await this.#bouncer.stop()
+  }
+}
+
+/**
+ * One etcd member; it rejoins as `existing` once its data dir holds a WAL. Its start resolves only
+ * when a quorum of members runs, so the members of a fresh cluster are started together.
+ */
+export class EtcdHandle implements LocalHandle {
+  readonly #server: EtcdServer
+  readonly #placement: Placement
+
+  constructor (options: EtcdOptions, placement: Placement) {
+    this.#server = new EtcdServer(options)
+    this.#placement = placement
+  }
+
+  get process (): ManagedProcess | undefined { return this.#server.process }
+
+  async start (): Promise<string> {
+    await this.#server.start(placer(this.#placement))
+    return this.#server.url
+  }
+
+  async stop (): Promise<void> {
+    await this.#server.stop()
   }
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -5,12 +6,13 @@ import { join } from 'node:path'
 import type { Action } from '../actions.js'
 import type { ObservedUnit, UnitState } from '../observed.js'
 import type { TopologySpec } from '../spec.js'
-import { pooledServer, poolerSettings, primaryName, type DesiredUnit } from '../units.js'
+import { etcdMembers, pooledServer, poolerSettings, primaryName, type DesiredUnit } from '../units.js'
 import type { ServerEmulation } from '../../supervisor/emulation.js'
 import { postgresDataRoot } from '../../supervisor/engines/pg-data-root.js'
+import type { EtcdPeer } from '../../supervisor/engines/etcd.js'
 import { dropReplicationSlot, replicationSlotName } from '../../supervisor/engines/postgres.js'
 import { freePort, portIsFree } from '../../supervisor/free-port.js'
-import { NodeHandle, PgBouncerHandle, PostgresHandle, RedisHandle, type LocalHandle, type Placement } from './local-handles.js'
+import { EtcdHandle, NodeHandle, PgBouncerHandle, PostgresHandle, RedisHandle, type LocalHandle, type Placement } from './local-handles.js'
 import { appProcessConfig, gatewayProcessConfig } from './process-configs.js'
 
 export interface LocalExecutorOptions {
@@ -45,6 +47,8 @@ export class LocalExecutor extends EventEmitter {
   readonly #ports: Record<string, number>
   readonly #portsFile: string
   readonly #logDir: string
+  /** Serialises port allocations that must see each other (an etcd cluster's ports). */
+  #portLock: Promise<void> = Promise.resolve()
 
   constructor (options: LocalExecutorOptions) {
     super()
@@ -98,6 +102,31 @@ export class LocalExecutor extends EventEmitter {
     return port
   }
 
+  /**
+   * Client and peer ports of every etcd member, picked together the first time, since each
+   * member's `--initial-cluster` names all of them. Unlike other engines' ports they are kept even
+   * when busy: a member's peer URL is part of the cluster's membership, and a member on a new one
+   * would be cut off from its cluster (a busy port fails its start until the port is free again).
+   */
+  async #etcdPeers (members: readonly string[]): Promise<EtcdPeer[]> {
+    const peerKey = (name: string): string => `${name}:peer`
+    const allocate = async (): Promise<void> => {
+      const missing = members.flatMap((n) => [n, peerKey(n)]).filter((key) => this.#ports[key] === undefined)
+      if (missing.length === 0) return
+      const taken = new Set(Object.values(this.#ports))
+      for (const key of missing) {
+        let port = await freePort()
+        while (taken.has(port)) port = await freePort()
+        taken.add(port)
+        this.#ports[key] = port
+      }
+      await writeFile(this.#portsFile, JSON.stringify(this.#ports, null, 2))
+    }
+    this.#portLock = this.#portLock.then(allocate, allocate)
+    await this.#portLock
+    return members.map((name) => ({ name, clientPort: this.#ports[name] as number, peerPort: this.#ports[peerKey(name)] as number }))
+  }
+
   async #start (unit: DesiredUnit, again = false): Promise<void> {
     const previous = this.#entries.get(unit.name)
     const entry: Entry = {
@@ -143,6 +172,12 @@ export class LocalExecutor extends EventEmitter {
     const [kindGroup, groupName = ''] = unit.group.split('/')
     void kindGroup
     switch (unit.kind) {
+      case 'etcd': {
+        // The token keeps this stack's members from ever joining another stack's cluster.
+        const clusterToken = `outgrow-${createHash('sha256').update(this.#options.dataDir).digest('hex').slice(0, 12)}`
+        const cluster = await this.#etcdPeers(etcdMembers(spec))
+        return new EtcdHandle({ name: unit.name, dataDir, logFile: join(this.#logDir, `${unit.name}.log`), cluster, clusterToken }, placement)
+      }
       case 'postgres-primary':
       case 'postgres-replica': {
         const db = spec.databases[groupName]
@@ -204,11 +239,12 @@ export class LocalExecutor extends EventEmitter {
   }
 
   /**
-   * Stops everything, front to back: gateways, instances, workers, Redis, poolers, replicas, primaries —
-   * each tier at once, each process killed if it does not stop in time.
+   * Stops everything, front to back: gateways, instances, workers, Redis, poolers, replicas, primaries,
+   * etcd last (what elects the primaries outlives them) — each tier at once, each process killed if it
+   * does not stop in time.
    */
   async stopAll (): Promise<void> {
-    const tiers: Array<DesiredUnit['kind']> = ['gateway', 'app', 'worker', 'redis', 'pgbouncer', 'postgres-replica', 'postgres-primary']
+    const tiers: Array<DesiredUnit['kind']> = ['gateway', 'app', 'worker', 'redis', 'pgbouncer', 'postgres-replica', 'postgres-primary', 'etcd']
     for (const kind of tiers) {
       const names = [...this.#entries.values()].filter((e) => e.unit.kind === kind).map((e) => e.unit.name)
       await Promise.allSettled(names.map(async (n) => { await this.#stop(n) }))

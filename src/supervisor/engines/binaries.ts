@@ -49,3 +49,12 @@ export function redisServerBinary (): string {
   }
   return found
 }
+
+/** etcd, for specs with `consensus` (Debian: package etcd-server, /usr/bin/etcd). */
+export function etcdBinary (): string {
+  const found = process.env.OUTGROW_ETCD ?? onPath('etcd') ?? ['/usr/bin/etcd', '/usr/local/bin/etcd'].find((p) => existsSync(p))
+  if (found === undefined || !existsSync(found)) {
+    throw new OutgrowError('OUTGROW_ENGINE_MISSING', 'etcd not found: run `bash scripts/setup.sh` (Debian: apt-get install etcd-server; elsewhere install etcd ≥ 3.4 and put it on PATH, or set OUTGROW_ETCD)')
+  }
+  return found
+}
