@@ -63,7 +63,7 @@ export async function benchScenarios (options: ScenarioBenchOptions): Promise<{ 
       emulation,
       settings: {
         metric: options.metric, min: options.min, max: options.max, slo: options.slo, cpusPerServer: loaded.config.emulation.cpusPerServer, appCpus: options.appCpus,
-        products: loaded.config.seed.products, users: options.load.users, connections: options.load.connections, warmupSeconds: options.load.warmupSeconds, settleSeconds: options.load.settleSeconds,
+        products: loaded.config.seed.products, users: options.load.users, connections: options.load.connections, warmupSeconds: options.load.warmupSeconds,
       },
       scenarios,
     }

@@ -15,7 +15,6 @@ export interface ScenarioReportSettings {
   readonly users: number
   readonly connections: number
   readonly warmupSeconds: number
-  readonly settleSeconds: number
 }
 
 export interface ScenarioReport {
@@ -102,8 +101,8 @@ The load generator and every process of the stack share these cores; other work 
 
 **Stack:** level 4 (gateway, app instances, PostgreSQL primary and a streaming replica, Redis, a job worker), ${settings.products} products;
 the app autoscales between ${settings.min} and ${settings.max} instances on \`${settings.metric.kind}\` with target ${settings.metric.target}.
-Every contender runs on a fresh stack, warmed up for ${settings.warmupSeconds} s at the trace's starting rate; the trace starts once the app is back at its
-minimum (logging the users in hashes passwords and may scale it up; waited for at most ${settings.settleSeconds} s), and is the same for all.
+Every contender runs on a fresh stack, warmed up for ${settings.warmupSeconds} s at the trace's starting rate with the app held at its starting count;
+autoscaling is switched on as the trace starts, so every fleet starts alike, and the trace is the same for all.
 
 **Load:** open model, latency from each request's intended send time; ${settings.users} logged-in users, the shop's mix, up to ${settings.connections} connections.
 

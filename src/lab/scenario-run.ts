@@ -21,8 +21,6 @@ export interface ScenarioLoad {
   readonly password: string
   /** Seconds at the shape's starting rate before the trace, on the fresh stack (not measured). */
   readonly warmupSeconds: number
-  /** After the warm-up, at most this long is waited for the fleet to be back at its minimum. */
-  readonly settleSeconds: number
 }
 
 /** What one contender did on one trace: raw per-second samples and the autoscaler's readings. */
@@ -65,7 +63,10 @@ export async function runContender (options: RunContenderOptions): Promise<Conte
   const { contender, shape, load } = options
   const { raw } = await readConfigFile(options.configFile, 'config')
   const servers = options.appCpus === undefined ? {} : Object.fromEntries(Array.from({ length: contender.app.instances.max }, (_, i) => [`app-${i + 1}`, { cpus: options.appCpus }]))
-  const topology = deepMerge(raw.topology ?? {}, { services: { app: contender.app }, servers })
+  // Autoscaling starts with the trace: logging users in (password hashing) and the warm-up would
+  // otherwise scale each contender differently before it, and the fleets would not start alike.
+  const { autoscale, ...fixedApp } = contender.app
+  const topology = deepMerge(raw.topology ?? {}, { services: { app: fixedApp }, servers })
   const loaded = await loadStackConfig(options.configFile, { ...options.overrides, level: 4, port: await freePort(), topology })
   const stack = new Stack({ loaded, control: false, autoscaleSyncMs: contender.syncMs, log: (line) => { options.log(`  ${options.label}: ${line}`) } })
   const info = await stack.up()
@@ -80,14 +81,12 @@ export async function runContender (options: RunContenderOptions): Promise<Conte
       const apps = stack.info().processes.filter((p) => p.role === 'app')
       return { ready: apps.filter((p) => p.state === 'ready').length, running: apps.filter((p) => p.state === 'ready' || p.state === 'starting').length }
     }
-    // Logging users in (password hashing) and the warm-up may have scaled the app up; the trace
-    // starts from the minimum, waiting at most settleSeconds for it.
-    const settleBy = Date.now() + load.settleSeconds * 1000
-    while (Date.now() < settleBy && !(stack.spec.services.app?.instances.count === contender.app.instances.min && appInstances().running === contender.app.instances.min)) {
-      await new Promise((resolve) => setTimeout(resolve, 500))
-    }
+    const withAutoscale = structuredClone(stack.spec)
+    const app = withAutoscale.services.app
+    if (app !== undefined) app.autoscale = autoscale
+    stack.apply(withAutoscale, 'lab')
+    await stack.waitConverged(60_000)
     const instancesAtStart = appInstances().running
-    if (instancesAtStart !== contender.app.instances.min) options.log(`${options.label}: the trace starts with ${instancesAtStart} instances (the warm-up scaled up and ${load.settleSeconds} s were not enough to come back)`)
     const historyBefore = stack.autoscaleHistory().length
     const eventsBefore = stack.events.since(0).at(-1)?.seq ?? 0
     const loadAtStart = loadavg()[0] ?? 0
