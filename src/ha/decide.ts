@@ -86,7 +86,7 @@ function ownLeader (snapshot: ClusterSnapshot, local: LocalState, pg: PostgresSt
     actions.push({ kind: 'unfence' })
     message = `unfencing once the lease is renewed: I am ${me}, the leader with the lock`
   }
-  const step = syncStep(snapshot, me, pg)
+  const step = config.synchronousMode ? syncStep(snapshot, me, pg) : null
   if (step !== null) {
     if (step.action !== null) actions.push(step.action)
     message += `; ${step.note}`

@@ -45,6 +45,10 @@ export interface LocalPostgres {
   follow (leader: string): Promise<void>
   /** pg_rewind against `leader`, then follow it. Slow. */
   rewind (leader: string): Promise<void>
-  /** synchronous_standby_names = ANY 1 (names), reload; empty = no synchronous standby. */
+  /**
+   * synchronous_standby_names = ANY 1 (names), reload. Empty means commits wait for a standby that
+   * never connects (ANY 1 of a reserved name), not "no synchronous replication": an acknowledged
+   * commit is always on a member of the sync key.
+   */
   setSyncStandbys (names: readonly string[]): Promise<void>
 }
