@@ -21,6 +21,7 @@ import { formatLsn } from './lsn.js'
 import { syncStep } from './sync.js'
 
 export function decide (snapshot: ClusterSnapshot | null, local: LocalState, now: number, config: HaConfig): Decision {
+  if (process.env.HA_DEBUG === local.name && snapshot !== null && snapshot.leader === null) console.log(now, JSON.stringify({ members: snapshot.members, sync: snapshot.sync, rev: snapshot.revision, local }))
   const pg = local.postgres
   const me = local.name
   const pre: HaAction[] = []
@@ -70,7 +71,9 @@ function ownLeader (snapshot: ClusterSnapshot, local: LocalState, pg: PostgresSt
           ? 'it is not a healthy replica'
           : target.following !== me || target.timeline !== pg.timeline
             ? `it does not stream from ${me}`
-            : null
+            : config.synchronousMode && (snapshot.sync.leader !== me || !snapshot.sync.standbys.includes(target.name))
+              ? 'it is not a synchronous standby'
+              : null
     if (refusal !== null) {
       return [[{ kind: 'renew' }, { kind: 'clear-switchover', expectedRevision: request.revision }, ...(pg.writable ? [] : [{ kind: 'unfence' } as const])],
         `switchover to ${request.to} refused: ${refusal}; I am ${me}, the leader with the lock`]
@@ -118,9 +121,10 @@ function noLeader (snapshot: ClusterSnapshot, local: LocalState, pg: PostgresSta
   }
   const election = elect(snapshot, { name: me, status: memberStatus(pg) }, since.revision, config)
   if (election.winner === me) {
+    const clear: HaAction[] = snapshot.switchover === null ? [] : [{ kind: 'clear-switchover', expectedRevision: snapshot.switchover.revision }]
     const position = `timeline ${pg?.timeline ?? 0}, ${formatLsn(pg?.lsn ?? 0)}`
-    if (pg?.role === 'primary') return [[...fence, { kind: 'acquire' }, { kind: 'unfence' }], `${fenced}racing for the leader key as the former primary, the healthiest member (${position})`]
-    return [[...fence, { kind: 'acquire' }, { kind: 'promote' }], `${fenced}racing for the leader key: I am ${me}, the healthiest member (${position})`]
+    if (pg?.role === 'primary') return [[...fence, { kind: 'acquire' }, { kind: 'unfence' }, ...clear], `${fenced}racing for the leader key as the former primary, the healthiest member (${position})`]
+    return [[...fence, { kind: 'acquire' }, ...clear, { kind: 'promote' }], `${fenced}racing for the leader key: I am ${me}, the healthiest member (${position})`]
   }
   const mine = election.excluded.find((e) => e.name === me)
   if (mine !== undefined) return [fence, `${fenced}no action: not racing for the leader key: ${mine.reason}`]

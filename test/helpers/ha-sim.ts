@@ -53,14 +53,14 @@ export async function simulate (options: SimOptions): Promise<SimResult> {
   const random = seededRandom(options.seed)
   const between = (min: number, max: number): number => min + Math.floor(random() * (max - min))
   const config = options.config ?? haConfig()
-  const stepMs = options.stepMs ?? 20
-  const durationMs = options.durationMs ?? 25_000
+  const stepMs = options.stepMs ?? 50
+  const durationMs = options.durationMs ?? 20_000
   const healAt = options.healAt ?? durationMs - 10_000
   const recoveryBoundMs = options.recoveryBoundMs ?? 8000
   const real = new ManualClock(0)
   const store = new MemoryDcsStore(real)
   const trace: string[] = []
-  const log = (line: string): void => { trace.push(`${String(real.now()).padStart(6)} ${line}`) }
+  const log = (line: string): void => { trace.push(`${String(Math.round(real.now())).padStart(6)} ${line}`) }
   const cut = new Set<string>() // partitioned nodes: reach neither the DCS nor another node
   const nodes = new Map<string, SimNode>()
   const peer = (from: string, to: string): SimPostgres | null => (cut.has(from) || cut.has(to) ? null : nodes.get(to)?.pg ?? null)
@@ -178,7 +178,9 @@ export async function simulate (options: SimOptions): Promise<SimResult> {
     }
     for (const node of nodes.values()) node.pg.replicate(between(0, 6))
     for (const p of nodes.values()) {
-      if (!p.pg.running || p.pg.role !== 'primary' || p.pg.pending.size === 0) continue
+      if (p.pg.pending.size === 0) continue
+      // A fence terminates every session, commits waiting for a standby included: those never get acknowledged.
+      if (!p.pg.writable()) { p.pg.pending.clear(); continue }
       const standbys = p.pg.syncStandbys.map((s) => nodes.get(s)).filter((s): s is SimNode => s !== undefined && s.pg.following === p.name && s.pg.running && peer(p.name, s.name) !== null && !s.pg.diverged)
       for (const [pos, id] of p.pg.pending) {
         if (standbys.some((s) => s.pg.log[pos] === id)) { acked.push({ pos, id }); p.pg.pending.delete(pos); lastAckAt = now }
@@ -191,6 +193,7 @@ export async function simulate (options: SimOptions): Promise<SimResult> {
       if (wasWritable.get(w.name) !== true) {
         const missing = acked.find((a) => w.pg.log[a.pos] !== a.id)
         if (missing !== undefined) violation = `${w.name} accepts writes but lacks acknowledged write #${missing.id} at LSN ${missing.pos}`
+        if (missing !== undefined && process.env.HA_DEBUG !== undefined) for (const n of nodes.values()) log(`${n.name} ${n.pg.log.slice(missing.pos - 3, missing.pos + 3).join(",")} len ${n.pg.log.length} acked ${JSON.stringify(acked.slice(-5))}`)
         log(`WRITER ${w.name} (timeline ${w.pg.timeline}, lsn ${w.pg.log.length})`)
       }
     }

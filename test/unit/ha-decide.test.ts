@@ -181,7 +181,7 @@ const rows: Row[] = [
     name: 'switchover a → b, step 3: the named candidate acquires',
     snapshot: clusterWithoutLeader({ switchover: { from: 'a', to: 'b', revision: 90 } }),
     local: local('b', pgReplica()),
-    actions: ['acquire', 'promote'],
+    actions: ['acquire', { kind: 'clear-switchover', expectedRevision: 90 }, 'promote'],
     message: /^racing for the leader key: I am b/,
   },
   {

@@ -4,7 +4,7 @@ import { simulate, type SimResult } from '../helpers/ha-sim.js'
 
 // HA_SIM_SEED=n replays one seed with its full trace; HA_SIM_SEEDS=n changes how many run.
 const only = process.env.HA_SIM_SEED === undefined ? null : Number(process.env.HA_SIM_SEED)
-const count = Number(process.env.HA_SIM_SEEDS ?? 600)
+const count = Number(process.env.HA_SIM_SEEDS ?? 1000)
 const first = Number(process.env.HA_SIM_FIRST ?? 1)
 
 test(`HA simulation: ${only === null ? `${count} seeds` : `seed ${only}`} — one writer at a time, no acknowledged write lost, one writer again after faults heal`, async () => {
