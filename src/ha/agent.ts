@@ -46,6 +46,7 @@ export class HaAgent {
   private running = false
   private wake: (() => void) | null = null
   private wakePending = false
+  private cycleStartedAt = -Infinity
   private unwatch: (() => void) | null = null
   private loop: Promise<void> | null = null
 
@@ -73,6 +74,7 @@ export class HaAgent {
   /** One cycle; public so that tests can drive the agent step by step. */
   async runCycle (): Promise<void> {
     const { name, dcs, postgres, clock, config } = this.options
+    this.cycleStartedAt = clock.now()
     const pg = await this.timed(postgres.status()).catch(() => null)
     const isSync = this.lastSnapshot?.sync.standbys.includes(name) ?? false
     await this.timed(dcs.touchMember(name, memberStatus(pg, isSync), config.ttlMs)).catch(() => undefined)
@@ -165,10 +167,12 @@ export class HaAgent {
   }
 
   private pause (ms: number): Promise<void> {
-    if (this.wakePending) {
+    // Woken during the cycle: run again at once — unless no time has passed, which would spin.
+    if (this.wakePending && this.options.clock.now() > this.cycleStartedAt) {
       this.wakePending = false
       return Promise.resolve()
     }
+    this.wakePending = false
     return new Promise<void>((resolve) => {
       this.wake = resolve
       void this.options.clock.sleep(ms).then(resolve)

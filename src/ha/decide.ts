@@ -21,7 +21,6 @@ import { formatLsn } from './lsn.js'
 import { syncStep } from './sync.js'
 
 export function decide (snapshot: ClusterSnapshot | null, local: LocalState, now: number, config: HaConfig): Decision {
-  if (process.env.HA_DEBUG === local.name && snapshot !== null && snapshot.leader === null) console.log(now, JSON.stringify({ members: snapshot.members, sync: snapshot.sync, rev: snapshot.revision, local }))
   const pg = local.postgres
   const me = local.name
   const pre: HaAction[] = []

@@ -193,7 +193,6 @@ export async function simulate (options: SimOptions): Promise<SimResult> {
       if (wasWritable.get(w.name) !== true) {
         const missing = acked.find((a) => w.pg.log[a.pos] !== a.id)
         if (missing !== undefined) violation = `${w.name} accepts writes but lacks acknowledged write #${missing.id} at LSN ${missing.pos}`
-        if (missing !== undefined && process.env.HA_DEBUG !== undefined) for (const n of nodes.values()) log(`${n.name} ${n.pg.log.slice(missing.pos - 3, missing.pos + 3).join(",")} len ${n.pg.log.length} acked ${JSON.stringify(acked.slice(-5))}`)
         log(`WRITER ${w.name} (timeline ${w.pg.timeline}, lsn ${w.pg.log.length})`)
       }
     }
