@@ -34,6 +34,8 @@ export interface Decision {
   readonly actions: readonly HaAction[]
   /** One sentence saying what this node is and why it acts (or does not). */
   readonly message: string
+  /** Run the next cycle this soon instead of after loopWaitMs (waiting for members to report). */
+  readonly retryAfterMs?: number
 }
 
 /** What decide() knows about this node. */

@@ -58,8 +58,8 @@ export class HaAgent {
     this.unwatch = this.options.dcs.watchLeader((leader) => { if (leader?.name !== this.options.name) this.wakeUp() })
     this.loop = (async () => {
       while (this.running) {
-        await this.runCycle()
-        if (this.running) await this.pause(this.options.config.loopWaitMs)
+        const retryAfterMs = await this.runCycle()
+        if (this.running) await this.pause(retryAfterMs ?? this.options.config.loopWaitMs)
       }
     })()
   }
@@ -72,7 +72,7 @@ export class HaAgent {
   }
 
   /** One cycle; public so that tests can drive the agent step by step. */
-  async runCycle (): Promise<void> {
+  async runCycle (): Promise<number | undefined> {
     const { name, dcs, postgres, clock, config } = this.options
     this.cycleStartedAt = clock.now()
     const pg = await this.timed(postgres.status()).catch(() => null)
@@ -93,6 +93,7 @@ export class HaAgent {
       outcome = err instanceof Error ? err.message : String(err)
     }
     this.emit(decision.message, decision.actions.map((a) => a.kind), outcome)
+    return decision.retryAfterMs
   }
 
   private async execute (action: HaAction, pg: PostgresStatus | null): Promise<void> {

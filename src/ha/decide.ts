@@ -42,13 +42,18 @@ export function decide (snapshot: ClusterSnapshot | null, local: LocalState, now
   const leader = snapshot.leader
   if (leader !== null && leader.name === me) {
     const effective = pg !== null && pre.length > 0 ? { ...pg, writable: false } : pg
-    return done(...ownLeader(snapshot, local, effective, config))
+    const [ownActions, ownMessage] = ownLeader(snapshot, local, effective, config)
+    return done(ownActions, ownMessage)
   }
-  if (leader !== null) return done(...otherLeader(leader.name, local, pg, fenceIfWritable()))
-  return done(...noLeader(snapshot, local, pg, now, config, fenceIfWritable()))
+  if (leader !== null) {
+    const [otherActions, otherMessage] = otherLeader(leader.name, local, pg, fenceIfWritable())
+    return done(otherActions, otherMessage)
+  }
+  const [actions, message, retryAfterMs] = noLeader(snapshot, local, pg, now, config, fenceIfWritable())
+  return retryAfterMs === undefined ? done(actions, message) : { ...done(actions, message), retryAfterMs }
 }
 
-type Outcome = [HaAction[], string]
+type Outcome = [HaAction[], string] | [HaAction[], string, number]
 
 function ownLeader (snapshot: ClusterSnapshot, local: LocalState, pg: PostgresStatus | null, config: HaConfig): Outcome {
   const me = local.name
@@ -90,7 +95,7 @@ function ownLeader (snapshot: ClusterSnapshot, local: LocalState, pg: PostgresSt
   }
   const step = config.synchronousMode ? syncStep(snapshot, me, pg) : null
   if (step !== null) {
-    if (step.action !== null) actions.push(step.action)
+    actions.push(...step.actions)
     message += `; ${step.note}`
   }
   return [actions, message]
@@ -116,7 +121,7 @@ function noLeader (snapshot: ClusterSnapshot, local: LocalState, pg: PostgresSta
   const since = local.noLeaderSince ?? { at: now, revision: snapshot.revision }
   const silent = snapshot.members.filter((m) => m.name !== me && m.revision <= since.revision).map((m) => m.name)
   if (silent.length > 0 && now - since.at < config.loopWaitMs) {
-    return [fence, `${fenced}waiting for ${silent.join(', ')} to report: the leader key vanished ${now - since.at} ms ago`]
+    return [fence, `${fenced}waiting for ${silent.join(', ')} to report: the leader key vanished ${now - since.at} ms ago`, Math.min(100, config.loopWaitMs)]
   }
   const election = elect(snapshot, { name: me, status: memberStatus(pg) }, since.revision, config)
   if (election.winner === me) {

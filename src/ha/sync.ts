@@ -13,38 +13,40 @@ import type { PostgresStatus } from './local.js'
 import { formatLsn } from './lsn.js'
 
 export interface SyncStep {
-  readonly action: HaAction | null
+  readonly actions: readonly HaAction[]
   readonly note: string
 }
 
 export function syncStep (snapshot: ClusterSnapshot, me: string, pg: PostgresStatus): SyncStep | null {
-  const desired = snapshot.members
-    .filter((m) => m.name !== me && m.role === 'replica' && m.healthy && m.following === me && m.timeline === pg.timeline)
-    .map((m) => m.name)
+  // Any healthy replica may be named: one that does not stream from this primary yet acknowledges nothing until it does.
+  const desired = snapshot.members.filter((m) => m.name !== me && m.role === 'replica' && m.healthy).map((m) => m.name)
   const sync = snapshot.sync
   const inPostgres = [...pg.syncStandbys].sort()
+  const toPostgres = (target: readonly string[]): { actions: HaAction[], note: string } =>
+    same(target, inPostgres)
+      ? { actions: [], note: '' }
+      : { actions: [{ kind: 'set-sync-standbys', target: 'postgres', standbys: target }], note: `; synchronous_standby_names = ANY 1 (${target.join(', ')})` }
 
   if (sync.leader !== me) {
     const standbys = union(inPostgres, desired)
-    return { action: { kind: 'set-sync-standbys', target: 'dcs', standbys, expectedRevision: sync.revision }, note: `taking over the sync key with ${list(standbys)}` }
+    const then = toPostgres(desired)
+    return { actions: [{ kind: 'set-sync-standbys', target: 'dcs', standbys, expectedRevision: sync.revision }, ...then.actions], note: `taking over the sync key with ${list(standbys)}${then.note}` }
   }
   const inDcs = [...sync.standbys].sort()
   const add = desired.filter((name) => !inDcs.includes(name))
   if (add.length > 0) {
-    const standbys = union(inDcs, add)
-    return { action: { kind: 'set-sync-standbys', target: 'dcs', standbys, expectedRevision: sync.revision }, note: `adding ${list(add)} to the sync key` }
+    const then = toPostgres(desired)
+    return { actions: [{ kind: 'set-sync-standbys', target: 'dcs', standbys: union(inDcs, add), expectedRevision: sync.revision }, ...then.actions], note: `adding ${list(add)} to the sync key${then.note}` }
   }
-  const target = desired.filter((name) => inDcs.includes(name)).sort()
-  if (!same(target, inPostgres)) {
-    return { action: { kind: 'set-sync-standbys', target: 'postgres', standbys: target }, note: `synchronous_standby_names = ANY 1 (${target.join(', ')})` }
-  }
+  const then = toPostgres(desired.filter((name) => inDcs.includes(name)))
+  if (then.actions.length > 0) return { actions: then.actions, note: then.note.slice(2) }
   const remove = inDcs.filter((name) => !inPostgres.includes(name))
   if (remove.length === 0) return null
   const reached = Math.max(0, ...snapshot.members.filter((m) => inPostgres.includes(m.name) && m.timeline === pg.timeline).map((m) => m.lsn))
   if (inPostgres.length > 0 && reached < pg.syncChangedAtLsn) {
-    return { action: null, note: `keeping ${list(remove)} in the sync key until ${list(inPostgres)} reach ${formatLsn(pg.syncChangedAtLsn)}` }
+    return { actions: [], note: `keeping ${list(remove)} in the sync key until ${list(inPostgres)} reach ${formatLsn(pg.syncChangedAtLsn)}` }
   }
-  return { action: { kind: 'set-sync-standbys', target: 'dcs', standbys: inPostgres, expectedRevision: sync.revision }, note: `removing ${list(remove)} from the sync key` }
+  return { actions: [{ kind: 'set-sync-standbys', target: 'dcs', standbys: inPostgres, expectedRevision: sync.revision }], note: `removing ${list(remove)} from the sync key` }
 }
 
 function union (a: readonly string[], b: readonly string[]): string[] {

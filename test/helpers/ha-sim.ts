@@ -26,6 +26,8 @@ export interface SimOptions {
   readonly stepMs?: number
   readonly recoveryBoundMs?: number
   readonly config?: HaConfig
+  /** Instead of random faults: these, at these times (kinds as in the trace: 'kill', 'stop'). */
+  readonly script?: ReadonlyArray<{ readonly at: number, readonly kind: 'kill' | 'stop', readonly node: string, readonly forMs: number }>
 }
 
 export interface SimResult {
@@ -34,6 +36,8 @@ export interface SimResult {
   readonly trace: readonly string[]
   readonly acked: number
   readonly recoveredAfterMs: number | null
+  /** Scripted runs: real time from the first scripted fault to the first acknowledged write on another node. */
+  readonly failoverMs: number | null
 }
 
 interface Process { frozenUntil: number, dead: boolean }
@@ -101,6 +105,9 @@ export async function simulate (options: SimOptions): Promise<SimResult> {
   const wasWritable = new Map<string, boolean>()
   let recoveredAt: number | null = null
   let lastAckAt = -1
+  let failoverAt: number | null = null
+  const firstFault = options.script?.[0]
+  let faultedNode: string | undefined
 
   const faults: Array<{ until: number, heal: () => void }> = []
   const inject = (): void => {
@@ -164,7 +171,15 @@ export async function simulate (options: SimOptions): Promise<SimResult> {
 
   for (let now = 0; now < durationMs && violation === null; now = real.now()) {
     const healing = now >= healAt
-    if (!healing && now > 1000 && random() < stepMs / 1500) inject()
+    if (options.script === undefined && !healing && now > 1000 && random() < stepMs / 1500) inject()
+    for (const fault of options.script ?? []) {
+      const node = nodes.get(fault.node === 'leader' ? store.currentLeader()?.name ?? '' : fault.node)
+      if (fault.at !== now || node === undefined) continue
+      log(`FAULT ${fault.kind === 'kill' ? 'kill -9' : 'SIGSTOP'} ${node.name} for ${fault.forMs} ms`)
+      faultedNode ??= node.name
+      if (fault.kind === 'stop') node.proc.frozenUntil = now + fault.forMs
+      else { node.proc.dead = true; node.pg.crash(); node.downUntil = now + fault.forMs }
+    }
     for (let i = faults.length - 1; i >= 0; i--) {
       const fault = faults[i] as { until: number, heal: () => void }
       if (healing || fault.until <= now) { fault.heal(); faults.splice(i, 1) }
@@ -183,7 +198,10 @@ export async function simulate (options: SimOptions): Promise<SimResult> {
       if (!p.pg.writable()) { p.pg.pending.clear(); continue }
       const standbys = p.pg.syncStandbys.map((s) => nodes.get(s)).filter((s): s is SimNode => s !== undefined && s.pg.following === p.name && s.pg.running && peer(p.name, s.name) !== null && !s.pg.diverged)
       for (const [pos, id] of p.pg.pending) {
-        if (standbys.some((s) => s.pg.log[pos] === id)) { acked.push({ pos, id }); p.pg.pending.delete(pos); lastAckAt = now }
+        if (standbys.some((s) => s.pg.log[pos] === id)) {
+          acked.push({ pos, id }); p.pg.pending.delete(pos); lastAckAt = now
+          if (failoverAt === null && firstFault !== undefined && now > firstFault.at && p.name !== faultedNode) failoverAt = now - firstFault.at
+        }
       }
     }
 
@@ -204,7 +222,7 @@ export async function simulate (options: SimOptions): Promise<SimResult> {
   }
   for (const node of nodes.values()) { node.proc.dead = true }
   if (violation !== null) log(`VIOLATION ${violation}`)
-  return { seed: options.seed, violation, trace, acked: acked.length, recoveredAfterMs: recoveredAt === null ? null : recoveredAt - healAt }
+  return { seed: options.seed, violation, trace, acked: acked.length, recoveredAfterMs: recoveredAt === null ? null : recoveredAt - healAt, failoverMs: failoverAt }
 }
 
 /** Every call waits while the agent's process is frozen (before it is sent and before its reply is seen). */

@@ -20,6 +20,7 @@ interface Row {
   readonly config?: HaConfig
   readonly actions: readonly (HaAction | HaAction['kind'])[]
   readonly message: RegExp
+  readonly retryAfterMs?: number
 }
 
 const rows: Row[] = [
@@ -120,6 +121,7 @@ const rows: Row[] = [
     local: local('b', pgReplica(), { noLeaderSince: { at: NOW - 100, revision: 55 } }),
     actions: [],
     message: /^waiting for c to report: the leader key vanished 100 ms ago$/,
+    retryAfterMs: 100,
   },
   {
     name: 'no leader key: a writable former primary fences itself at once',
@@ -206,11 +208,11 @@ const rows: Row[] = [
     message: /^released the leader key: PostgreSQL is not running on a and b can take over$/,
   },
   {
-    name: 'a new leader takes over the sync key before anything else',
+    name: 'a new leader takes over the sync key, then names the standbys in PostgreSQL',
     snapshot: clusterWithLeader({ leader: 'b', members: [member('b', { role: 'primary', following: null }), member('c', { following: 'b' })] }),
     local: local('b', pgPrimary({ syncStandbys: [] })),
-    actions: ['renew', { kind: 'set-sync-standbys', target: 'dcs', standbys: ['c'], expectedRevision: 20 }],
-    message: /^no action: I am b, the leader with the lock; taking over the sync key with c$/,
+    actions: ['renew', { kind: 'set-sync-standbys', target: 'dcs', standbys: ['c'], expectedRevision: 20 }, { kind: 'set-sync-standbys', target: 'postgres', standbys: ['c'] }],
+    message: /^no action: I am b, the leader with the lock; taking over the sync key with c; synchronous_standby_names = ANY 1 \(c\)$/,
   },
   {
     name: 'a standby leaves synchronous_standby_names before the sync key',
@@ -243,6 +245,7 @@ for (const row of rows) {
     const actual = decision.actions.map((a, i) => (typeof row.actions[i] === 'string' ? a.kind : a))
     assert.deepEqual(actual, expected, decision.message)
     assert.match(decision.message, row.message)
+    assert.equal(decision.retryAfterMs, row.retryAfterMs)
   })
 }
 
