@@ -29,6 +29,8 @@ export interface PostgresStatus {
   readonly syncStandbys: readonly string[]
   /** Primary: WAL position when synchronous_standby_names last changed. */
   readonly syncChangedAtLsn: Lsn
+  /** Primary: WAL position where its timeline began (the promotion's switch point; 0 if it never was promoted). */
+  readonly timelineStartLsn: Lsn
 }
 
 export interface LocalPostgres {

@@ -5,7 +5,9 @@
  * in the sync key, so an election that looks at the sync key finds every acknowledged commit.
  * Hence the order: a standby is added to the sync key before PostgreSQL, removed from PostgreSQL
  * before the sync key — and removed from the sync key only once a remaining standby has reached
- * the WAL position at which PostgreSQL stopped waiting for it.
+ * the WAL position at which PostgreSQL stopped waiting for it. A new leader names a standby only
+ * once the standby has reached the leader's promotion point: what was acknowledged before is on the
+ * leader, and must be on every member the election may pick.
  */
 import type { HaAction } from './actions.js'
 import type { ClusterSnapshot } from './dcs/port.js'
@@ -18,8 +20,12 @@ export interface SyncStep {
 }
 
 export function syncStep (snapshot: ClusterSnapshot, me: string, pg: PostgresStatus): SyncStep | null {
-  // Any healthy replica may be named: one that does not stream from this primary yet acknowledges nothing until it does.
-  const desired = snapshot.members.filter((m) => m.name !== me && m.role === 'replica' && m.healthy).map((m) => m.name)
+  // Commits acknowledged before this primary's promotion are on this primary, maybe on no standby:
+  // a standby may be named only once it holds them. One that does not stream from this primary
+  // yet acknowledges nothing until it does.
+  const desired = snapshot.members
+    .filter((m) => m.name !== me && m.role === 'replica' && m.healthy && m.lsn >= pg.timelineStartLsn)
+    .map((m) => m.name)
   const sync = snapshot.sync
   const inPostgres = [...pg.syncStandbys].sort()
   const toPostgres = (target: readonly string[]): { actions: HaAction[], note: string } =>

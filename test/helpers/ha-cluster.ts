@@ -45,11 +45,11 @@ export function clusterWithoutLeader (fields: ClusterFields = {}): ClusterSnapsh
 }
 
 export function pgPrimary (fields: Partial<PostgresStatus> = {}): PostgresStatus {
-  return { running: true, role: 'primary', writable: true, lsn: 1000, timeline: 1, following: null, diverged: false, syncStandbys: ['b', 'c'], syncChangedAtLsn: 500, ...fields }
+  return { running: true, role: 'primary', writable: true, lsn: 1000, timeline: 1, following: null, diverged: false, syncStandbys: ['b', 'c'], syncChangedAtLsn: 500, timelineStartLsn: 0, ...fields }
 }
 
 export function pgReplica (fields: Partial<PostgresStatus> = {}): PostgresStatus {
-  return { running: true, role: 'replica', writable: false, lsn: 1000, timeline: 1, following: 'a', diverged: false, syncStandbys: [], syncChangedAtLsn: 0, ...fields }
+  return { running: true, role: 'replica', writable: false, lsn: 1000, timeline: 1, following: 'a', diverged: false, syncStandbys: [], syncChangedAtLsn: 0, timelineStartLsn: 0, ...fields }
 }
 
 /** This node's state: renewed 500 ms ago; no leader key seen missing before revision 55, 1 s ago. */

@@ -16,6 +16,7 @@ export class SimPostgres implements LocalPostgres {
   diverged = false
   syncStandbys: string[] = []
   syncChangedAtLsn = 0
+  timelineStartLsn = 0
   /** Writable while the node's clock is below this; -Infinity = fenced. */
   writableUntil = -Infinity
   /** Writes this server took as primary, waiting for a synchronous standby: position → id. */
@@ -67,6 +68,7 @@ export class SimPostgres implements LocalPostgres {
       diverged: this.role === 'replica' && this.diverged,
       syncStandbys: [...this.syncStandbys],
       syncChangedAtLsn: this.syncChangedAtLsn,
+      timelineStartLsn: this.timelineStartLsn,
     }
   }
 
@@ -79,6 +81,7 @@ export class SimPostgres implements LocalPostgres {
     this.diverged = false
     this.syncStandbys = []
     this.syncChangedAtLsn = this.log.length
+    this.timelineStartLsn = this.log.length
     this.writableUntil = -Infinity
   }
 

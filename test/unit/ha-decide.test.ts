@@ -215,6 +215,13 @@ const rows: Row[] = [
     message: /^no action: I am b, the leader with the lock; taking over the sync key with c; synchronous_standby_names = ANY 1 \(c\)$/,
   },
   {
+    name: 'a new leader names a standby only once it holds everything up to the promotion point',
+    snapshot: clusterWithLeader({ leader: 'b', members: [member('b', { role: 'primary', following: null, timeline: 2 }), member('c', { following: 'b', lsn: 990 })] }),
+    local: local('b', pgPrimary({ syncStandbys: [], timeline: 2, timelineStartLsn: 1000 })),
+    actions: ['renew', { kind: 'set-sync-standbys', target: 'dcs', standbys: [], expectedRevision: 20 }],
+    message: /^no action: I am b, the leader with the lock; taking over the sync key with no standby$/,
+  },
+  {
     name: 'a standby leaves synchronous_standby_names before the sync key',
     snapshot: clusterWithLeader({ members: [primaryRecord('a'), member('b'), member('c', { healthy: false })] }),
     local: local('a', pgPrimary()),
