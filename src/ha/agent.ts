@@ -81,8 +81,10 @@ export class HaAgent {
     const snapshot = await this.timed(dcs.getCluster()).catch(() => null)
     if (snapshot !== null) {
       this.lastSnapshot = snapshot
+      // A term that began after this node first saw no leader may have acknowledged commits since: start over.
+      const stale = this.noLeaderSince !== null && (snapshot.termRevision ?? 0) > this.noLeaderSince.revision
       if (snapshot.leader !== null) this.noLeaderSince = null
-      else this.noLeaderSince ??= { at: clock.now(), revision: snapshot.revision }
+      else if (this.noLeaderSince === null || stale) this.noLeaderSince = { at: clock.now(), revision: snapshot.revision }
     }
     const local: LocalState = { name, postgres: pg, lastRenewalAt: this.lastRenewalAt, noLeaderSince: this.noLeaderSince, busy: this.busy }
     const decision = decide(snapshot, local, clock.now(), config)

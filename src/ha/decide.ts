@@ -118,7 +118,10 @@ function noLeader (snapshot: ClusterSnapshot, local: LocalState, pg: PostgresSta
   const me = local.name
   const fenced = fence.length > 0 ? 'fenced: no leader key; ' : ''
   if (local.busy !== null) return [fence, `${fenced}no action: no leader key; ${local.busy} in progress`]
-  const since = local.noLeaderSince ?? { at: now, revision: snapshot.revision }
+  // Reports count only from after the last leadership term: one that began after this node first saw
+  // no leader may have acknowledged commits that earlier reports do not show.
+  const remembered = local.noLeaderSince
+  const since = remembered !== null && remembered.revision >= (snapshot.termRevision ?? 0) ? remembered : { at: now, revision: snapshot.revision }
   const silent = snapshot.members.filter((m) => m.name !== me && m.revision <= since.revision).map((m) => m.name)
   if (silent.length > 0 && now - since.at < config.loopWaitMs) {
     return [fence, `${fenced}waiting for ${silent.join(', ')} to report: the leader key vanished ${now - since.at} ms ago`, Math.min(100, config.loopWaitMs)]

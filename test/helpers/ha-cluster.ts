@@ -23,6 +23,7 @@ export interface ClusterFields {
   readonly switchover?: ClusterSnapshot['switchover']
   readonly optime?: ClusterSnapshot['optime']
   readonly revision?: number
+  readonly termRevision?: number
 }
 
 /** a holds the key; a primary, b and c replicas following it; sync key { leader a, standbys b, c }. */
@@ -31,6 +32,7 @@ export function clusterWithLeader (fields: ClusterFields = {}): ClusterSnapshot 
   return {
     revision: fields.revision ?? 100,
     leader: leader === null ? null : { name: leader, createRevision: 10, revision: 10, leaseExpiresAt: NOW + 3000 },
+    termRevision: fields.termRevision ?? 10,
     members: fields.members ?? [primaryRecord('a'), member('b'), member('c')],
     sync: { leader: 'a', standbys: ['b', 'c'], revision: 20, ...fields.sync },
     switchover: fields.switchover ?? null,

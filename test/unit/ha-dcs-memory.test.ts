@@ -22,6 +22,7 @@ test('memory DCS: the leader key is created only if absent and expires with its 
   const snapshot = await b.getCluster()
   assert.equal(snapshot.leader, null)
   assert.deepEqual(snapshot.optime, { lsn: 100, timeline: 1 }, 'the optime outlives the leader key')
+  assert.ok(snapshot.termRevision !== null && snapshot.termRevision > 0, 'and so does the term revision')
   assert.equal(await a.updateLeader('a'), false, 'an expired lease cannot be renewed')
   assert.equal(await b.attemptToAcquireLeader('b', 3000), true)
   assert.equal(await a.updateLeader('a'), false, 'renewal never rebinds a key that names someone else')

@@ -124,6 +124,14 @@ const rows: Row[] = [
     retryAfterMs: 100,
   },
   {
+    name: 'no leader key, but a term began since this node first saw none: earlier reports do not count',
+    snapshot: clusterWithoutLeader({ termRevision: 58, members: [member('b', { revision: 60 }), member('c', { revision: 57, lsn: 800 })] }),
+    local: local('b', pgReplica(), { noLeaderSince: { at: NOW - 5000, revision: 55 } }),
+    actions: [],
+    message: /^waiting for c to report: the leader key vanished 0 ms ago$/,
+    retryAfterMs: 100,
+  },
+  {
     name: 'no leader key: a writable former primary fences itself at once',
     snapshot: clusterWithoutLeader({ members: [member('b', { revision: 60, lsn: 2000 }), member('c', { revision: 60, lsn: 2000 })] }),
     local: local('a', pgPrimary({ lsn: 1000 })),

@@ -33,6 +33,7 @@ export class MemoryDcsStore {
   private nextLeaseId = 1
   private readonly leases = new Map<number, Lease>()
   private leader: LeaderKey | null = null
+  private termRevision: number | null = null
   private readonly members = new Map<string, MemberKey>()
   private sync: SyncState = { leader: null, standbys: [], revision: null }
   private switchover: SwitchoverRecord | null = null
@@ -84,6 +85,7 @@ export class MemoryDcsStore {
     return Object.freeze({
       revision: this.revision,
       leader: this.leader === null ? null : Object.freeze(this.leaderRecord(this.leader)),
+      termRevision: this.termRevision,
       members: Object.freeze(members),
       sync: this.sync,
       switchover: this.switchover,
@@ -97,6 +99,7 @@ export class MemoryDcsStore {
     if (this.leader !== null) return false
     const lease = this.grant(ttlMs)
     this.revision++
+    this.termRevision = this.revision
     this.setLeader({ name: member, leaseId: lease.id, createRevision: this.revision, revision: this.revision })
     return true
   }

@@ -77,6 +77,12 @@ export interface ClusterSnapshot {
   /** The store's revision at the time of the read. */
   readonly revision: number
   readonly leader: LeaderRecord | null
+  /**
+   * Revision at which the current or the last leader key was created; null if there never was one.
+   * It outlives the key (etcd: a key without lease put in the acquiring transaction), so a member
+   * that saw no leader earlier can tell that a leadership term began — and maybe ended — since.
+   */
+  readonly termRevision: number | null
   /** Members whose lease is alive, sorted by name. */
   readonly members: readonly MemberRecord[]
   readonly sync: SyncState
@@ -94,7 +100,8 @@ export interface Dcs {
 
   /**
    * Creates the leader key naming `member`, bound to a fresh lease of `ttlMs`, only if no leader key
-   * exists (etcd: a transaction comparing create_revision = 0). True when this call created it.
+   * exists (etcd: a transaction comparing create_revision = 0, which also records the term
+   * revision). True when this call created it.
    */
   attemptToAcquireLeader (member: string, ttlMs: number): Promise<boolean>
 
