@@ -7,8 +7,8 @@ import type { PostgresStatus } from './local.js'
 export type HaAction =
   /** Keep the leader lease alive (updateLeader with this node's optime). */
   | { readonly kind: 'renew' }
-  /** Create the leader key bound to a new lease, if absent. */
-  | { readonly kind: 'acquire' }
+  /** Create the leader key bound to a new lease, if absent and no term began since the snapshot (`termRevision`). */
+  | { readonly kind: 'acquire', readonly termRevision: number | null }
   /** pg_promote(); the server stays fenced until `unfence`. Slow: runs asynchronously. */
   | { readonly kind: 'promote' }
   /** Make PostgreSQL read-only now. */

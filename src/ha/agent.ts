@@ -116,8 +116,8 @@ export class HaAgent {
       }
       case 'acquire': {
         const sentAt = clock.now()
-        const acquired = await this.timed(dcs.attemptToAcquireLeader(name, config.ttlMs)).catch((err: unknown) => { throw new Stop(`acquire failed: ${describe(err)}`) })
-        if (!acquired) throw new Stop('acquire lost: another member holds the leader key')
+        const acquired = await this.timed(dcs.attemptToAcquireLeader(name, config.ttlMs, action.termRevision)).catch((err: unknown) => { throw new Stop(`acquire failed: ${describe(err)}`) })
+        if (!acquired) throw new Stop('acquire lost: another member holds the leader key, or took and released it since the snapshot')
         this.lastRenewalAt = sentAt
         this.noLeaderSince = null
         return

@@ -128,10 +128,11 @@ function noLeader (snapshot: ClusterSnapshot, local: LocalState, pg: PostgresSta
   }
   const election = elect(snapshot, { name: me, status: memberStatus(pg) }, since.revision, config)
   if (election.winner === me) {
+    const acquire: HaAction = { kind: 'acquire', termRevision: snapshot.termRevision }
     const clear: HaAction[] = snapshot.switchover === null ? [] : [{ kind: 'clear-switchover', expectedRevision: snapshot.switchover.revision }]
     const position = `timeline ${pg?.timeline ?? 0}, ${formatLsn(pg?.lsn ?? 0)}`
-    if (pg?.role === 'primary') return [[...fence, { kind: 'acquire' }, { kind: 'unfence' }, ...clear], `${fenced}racing for the leader key as the former primary, the healthiest member (${position})`]
-    return [[...fence, { kind: 'acquire' }, ...clear, { kind: 'promote' }], `${fenced}racing for the leader key: I am ${me}, the healthiest member (${position})`]
+    if (pg?.role === 'primary') return [[...fence, acquire, { kind: 'unfence' }, ...clear], `${fenced}racing for the leader key as the former primary, the healthiest member (${position})`]
+    return [[...fence, acquire, ...clear, { kind: 'promote' }], `${fenced}racing for the leader key: I am ${me}, the healthiest member (${position})`]
   }
   const mine = election.excluded.find((e) => e.name === me)
   if (mine !== undefined) return [fence, `${fenced}no action: not racing for the leader key: ${mine.reason}`]

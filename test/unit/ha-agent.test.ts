@@ -75,14 +75,14 @@ test('agent: a follower wakes on a leader change instead of waiting out its loop
   const store = new MemoryDcsStore(clock)
   const pg = new FakePostgres(clock, 0)
   const config = haConfig({ loopWaitMs: 1000, retryTimeoutMs: 500, ttlMs: 3000, safetyMarginMs: 500 })
-  await store.client('a').attemptToAcquireLeader('a', 3000)
+  await store.client('a').attemptToAcquireLeader('a', 3000, null)
   const events: string[] = []
   const withEvents = new HaAgent({ name: 'c', dcs: store.client('c'), postgres: pg, clock, config, onEvent: (e) => events.push(`${e.at} ${e.message}`) })
   pg.state = pgReplica({ following: 'a' })
   withEvents.start()
   await clock.advance(100)
   await store.client('a').deleteLeader('a')
-  await store.client('b').attemptToAcquireLeader('b', 3000)
+  await store.client('b').attemptToAcquireLeader('b', 3000, store.snapshot().termRevision)
   await clock.advance(10)
   assert.ok(events.includes('110 following the new leader b: I am c, a replica'), events.join('\n')) // not at 1000
   await withEvents.stop()

@@ -77,7 +77,7 @@ const rows: Row[] = [
     name: 'no leader key: the most advanced sync standby races',
     snapshot: clusterWithoutLeader({ members: [member('b', { revision: 60, lsn: 900 }), member('c', { revision: 60, lsn: 1200 })] }),
     local: local('c', pgReplica({ lsn: 1200 })),
-    actions: ['acquire', 'promote'],
+    actions: [{ kind: 'acquire', termRevision: 10 }, 'promote'],
     message: /^racing for the leader key: I am c, the healthiest member \(timeline 1, 0\/4B0\)$/,
   },
   {
@@ -91,7 +91,7 @@ const rows: Row[] = [
     name: 'no leader key, equal positions: the first by name races',
     snapshot: clusterWithoutLeader(),
     local: local('b', pgReplica()),
-    actions: ['acquire', 'promote'],
+    actions: [{ kind: 'acquire', termRevision: 10 }, 'promote'],
     message: /^racing for the leader key: I am b/,
   },
   {
@@ -105,7 +105,7 @@ const rows: Row[] = [
     name: 'synchronous mode: the sync standby races although another member is ahead',
     snapshot: clusterWithoutLeader({ sync: { standbys: ['b'] }, members: [member('b', { revision: 60, lsn: 900 }), member('c', { revision: 60, lsn: 1200 })] }),
     local: local('b', pgReplica({ lsn: 900 })),
-    actions: ['acquire', 'promote'],
+    actions: [{ kind: 'acquire', termRevision: 10 }, 'promote'],
     message: /^racing for the leader key: I am b/,
   },
   {
@@ -142,7 +142,7 @@ const rows: Row[] = [
     name: 'no leader key: the fenced former primary, still the most advanced, takes the key back without promoting',
     snapshot: clusterWithoutLeader({ members: [member('b', { revision: 60, lsn: 900 }), member('c', { revision: 60, lsn: 900 })] }),
     local: local('a', pgPrimary({ writable: false, lsn: 1000 })),
-    actions: ['acquire', 'unfence'],
+    actions: [{ kind: 'acquire', termRevision: 10 }, 'unfence'],
     message: /^racing for the leader key as the former primary/,
   },
   {
@@ -191,7 +191,7 @@ const rows: Row[] = [
     name: 'switchover a → b, step 3: the named candidate acquires',
     snapshot: clusterWithoutLeader({ switchover: { from: 'a', to: 'b', revision: 90 } }),
     local: local('b', pgReplica()),
-    actions: ['acquire', { kind: 'clear-switchover', expectedRevision: 90 }, 'promote'],
+    actions: [{ kind: 'acquire', termRevision: 10 }, { kind: 'clear-switchover', expectedRevision: 90 }, 'promote'],
     message: /^racing for the leader key: I am b/,
   },
   {

@@ -94,9 +94,9 @@ export class MemoryDcsStore {
     })
   }
 
-  acquire (member: string, ttlMs: number): boolean {
+  acquire (member: string, ttlMs: number, termRevision: number | null): boolean {
     this.tick()
-    if (this.leader !== null) return false
+    if (this.leader !== null || this.termRevision !== termRevision) return false
     const lease = this.grant(ttlMs)
     this.revision++
     this.termRevision = this.revision
@@ -185,7 +185,9 @@ class MemoryDcsClient implements Dcs {
   constructor (private readonly store: MemoryDcsStore, private readonly name: string) {}
 
   getCluster (): Promise<ClusterSnapshot> { return this.call(() => this.store.snapshot()) }
-  attemptToAcquireLeader (member: string, ttlMs: number): Promise<boolean> { return this.call(() => this.store.acquire(member, ttlMs)) }
+  attemptToAcquireLeader (member: string, ttlMs: number, termRevision: number | null): Promise<boolean> {
+    return this.call(() => this.store.acquire(member, ttlMs, termRevision))
+  }
   updateLeader (member: string, optime?: Optime): Promise<boolean> { return this.call(() => this.store.renew(member, optime)) }
   deleteLeader (member: string, optime?: Optime): Promise<boolean> { return this.call(() => this.store.release(member, optime)) }
   touchMember (member: string, status: MemberStatus, ttlMs: number): Promise<void> { return this.call(() => { this.store.touch(member, status, ttlMs) }) }

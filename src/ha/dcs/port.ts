@@ -100,10 +100,12 @@ export interface Dcs {
 
   /**
    * Creates the leader key naming `member`, bound to a fresh lease of `ttlMs`, only if no leader key
-   * exists (etcd: a transaction comparing create_revision = 0, which also records the term
-   * revision). True when this call created it.
+   * exists and the term revision is still `termRevision` — the one in the snapshot the caller
+   * decided from, so that a term that began and ended meanwhile voids the decision (etcd: one
+   * transaction comparing the leader key's create_revision = 0 and the term key's mod_revision,
+   * putting both). True when this call created it.
    */
-  attemptToAcquireLeader (member: string, ttlMs: number): Promise<boolean>
+  attemptToAcquireLeader (member: string, ttlMs: number, termRevision: number | null): Promise<boolean>
 
   /**
    * Keeps the leader lease alive and confirms the key still names `member` (a transaction comparing
