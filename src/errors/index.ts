@@ -42,7 +42,6 @@ export const ERRORS = {
   OUTGROW_CONTROL_UNAVAILABLE: { status: 503, retryable: true, message: 'No running stack answers' },
   OUTGROW_STACK_RUNNING: { status: 409, retryable: false, message: 'A stack already runs on this data directory' },
   OUTGROW_METRICS_UNAVAILABLE: { status: 503, retryable: true, message: 'Metrics could not be read' },
-  OUTGROW_DCS_UNAVAILABLE: { status: 503, retryable: true, message: 'The HA configuration store is unreachable' },
   OUTGROW_INTERNAL: { status: 500, retryable: false, message: 'Internal error' },
 } as const satisfies Record<string, ErrorSpec>
 
