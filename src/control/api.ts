@@ -1,9 +1,9 @@
-import { timingSafeEqual } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import Fastify from 'fastify'
 import { z } from 'zod'
+import { bearerTokenMatches } from '../config/admin-token.js'
 import { isOutgrowError } from '../errors/index.js'
 import { describeAction } from './actions.js'
 import type { Stack } from './stack.js'
@@ -45,10 +45,8 @@ async function tail (file: string, lines: number): Promise<string> {
 export async function startControlApi (options: ControlApiOptions): Promise<ControlApi> {
   const { stack } = options
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 })
-  const expected = Buffer.from(options.token)
   app.addHook('onRequest', async (request, reply) => {
-    const given = Buffer.from((request.headers.authorization ?? '').replace(/^Bearer\s+/i, ''))
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    if (!bearerTokenMatches(request.headers.authorization, options.token)) {
       return await reply.code(401).send({ error: { code: 'OUTGROW_UNAUTHENTICATED', message: 'the control token (control.token in the data dir) is required', retryable: false } })
     }
   })
