@@ -7,3 +7,4 @@ export type {
 } from './runtime/ports.js'
 export { OutgrowError, ERRORS, type ErrorCode } from './errors/index.js'
 export { bearerTokenMatches } from './config/admin-token.js'
+export { firstZodIssue } from './config/validate.js'

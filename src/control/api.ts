@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import Fastify from 'fastify'
 import { z } from 'zod'
 import { bearerTokenMatches } from '../config/admin-token.js'
+import { firstZodIssue } from '../config/validate.js'
 import { isOutgrowError } from '../errors/index.js'
 import { describeAction } from './actions.js'
 import type { Stack } from './stack.js'
@@ -58,8 +59,8 @@ export async function startControlApi (options: ControlApiOptions): Promise<Cont
   const parse = <T>(schema: z.ZodType<T>, body: unknown): T => {
     const result = schema.safeParse(body)
     if (result.success) return result.data
-    const issue = result.error.issues[0]
-    throw Object.assign(new Error(`${issue?.path.join('.') ?? 'body'}: ${issue?.message ?? 'invalid'}`), { statusCode: 400 })
+    const { field, message } = firstZodIssue(result.error, 'body')
+    throw Object.assign(new Error(`${field}: ${message}`), { statusCode: 400 })
   }
 
   app.get('/v1/status', async () => ({ ...stack.info(), converged: stack.isConverged(), pending: stack.pending().map(describeAction) }))
