@@ -98,7 +98,6 @@ export class Stack {
     this.#log = options.log ?? (() => {})
   }
 
-  get dataDir (): string { return this.#dataDir }
   get events (): EventLog {
     if (this.#events === undefined) throw new OutgrowError('OUTGROW_INTERNAL', 'stack is not up')
     return this.#events

@@ -38,8 +38,6 @@ export class NodeProcess {
     })
   }
 
-  get pid (): number | undefined { return this.process.pid }
-
   /** Spawns the process; `place` puts it on its emulated server before it does any work. */
   async start (place: (pid: number) => void, timeoutMs = 60_000): Promise<ReadyMessage> {
     this.process.start()

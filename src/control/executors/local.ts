@@ -60,8 +60,6 @@ export class LocalExecutor extends EventEmitter {
     this.#ports = existsSync(this.#portsFile) ? JSON.parse(readFileSync(this.#portsFile, 'utf8')) as Record<string, number> : {}
   }
 
-  get logDir (): string { return this.#logDir }
-
   observe (): ObservedUnit[] {
     return [...this.#entries.values()].map((e) => ({
       name: e.unit.name, kind: e.unit.kind, group: e.unit.group, fingerprint: e.unit.fingerprint, state: e.state, server: e.unit.server,
