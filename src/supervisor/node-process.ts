@@ -42,7 +42,7 @@ export class NodeProcess {
   async start (place: (pid: number) => void, timeoutMs = 60_000): Promise<ReadyMessage> {
     this.process.start()
     if (this.process.pid !== undefined) place(this.process.pid)
-    return await this.process.waitForReadyMessage(timeoutMs) as ReadyMessage
+    return await this.process.waitForReadyMessage(timeoutMs)
   }
 
   /** SIGTERM (the process drains and exits), SIGKILL after timeoutMs. */

@@ -193,7 +193,7 @@ export class LocalExecutor extends EventEmitter {
           name: unit.name, dataDir, logDir: this.#logDir, port: await this.#enginePort(unit.name), durable: this.#options.durable ?? true, settings, placement,
           ...(primary
             ? { bootstrap: async (url: string, fresh: boolean) => { await this.#options.bootstrap(groupName, url, fresh) } }
-            : { primaryPort: this.#ports[primaryName(groupName)] as number }),
+            : { primaryPort: this.#ports[primaryName(groupName)] }),
         })
       }
       case 'pgbouncer': {
