@@ -92,6 +92,7 @@ export async function startControlApi (options: ControlApiOptions): Promise<Cont
     if (!/^[a-z0-9-]+$/.test(name) || (!known && !existsSync(file))) {
       return await reply.code(404).send({ error: { code: 'OUTGROW_NOT_FOUND', message: `no process ${name}`, retryable: false } })
     }
+    // type() returns the reply, which is thenable; it sets a header and there is nothing to wait for.
     void reply.type('text/plain; charset=utf-8')
     return existsSync(file) ? await tail(file, lines) : ''
   })

@@ -249,6 +249,8 @@ export class Stack {
 
   /** Asks whoever runs the stack (the `up` command) to stop it; without a listener, stops it here. */
   requestDown (actor: string): void {
+    // Nobody runs the stack to hand this to, so it stops itself in the background; should stopping
+    // fail, the rejection goes unhandled and ends the process, as nothing else would stop it.
     if (this.#downRequests.size === 0) { void this.down(actor); return }
     for (const listener of this.#downRequests) listener(actor)
   }
