@@ -246,7 +246,7 @@ Outgrow / nginx: **${vsNginx.toFixed(2)}×** (target ≥ 0.8). Outgrow / @fastif
 Per round: ${roundLines}.
 
 ${fixedRates.map(fixedTable).join('\n')}`
-  await writeFile(values.out as string, report)
+  await writeFile(values.out, report)
   process.stdout.write(report)
   await rm(dir, { recursive: true, force: true })
 }

@@ -6,3 +6,5 @@ export type {
   Queryable, QueryResult, RateLimiter, ReadOptions, Session, WritePosition,
 } from './runtime/ports.js'
 export { OutgrowError, ERRORS, type ErrorCode } from './errors/index.js'
+export { bearerTokenMatches } from './config/admin-token.js'
+export { firstZodIssue } from './config/validate.js'

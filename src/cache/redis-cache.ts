@@ -35,6 +35,7 @@ export class RedisCache extends BaseCache implements ReportsDependencies {
     this.#health = health
     this.#prefix = prefix
     this.#unconfirmed = new UnconfirmedInvalidations(async (keys, tags) => { await this.#invalidate(keys, tags) })
+    // Fire and forget: flush() never rejects, and its timer retries what still fails.
     this.#redis.on('ready', () => { void this.#unconfirmed.flush() })
   }
 

@@ -33,6 +33,7 @@ export class UnconfirmedInvalidations {
     if (this.#keys.size >= MAX_WAITING || this.#tags.size >= MAX_WAITING) {
       adapterLog.error({ waiting: this.size }, 'too many unconfirmed cache invalidations; further ones rely on TTLs')
     }
+    // Fire and forget: flush() never rejects; what it could not send waits for the next tick.
     this.#timer ??= setInterval(() => { void this.flush() }, this.#retryMs).unref()
   }
 

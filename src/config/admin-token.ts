@@ -1,7 +1,20 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
 import { isIP } from 'node:net'
 
 /** The token a stack uses when its config names none: fine on one machine, never on a network. */
 export const DEFAULT_ADMIN_TOKEN = 'outgrow-admin-token'
+
+/**
+ * Whether an Authorization header carries the token, as `Bearer <token>` (the scheme is optional
+ * and case-insensitive). The check for every token-protected API: the two are compared in
+ * constant time, as SHA-256 digests so that not even the token's length shows; no header never
+ * matches.
+ */
+export function bearerTokenMatches (authorization: string | undefined, token: string): boolean {
+  if (authorization === undefined) return false
+  const digest = (text: string): Buffer => createHash('sha256').update(text).digest()
+  return timingSafeEqual(digest(authorization.replace(/^Bearer\s+/i, '')), digest(token))
+}
 
 /**
  * Whether only this machine can reach an address bound to `host`. A wildcard (0.0.0.0, ::), a

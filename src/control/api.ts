@@ -1,9 +1,10 @@
-import { timingSafeEqual } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import Fastify from 'fastify'
 import { z } from 'zod'
+import { bearerTokenMatches } from '../config/admin-token.js'
+import { firstZodIssue } from '../config/validate.js'
 import { isOutgrowError } from '../errors/index.js'
 import { describeAction } from './actions.js'
 import type { Stack } from './stack.js'
@@ -45,10 +46,8 @@ async function tail (file: string, lines: number): Promise<string> {
 export async function startControlApi (options: ControlApiOptions): Promise<ControlApi> {
   const { stack } = options
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 })
-  const expected = Buffer.from(options.token)
   app.addHook('onRequest', async (request, reply) => {
-    const given = Buffer.from((request.headers.authorization ?? '').replace(/^Bearer\s+/i, ''))
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    if (!bearerTokenMatches(request.headers.authorization, options.token)) {
       return await reply.code(401).send({ error: { code: 'OUTGROW_UNAUTHENTICATED', message: 'the control token (control.token in the data dir) is required', retryable: false } })
     }
   })
@@ -60,8 +59,8 @@ export async function startControlApi (options: ControlApiOptions): Promise<Cont
   const parse = <T>(schema: z.ZodType<T>, body: unknown): T => {
     const result = schema.safeParse(body)
     if (result.success) return result.data
-    const issue = result.error.issues[0]
-    throw Object.assign(new Error(`${issue?.path.join('.') ?? 'body'}: ${issue?.message ?? 'invalid'}`), { statusCode: 400 })
+    const { field, message } = firstZodIssue(result.error, 'body')
+    throw Object.assign(new Error(`${field}: ${message}`), { statusCode: 400 })
   }
 
   app.get('/v1/status', async () => ({ ...stack.info(), converged: stack.isConverged(), pending: stack.pending().map(describeAction) }))
@@ -93,6 +92,7 @@ export async function startControlApi (options: ControlApiOptions): Promise<Cont
     if (!/^[a-z0-9-]+$/.test(name) || (!known && !existsSync(file))) {
       return await reply.code(404).send({ error: { code: 'OUTGROW_NOT_FOUND', message: `no process ${name}`, retryable: false } })
     }
+    // type() returns the reply, which is thenable; it sets a header and there is nothing to wait for.
     void reply.type('text/plain; charset=utf-8')
     return existsSync(file) ? await tail(file, lines) : ''
   })

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { chmod, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { OutgrowError } from '../errors/index.js'
@@ -51,8 +51,4 @@ export async function writeControlEndpoint (dataDir: string, url: string): Promi
 export async function removeControlFiles (dataDir: string): Promise<void> {
   await rm(join(dataDir, ENDPOINT_FILE), { force: true })
   await rm(join(dataDir, TOKEN_FILE), { force: true })
-}
-
-export function hasStackData (dataDir: string): boolean {
-  return existsSync(join(dataDir, 'data'))
 }

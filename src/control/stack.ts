@@ -1,16 +1,17 @@
 import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { Redis } from 'ioredis'
 import type { LoadedConfig } from '../config/load.js'
 import { summarize, type Topology } from '../config/levels.js'
 import { PgDatabase } from '../data/pg-database.js'
 import { OutgrowError } from '../errors/index.js'
+import { createRedisClient } from '../runtime/redis-client.js'
 import { importService } from '../runtime/service.js'
 import { createTemporaryDataDir } from '../supervisor/data-dir.js'
 import { createEmulation, type ServerEmulation } from '../supervisor/emulation.js'
 import { postgresDataRoot } from '../supervisor/engines/pg-data-root.js'
 import { portIsFree } from '../supervisor/free-port.js'
-import { Redis } from 'ioredis'
 import { startControlApi, type ControlApi } from './api.js'
 import { AutoscaleController, type AutoscaleRecord } from './autoscaler/controller.js'
 import { assertNoLiveSupervisor, createControlToken, removeControlFiles, writeControlEndpoint } from './control-files.js'
@@ -97,7 +98,6 @@ export class Stack {
     this.#log = options.log ?? (() => {})
   }
 
-  get dataDir (): string { return this.#dataDir }
   get events (): EventLog {
     if (this.#events === undefined) throw new OutgrowError('OUTGROW_INTERNAL', 'stack is not up')
     return this.#events
@@ -199,8 +199,7 @@ export class Stack {
     const server = redisFor(this.spec, 'queue')
     const address = server === undefined ? undefined : this.#executor?.addresses().get(server)
     if (address === undefined) throw new Error('no queue server')
-    this.#queueClient ??= new Redis(address, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false })
-    this.#queueClient.on('error', () => {})
+    this.#queueClient ??= createRedisClient(address, { purpose: 'command' })
     const [wait, prioritized] = await Promise.all([this.#queueClient.llen(`bull:${queue}:wait`), this.#queueClient.zcard(`bull:${queue}:prioritized`)])
     return wait + prioritized
   }
@@ -250,6 +249,8 @@ export class Stack {
 
   /** Asks whoever runs the stack (the `up` command) to stop it; without a listener, stops it here. */
   requestDown (actor: string): void {
+    // Nobody runs the stack to hand this to, so it stops itself in the background; should stopping
+    // fail, the rejection goes unhandled and ends the process, as nothing else would stop it.
     if (this.#downRequests.size === 0) { void this.down(actor); return }
     for (const listener of this.#downRequests) listener(actor)
   }

@@ -12,7 +12,3 @@ export function formatLsn (lsn: bigint): string {
   const part = (n: bigint): string => n.toString(16).toUpperCase().padStart(8, '0')
   return `${part(lsn >> 32n)}/${part(lsn & 0xFFFFFFFFn)}`
 }
-
-export function lsnAtLeast (position: string, required: string): boolean {
-  return parseLsn(position) >= parseLsn(required)
-}

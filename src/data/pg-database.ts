@@ -229,10 +229,6 @@ export class PgDatabase implements Db, ReportsDependencies {
     throw new OutgrowError('OUTGROW_DB_UNAVAILABLE', 'neither the database primary nor any replica answers')
   }
 
-  async ping (): Promise<void> {
-    await this.#onPrimary(async () => await this.#primary.query('SELECT 1'))
-  }
-
   async close (): Promise<void> {
     for (const replica of this.#replicas) replica.tracker.stop()
     await Promise.all([this.#primary.end(), ...this.#replicas.map(async (r) => { await r.pool.end() })])

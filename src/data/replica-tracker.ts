@@ -20,6 +20,7 @@ export class ReplicaTracker {
   }
 
   start (): void {
+    // Fire and forget: poll() never rejects; a failed poll marks the replica unhealthy.
     this.#timer = setInterval(() => { void this.poll() }, this.#intervalMs)
     this.#timer.unref()
     void this.poll()

@@ -1,10 +1,10 @@
 import { Queue, Worker } from 'bullmq'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { OutgrowError } from '../errors/index.js'
 import type { DependencyHealth, DependencyState, ReportsDependencies } from '../runtime/dependencies.js'
 import { jobsProcessed } from '../runtime/metrics.js'
 import type { EnqueueOptions, JobHandler, JsonValue, Ports } from '../runtime/ports.js'
-import { callRedis, createFailFastRedis } from '../runtime/redis-client.js'
+import { callRedis, createFailFastRedis, createRedisClient } from '../runtime/redis-client.js'
 import { DEFAULT_JOB_ID_RETENTION, backoffMs, type JobIdRetention, type JobQueue } from './queue.js'
 
 /** An enqueue gives up after this long, whatever BullMQ is waiting for. */
@@ -40,8 +40,7 @@ export class BullMqQueue implements JobQueue, ReportsDependencies {
   }
 
   #connect (): Redis {
-    const connection = new Redis(this.#url, { maxRetriesPerRequest: null })
-    connection.on('error', () => { /* reconnects by itself */ })
+    const connection = createRedisClient(this.#url, { purpose: 'blocking' })
     this.#connections.push(connection)
     return connection
   }

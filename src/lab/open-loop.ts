@@ -1,5 +1,5 @@
 import * as hdr from 'hdr-histogram-js'
-import { Pool, type Dispatcher } from 'undici'
+import { Pool } from 'undici'
 import { PerSecondRecorder, type InstanceCount, type SecondSample } from './per-second.js'
 import type { PlannedRequest, VirtualUser } from './user-mix.js'
 
@@ -170,7 +170,7 @@ export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopRe
       record(planned, intendedAt, kind)
     }
     pool.dispatch({
-      path: planned.path, method: planned.method as Dispatcher.HttpMethod, headers, body: planned.body ?? null,
+      path: planned.path, method: planned.method, headers, body: planned.body ?? null,
       headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs,
     }, {
       onConnect: () => {},
@@ -201,7 +201,7 @@ export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopRe
         const code = (err as { code?: string }).code ?? 'unknown'
         finish(code.includes('TIMEOUT') ? 'timeout' : `net:${code}`)
       },
-    } as unknown as Dispatcher.DispatchHandler)
+    })
   }
 
   await new Promise<void>((resolve) => {

@@ -33,9 +33,6 @@ export class DependencyHealth {
     dependencyUp.set({ dependency: name }, 1)
   }
 
-  /** The last known state, without probing. */
-  get state (): DependencyState { return this.#state }
-
   markUp (): void { this.#observe('up') }
 
   markDown (err?: unknown): void { this.#observe('down', err) }

@@ -60,7 +60,7 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
     const deadline = Date.now() + SHUTDOWN_GRACE_MS - CLOSE_RESERVE_MS
     server.drain()
     if (registration !== undefined) {
-      const left = await leaveRotation({ leave: registration.leave, inFlight: server.inFlight, deadline })
+      const left = await leaveRotation({ leave: async () => { await registration.leave() }, inFlight: () => server.inFlight(), deadline })
       if (left > 0) log.warn({ inFlight: left }, 'closing with requests still in flight')
     }
     await registry?.close()

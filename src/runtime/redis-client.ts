@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis'
+import { Redis, type RedisOptions } from 'ioredis'
 import { OutgrowError } from '../errors/index.js'
 import { isRedisConnectionError } from './connection-errors.js'
 import { DependencyHealth } from './dependencies.js'
@@ -7,25 +7,123 @@ import { DependencyHealth } from './dependencies.js'
 export const REDIS_COMMAND_TIMEOUT_MS = 1000
 
 /**
- * An ioredis client that fails fast while Redis is away, plus the health of that Redis.
+ * What a Redis connection is for; each purpose has its own retry and queueing behaviour.
  *
- * ioredis' defaults queue commands while it reconnects (20 retries each), so a request could hang
- * for as long as Redis is down. Here a command is retried at most once, never waits longer than
- * REDIS_COMMAND_TIMEOUT_MS, and — once the first connection is made — fails at once while there is
- * no connection. Before the first connection commands do wait (bounded by the timeout), so a
- * process started just before Redis does not fail its first requests. ioredis keeps reconnecting
- * in the background and commands work again as soon as it is back.
+ * - `command`: request-path commands (cache, sessions, rate limits, enqueueing jobs). A command is
+ *   retried at most once and never waits longer than REDIS_COMMAND_TIMEOUT_MS; once the first
+ *   connection is made, commands fail at once while there is none, instead of queueing. Before it,
+ *   they do wait (bounded by the timeout), so a process started just before Redis does not fail
+ *   its first requests. Reconnects back off to at most 1 s, so Redis is found again within a
+ *   second of its return.
+ * - `blocking`: BullMQ workers and other blocking commands (BRPOP, XREAD BLOCK). Commands wait for
+ *   the connection without limit, as BullMQ requires (`maxRetriesPerRequest: null`).
+ * - `subscriber`: a connection in subscriber mode. ioredis' defaults: it reconnects by itself and
+ *   subscribes again to what it was subscribed to.
+ * - `probe`: one connection attempt and no retry, to ask once whether a server answers.
  */
-export function createFailFastRedis (url: string, dependency: string): { redis: Redis, health: DependencyHealth } {
-  const redis = new Redis(url, {
+export type RedisPurpose = 'command' | 'blocking' | 'subscriber' | 'probe'
+
+const PURPOSE_OPTIONS: Readonly<Record<RedisPurpose, RedisOptions>> = {
+  command: {
     maxRetriesPerRequest: 1,
     commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     enableAutoPipelining: true,
-    // Back off to at most 1 s, so Redis is found again within a second of its return.
     retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
-  })
-  // ioredis reads this option per command, so switching it once connected takes effect at once.
-  redis.once('ready', () => { redis.options.enableOfflineQueue = false })
+  },
+  blocking: { maxRetriesPerRequest: null },
+  subscriber: {},
+  probe: { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null },
+}
+
+/** Redis Sentinel: where the Sentinels are and the name of the master group they watch. */
+export interface RedisSentinelOptions {
+  /** The master group's name in the Sentinels' configuration (`sentinel monitor <name> …`). */
+  readonly masterName: string
+  readonly addresses: ReadonlyArray<{ readonly host: string, readonly port: number }>
+}
+
+export interface RedisClientOptions {
+  readonly purpose: RedisPurpose
+  /**
+   * Find the master through these Sentinels instead of at the URL's host and port; the URL still
+   * gives the master's user, password, database and TLS. The Sentinels themselves are asked
+   * without authentication or TLS. (Outgrow runs no Sentinels yet; this is where they plug in.)
+   */
+  readonly sentinels?: RedisSentinelOptions
+  /** ioredis options applied over the purpose's, for a caller with needs of its own. */
+  readonly overrides?: RedisOptions
+}
+
+/**
+ * The connection part of ioredis' options from a Redis URL: `redis://[user[:password]@]host[:port][/db]`,
+ * or `rediss://…` for TLS (the server's certificate is verified against the host name). User and
+ * password may be percent-encoded. Anything else is refused with OUTGROW_CONFIG_INVALID.
+ */
+export function redisConnectionOptions (url: string): RedisOptions {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw invalidUrl(url, 'not a URL')
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw invalidUrl(url, 'the scheme must be redis:// or rediss://')
+  if (parsed.hostname === '') throw invalidUrl(url, 'no host')
+  const path = parsed.pathname.replace(/^\//, '')
+  if (path !== '' && !/^\d+$/.test(path)) throw invalidUrl(url, `the path must be a database number, not /${path}`)
+  if (parsed.search !== '') throw invalidUrl(url, 'query parameters are not supported')
+  return {
+    // The URL parser keeps the brackets of an IPv6 address; sockets want it bare.
+    host: parsed.hostname.replace(/^\[|\]$/g, ''),
+    port: parsed.port === '' ? 6379 : Number(parsed.port),
+    db: path === '' ? 0 : Number(path),
+    ...(parsed.username === '' ? {} : { username: decodeURIComponent(parsed.username) }),
+    ...(parsed.password === '' ? {} : { password: decodeURIComponent(parsed.password) }),
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+  }
+}
+
+function invalidUrl (url: string, why: string): OutgrowError {
+  return new OutgrowError('OUTGROW_CONFIG_INVALID', `invalid Redis URL ${redactRedisUrl(url)}: ${why}`, { field: 'url' })
+}
+
+/** The URL without its password, for messages and logs. */
+export function redactRedisUrl (url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== '') parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return '(unparseable URL)'
+  }
+}
+
+/**
+ * The one place Redis clients are made: the connection from the URL (auth, database, TLS) or
+ * from Sentinels, and the retry behaviour of the purpose. Connection errors never go unheard:
+ * they fail the commands that meet them and the client reconnects by itself (a caller that
+ * tracks health listens to 'error' too).
+ */
+export function createRedisClient (url: string, options: RedisClientOptions): Redis {
+  const { host, port, ...credentials } = redisConnectionOptions(url)
+  const connection: RedisOptions = options.sentinels === undefined
+    ? { host, port, ...credentials }
+    : { ...credentials, name: options.sentinels.masterName, sentinels: options.sentinels.addresses.map((a) => ({ host: a.host, port: a.port })) }
+  const redis = new Redis({ ...connection, ...PURPOSE_OPTIONS[options.purpose], ...options.overrides })
+  redis.on('error', () => { /* surfaces as failed commands; ioredis reconnects by itself */ })
+  if (options.purpose === 'command') {
+    // ioredis reads this option per command, so switching it once connected takes effect at once.
+    redis.once('ready', () => { redis.options.enableOfflineQueue = false })
+  }
+  return redis
+}
+
+/**
+ * A `command` client (see RedisPurpose) plus the health of that Redis, reported as `dependency`.
+ * ioredis' defaults would queue commands while it reconnects (20 retries each), so a request could
+ * hang for as long as Redis is down; this one fails fast and works again as soon as Redis is back.
+ */
+export function createFailFastRedis (url: string, dependency: string): { redis: Redis, health: DependencyHealth } {
+  const redis = createRedisClient(url, { purpose: 'command' })
   const health = new DependencyHealth(dependency, async () => {
     if (redis.status !== 'ready') throw new Error(`redis connection is ${redis.status}`)
   })

@@ -1,18 +1,10 @@
-import { isIP } from 'node:net'
+import { isLoopbackHost } from '../config/admin-token.js'
 
 /**
  * Whether the session cookie carries `Secure` (browsers then send it over HTTPS only): always,
  * never, or `auto` — on unless the app listens on loopback and the request did not arrive over TLS.
  */
 export type SecureCookieSetting = boolean | 'auto'
-
-/** 127.0.0.0/8, ::1 and localhost: only this machine can reach a server bound there. */
-export function isLoopbackHost (host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, '')
-  if (bare === 'localhost' || bare === '::1') return true
-  if (bare.startsWith('::ffff:')) return isLoopbackHost(bare.slice('::ffff:'.length))
-  return isIP(bare) === 4 && bare.startsWith('127.')
-}
 
 /**
  * `protocol` is Fastify's request.protocol: "https" when the socket is TLS, or when a peer listed

@@ -64,7 +64,7 @@ export class MemorySessionStore implements SessionStore {
     const current = entry.fields.get(field)
     // UTF-16 order, which is byte order for the ASCII values this is meant for.
     if (current === undefined || current < value) entry.fields.set(field, value)
-    return entry.fields.get(field) as string
+    return entry.fields.get(field)
   }
 
   async deleteFields (id: string, fields: string[]): Promise<void> {

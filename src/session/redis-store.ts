@@ -89,7 +89,8 @@ export class RedisSessionStore implements SessionStore, ReportsDependencies {
 
   async maxField (id: string, field: string, value: string, options?: WriteOptions): Promise<string | undefined> {
     const held = await this.#call(async (r) => await r.eval(MAX_FIELD_SCRIPT, 1, this.#key(id), field, value, this.#ttlSeconds, options?.create === true ? 1 : 0))
-    return held === null ? undefined : String(held)
+    // The script answers the field's value, or nil (null here) when the session does not exist.
+    return typeof held === 'string' ? held : undefined
   }
 
   async deleteFields (id: string, fields: string[]): Promise<void> {

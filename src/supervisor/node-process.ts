@@ -38,13 +38,11 @@ export class NodeProcess {
     })
   }
 
-  get pid (): number | undefined { return this.process.pid }
-
   /** Spawns the process; `place` puts it on its emulated server before it does any work. */
   async start (place: (pid: number) => void, timeoutMs = 60_000): Promise<ReadyMessage> {
     this.process.start()
     if (this.process.pid !== undefined) place(this.process.pid)
-    return await this.process.waitForReadyMessage(timeoutMs) as ReadyMessage
+    return await this.process.waitForReadyMessage(timeoutMs)
   }
 
   /** SIGTERM (the process drains and exits), SIGKILL after timeoutMs. */

@@ -14,7 +14,7 @@ export interface TestEngines {
   readonly primary: PostgresServer
   readonly replica: PostgresServer | undefined
   readonly redis: RedisServer | undefined
-  stop(): Promise<void>
+  readonly stop: () => Promise<void>
 }
 
 export interface StartEnginesOptions {

@@ -15,6 +15,8 @@ adapterLog.level = 'silent'
 let engines: TestEngines
 let shop: ShopUnderTest
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
+/** What /readyz answers: each part's state. */
+interface Readiness { readonly dependencies: Record<string, unknown> }
 
 before(async () => {
   engines = await startEngines({ replica: true })
@@ -41,7 +43,7 @@ test('primary killed: reads from the replica, writes 503 fast, still ready; back
   const placed = await buyer.request('POST', '/api/orders')
   assert.equal(placed.status, 201)
   const ready = await shop.app.inject({ method: 'GET', url: '/readyz' })
-  assert.deepEqual(ready.json().dependencies, { primary: 'up', replicas: ['up'] })
+  assert.deepEqual(ready.json<Readiness>().dependencies, { primary: 'up', replicas: ['up'] })
   // The replica must have replayed everything (the order, its receipt) before the primary dies,
   // or no one could serve this buyer's read-your-writes reads.
   const latest = await shop.db.write('SELECT 1')
@@ -76,7 +78,7 @@ test('primary killed: reads from the replica, writes 503 fast, still ready; back
 
   const readyz = await shop.app.inject({ method: 'GET', url: '/readyz' })
   assert.equal(readyz.statusCode, 200, readyz.body)
-  assert.deepEqual(readyz.json().dependencies, { primary: 'down', replicas: ['up'] })
+  assert.deepEqual(readyz.json<Readiness>().dependencies, { primary: 'down', replicas: ['up'] })
 
   await restart(engines.primary)
   const recovered = await eventually(async () => {
@@ -85,5 +87,5 @@ test('primary killed: reads from the replica, writes 503 fast, still ready; back
   })
   assert.equal(recovered.json.stock, 9)
   assert.equal((await buyer.request('POST', '/api/orders')).status, 201, 'checkout works again without restarting the app')
-  assert.equal((await shop.app.inject({ method: 'GET', url: '/readyz' })).json().dependencies.primary, 'up')
+  assert.equal((await shop.app.inject({ method: 'GET', url: '/readyz' })).json<Readiness>().dependencies.primary, 'up')
 })

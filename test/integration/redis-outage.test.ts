@@ -18,6 +18,8 @@ let redis: RedisServer
 let shop: ShopUnderTest
 /** Sessions in memory, jobs in the Redis queue: checkout gets as far as the enqueue after its commit. */
 let memorySessionShop: ShopUnderTest
+/** What /readyz answers: each part's state. */
+interface Readiness { readonly dependencies: Record<string, unknown> }
 
 before(async () => {
   engines = await startEngines({ redis: true })
@@ -93,7 +95,7 @@ test('redis killed: products from the database, sessions and queue 503 fast, sti
 
   const readyz = await shop.app.inject({ method: 'GET', url: '/readyz' })
   assert.equal(readyz.statusCode, 200, readyz.body)
-  assert.deepEqual(readyz.json().dependencies, { primary: 'up', replicas: [], cache: 'down', jobs: 'down', sessions: 'down' })
+  assert.deepEqual(readyz.json<Readiness>().dependencies, { primary: 'up', replicas: [], cache: 'down', jobs: 'down', sessions: 'down' })
 
   await restart(redis)
   // This Redis keeps nothing on disk: the old session is gone, so the buyer logs in again.
@@ -111,5 +113,5 @@ test('redis killed: products from the database, sessions and queue 503 fast, sti
     return row.rows[0]?.status === 'confirmed' ? true : undefined
   })
   assert.equal(receipt, true, 'the worker took the re-enqueued receipt')
-  assert.deepEqual((await shop.app.inject({ method: 'GET', url: '/readyz' })).json().dependencies, { primary: 'up', replicas: [], cache: 'up', jobs: 'up', sessions: 'up' })
+  assert.deepEqual((await shop.app.inject({ method: 'GET', url: '/readyz' })).json<Readiness>().dependencies, { primary: 'up', replicas: [], cache: 'up', jobs: 'up', sessions: 'up' })
 })

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import type { FastifyInstance } from 'fastify'
 import type { PasswordHasher } from '../../examples/shop/credentials.js'
 import type { AuthLimits } from '../../examples/shop/login-throttle.js'
 import { hashPassword, needsRehash, verifyPassword } from '../../examples/shop/passwords.js'
@@ -34,9 +33,9 @@ for (const variant of ['memory', 'redis'] as const) {
     const email = (name: string): string => `${variant}-${name}@example.com`
 
     const post = async (url: string, body: unknown, ip: string): Promise<{ status: number, code: string | undefined, retryAfter: string | undefined }> => {
-      const response = await (shop.app as FastifyInstance).inject({ method: 'POST', url, payload: body as object, remoteAddress: ip })
-      const code = (response.json() as { error?: { code: string } }).error?.code
-      return { status: response.statusCode, code, retryAfter: response.headers['retry-after'] as string | undefined }
+      const response = await shop.app.inject({ method: 'POST', url, payload: body as object, remoteAddress: ip })
+      const code = response.json<{ error?: { code: string } }>().error?.code
+      return { status: response.statusCode, code, retryAfter: response.headers['retry-after'] }
     }
     const login = async (who: string, password: string, ip = freshIp()): ReturnType<typeof post> => await post('/api/login', { email: email(who), password }, ip)
     const addUser = async (who: string, hash?: string): Promise<void> => {

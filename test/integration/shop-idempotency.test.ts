@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { after, before, describe, it, mock } from 'node:test'
 import pg from 'pg'
 import { startEngines, type TestEngines } from '../helpers/engines.js'
 import { ADMIN_TOKEN, Browser, startShop, type ShopUnderTest } from '../helpers/shop.js'
@@ -47,7 +47,7 @@ describe('checkout with an Idempotency-Key', () => {
     assert.equal((await browser.request('POST', '/api/cart/items', { productId: 40, qty: 1 })).status, 201)
     const copies = await Promise.all([1, 2, 3].map(async () => await checkout(browser, 'flash-sale')))
     assert.equal(copies[0]?.status, 201, JSON.stringify(copies.map(answer)))
-    for (const copy of copies) assert.deepEqual(answer(copy), answer(copies[0] as Response))
+    for (const copy of copies) assert.deepEqual(answer(copy), answer(copies[0]))
     assert.equal(copies.filter((c) => c.headers['idempotent-replayed'] === 'true').length, 2, 'two of them are replays')
     const orders = await shop.db.read<{ n: string }>("SELECT count(*) AS n FROM orders WHERE idempotency_key = 'flash-sale'", [], { primary: true })
     assert.equal(orders.rows[0]?.n, '1')
@@ -131,14 +131,12 @@ describe('checkout with an Idempotency-Key', () => {
   it('a replay re-enqueues a receipt whose enqueue failed, and clears the cart once', async () => {
     const { browser } = await login(8)
     await browser.request('POST', '/api/cart/items', { productId: 48, qty: 2 })
-    const jobs = shop.ports.jobs as { enqueue: typeof shop.ports.jobs.enqueue }
-    const enqueue = jobs.enqueue
-    jobs.enqueue = async () => { throw new Error('queue down') }
+    const lostEnqueue = mock.method(shop.ports.jobs, 'enqueue', async () => { throw new Error('queue down') })
     let first: Response
     try {
       first = await checkout(browser, 'lost-receipt')
     } finally {
-      jobs.enqueue = enqueue
+      lostEnqueue.mock.restore()
     }
     assert.equal(first.status, 201)
     assert.deepEqual(await cart(browser), [])

@@ -43,7 +43,7 @@ test('a category page lists that category’s products, pages through them and l
   assert.ok(productLinks.length > 0)
   for (const link of productLinks) {
     const product = await shop.app.inject({ method: 'GET', url: `/api${link}` })
-    assert.equal((product.json() as { category: string }).category, 'Books', link)
+    assert.equal(product.json<{ category: string }>().category, 'Books', link)
   }
   assert.equal((await page('/categories/no-such-category')).status, 404)
 })

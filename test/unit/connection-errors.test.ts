@@ -34,7 +34,7 @@ test('the HTTP error handler answers an escaped connection error with a retryabl
   assert.deepEqual(refused.json(), { error: { code: 'OUTGROW_DEPENDENCY_UNAVAILABLE', message: 'a dependency is unavailable', retryable: true } })
   const dropped = await app.inject('/dropped')
   assert.equal(dropped.statusCode, 503)
-  assert.equal(dropped.json().error.code, 'OUTGROW_DB_UNAVAILABLE')
+  assert.equal(dropped.json<{ error: { code: string } }>().error.code, 'OUTGROW_DB_UNAVAILABLE')
   assert.equal((await app.inject('/bug')).statusCode, 500)
   await app.close()
 })

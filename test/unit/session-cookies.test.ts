@@ -38,7 +38,7 @@ describe('session ids', () => {
     const { app } = await server(store)
     const chosen = 'A'.repeat(32)
     const response = await app.inject({ method: 'POST', url: '/touch', headers: { cookie: `outgrow.sid=${chosen}` } })
-    const issued = (response.json() as { id: string }).id
+    const issued = response.json<{ id: string }>().id
     assert.notEqual(issued, chosen)
     assert.match(sessionCookie(response.headers['set-cookie']), new RegExp(`^outgrow\\.sid=${issued};`))
     assert.deepEqual(await store.getAll(chosen), {})
@@ -51,9 +51,9 @@ describe('session ids', () => {
     const store = new MemorySessionStore(60)
     const { app } = await server(store)
     const first = await app.inject({ method: 'POST', url: '/touch' })
-    const id = (first.json() as { id: string }).id
+    const id = first.json<{ id: string }>().id
     const second = await app.inject({ method: 'POST', url: '/touch', headers: { cookie: `outgrow.sid=${id}` } })
-    assert.equal((second.json() as { id: string }).id, id)
+    assert.equal(second.json<{ id: string }>().id, id)
     assert.equal(second.headers['set-cookie'], undefined)
     assert.deepEqual(await store.getAll(id), { visits: '2' })
     await app.close()

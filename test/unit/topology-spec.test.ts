@@ -10,6 +10,8 @@ import { OutgrowError } from '../../src/errors/index.js'
 
 const MODULE = 'examples/shop/service.js'
 
+// The edits write arbitrary, often invalid, values into untyped spec input: that is what these tests check.
+/* eslint-disable @typescript-eslint/no-unsafe-member-access */
 type Json = Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** A level's preset as plain data, edited in place by `edit`, then validated. */

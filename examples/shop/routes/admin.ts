@@ -1,7 +1,6 @@
-import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import { OutgrowError, type Ports } from '../../../src/index.js'
+import { OutgrowError, bearerTokenMatches, type Ports } from '../../../src/index.js'
 import { LISTS_TAG, productKey } from '../catalog-data.js'
 import { parse } from '../validation.js'
 import { idParam } from './catalog.js'
@@ -14,9 +13,7 @@ const productUpdate = z.object({
 function requireAdmin (request: FastifyRequest, token: string): void {
   const header = request.headers.authorization
   if (header === undefined) throw new OutgrowError('OUTGROW_UNAUTHENTICATED', 'admin token required (Authorization: Bearer …)')
-  const given = Buffer.from(header.replace(/^Bearer\s+/i, ''))
-  const expected = Buffer.from(token)
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new OutgrowError('OUTGROW_FORBIDDEN', 'wrong admin token')
+  if (!bearerTokenMatches(header, token)) throw new OutgrowError('OUTGROW_FORBIDDEN', 'wrong admin token')
 }
 
 export function adminRoutes (app: FastifyInstance, ports: Ports): void {

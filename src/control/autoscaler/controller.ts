@@ -124,7 +124,7 @@ export class AutoscaleController {
     const policyKey = JSON.stringify(policy)
     const existing = this.#groups.get(key)
     if (existing !== undefined && existing.policyKey === policyKey) return existing
-    const state: GroupState = { policyKey, policy, autoscaler: new Autoscaler(policy, existing?.autoscaler.state), snapshots: existing?.snapshots ?? new Map(), cpu: existing?.cpu ?? new Map(), load: existing?.load ?? [], lastRequests: existing?.lastRequests }
+    const state: GroupState = { policyKey, policy, autoscaler: new Autoscaler(policy, existing?.autoscaler.state), snapshots: existing?.snapshots ?? new Map<string, InstanceSnapshot>(), cpu: existing?.cpu ?? new Map<string, CpuUsageReading>(), load: existing?.load ?? [], lastRequests: existing?.lastRequests }
     this.#groups.set(key, state)
     return state
   }

@@ -1,3 +1,4 @@
+import { firstZodIssue } from '../../config/validate.js'
 import { OutgrowError } from '../../errors/index.js'
 import type { InstancesSpec } from '../spec.js'
 import { autoscalePolicySchema, type AutoscalePolicy } from './policy.js'
@@ -13,8 +14,7 @@ export function policyFor (field: string, instances: InstancesSpec, autoscale: R
   }
   const result = autoscalePolicySchema.safeParse({ ...autoscale, min: instances.min, max: instances.max })
   if (result.success) return result.data
-  const issue = result.error.issues[0]
-  const path = issue?.path.join('.') ?? ''
+  const { field: path, message } = firstZodIssue(result.error, '')
   const at = path === 'min' || path === 'max' ? `${field}.instances.${path}` : `${field}.autoscale${path === '' ? '' : `.${path}`}`
-  throw new OutgrowError('OUTGROW_TOPOLOGY_REFUSED', `topology refused: ${at}: ${issue?.message ?? 'invalid'}`, { field: at })
+  throw new OutgrowError('OUTGROW_TOPOLOGY_REFUSED', `topology refused: ${at}: ${message}`, { field: at })
 }

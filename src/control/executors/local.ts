@@ -60,8 +60,6 @@ export class LocalExecutor extends EventEmitter {
     this.#ports = existsSync(this.#portsFile) ? JSON.parse(readFileSync(this.#portsFile, 'utf8')) as Record<string, number> : {}
   }
 
-  get logDir (): string { return this.#logDir }
-
   observe (): ObservedUnit[] {
     return [...this.#entries.values()].map((e) => ({
       name: e.unit.name, kind: e.unit.kind, group: e.unit.group, fingerprint: e.unit.fingerprint, state: e.state, server: e.unit.server,
@@ -195,7 +193,7 @@ export class LocalExecutor extends EventEmitter {
           name: unit.name, dataDir, logDir: this.#logDir, port: await this.#enginePort(unit.name), durable: this.#options.durable ?? true, settings, placement,
           ...(primary
             ? { bootstrap: async (url: string, fresh: boolean) => { await this.#options.bootstrap(groupName, url, fresh) } }
-            : { primaryPort: this.#ports[primaryName(groupName)] as number }),
+            : { primaryPort: this.#ports[primaryName(groupName)] }),
         })
       }
       case 'pgbouncer': {

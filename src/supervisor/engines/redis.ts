@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises'
-import { Redis } from 'ioredis'
 import { OutgrowError } from '../../errors/index.js'
+import { createRedisClient } from '../../runtime/redis-client.js'
 import { ManagedProcess } from '../managed-process.js'
 import { redisServerBinary } from './binaries.js'
 import { waitUntil } from './wait.js'
@@ -41,8 +41,7 @@ export class RedisServer {
     if (this.process.pid !== undefined) place(this.process.pid)
     try {
       await waitUntil(async () => {
-        const client = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
-        client.on('error', () => {})
+        const client = createRedisClient(this.url, { purpose: 'probe' })
         try {
           await client.connect()
           await client.ping()
