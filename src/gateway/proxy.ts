@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream'
-import type { Dispatcher } from 'undici'
 import { OutgrowError, type ErrorCode } from '../errors/index.js'
 import type { Balancer, PickContext } from './balancing/index.js'
 import type { UpstreamCluster } from './cluster.js'
@@ -248,7 +247,7 @@ class Attempt implements ResponseHandler {
     u.breaker.onSend(Date.now())
     u.dispatcher.dispatch({
       path: x.req.url,
-      method: x.method as Dispatcher.HttpMethod,
+      method: x.method,
       headers: x.headers,
       body: x.body,
       headersTimeout: x.route.config.timeoutMs,

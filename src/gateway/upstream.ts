@@ -74,7 +74,7 @@ export class Upstream {
       bodyTimeout: 0,
     })
     this.#native = options.client === 'native' ? new NativePool(url, { connections: options.connections ?? 128, connectTimeoutMs: options.connectTimeoutMs ?? 2000 }) : undefined
-    this.dispatcher = this.#native ?? (this.pool as unknown as UpstreamDispatcher)
+    this.dispatcher = this.#native ?? this.pool
   }
 
   get state (): UpstreamState {

@@ -230,7 +230,7 @@ function gated<T extends Dcs | LocalPostgres> (target: T, gate: () => Promise<vo
   return new Proxy(target, {
     get (obj, prop, receiver) {
       const value = Reflect.get(obj, prop, receiver) as unknown
-      if (typeof value !== 'function' || prop === 'watchLeader') return typeof value === 'function' ? value.bind(obj) : value
+      if (typeof value !== 'function' || prop === 'watchLeader') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(obj) : value
       return async (...args: unknown[]) => {
         await gate()
         const result = await (value as (...a: unknown[]) => Promise<unknown>).apply(obj, args)
