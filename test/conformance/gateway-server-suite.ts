@@ -185,6 +185,16 @@ export function gatewayServerConformance (server: ServerKind): void {
       assert.ok(Date.now() - cutAt < 1000)
     })
 
+    it('answers a request in progress when one pipelined behind it is malformed, then closes', async () => {
+      const gw = await gateway(server, await backend())
+      const started = Date.now()
+      const { text, closed } = await exchange(gw.port, ['GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nBad Name: v\r\n\r\n'], () => false, 3000)
+      assert.equal(count(text, /HTTP\/1\.1 200/g), 1)
+      assert.match(text, /slow/)
+      assert.equal(closed, true)
+      assert.ok(Date.now() - started < 2000, 'closed by the gateway, not by the test')
+    })
+
     it('passes requests and responses with more headers than the parser hands over at once', async () => {
       const gw = await gateway(server, await backend())
       let head = 'GET /many HTTP/1.1\r\nHost: x\r\n'

@@ -83,9 +83,12 @@ export class NodeHttpConnection implements ResponseDone {
     if (current?.res !== res) return
     this.#current = undefined
     discardRest(current.req, current.incoming)
-    // A response with connection: close ends the socket in node:http; the queue goes with it.
     if (this.#stopped || this.#owner.closing) {
       this.#queue.length = 0
+      // Once node:http has handed this answer to the socket, the connection ends (the answer may
+      // not carry connection: close when the request behind it broke after its head went out).
+      if (current.raw.writableFinished) this.socket.end()
+      else current.raw.once('finish', () => { this.socket.end() })
       return
     }
     if (this.#pausedForPipeline && this.#queue.length <= this.#owner.limits.maxPipelinedRequests / 2) {
@@ -119,7 +122,7 @@ export class NodeHttpConnection implements ResponseDone {
    * node:http could not parse the stream, or a time limit passed. An error in the request being
    * received is answered with `status` (when its answer has not started); one in a pipelined
    * request behind it lets the current answer finish, then the connection closes.
-   * True when the caller should write the bare status itself.
+   * 'answer' when no request is under way and the caller writes the bare status itself.
    */
   clientError (status: number): 'answer' | 'handled' {
     this.#stopped = true
@@ -128,7 +131,6 @@ export class NodeHttpConnection implements ResponseDone {
     if (current === undefined) return 'answer'
     if (current.req.complete) {
       current.res.closeWhenDone()
-      if (current.res.headersSent) this.socket.once('finish', () => { this.socket.destroy() })
       return 'handled'
     }
     if (current.res.headersSent) {
