@@ -13,6 +13,10 @@ if [ "$node_major" -lt 20 ]; then
   say "Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none)). Install it from your distribution or nodejs.org."
   exit 1
 fi
+case "$node_major" in
+  20|22|24) ;;
+  *) say "Node $(node --version) is not a tested release (20, 22, 24; see README). The gateway checks Node's internal HTTP parser at start and falls back to node:http if it fails." ;;
+esac
 
 have_postgres() {
   [ -n "${OUTGROW_PG_BIN:-}" ] && [ -x "$OUTGROW_PG_BIN/initdb" ] && return 0

@@ -78,6 +78,12 @@ export const gatewayConfigSchema = z.object({
    * or CIDR ranges, IPv4 or IPv6. The client is the first untrusted address from the right.
    */
   trustForwardedFrom: z.array(z.string().refine((entry) => parseAddressRange(entry) !== undefined, 'expected an IP address or CIDR range, e.g. 10.0.0.0/8 or fd00::/8')).default([]),
+  /**
+   * What parses client requests: 'native' (Node's internal parser on raw sockets, the fast one),
+   * 'node-http', or 'auto': native when that parser is present and passes a self-test at start,
+   * node:http otherwise (one log line says why).
+   */
+  server: z.enum(['auto', 'native', 'node-http']).default('auto'),
   limits: z.object({
     maxHeaderBytes: z.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
     maxBodyBytes: z.number().int().min(0).max(1024 * 1024 * 1024).default(10 * 1024 * 1024),
@@ -120,8 +126,11 @@ export const gatewayConfigSchema = z.object({
       maxEjectedPercent: z.number().min(0).max(100).default(50),
     }).strict().default({}),
     slowStartMs: z.number().int().min(0).max(3_600_000).default(0),
-    /** HTTP client for proxied requests: Node's native parser on raw sockets, or undici. */
-    client: z.enum(['native', 'undici']).default('native'),
+    /**
+     * HTTP client for proxied requests: Node's native parser on raw sockets, or undici; 'auto' is
+     * native when the parser passes the same self-test as the server side, undici otherwise.
+     */
+    client: z.enum(['auto', 'native', 'undici']).default('auto'),
     connectTimeoutMs: z.number().int().min(10).max(600_000).default(2000),
     connections: z.number().int().min(1).max(100_000).default(128),
     circuitBreaker: z.object({

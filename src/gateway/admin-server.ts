@@ -1,7 +1,7 @@
 import type { GatewayConfig } from '../config/gateway-config.js'
 import { handleAdmin } from './admin.js'
 import type { UpstreamCluster } from './cluster.js'
-import { GatewayHttpServer } from './http/server.js'
+import { createHttpServer, type ServerKind } from './http/server.js'
 import { countLocal } from './metrics.js'
 import { sendError } from './proxy.js'
 import type { Registry } from './registry.js'
@@ -17,10 +17,10 @@ export interface AdminListener {
  * The admin API on an address of its own (loopback unless configured otherwise): what can drain
  * or add instances is never reachable through the port that faces clients. Off without a token.
  */
-export async function startAdminListener (config: GatewayConfig, cluster: UpstreamCluster, registry: Registry | undefined): Promise<AdminListener | undefined> {
+export async function startAdminListener (config: GatewayConfig, kind: ServerKind, cluster: UpstreamCluster, registry: Registry | undefined): Promise<AdminListener | undefined> {
   const token = config.adminToken
   if (token === undefined) return undefined
-  const server = new GatewayHttpServer(config.limits, {
+  const server = createHttpServer(kind, config.limits, {
     request: (req, res) => {
       const path = req.url.split('?')[0] as string
       if (!path.startsWith(ADMIN_PREFIX)) {

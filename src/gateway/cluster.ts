@@ -5,7 +5,8 @@ import { Upstream } from './upstream.js'
 
 export interface InstanceSpec { readonly id: string, readonly url: string, readonly weight?: number }
 
-type UpstreamsConfig = GatewayConfig['upstreams']
+/** The upstreams section with `client: 'auto'` already resolved (server.ts). */
+export type UpstreamsConfig = Omit<GatewayConfig['upstreams'], 'client'> & { readonly client: 'native' | 'undici' }
 
 /** Where one-line notices go: health transitions of instances. */
 export type GatewayLog = (line: string) => void

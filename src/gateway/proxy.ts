@@ -62,7 +62,7 @@ function failureKind (code: string): 'connect' | 'timeout' | 'reset' {
  * response, retry elsewhere when that is safe and the budget allows, and feed outlier detection,
  * circuit breakers and latency EWMAs with every outcome.
  */
-export class Proxy {
+export class GatewayProxy {
   readonly #o: ProxyOptions
   #ids = 0
   readonly #newId = (): string => `${this.#o.requestIdPrefix}${(++this.#ids).toString(36)}`

@@ -1,14 +1,16 @@
 import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
 import type { GatewayConfig } from '../config/gateway-config.js'
+import { OutgrowError } from '../errors/index.js'
 import { json } from './admin.js'
 import { startAdminListener } from './admin-server.js'
 import { createBalancer } from './balancing/index.js'
-import { UpstreamCluster, type GatewayLog } from './cluster.js'
+import { UpstreamCluster, stderrLog, type GatewayLog } from './cluster.js'
 import { httpDate, type GatewayResponse } from './http/response.js'
-import { GatewayHttpServer } from './http/server.js'
+import { probeNativeParser } from './http/native-probe.js'
+import { chooseServer, createHttpServer, type GatewayHttpServer, type ServerChoice } from './http/server.js'
 import { countLocal, gatewayMetricsText } from './metrics.js'
-import { Proxy, sendError, type Route } from './proxy.js'
+import { GatewayProxy, sendError, type Route } from './proxy.js'
 import { LocalRateLimitStore, RedisRateLimitStore, type RateLimitStore } from './rate-limit.js'
 import { RateLimiter } from './rate-limiter.js'
 import { RedisRegistry } from './redis-registry.js'
@@ -40,9 +42,28 @@ function syncWithRegistry (cluster: UpstreamCluster, registry: Registry, staticI
   })
 }
 
+/**
+ * Which implementations parse client requests and upstream responses. Node's internal parser serves
+ * both by default; when it is missing or fails its self-test, `auto` falls back to node:http and
+ * undici, and one log line says why.
+ */
+function chooseParsers (config: GatewayConfig, log: GatewayLog): { server: ServerChoice, client: 'native' | 'undici' } {
+  const server = chooseServer(config.server)
+  // The upstream side uses the same parser: the same probe answers for it.
+  const probe = probeNativeParser()
+  const wanted = config.upstreams.client
+  if (wanted === 'native' && !probe.ok) throw new OutgrowError('OUTGROW_CONFIG_INVALID', `upstreams.client: 'native' cannot run on Node ${process.version}: ${probe.reason}; use 'auto' or 'undici'`)
+  const client = wanted === 'auto' ? (probe.ok ? 'native' : 'undici') : wanted
+  if (!probe.ok && (config.server === 'auto' || wanted === 'auto')) {
+    log(`${probe.reason}; clients are served by ${server.kind === 'native' ? 'the native server' : 'node:http'} and instances reached with ${client}`)
+  }
+  return { server, client }
+}
+
 /** A gateway: limits, static store, admin API, then the proxy. Paths under /__outgrow/ are its own. */
 export async function startGateway (config: GatewayConfig, options: { registry?: Registry, log?: GatewayLog } = {}): Promise<RunningGateway> {
-  const cluster = new UpstreamCluster(config.upstreams, options.log)
+  const { server: choice, client } = chooseParsers(config, options.log ?? stderrLog)
+  const cluster = new UpstreamCluster({ ...config.upstreams, client }, options.log)
   for (const instance of config.upstreams.instances) await cluster.upsert(instance)
   const registryConfig = config.upstreams.registry
   const registry = options.registry ?? (registryConfig === undefined ? undefined
@@ -67,11 +88,11 @@ export async function startGateway (config: GatewayConfig, options: { registry?:
     sticky: r.balancer === 'sticky',
   }))
   const trusted = TrustedProxies.from(config.trustForwardedFrom)
-  const proxy = new Proxy({ cluster, routes, trusted, rateLimiter, requestIdPrefix: `${randomBytes(4).toString('hex')}-` })
+  const proxy = new GatewayProxy({ cluster, routes, trusted, rateLimiter, requestIdPrefix: `${randomBytes(4).toString('hex')}-` })
   const statics = config.static === undefined ? undefined : new StaticFiles(config.static.dir, config.static.maxAgeSeconds)
 
   const tunnels = new Set<Socket>()
-  const server = new GatewayHttpServer(config.limits, {
+  const server = createHttpServer(choice.kind, config.limits, {
     request: (req, res) => {
       const url = req.url
       if (url.startsWith('/__outgrow/')) {
@@ -120,7 +141,7 @@ export async function startGateway (config: GatewayConfig, options: { registry?:
     }
   }
   const port = await server.listen(config.port, config.host)
-  const admin = await startAdminListener(config, cluster, registry).catch(async (err: unknown) => {
+  const admin = await startAdminListener(config, choice.kind, cluster, registry).catch(async (err: unknown) => {
     await server.close(0)
     throw err
   })

@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net'
 import type { GatewayRequest } from './http/request.js'
 import { countLocal } from './metrics.js'
-import type { Proxy, Route } from './proxy.js'
+import type { GatewayProxy, Route } from './proxy.js'
 import type { UpstreamCluster } from './cluster.js'
 import { scanRequest, type ScannedRequest } from './headers.js'
 import type { TrustedProxies } from './trusted-proxies.js'
@@ -13,7 +13,7 @@ const STATUS_TEXT: Record<string, string> = { OUTGROW_RATE_LIMITED: '429 Too Man
  * route, then the chosen instance gets the request with its Upgrade headers, and from then on
  * bytes are piped both ways until either side closes.
  */
-export function handleUpgrade (proxy: Proxy, cluster: UpstreamCluster, trusted: TrustedProxies, req: GatewayRequest, client: Socket, head: Buffer): void {
+export function handleUpgrade (proxy: GatewayProxy, cluster: UpstreamCluster, trusted: TrustedProxies, req: GatewayRequest, client: Socket, head: Buffer): void {
   const route = proxy.route(req.url)
   const scanned = scanRequest(req, trusted, () => `ws-${Date.now().toString(36)}`, true)
   client.on('error', () => {})

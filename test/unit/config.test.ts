@@ -99,3 +99,11 @@ test('gateway config: processes share connections through the kernel unless roun
   assert.equal(parseGatewayConfig({ processes: 2, connectionDistribution: 'round-robin' }).connectionDistribution, 'round-robin')
   assert.throws(() => parseGatewayConfig({ connectionDistribution: 'random' }), (err: unknown) => err instanceof OutgrowError && /connectionDistribution/.test(err.message))
 })
+
+test('gateway config: both parsing sides choose automatically unless told; a bad value names the field', () => {
+  const config = parseGatewayConfig({})
+  assert.equal(config.server, 'auto')
+  assert.equal(config.upstreams.client, 'auto')
+  assert.equal(parseGatewayConfig({ server: 'node-http' }).server, 'node-http')
+  assert.throws(() => parseGatewayConfig({ server: 'express' }), (err: unknown) => err instanceof OutgrowError && /server/.test(err.message))
+})

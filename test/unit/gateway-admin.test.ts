@@ -8,6 +8,7 @@ import { validateSpec } from '../../src/control/validate-spec.js'
 import { OutgrowError } from '../../src/errors/index.js'
 import { startGateway } from '../../src/gateway/server.js'
 import { startBackend } from '../helpers/backends.js'
+import { SERVER_KINDS } from '../helpers/gateway-servers.js'
 
 const cleanups: Array<() => Promise<void>> = []
 after(async () => { for (const c of cleanups.reverse()) await c() })
@@ -60,39 +61,41 @@ describe('the default admin token', () => {
   })
 })
 
-describe('the gateway admin listener', () => {
-  it('serves the admin API on its own loopback address; the public port answers 404 there', async () => {
-    assert.deepEqual(parseGatewayConfig({}).admin, { host: '127.0.0.1', port: 9901 })
-    const backend = await startBackend('adm1')
-    cleanups.push(async () => { await backend.close() })
-    const token = 'admin-listener-token'
-    const gw = await startGateway(parseGatewayConfig({ port: 0, adminToken: token, admin: { port: 0 }, upstreams: { instances: [{ id: 'adm1', url: backend.url }] } }))
-    cleanups.push(async () => { await gw.close() })
-    const auth = { authorization: `Bearer ${token}` }
-    const publicAdmin = await request(`http://127.0.0.1:${gw.port}/__outgrow/admin/instances`, { headers: auth })
-    assert.equal(publicAdmin.statusCode, 404)
-    assert.doesNotMatch(await publicAdmin.body.text(), /adm1/)
-    const publicDelete = await request(`http://127.0.0.1:${gw.port}/__outgrow/admin/instances/adm1`, { method: 'DELETE', headers: auth })
-    assert.equal(publicDelete.statusCode, 404)
-    await publicDelete.body.dump()
-    assert.equal(gw.cluster.members.length, 1, 'the public port cannot drain an instance')
+for (const server of SERVER_KINDS) {
+  describe(`the gateway admin listener (${server} server)`, () => {
+    it('serves the admin API on its own loopback address; the public port answers 404 there', async () => {
+      assert.deepEqual(parseGatewayConfig({}).admin, { host: '127.0.0.1', port: 9901 })
+      const backend = await startBackend('adm1')
+      cleanups.push(async () => { await backend.close() })
+      const token = 'admin-listener-token'
+      const gw = await startGateway(parseGatewayConfig({ port: 0, server, adminToken: token, admin: { port: 0 }, upstreams: { instances: [{ id: 'adm1', url: backend.url }] } }))
+      cleanups.push(async () => { await gw.close() })
+      const auth = { authorization: `Bearer ${token}` }
+      const publicAdmin = await request(`http://127.0.0.1:${gw.port}/__outgrow/admin/instances`, { headers: auth })
+      assert.equal(publicAdmin.statusCode, 404)
+      assert.doesNotMatch(await publicAdmin.body.text(), /adm1/)
+      const publicDelete = await request(`http://127.0.0.1:${gw.port}/__outgrow/admin/instances/adm1`, { method: 'DELETE', headers: auth })
+      assert.equal(publicDelete.statusCode, 404)
+      await publicDelete.body.dump()
+      assert.equal(gw.cluster.members.length, 1, 'the public port cannot drain an instance')
 
-    assert.ok(gw.adminPort !== undefined && gw.adminPort !== gw.port)
-    const admin = await request(`http://127.0.0.1:${gw.adminPort}/__outgrow/admin/instances`, { headers: auth })
-    assert.equal(admin.statusCode, 200)
-    assert.deepEqual((await admin.body.json() as { instances: Array<{ id: string }> }).instances.map((i) => i.id), ['adm1'])
-    const proxied = await request(`http://127.0.0.1:${gw.adminPort}/anything`)
-    assert.equal(proxied.statusCode, 404, 'the admin listener proxies nothing')
-    await proxied.body.dump()
-    // Health and metrics stay on the public port.
-    const health = await request(`http://127.0.0.1:${gw.port}/__outgrow/healthz`)
-    assert.equal(health.statusCode, 200)
-    await health.body.dump()
-  })
+      assert.ok(gw.adminPort !== undefined && gw.adminPort !== gw.port)
+      const admin = await request(`http://127.0.0.1:${gw.adminPort}/__outgrow/admin/instances`, { headers: auth })
+      assert.equal(admin.statusCode, 200)
+      assert.deepEqual((await admin.body.json() as { instances: Array<{ id: string }> }).instances.map((i) => i.id), ['adm1'])
+      const proxied = await request(`http://127.0.0.1:${gw.adminPort}/anything`)
+      assert.equal(proxied.statusCode, 404, 'the admin listener proxies nothing')
+      await proxied.body.dump()
+      // Health and metrics stay on the public port.
+      const health = await request(`http://127.0.0.1:${gw.port}/__outgrow/healthz`)
+      assert.equal(health.statusCode, 200)
+      await health.body.dump()
+    })
 
-  it('does not listen when the admin API is off (no adminToken)', async () => {
-    const gw = await startGateway(parseGatewayConfig({ port: 0, admin: { port: 0 } }))
-    cleanups.push(async () => { await gw.close() })
-    assert.equal(gw.adminPort, undefined)
+    it('does not listen when the admin API is off (no adminToken)', async () => {
+      const gw = await startGateway(parseGatewayConfig({ port: 0, server, admin: { port: 0 } }))
+      cleanups.push(async () => { await gw.close() })
+      assert.equal(gw.adminPort, undefined)
+    })
   })
-})
+}

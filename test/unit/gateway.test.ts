@@ -6,18 +6,21 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { request } from 'undici'
 import { parseGatewayConfig, type GatewayConfigInput } from '../../src/config/gateway-config.js'
+import type { ServerKind } from '../../src/gateway/http/server.js'
 import { startGateway, type RunningGateway } from '../../src/gateway/server.js'
 import { startBackend, type Backend } from '../helpers/backends.js'
+import { SERVER_KINDS } from '../helpers/gateway-servers.js'
 
 const cleanups: Array<() => Promise<void>> = []
 after(async () => { for (const c of cleanups.reverse()) await c() })
 
-/** Every test below runs once per HTTP client of the proxy (one shared suite, two implementations). */
+/** Every test below runs once per client-facing server and HTTP client of the proxy (one shared suite, four pairs). */
 let client: 'native' | 'undici' = 'native'
+let server: ServerKind = 'native'
 
 async function gatewayFor (backends: Backend[], extra: Partial<GatewayConfigInput> = {}): Promise<{ gw: RunningGateway, base: string, admin: string }> {
   const upstreams = { instances: backends.map((b) => ({ id: b.id, url: b.url })), healthCheck: { intervalMs: 100, timeoutMs: 100, rise: 1, fall: 1 }, client, ...extra.upstreams }
-  const gw = await startGateway(parseGatewayConfig({ port: 0, admin: { port: 0 }, ...extra, upstreams }))
+  const gw = await startGateway(parseGatewayConfig({ port: 0, admin: { port: 0 }, server, ...extra, upstreams }))
   cleanups.push(async () => { await gw.close() })
   return { gw, base: `http://127.0.0.1:${gw.port}`, admin: `http://127.0.0.1:${String(gw.adminPort)}` }
 }
@@ -39,9 +42,9 @@ async function raw (port: number, text: string, waitMs = 3000): Promise<string> 
   })
 }
 
-for (const implementation of ['native', 'undici'] as const) {
-describe(`gateway protocol (${implementation} client)`, () => {
-  before(() => { client = implementation })
+for (const kind of SERVER_KINDS) for (const implementation of ['native', 'undici'] as const) {
+describe(`gateway protocol (${kind} server, ${implementation} client)`, () => {
+  before(() => { client = implementation; server = kind })
 
   it('spreads requests, streams bodies, strips hop-by-hop headers, sets forwarding headers and a request id', async () => {
     const bs = await backends('p1', 'p2', 'p3')
@@ -146,8 +149,8 @@ describe(`gateway protocol (${implementation} client)`, () => {
   })
 })
 
-describe(`gateway resilience (${implementation} client)`, () => {
-  before(() => { client = implementation })
+describe(`gateway resilience (${kind} server, ${implementation} client)`, () => {
+  before(() => { client = implementation; server = kind })
 
   it('routes around a dead instance: safe requests retried, 503 with Retry-After when none is left', async () => {
     const bs = await backends('d1', 'd2')

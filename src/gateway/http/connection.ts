@@ -4,7 +4,7 @@ import type { ConnectionOwner } from './connection-owner.js'
 import { ReadFlow } from './read-flow.js'
 import { GatewayRequest, RequestBody, type BodySource } from './request.js'
 import { bodyTooLarge, inspectHead, type Refusal } from './request-head.js'
-import { GatewayResponse, statusLine, type ResponseSink } from './response.js'
+import { SocketResponse, statusLine, type ResponseSink } from './response.js'
 
 /** How long a closing connection may take to let the client read its last response. */
 const LINGER_MS = 5000
@@ -12,7 +12,7 @@ const LINGER_MS = 5000
 export type { ConnectionOwner, ServerLimits } from './connection-owner.js'
 export type { Refusal }
 
-interface Pending { req: GatewayRequest, res: GatewayResponse, expectContinue: boolean, refusal: Refusal | undefined }
+interface Pending { req: GatewayRequest, res: SocketResponse, expectContinue: boolean, refusal: Refusal | undefined }
 
 /**
  * One client connection of the gateway's HTTP/1 server: llhttp parses the bytes; requests are
@@ -105,7 +105,7 @@ export class ClientConnection implements ResponseSink, BodySource {
       return 0
     }
     if (hasBody && refusal === undefined) this.#parsing = req
-    const pending: Pending = { req, res: new GatewayResponse(this, req), expectContinue, refusal }
+    const pending: Pending = { req, res: new SocketResponse(this, req), expectContinue, refusal }
     if (refusal !== undefined) {
       // Nothing more is read from a connection whose request was refused.
       this.#broken = true
@@ -158,7 +158,7 @@ export class ClientConnection implements ResponseSink, BodySource {
     this.#owner.request(pending.req, pending.res)
   }
 
-  responseFinished (res: GatewayResponse, closeConnection: boolean): void {
+  responseFinished (res: SocketResponse, closeConnection: boolean): void {
     const current = this.#current
     if (current === undefined || current.res !== res) return
     this.#current = undefined

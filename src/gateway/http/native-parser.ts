@@ -31,11 +31,31 @@ interface NativeParserClass {
   kOnTimeout: number
 }
 
-const common = createRequire(import.meta.url)('_http_common') as { HTTPParser: NativeParserClass, methods: string[] }
+interface HttpCommon { HTTPParser: NativeParserClass, methods: string[] }
 
-export const HTTPParser = common.HTTPParser
+/** The module, or why it cannot be had: a release without it must still load the gateway (node:http then serves). */
+function load (): HttpCommon | string {
+  try {
+    const common = createRequire(import.meta.url)('_http_common') as Partial<HttpCommon> | undefined
+    if (typeof common?.HTTPParser !== 'function' || !Array.isArray(common.methods)) return 'node:_http_common has no HTTPParser'
+    return common as HttpCommon
+  } catch (err) {
+    return `node:_http_common cannot be loaded (${(err as Error).message})`
+  }
+}
+
+const loaded = load()
+/** Why Node's internal parser is missing; undefined when it is there (whether it behaves is native-probe.ts's question). */
+export const nativeParserMissing: string | undefined = typeof loaded === 'string' ? loaded : undefined
+
+/** Stands in when the module is missing: constructing it says why, so nothing half-works. */
+class MissingParser {
+  constructor () { throw new Error(`Node's internal HTTP parser is unavailable: ${nativeParserMissing ?? ''}`) }
+}
+
+export const HTTPParser: NativeParserClass = typeof loaded === 'string' ? MissingParser as unknown as NativeParserClass : loaded.HTTPParser
 /** Method names by the parser's method index. */
-export const METHODS: readonly string[] = common.methods
+export const METHODS: readonly string[] = typeof loaded === 'string' ? [] : loaded.methods
 
 /**
  * llhttp's HPE_PAUSED: returned from the headers-complete callback it pauses the parser right

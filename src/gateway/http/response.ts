@@ -7,7 +7,7 @@ export interface ResponseSink {
   readonly socket: Socket
   /** The server is shutting down: this response closes its connection. */
   readonly closing: boolean
-  responseFinished(res: GatewayResponse, closeConnection: boolean): void
+  responseFinished(res: SocketResponse, closeConnection: boolean): void
   destroy(): void
 }
 
@@ -39,6 +39,32 @@ export function httpDate (): string {
   return dateValue
 }
 
+/**
+ * What the gateway's handlers write a response through, whichever server parsed the request:
+ * the native one (SocketResponse, below) or node:http (node-http-response.ts).
+ */
+export interface GatewayResponse {
+  readonly headersSent: boolean
+  /** end() was called: everything is handed to the connection. */
+  readonly finished: boolean
+  /** Told once: completed when the response was finished, not when the client went away first. */
+  closeListener: CloseListener | undefined
+  /** `headers` as flat name/value pairs, hop-by-hop ones already removed. */
+  writeHead(status: number, headers: readonly string[]): void
+  /** This response will be the connection's last (set before writeHead). */
+  closeWhenDone(): void
+  /** Queues a body chunk; false when the client is slow: wait for onDrain. */
+  write(chunk: Buffer | string): boolean
+  end(chunk?: Buffer | string): void
+  onDrain(callback: () => void): void
+  /** Ends the connection without completing the response (the client sees it cut). */
+  destroy(): void
+  /** Small writes wait for flush() or end() (a hint; an implementation may write at once). */
+  cork(): void
+  /** Hands what is pending to the connection; false when the client is slow. */
+  flush(): boolean
+}
+
 /** Chunks up to this size are merged with what is pending into one write. */
 const MERGE_LIMIT = 16 * 1024
 
@@ -47,7 +73,7 @@ const MERGE_LIMIT = 16 * 1024
  * and leave in one write (most responses: one system call); framing follows the head —
  * Content-Length as given, else chunked for HTTP/1.1 clients, else close-delimited.
  */
-export class GatewayResponse {
+export class SocketResponse implements GatewayResponse {
   readonly #sink: ResponseSink
   readonly #req: GatewayRequest
   #pending = ''

@@ -1,7 +1,16 @@
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
-import { ClientConnection, type ConnectionOwner, type Refusal, type ServerLimits } from './connection.js'
+import type { Socket } from 'node:net'
+import { OutgrowError } from '../../errors/index.js'
+import type { ServerLimits } from './connection-owner.js'
+import type { Refusal } from './request-head.js'
+import { NativeHttpServer } from './native-server.js'
+import { probeNativeParser, type ProbeResult } from './native-probe.js'
+import { NodeHttpServer } from './node-http-server.js'
 import type { GatewayRequest } from './request.js'
 import type { GatewayResponse } from './response.js'
+
+/** Which server parses client requests: Node's internal parser on raw sockets, or node:http. */
+export type ServerKind = 'native' | 'node-http'
+export type ServerSetting = ServerKind | 'auto'
 
 export interface HttpHandlers {
   request(req: GatewayRequest, res: GatewayResponse): void
@@ -10,77 +19,32 @@ export interface HttpHandlers {
   clientError(status: number): void
 }
 
-/** How often time limits are checked (Node's http server checks every 30 s by default: too coarse against slowloris). */
-const SWEEP_MS = 1000
+/** What server.ts and the admin listener need from either implementation. */
+export interface GatewayHttpServer {
+  readonly kind: ServerKind
+  readonly connections: number
+  /** Requests received and waiting behind another on their connection (pipelining), over all connections. */
+  queuedRequests(): number
+  listen(port: number, host: string): Promise<number>
+  /** Stops accepting; idle connections close at once, busy ones after their response, the rest after `graceMs`. */
+  close(graceMs?: number): Promise<void>
+}
+
+/** The implementation to use, and, when `auto` could not have the native one, why. */
+export interface ServerChoice { readonly kind: ServerKind, readonly fallbackReason?: string }
 
 /**
- * The gateway's HTTP/1 server on raw sockets and Node's native parser. It does what the proxy
- * needs and no more per request: no header objects, no stream per bodiless request, the response
- * head and a small body in one write. Why not node:http: see docs/ARCHITECTURE.md.
+ * `auto` takes the native server when Node's internal parser is there and passes its self-test
+ * (native-probe.ts), node:http otherwise. `native` insists: a release without a working parser
+ * fails at start rather than at the first client.
  */
-export class GatewayHttpServer implements ConnectionOwner {
-  readonly limits: ServerLimits
-  readonly #handlers: HttpHandlers
-  readonly #server: Server
-  readonly #connections = new Set<ClientConnection>()
-  readonly #sweep: NodeJS.Timeout
-  closing = false
+export function chooseServer (setting: ServerSetting, probe: ProbeResult = probeNativeParser()): ServerChoice {
+  if (setting === 'node-http') return { kind: 'node-http' }
+  if (probe.ok) return { kind: 'native' }
+  if (setting === 'native') throw new OutgrowError('OUTGROW_CONFIG_INVALID', `server: 'native' cannot run on Node ${process.version}: ${probe.reason}; use 'auto' or 'node-http'`)
+  return { kind: 'node-http', fallbackReason: probe.reason }
+}
 
-  constructor (limits: ServerLimits, handlers: HttpHandlers) {
-    this.limits = limits
-    this.#handlers = handlers
-    // Half-open: a client may finish sending (FIN) and still wait for its response.
-    this.#server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
-      this.#connections.add(new ClientConnection(socket, this))
-    })
-    this.#sweep = setInterval(() => {
-      const now = Date.now()
-      for (const connection of this.#connections) connection.sweep(now)
-    }, SWEEP_MS)
-    this.#sweep.unref()
-  }
-
-  get connections (): number { return this.#connections.size }
-
-  /** Requests parsed and waiting behind another on their connection (pipelining), over all connections. */
-  queuedRequests (): number {
-    let queued = 0
-    for (const connection of this.#connections) queued += connection.queued
-    return queued
-  }
-
-  async listen (port: number, host: string): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject)
-      this.#server.listen(port, host, () => {
-        this.#server.removeListener('error', reject)
-        resolve()
-      })
-    })
-    return (this.#server.address() as AddressInfo).port
-  }
-
-  request (req: GatewayRequest, res: GatewayResponse): void { this.#handlers.request(req, res) }
-  reject (res: GatewayResponse, refusal: Refusal): void { this.#handlers.reject(res, refusal) }
-  upgrade (req: GatewayRequest, socket: Socket, head: Buffer): void { this.#handlers.upgrade(req, socket, head) }
-  clientError (status: number): void { this.#handlers.clientError(status) }
-  forget (connection: ClientConnection): void { this.#connections.delete(connection) }
-
-  /**
-   * Stops accepting; idle connections close at once, busy ones after their current response;
-   * whatever is left after `graceMs` is cut.
-   */
-  async close (graceMs = 5000): Promise<void> {
-    this.closing = true
-    const closed = new Promise<void>((resolve) => { this.#server.close(() => { resolve() }) })
-    for (const connection of this.#connections) connection.closeIfIdle()
-    const deadline = Date.now() + graceMs
-    while (this.#connections.size > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20))
-      for (const connection of this.#connections) connection.closeIfIdle()
-    }
-    for (const connection of this.#connections) connection.destroy()
-    clearInterval(this.#sweep)
-    await closed
-  }
+export function createHttpServer (kind: ServerKind, limits: ServerLimits, handlers: HttpHandlers): GatewayHttpServer {
+  return kind === 'native' ? new NativeHttpServer(limits, handlers) : new NodeHttpServer(limits, handlers)
 }
