@@ -20,7 +20,7 @@ function parse (type: number, input: string, pauseAt = -1): { messages: Message[
   })
   try {
     const bytes = Buffer.from(input, 'latin1')
-    const result = parser.execute(bytes) as number | ParseError
+    const result = parser.execute(bytes)
     if (typeof result === 'number' || result.code !== 'HPE_PAUSED') return { messages, result }
     parser.resume()
     return { messages, result, resumed: parser.execute(bytes.subarray(result.bytesParsed ?? 0)) }
