@@ -20,7 +20,7 @@ import { hasStandbySignal, setAutoConf, writeStandbySignal } from './pg-files.js
 import type { PgNode } from './pg-node.js'
 import { alterSystem, applyFence, withConnection } from './pg-sql.js'
 import {
-  conninfoFor, diverged, followedPeer, parseHistory, parseSyncStandbyNames, readStatus, readTimelineHistory, syncStandbyNames, type Peer,
+  conninfoFor, diverged, followedPeer, identifyTimeline, parseHistory, parseSyncStandbyNames, readStatus, readTimelineHistory, syncStandbyNames, type Peer,
 } from './pg-status.js'
 
 export interface PgLocalOptions {
@@ -59,6 +59,10 @@ export class PgLocalPostgres implements LocalPostgres {
       raw = await withConnection(this.#url, this.#timeoutMs, readStatus)
     } catch {
       return this.#stopped()
+    }
+    if (raw.recovery) {
+      const replaying = await withConnection(this.#url, this.#timeoutMs, identifyTimeline, { replication: true }).catch(() => 0)
+      raw = { ...raw, timeline: Math.max(raw.timeline, replaying) }
     }
     this.#lastRole = raw.recovery ? 'replica' : 'primary'
     this.#lastLsn = raw.lsn
@@ -126,7 +130,11 @@ export class PgLocalPostgres implements LocalPostgres {
     // pg_rewind needs a cleanly shut down target: a crashed one recovers (fenced on disk) first.
     if (!this.#o.node.running) await this.#o.node.start()
     await this.#o.node.stop()
-    await this.#o.node.server.rewindFrom(this.#peer(leader).port)
+    // pg_rewind reads the source's timeline from its control file, which a just-promoted leader
+    // updates only at its next checkpoint (Patroni waits for the same): ask for it now.
+    const peer = this.#peer(leader)
+    await withConnection(`postgres://postgres@${peer.host}:${peer.port}/postgres`, 30_000, async (client) => { await client.query('CHECKPOINT') })
+    await this.#o.node.server.rewindFrom(peer.port)
     await this.#becomeStandby(this.#replicaSettings(leader))
   }
 

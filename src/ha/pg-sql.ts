@@ -9,8 +9,11 @@ import pg from 'pg'
 export const HA_APPLICATION_NAME = 'outgrow-ha'
 
 /** Runs `work` on a fresh connection to url, given up (rejected) after timeoutMs. */
-export async function withConnection<T> (url: string, timeoutMs: number, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, application_name: HA_APPLICATION_NAME, query_timeout: timeoutMs })
+export async function withConnection<T> (url: string, timeoutMs: number, work: (client: pg.Client) => Promise<T>, options: { replication?: boolean } = {}): Promise<T> {
+  const config: pg.ClientConfig & { replication?: string } = { connectionString: url, connectionTimeoutMillis: timeoutMs, application_name: HA_APPLICATION_NAME, query_timeout: timeoutMs }
+  // A replication connection (walsender) answers IDENTIFY_SYSTEM, also on a standby.
+  if (options.replication === true) config.replication = 'database'
+  const client = new pg.Client(config)
   client.on('error', () => {})
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<never>((_resolve, reject) => {

@@ -62,6 +62,16 @@ export async function readStatus (client: pg.Client): Promise<RawStatus> {
   }
 }
 
+/**
+ * A standby's timeline as it replays now (IDENTIFY_SYSTEM on a replication connection to itself,
+ * as Patroni does): pg_stat_wal_receiver knows it only while streaming, and the last checkpoint's
+ * timeline lags a timeline switch until the next restartpoint.
+ */
+export async function identifyTimeline (client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ timeline: number | string }>('IDENTIFY_SYSTEM')
+  return Number(rows[0]?.timeline ?? 0)
+}
+
 /** The reserved standby name that never connects: commits wait instead of going unprotected. */
 export const NO_STANDBY = 'outgrow_no_standby'
 

@@ -95,7 +95,11 @@ export async function createHaNodes (names: readonly string[], etcdHosts: readon
     startAgent,
     postmasterPid,
     signalPostgres,
-    agentLog: (name, lines = 25) => node(name).agent?.logTail(lines) ?? '(no agent)',
+    agentLog: (name, lines = 25) => {
+      let pgLog = '(no log)'
+      try { pgLog = readFileSync(node(name).options.logFile, 'utf8').trimEnd().split('\n').slice(-8).join('\n') } catch {}
+      return `${node(name).agent?.logTail(lines) ?? '(no agent)'}\n--- PostgreSQL ${name}:\n${pgLog}`
+    },
     stop: async () => {
       for (const n of nodes) {
         n.agent?.kill('SIGCONT')
