@@ -17,6 +17,23 @@ export interface EtcdClientOptions {
   readonly callTimeoutMs?: number
 }
 
+/** One comparison of a transaction: key's column equals value (a missing key has revisions 0). */
+export interface TxnCompare {
+  readonly key: string
+  readonly target: 'Create' | 'Mod' | 'Value' | 'Lease'
+  readonly value: number | string
+}
+
+/** One write of a transaction. */
+export type TxnOp = { readonly put: string, readonly value: string, readonly lease?: EtcdLease } | { readonly delete: string }
+
+export interface TxnResult {
+  readonly succeeded: boolean
+  readonly revision: number
+  /** When the comparison failed: the keys asked for, as they are now (undefined: absent), in order. */
+  readonly current: ReadonlyArray<KeyValue | undefined>
+}
+
 export interface LeaseOptions {
   /** `auto`: keepalives from this process every TTL/3; `manual`: only keepAliveOnce() (default). */
   readonly keepAlive?: 'auto' | 'manual'
@@ -127,6 +144,26 @@ export class EtcdClient {
       if (isPreconditionFailed(err) && err.details.current === undefined) return
       throw err
     }
+  }
+
+  /**
+   * One etcd transaction over several keys (Patroni's etcd3 module builds its leader race this
+   * way): if every comparison holds, apply `then`; otherwise read `readOnFailure` and apply nothing.
+   * A comparison that fails is not an error here: the caller decides from `succeeded` and `current`.
+   */
+  async transaction (compares: readonly TxnCompare[], then: readonly TxnOp[], readOnFailure: readonly string[] = []): Promise<TxnResult> {
+    const first = compares[0]
+    if (first === undefined) throw new Error('a transaction needs at least one comparison')
+    return await call(first.key, async () => {
+      let builder = this.#etcd.if(first.key, first.target, '==', first.value)
+      for (const c of compares.slice(1)) builder = builder.and(c.key, c.target, '==', c.value)
+      const ops = then.map((op): IOperation => 'put' in op ? this.#put(op.put, op.value, op.lease) : this.#etcd.delete().key(op.delete))
+      const response = await builder.then(...ops).else(...readOnFailure.map((key) => this.#etcd.get(key))).commit()
+      const current = response.succeeded
+        ? []
+        : response.responses.map((r) => { const kv = r.response_range?.kvs[0]; return kv === undefined ? undefined : keyValue(kv) })
+      return { succeeded: response.succeeded, revision: Number(response.header.revision), current }
+    })
   }
 
   /** Watches key, or every key under it with `prefix: true`; reconnects by itself (etcd-watch.ts). */

@@ -8,6 +8,8 @@ export interface WatchEvent {
   readonly key: string
   readonly value: string
   readonly modRevision: number
+  /** The revision that created the key (0 for a delete). */
+  readonly createRevision: number
 }
 
 export interface WatchOptions {
@@ -34,7 +36,7 @@ export interface EtcdWatch {
 }
 
 const event = (type: WatchEvent['type'], kv: IKeyValue): WatchEvent =>
-  ({ type, key: kv.key.toString(), value: kv.value.toString(), modRevision: Number(kv.mod_revision) })
+  ({ type, key: kv.key.toString(), value: kv.value.toString(), modRevision: Number(kv.mod_revision), createRevision: Number(kv.create_revision) })
 
 /** Starts a watch; resolves once etcd has confirmed it, or fails as unreachable after timeoutMs. */
 export async function startWatch (etcd: Etcd3, key: string, options: WatchOptions, timeoutMs: number): Promise<EtcdWatch> {

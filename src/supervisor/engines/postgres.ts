@@ -91,6 +91,8 @@ export class PostgresServer {
       'max_wal_senders = 10',
       'max_replication_slots = 10',
       'hot_standby = on',
+      // pg_rewind needs it (or data checksums) to bring a former primary back as a replica.
+      'wal_log_hints = on',
       // With synchronous_commit off, WAL reaches replicas in ~200 ms batches: replicas lag visibly.
       'synchronous_commit = on',
       `fsync = ${options.durable === false ? 'off' : 'on'}`,
@@ -168,6 +170,17 @@ export class PostgresServer {
     } finally {
       await replica.end().catch(() => {})
     }
+  }
+
+  /** The OS user the server runs as (root runs it as `postgres`); undefined: as ourselves. */
+  get runAs (): RunAs | undefined { return this.#runAs }
+
+  /**
+   * pg_rewind of this stopped server's data dir against the running server at sourcePort (the new
+   * primary): afterwards it can stream from it. A server whose WAL did not diverge is left as it is.
+   */
+  async rewindFrom (sourcePort: number): Promise<void> {
+    await this.#exec('pg_rewind', ['--target-pgdata', this.options.dataDir, '--source-server', `host=127.0.0.1 port=${sourcePort} user=postgres dbname=postgres`])
   }
 
   async createDatabase (): Promise<void> {
