@@ -100,8 +100,9 @@ export class LeaderTerms {
   }
 
   #changed (term: LeaderTerm, next: LeaderTerm, cause?: unknown): OutgrowError {
-    const to = next.leader === undefined ? 'no leader yet' : next.leader
-    return failoverError(`the leader changed from ${term.leader ?? 'none'} to ${to} while this ran on the old one; its outcome is unknown`, cause, next.leader)
+    const old = term.leader ?? 'none'
+    const what = next.leader === undefined ? `the leader ${old} lost its key` : `the leader changed from ${old} to ${next.leader}`
+    return failoverError(`${what} while this ran on ${old}; its outcome is unknown`, cause, next.leader)
   }
 }
 
