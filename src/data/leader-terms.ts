@@ -70,14 +70,15 @@ export class LeaderTerms {
   /** `work`'s outcome, unless `term` ends first: then OUTGROW_DB_FAILOVER at once. */
   async bound<T> (term: LeaderTerm, work: Promise<T>): Promise<T> {
     if (term.epoch !== this.#current.epoch) {
-      work.catch(() => { /* abandoned: its failure is the failover's */ })
+      // Abandoned: its failure, if any, is the failover's, reported below.
+      void work.catch(() => {})
       throw this.#changed(term, this.#current)
     }
     return await new Promise<T>((resolve, reject) => {
       const onEnd = (next: LeaderTerm): void => { reject(this.#changed(term, next)) }
       this.#onEnd.add(onEnd)
-      const settle = (): void => { this.#onEnd.delete(onEnd) }
-      work.then((value) => { settle(); resolve(value) }, (err: unknown) => { settle(); reject(err) })
+      // Both outcomes are handled: the returned promise cannot reject.
+      void work.finally(() => { this.#onEnd.delete(onEnd) }).then(resolve, reject)
     })
   }
 

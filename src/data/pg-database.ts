@@ -193,8 +193,8 @@ export class PgDatabase implements Db, ReportsDependencies {
     try {
       client = await this.#onPrimary(term, async () => await connecting)
     } catch (err) {
-      // Abandoned because the leader changed: the client, if it still comes, goes away.
-      connecting.then((late) => { late.release(true) }, () => { /* failed: nothing to release */ })
+      // Abandoned because the leader changed: the client, if it still comes, goes away. Never rejects.
+      void connecting.then((late) => { late.release(true) }, () => { /* failed: nothing to release */ })
       throw err
     }
     const off = client.onError((err) => { if (isPgConnectionError(err) && this.#terms.current === term) this.#primaryHealth.markDown(err) })

@@ -45,7 +45,7 @@ export function pgPoolFactory (config: Pick<DbConfig, 'poolSize' | 'connectTimeo
       query_timeout: config.statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
     })
     return {
-      query: async <Row>(sql: string, params: readonly unknown[] = []) => await pool.query(sql, [...params]) as unknown as SqlResult<Row>,
+      query: async <Row>(sql: string, params: readonly unknown[] = []) => resultOf<Row>(await pool.query(sql, [...params])),
       connect: async () => clientOf(await pool.connect()),
       onIdleError: (listener) => { pool.on('error', listener) },
       end: async () => { await pool.end() },
@@ -55,11 +55,15 @@ export function pgPoolFactory (config: Pick<DbConfig, 'poolSize' | 'connectTimeo
 
 function clientOf (client: pg.PoolClient): SqlClient {
   return {
-    query: async <Row>(sql: string, params: readonly unknown[] = []) => await client.query(sql, [...params]) as unknown as SqlResult<Row>,
+    query: async <Row>(sql: string, params: readonly unknown[] = []) => resultOf<Row>(await client.query(sql, [...params])),
     release: (destroy) => { client.release(destroy) },
     onError: (listener) => {
       client.on('error', listener)
       return () => { client.off('error', listener) }
     },
   }
+}
+
+function resultOf<Row> (result: pg.QueryResult): SqlResult<Row> {
+  return { rows: result.rows as Row[], rowCount: result.rowCount }
 }
