@@ -6,8 +6,30 @@ import { parseOrThrow } from './validate.js'
  * What one process of a stack is told at start (env OUTGROW_PROCESS, JSON). It names every
  * adapter explicitly: this is where configuration, not code, picks the adapters.
  */
+/**
+ * Who the database primary is, when the db config names its cluster's members: one fixed member
+ * (`static`), or whoever holds the leader key of `cluster` in the HA agents' etcd (`dcs`).
+ */
+export const dbLeaderConfigSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('static'), name: z.string().min(1) }).strict(),
+  z.object({
+    kind: z.literal('dcs'),
+    etcd: z.object({ hosts: z.array(z.string().min(1)).min(1) }).strict(),
+    /** The HA cluster's name in etcd (its key prefix), as the HA agents are configured with it. */
+    cluster: z.string().min(1),
+  }).strict(),
+])
+
+/**
+ * The db port's servers and limits. Either a fixed `primary` (and `replicas`), or the cluster's
+ * `members` by name with a `leader` source: writes follow the leader, and every other member serves
+ * reads while it is a replica. `replicas` are read-only servers in both forms (in the members form:
+ * servers outside the election, e.g. cascading replicas).
+ */
 export const dbConfigSchema = z.object({
-  primary: z.string().min(1),
+  primary: z.string().min(1).optional(),
+  members: z.record(z.string().min(1), z.string().min(1)).optional(),
+  leader: dbLeaderConfigSchema.optional(),
   replicas: z.array(z.string().min(1)).default([]),
   poolSize: z.number().int().min(1).max(200).default(10),
   /** How often replica replay positions are polled for read-your-writes routing. */
@@ -16,7 +38,17 @@ export const dbConfigSchema = z.object({
   connectTimeoutMs: z.number().int().min(100).max(60_000).default(2000),
   /** A statement is cancelled by the server after this long (statement_timeout); the client gives up a second later. */
   statementTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
-}).strict()
+}).strict().superRefine((db, ctx) => {
+  const refuse = (path: string[], message: string): void => { ctx.addIssue({ code: 'custom', path, message }) }
+  if (db.primary !== undefined && db.members !== undefined) refuse(['members'], 'name either primary or members, not both')
+  if (db.primary === undefined && db.members === undefined) refuse(['primary'], 'name the primary, or the members and their leader')
+  if (db.primary !== undefined && db.leader !== undefined) refuse(['leader'], 'a leader source needs members, not a fixed primary')
+  if (db.members === undefined) return
+  const names = Object.keys(db.members)
+  if (names.length === 0) refuse(['members'], 'name at least one member')
+  if (db.leader === undefined) refuse(['leader'], 'members need a leader: { kind: "static", name } or { kind: "dcs", etcd, cluster }')
+  else if (db.leader.kind === 'static' && !names.includes(db.leader.name)) refuse(['leader', 'name'], `not one of the members (${names.join(', ')})`)
+})
 
 export const cacheConfigSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('none') }).strict(),
@@ -85,6 +117,7 @@ export const gatewayProcessSchema = z.object({
 export const processConfigSchema = z.discriminatedUnion('role', [appProcessSchema, workerProcessSchema, gatewayProcessSchema])
 
 export type DbConfig = z.output<typeof dbConfigSchema>
+export type DbLeaderConfig = z.output<typeof dbLeaderConfigSchema>
 export type CacheConfig = z.output<typeof cacheConfigSchema>
 export type SessionConfig = z.output<typeof sessionConfigSchema>
 export type JobsConfig = z.output<typeof jobsConfigSchema>

@@ -34,6 +34,7 @@ export const ERRORS = {
   OUTGROW_UPSTREAM_TIMEOUT: { status: 504, retryable: true, message: 'Upstream timed out' },
   OUTGROW_SHUTTING_DOWN: { status: 503, retryable: true, message: 'Shutting down' },
   OUTGROW_DB_UNAVAILABLE: { status: 503, retryable: true, message: 'Database unavailable' },
+  OUTGROW_DB_FAILOVER: { status: 503, retryable: true, message: 'The database primary is changing' },
   OUTGROW_DEPENDENCY_UNAVAILABLE: { status: 503, retryable: true, message: 'A dependency is unavailable' },
   OUTGROW_DCS_UNAVAILABLE: { status: 503, retryable: true, message: 'The consensus store is unreachable' },
   OUTGROW_DCS_PRECONDITION_FAILED: { status: 409, retryable: false, message: 'A conditional write to the consensus store did not apply' },

@@ -1,0 +1,69 @@
+import pg from 'pg'
+import type { DbConfig } from '../config/process-config.js'
+
+/**
+ * The little of node-postgres the db port uses, so that the port can be tested on a fake server:
+ * a pool per server that lends clients for several statements or runs one statement itself.
+ */
+export interface SqlResult<Row> {
+  readonly rows: Row[]
+  readonly rowCount: number | null
+}
+
+export interface SqlQueryable {
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<SqlResult<Row>>
+}
+
+export interface SqlClient extends SqlQueryable {
+  /** Back to the pool; `destroy` closes the connection instead (it broke, or its statement was abandoned). */
+  release(destroy: boolean): void
+  /** A checked-out client whose server goes away emits 'error'; without a listener the process would crash. */
+  onError(listener: (err: Error) => void): () => void
+}
+
+export interface SqlPool extends SqlQueryable {
+  connect(): Promise<SqlClient>
+  /** Errors of idle clients (e.g. the server was killed); the pool drops them. */
+  onIdleError(listener: (err: Error) => void): void
+  end(): Promise<void>
+}
+
+/** Opens the pool of one server, given its URL. */
+export type PoolFactory = (url: string) => SqlPool
+
+/** The client gives up this long after the server's statement_timeout, so the server's cancel normally comes first. */
+const CLIENT_TIMEOUT_MARGIN_MS = 1000
+
+/** node-postgres pools: every connect and every statement is bounded in time. */
+export function pgPoolFactory (config: Pick<DbConfig, 'poolSize' | 'connectTimeoutMs' | 'statementTimeoutMs'>): PoolFactory {
+  return (url) => {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: config.poolSize,
+      connectionTimeoutMillis: config.connectTimeoutMs,
+      statement_timeout: config.statementTimeoutMs,
+      query_timeout: config.statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
+    })
+    return {
+      query: async <Row>(sql: string, params: readonly unknown[] = []) => resultOf<Row>(await pool.query(sql, [...params])),
+      connect: async () => clientOf(await pool.connect()),
+      onIdleError: (listener) => { pool.on('error', listener) },
+      end: async () => { await pool.end() },
+    }
+  }
+}
+
+function clientOf (client: pg.PoolClient): SqlClient {
+  return {
+    query: async <Row>(sql: string, params: readonly unknown[] = []) => resultOf<Row>(await client.query(sql, [...params])),
+    release: (destroy) => { client.release(destroy) },
+    onError: (listener) => {
+      client.on('error', listener)
+      return () => { client.off('error', listener) }
+    },
+  }
+}
+
+function resultOf<Row> (result: pg.QueryResult): SqlResult<Row> {
+  return { rows: result.rows as Row[], rowCount: result.rowCount }
+}
