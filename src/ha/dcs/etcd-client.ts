@@ -51,6 +51,7 @@ export interface LeaseOptions {
  */
 export class EtcdClient {
   readonly #etcd: Etcd3
+  readonly #watches = new Set<EtcdWatch>()
   readonly #callTimeoutMs: number
 
   constructor (options: EtcdClientOptions) {
@@ -168,11 +169,17 @@ export class EtcdClient {
 
   /** Watches key, or every key under it with `prefix: true`; reconnects by itself (etcd-watch.ts). */
   async watch (key: string, options: WatchOptions): Promise<EtcdWatch> {
-    return await startWatch(this.#etcd, key, options, this.#callTimeoutMs * 2)
+    const watch = await startWatch(this.#etcd, key, options, this.#callTimeoutMs * 2)
+    this.#watches.add(watch)
+    return { lastRevision: () => watch.lastRevision(), cancel: async () => { this.#watches.delete(watch); await watch.cancel() } }
   }
 
   /** Closes every connection; leases with automatic keepalives stop being renewed. */
   close (): void {
+    // etcd3 reconnects a watch stream that ends while watchers remain, after close too, for ever:
+    // detach every watch first (best effort; the stream is going away anyway).
+    for (const watch of this.#watches) void watch.cancel().catch(() => {})
+    this.#watches.clear()
     this.#etcd.close()
   }
 
