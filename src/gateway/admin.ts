@@ -1,4 +1,5 @@
-import { timingSafeEqual } from 'node:crypto'
+import { bearerTokenMatches } from '../config/admin-token.js'
+import { firstZodIssue } from '../config/validate.js'
 import { z } from 'zod'
 import type { UpstreamCluster } from './cluster.js'
 import type { GatewayRequest } from './http/request.js'
@@ -15,9 +16,7 @@ export function json (res: GatewayResponse, status: number, body: unknown): void
 }
 
 function authorized (req: GatewayRequest, token: string): boolean {
-  const given = Buffer.from((req.header('authorization') ?? '').replace(/^Bearer\s+/i, ''))
-  const expected = Buffer.from(token)
-  return given.length === expected.length && timingSafeEqual(given, expected)
+  return bearerTokenMatches(req.header('authorization'), token)
 }
 
 async function readJson (req: GatewayRequest, limit = 16 * 1024): Promise<unknown> {
@@ -51,7 +50,10 @@ export async function handleAdmin (req: GatewayRequest, res: GatewayResponse, pa
     let body: z.infer<typeof instanceBody>
     try {
       const parsed = instanceBody.safeParse(await readJson(req))
-      if (!parsed.success) return sendError(res, 'OUTGROW_VALIDATION', `${parsed.error.issues[0]?.path.join('.') ?? 'body'}: ${parsed.error.issues[0]?.message ?? 'invalid'}`)
+      if (!parsed.success) {
+        const { field, message } = firstZodIssue(parsed.error, 'body')
+        return sendError(res, 'OUTGROW_VALIDATION', `${field}: ${message}`)
+      }
       body = parsed.data
     } catch {
       return sendError(res, 'OUTGROW_BAD_REQUEST', 'body must be JSON {id, url, weight?}')

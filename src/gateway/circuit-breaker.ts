@@ -25,7 +25,6 @@ export class CircuitBreaker {
   #openedAt = 0
   #consecutiveFailures = 0
   #probeInFlight = false
-  pending = 0
 
   constructor (options: CircuitBreakerOptions = {}) {
     this.maxConcurrent = options.maxConcurrent ?? 1024

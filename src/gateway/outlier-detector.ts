@@ -15,7 +15,6 @@ export interface OutlierOptions {
 export class OutlierDetector {
   readonly #options: OutlierOptions
   readonly #consecutive = new WeakMap<Upstream, number>()
-  ejectionsTotal = 0
 
   constructor (options: OutlierOptions) {
     this.#options = options
@@ -38,7 +37,6 @@ export class OutlierDetector {
     // Back in rotation after the ejection, it ramps up again (slow start).
     upstream.readySince = upstream.ejectedUntil
     this.#consecutive.set(upstream, 0)
-    this.ejectionsTotal++
     return true
   }
 }

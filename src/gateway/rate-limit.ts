@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
+import { createRedisClient } from '../runtime/redis-client.js'
 import { LRUCache } from 'lru-cache'
 
 export interface Decision {
@@ -66,8 +67,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   readonly #redis: Redis
 
   constructor (url: string) {
-    this.#redis = new Redis(url, { maxRetriesPerRequest: 1, enableAutoPipelining: true })
-    this.#redis.on('error', () => {})
+    this.#redis = createRedisClient(url, { purpose: 'subscriber', overrides: { maxRetriesPerRequest: 1, enableAutoPipelining: true } })
     this.#redis.defineCommand('outgrowTake', { numberOfKeys: 1, lua: TAKE })
   }
 

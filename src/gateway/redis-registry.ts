@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
+import { createRedisClient } from '../runtime/redis-client.js'
 import type { RegisteredInstance, RegisterOptions, Registration, Registry } from './registry.js'
 
 /**
@@ -40,12 +41,10 @@ export class RedisRegistry implements Registry {
   readonly #kept = new Map<string, KeptAlive>()
 
   constructor (url: string, cluster: string, ttlMs = 5000) {
-    const redis = new Redis(url, { maxRetriesPerRequest: 2 })
-    redis.on('error', () => {})
+    const redis = createRedisClient(url, { purpose: 'subscriber', overrides: { maxRetriesPerRequest: 2 } })
     redis.defineCommand('outgrowRegistryListLive', { lua: LIST_LIVE })
     this.#redis = redis as RedisWithListLive
-    this.#subscriber = new Redis(url, { lazyConnect: true })
-    this.#subscriber.on('error', () => {})
+    this.#subscriber = createRedisClient(url, { purpose: 'subscriber', overrides: { lazyConnect: true } })
     this.#prefix = `outgrow:registry:${cluster}`
     this.#index = `${this.#prefix}:members`
     this.#channel = `${this.#prefix}:changes`
