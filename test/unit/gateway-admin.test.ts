@@ -5,10 +5,10 @@ import { parseGatewayConfig } from '../../src/config/gateway-config.js'
 import { parseStackConfig } from '../../src/config/stack-config.js'
 import { specFromConfig } from '../../src/control/presets.js'
 import { validateSpec } from '../../src/control/validate-spec.js'
-import { OutgrowError } from '../../src/errors/index.js'
 import { startGateway } from '../../src/gateway/server.js'
 import { startBackend } from '../helpers/backends.js'
 import { SERVER_KINDS } from '../helpers/gateway-servers.js'
+import { thrown } from '../helpers/thrown.js'
 
 const cleanups: Array<() => Promise<void>> = []
 after(async () => { for (const c of cleanups.reverse()) await c() })
@@ -16,16 +16,6 @@ after(async () => { for (const c of cleanups.reverse()) await c() })
 const DEFAULT_TOKEN = 'outgrow-admin-token'
 const app = { service: 'service.js' }
 
-/** Runs fn and returns the OutgrowError it throws (failing if it throws anything else, or nothing). */
-function thrown (fn: () => unknown): OutgrowError {
-  try {
-    fn()
-  } catch (err) {
-    assert.ok(err instanceof OutgrowError, `expected an OutgrowError, got ${String(err)}`)
-    return err
-  }
-  assert.fail('expected a refusal')
-}
 
 describe('the default admin token', () => {
   it('is refused by a gateway listening beyond loopback, publicly or for its admin API', () => {

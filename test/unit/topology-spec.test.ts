@@ -6,7 +6,7 @@ import { summarize, type Topology } from '../../src/config/levels.js'
 import { deepMerge, preset, specFromConfig, type Level } from '../../src/control/presets.js'
 import type { TopologySpec } from '../../src/control/spec.js'
 import { connectionDemand, validateSpec } from '../../src/control/validate-spec.js'
-import { OutgrowError } from '../../src/errors/index.js'
+import { thrown } from '../helpers/thrown.js'
 
 const MODULE = 'examples/shop/service.js'
 
@@ -24,16 +24,6 @@ function specWith (level: Level, edit: (spec: Json) => void = () => {}): Topolog
 const fromConfig = (config: Omit<StackConfigInput, 'app'>): TopologySpec =>
   validateSpec(specFromConfig(parseStackConfig({ app: { service: 'service.js' }, ...config }), MODULE))
 
-/** Runs fn and returns the OutgrowError it throws (failing if it throws anything else, or nothing). */
-function thrown (fn: () => unknown): OutgrowError {
-  try {
-    fn()
-  } catch (err) {
-    assert.ok(err instanceof OutgrowError, `expected an OutgrowError, got ${String(err)}`)
-    return err
-  }
-  assert.fail('expected a refusal, got a spec')
-}
 
 // --- presets --------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { createServer, type Server, type Socket } from 'node:net'
+import { listenOn } from './listen.js'
 import { ClientConnection, type ConnectionOwner, type Refusal, type ServerLimits } from './connection.js'
 import type { GatewayRequest } from './request.js'
 import type { GatewayResponse } from './response.js'
@@ -46,14 +47,7 @@ export class NativeHttpServer implements ConnectionOwner, GatewayHttpServer {
   }
 
   async listen (port: number, host: string): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject)
-      this.#server.listen(port, host, () => {
-        this.#server.removeListener('error', reject)
-        resolve()
-      })
-    })
-    return (this.#server.address() as AddressInfo).port
+    return await listenOn(this.#server, port, host)
   }
 
   request (req: GatewayRequest, res: GatewayResponse): void { this.#handlers.request(req, res) }

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import type { Socket } from 'node:net'
+import { listenOn } from './listen.js'
 import type { ServerLimits } from './connection-owner.js'
 import type { Refusal } from './request-head.js'
 import { NodeHttpConnection, type NodeConnectionOwner } from './node-http-connection.js'
@@ -135,14 +136,7 @@ export class NodeHttpServer implements GatewayHttpServer, NodeConnectionOwner {
   }
 
   async listen (port: number, host: string): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject)
-      this.#server.listen(port, host, () => {
-        this.#server.removeListener('error', reject)
-        resolve()
-      })
-    })
-    return (this.#server.address() as AddressInfo).port
+    return await listenOn(this.#server, port, host)
   }
 
   async close (graceMs = 5000): Promise<void> {
