@@ -1,17 +1,5 @@
-import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-
-let ticksPerSecond: number | undefined
-function clockTicks (): number {
-  if (ticksPerSecond === undefined) {
-    try {
-      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
-    } catch {
-      ticksPerSecond = 100
-    }
-  }
-  return ticksPerSecond
-}
+import { clockTicksPerSecond, cpuTicksOfStat } from '../src/supervisor/proc-stat.js'
 
 function descendants (pid: number): number[] {
   const all = [pid]
@@ -32,13 +20,11 @@ export function processTreeCpu (pid: number): CpuTime {
   let system = 0
   for (const p of descendants(pid)) {
     try {
-      // Fields after the command name, which is in parentheses and may contain spaces.
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-      user += Number(fields[11])
-      system += Number(fields[12])
+      const cpu = cpuTicksOfStat(readFileSync(`/proc/${p}/stat`, 'utf8'))
+      user += cpu.user
+      system += cpu.system
     } catch {}
   }
-  const tick = 1000 / clockTicks()
+  const tick = 1000 / clockTicksPerSecond()
   return { userMs: user * tick, systemMs: system * tick }
 }

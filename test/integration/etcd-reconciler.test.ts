@@ -1,41 +1,31 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { chmod, mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
-import { EventLog } from '../../src/control/event-log.js'
-import { LocalExecutor } from '../../src/control/executors/local.js'
-import { Reconciler } from '../../src/control/reconciler.js'
+import type { EventLog } from '../../src/control/event-log.js'
+import type { LocalExecutor } from '../../src/control/executors/local.js'
 import { validateSpec } from '../../src/control/validate-spec.js'
 import { EtcdClient } from '../../src/ha/dcs/etcd-client.js'
-import { createEmulation } from '../../src/supervisor/emulation.js'
+import { startControlLoop, type ControlLoop } from '../helpers/control-loop.js'
 import { waitUntil } from '../helpers/wait.js'
 
 // A stack of the consensus store and nothing else: the reconciler starts its three members
 // together (none is ready before a quorum runs) and restarts one that dies.
 const spec = validateSpec({ emulation: { mode: 'none' }, databases: {}, services: {}, consensus: { members: 3 } })
 
+let loop: ControlLoop
 let dir: string
 let executor: LocalExecutor
-let reconciler: Reconciler
 let events: EventLog
 let client: EtcdClient
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'outgrow-test-'))
-  await chmod(dir, 0o755)
-  executor = new LocalExecutor({ dataDir: dir, emulation: createEmulation('none', 'test', 1), spec: () => spec, durable: false, bootstrap: async () => {} })
-  events = new EventLog(join(dir, 'events.jsonl'))
-  reconciler = new Reconciler({ executor, events, spec, resyncMs: 200 })
-  reconciler.kick()
-  await reconciler.waitConverged(60_000, 3)
+  loop = await startControlLoop(spec)
+  ;({ dir, executor, events } = loop)
 })
 after(async () => {
   client?.close()
-  reconciler.stop()
-  await executor.stopAll()
-  await rm(dir, { recursive: true, force: true })
+  await loop?.stop()
 })
 
 const members = (): ReturnType<LocalExecutor['observe']> => executor.observe().filter((u) => u.kind === 'etcd').sort((a, b) => a.name.localeCompare(b.name))

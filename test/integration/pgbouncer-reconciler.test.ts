@@ -1,14 +1,9 @@
 import assert from 'node:assert/strict'
-import { chmod, mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import pg from 'pg'
-import { EventLog } from '../../src/control/event-log.js'
-import { LocalExecutor } from '../../src/control/executors/local.js'
-import { Reconciler } from '../../src/control/reconciler.js'
+import type { LocalExecutor } from '../../src/control/executors/local.js'
 import { validateSpec } from '../../src/control/validate-spec.js'
-import { createEmulation } from '../../src/supervisor/emulation.js'
+import { startControlLoop, type ControlLoop } from '../helpers/control-loop.js'
 import { waitUntil } from '../helpers/wait.js'
 
 // A stack of one cluster with its pooler and nothing else: the reconciler runs the PgBouncer as a
@@ -19,22 +14,16 @@ const spec = validateSpec({
   services: {},
 })
 
-let dir: string
+let loop: ControlLoop
 let executor: LocalExecutor
-let reconciler: Reconciler
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'outgrow-test-'))
-  await chmod(dir, 0o755)
-  executor = new LocalExecutor({ dataDir: dir, emulation: createEmulation('none', 'test', 1), spec: () => spec, durable: false, bootstrap: async () => {} })
-  reconciler = new Reconciler({ executor, events: new EventLog(join(dir, 'events.jsonl')), spec, resyncMs: 200 })
-  reconciler.kick()
-  await reconciler.waitConverged(60_000, 3)
+  loop = await startControlLoop(spec)
+  executor = loop.executor
 })
+
 after(async () => {
-  reconciler.stop()
-  await executor.stopAll()
-  await rm(dir, { recursive: true, force: true })
+  await loop?.stop()
 })
 
 async function selectOne (url: string): Promise<number | undefined> {

@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { OutgrowError } from '../../errors/index.js'
+import { clockTicksPerSecond, cpuTicksOfStat } from '../../supervisor/proc-stat.js'
 import { parsePrometheusText, sumSamples, type Sample } from '../../lab/prometheus-text.js'
 
 /**
@@ -130,18 +130,6 @@ export function cpuUtilization (previous: CpuUsageReading, current: CpuUsageRead
   return usedSeconds / elapsedSeconds / quotaCores
 }
 
-let clockTicks: number | undefined
-function ticksPerSecond (): number {
-  if (clockTicks === undefined) {
-    try {
-      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
-    } catch {
-      clockTicks = 100
-    }
-  }
-  return clockTicks
-}
-
 /**
  * CPU time of one process (user + system, from /proc/<pid>/stat), as a reading like
  * cgroupCpuUsage's: works whether or not the cpuacct controller is mounted beside cpu.
@@ -153,9 +141,8 @@ export async function processCpuUsage (pid: number, now: number): Promise<CpuUsa
   } catch (err) {
     throw new OutgrowError('OUTGROW_METRICS_UNAVAILABLE', `cannot read the CPU time of process ${pid}: ${(err as Error).message}`, { pid }, { cause: err })
   }
-  // Fields after the command name (which may hold spaces) start at ')'; utime and stime are 14th and 15th.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
-  const ticks = Number(fields[11]) + Number(fields[12])
+  const { user, system } = cpuTicksOfStat(text)
+  const ticks = user + system
   if (!Number.isFinite(ticks)) throw new OutgrowError('OUTGROW_METRICS_UNAVAILABLE', `unreadable /proc/${pid}/stat`)
-  return { at: now, usageNs: ticks / ticksPerSecond() * 1e9 }
+  return { at: now, usageNs: ticks / clockTicksPerSecond() * 1e9 }
 }
