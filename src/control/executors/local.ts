@@ -13,7 +13,7 @@ import type { EtcdPeer } from '../../supervisor/engines/etcd.js'
 import { dropReplicationSlot, replicationSlotName } from '../../supervisor/engines/postgres.js'
 import { freePort, portIsFree } from '../../supervisor/free-port.js'
 import { EtcdHandle, NodeHandle, PgBouncerHandle, PostgresHandle, RedisHandle, type LocalHandle, type Placement } from './local-handles.js'
-import { appProcessConfig, gatewayProcessConfig } from './process-configs.js'
+import { admissionDelayMs, appProcessConfig, gatewayProcessConfig } from './process-configs.js'
 
 export interface LocalExecutorOptions {
   readonly dataDir: string
@@ -154,6 +154,10 @@ export class LocalExecutor extends EventEmitter {
         entry.detail = signal ?? `exit code ${String(code)}`
         this.emit('exit', unit.name, entry.detail)
       })
+      if (unit.kind === 'app') {
+        entry.address = address
+        await new Promise((resolve) => setTimeout(resolve, admissionDelayMs(this.#options.spec(), unit.group.split('/')[1] ?? '')))
+      }
       if (!proc.running) throw new Error('exited during start')
       Object.assign(entry, { state: 'ready', address, since: Date.now() })
     } catch (err) {

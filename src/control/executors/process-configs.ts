@@ -81,3 +81,14 @@ export function gatewayProcessConfig (spec: TopologySpec, gateway: string, addre
   }
   return { role: 'gateway', instanceId: gateway, gateway: config }
 }
+
+/**
+ * How long a new instance of a routed service needs before gateways send it traffic: their active
+ * health checks admit it after `rise` passing checks. An instance counts as ready only then (as
+ * Kubernetes' minReadySeconds), so a rolling replacement never moves on before the replaced
+ * instance takes traffic again.
+ */
+export function admissionDelayMs (spec: TopologySpec, service: string): number {
+  const checks = Object.values(spec.gateways).filter((g) => g.routes.some((r) => r.service === service)).map((g) => g.healthCheck.intervalMs * g.healthCheck.rise)
+  return checks.length === 0 ? 0 : Math.max(...checks) + 250
+}
