@@ -1,5 +1,6 @@
 import { parseStackConfig } from '../config/stack-config.js'
 import { preset, type Level } from '../control/presets.js'
+import { SCENARIO_HELP } from '../lab/chaos/scenarios.js'
 
 /** [1, 1, 1, 3] → "1 at levels 1–3, 3 at level 4". */
 function byLevel (values: readonly number[]): string {
@@ -60,3 +61,9 @@ Example gateway.json (only "upstreams.instances" is required; health checks GET 
   }
 Health transitions of instances are logged to stderr, one line each, with the reason.
 The admin API (GET/POST /__outgrow/admin/instances, DELETE …/:id) listens on admin.host:admin.port only.`
+
+export const CHAOS_HELP_FOOTER = `
+Scenarios:
+${Object.entries(SCENARIO_HELP).map(([name, text]) => `  ${name.padEnd(17)} ${text}`).join('\n')}
+Exits non-zero (OUTGROW_CHAOS_UNSAFE) when an acknowledged order was lost or placed twice, or two
+primaries accepted writes at once. The ack log is kept in <data dir>/chaos/. See docs/chaos.md.`

@@ -2,11 +2,12 @@ import { Command, Option } from 'commander'
 import { BALANCER_NAMES } from '../config/stack-config.js'
 import { isOutgrowError } from '../errors/index.js'
 import { bench } from './bench.js'
+import { chaos } from './chaos.js'
 import { apply, down, events, logs, scale, status } from './control.js'
 import { DEFAULT_SLO } from '../lab/scenario-metrics.js'
 import { integer, levelList, positiveNumber, scenarioList } from './options.js'
 import { gateway } from './gateway.js'
-import { GATEWAY_HELP_EXAMPLE, UP_HELP_FOOTER, upDefault } from './help-text.js'
+import { CHAOS_HELP_FOOTER, GATEWAY_HELP_EXAMPLE, UP_HELP_FOOTER, upDefault } from './help-text.js'
 import { up } from './up.js'
 
 const program = new Command()
@@ -66,6 +67,18 @@ target(program.command('events').description('the event log: every change, who m
 target(program.command('logs').description('the last lines of one process\'s log, or of every process').argument('[name]'))
   .option('-n, --lines <n>', 'lines per process', integer(1, 10_000), 50)
   .action(logs)
+
+target(program.command('chaos')
+  .description('inject a fault into the running stack under a checker workload and print a no-loss verdict')
+  .argument('<scenario>', 'kill-instance, kill-primary, freeze-primary, kill-redis, kill-etcd-member or kill-worker'))
+  .option('--duration <s>', 'seconds of the whole run; the fault comes after a quarter of it (1–5 s)', integer(2, 3600), 20)
+  .option('--rate <req/s>', 'operations started per second, orders and reads alternating', integer(1, 10_000), 40)
+  .option('--freeze <s>', 'freeze-primary: seconds the node stays stopped', integer(1, 3600), 5)
+  .option('--clients <n>', 'virtual clients (seeded users user1…userN), one order in flight each', integer(1, 1000), 16)
+  .option('--password <password>', 'password of the seeded users', 'password123')
+  .option('--json', 'the report as JSON')
+  .addHelpText('after', CHAOS_HELP_FOOTER)
+  .action(chaos)
 
 program.command('gateway')
   .description('run the gateway on its own, in front of any HTTP service')

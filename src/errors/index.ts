@@ -42,6 +42,10 @@ export const ERRORS = {
   OUTGROW_TOPOLOGY_REFUSED: { status: 422, retryable: false, message: 'The topology cannot work' },
   OUTGROW_CONTROL_UNAVAILABLE: { status: 503, retryable: true, message: 'No running stack answers' },
   OUTGROW_STACK_RUNNING: { status: 409, retryable: false, message: 'A stack already runs on this data directory' },
+  OUTGROW_CHAOS_NO_TARGET: { status: 422, retryable: false, message: 'The running stack has nothing this chaos scenario can hit' },
+  OUTGROW_CHAOS_FAULT_FAILED: { status: 500, retryable: false, message: 'The fault could not be injected' },
+  OUTGROW_CHAOS_CHECK_FAILED: { status: 503, retryable: true, message: 'The chaos run could not be checked against the database' },
+  OUTGROW_CHAOS_UNSAFE: { status: 500, retryable: false, message: 'The chaos run lost or duplicated acknowledged writes, or saw two primaries' },
   OUTGROW_METRICS_UNAVAILABLE: { status: 503, retryable: true, message: 'Metrics could not be read' },
   OUTGROW_INTERNAL: { status: 500, retryable: false, message: 'Internal error' },
 } as const satisfies Record<string, ErrorSpec>

@@ -20,3 +20,8 @@ export function cpuTicksOfStat (stat: string): { user: number, system: number } 
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return { user: Number(fields[11]), system: Number(fields[12]) }
 }
+
+/** The parent's pid, from the text of /proc/<pid>/stat (the 4th field). */
+export function parentPidOfStat (stat: string): number {
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+}

@@ -1,0 +1,79 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { OutgrowError } from '../../errors/index.js'
+import { parentPidOfStat } from '../../supervisor/proc-stat.js'
+
+/**
+ * A node of the stack as a whole process tree: a unit's process and everything below it (a
+ * PostgreSQL postmaster and its backends, an HA agent with its postmaster and fence keeper).
+ * Killing or freezing only the unit's own pid would leave the rest of the node running.
+ */
+
+/** pid → parent pid, for every process /proc shows. */
+export function readParentTable (): Map<number, number> {
+  const table = new Map<number, number>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      table.set(Number(entry), parentPidOfStat(readFileSync(`/proc/${entry}/stat`, 'utf8')))
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return table
+}
+
+/** root and all its descendants, root first, each before its children. */
+export function processTree (root: number, parents: ReadonlyMap<number, number>): number[] {
+  const children = new Map<number, number[]>()
+  for (const [pid, ppid] of parents) {
+    const list = children.get(ppid)
+    if (list === undefined) children.set(ppid, [pid])
+    else list.push(pid)
+  }
+  const tree: number[] = []
+  const queue = [root]
+  const seen = new Set<number>()
+  while (queue.length > 0) {
+    const pid = queue.shift() as number
+    if (seen.has(pid)) continue
+    seen.add(pid)
+    tree.push(pid)
+    queue.push(...(children.get(pid) ?? []).sort((a, b) => a - b))
+  }
+  return tree
+}
+
+/** Sends signal to every pid; a process gone meanwhile is skipped. Returns the pids it reached. */
+export function signalAll (pids: readonly number[], signal: NodeJS.Signals): number[] {
+  const reached: number[] = []
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal)
+      reached.push(pid)
+    } catch (err) {
+      const code = (err as { code?: string }).code
+      if (code === 'ESRCH') continue
+      throw new OutgrowError('OUTGROW_CHAOS_FAULT_FAILED', `could not send ${signal} to pid ${pid}: ${(err as Error).message}`, { pid, signal })
+    }
+  }
+  return reached
+}
+
+/** SIGKILL of a whole tree, listed before the first signal so no child escapes as an orphan. */
+export function killTree (root: number): number[] {
+  return signalAll(processTree(root, readParentTable()), 'SIGKILL')
+}
+
+/**
+ * SIGSTOP of a whole tree: stopped from the root down, then the table is read again until no new
+ * child appeared (a process forked between the reads is stopped too). Returns what was stopped.
+ */
+export function stopTree (root: number): number[] {
+  const stopped = new Set<number>()
+  for (let pass = 0; pass < 5; pass++) {
+    const fresh = processTree(root, readParentTable()).filter((pid) => !stopped.has(pid))
+    if (fresh.length === 0) break
+    for (const pid of signalAll(fresh, 'SIGSTOP')) stopped.add(pid)
+  }
+  return [...stopped]
+}
