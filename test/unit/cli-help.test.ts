@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { describe, it } from 'node:test'
 import { promisify } from 'node:util'
+import { SCENARIOS } from '../../src/lab/chaos/scenarios.js'
 import { CLI } from '../helpers/cli.js'
 
 const help = async (command: string): Promise<string> => (await promisify(execFile)(process.execPath, [CLI, command, '--help'])).stdout
@@ -25,5 +26,11 @@ describe('command help', () => {
     const config = parseGatewayConfig(JSON.parse(example))
     assert.equal(config.upstreams.instances.length, 2)
     assert.match(text, /GET \/readyz by default/)
+  })
+
+  it('outgrow chaos --help lists every scenario and its options', async () => {
+    const text = unwrapped(await help('chaos'))
+    for (const scenario of SCENARIOS) assert.match(text, new RegExp(`^ {2}${scenario} `, 'm'), scenario)
+    for (const option of ['--duration <s>', '--rate <req/s>', '--freeze <s>', '--json', '--data-dir <dir>']) assert.ok(text.includes(option), option)
   })
 })
