@@ -39,7 +39,7 @@ const sleep = async (ms: number): Promise<void> => { await new Promise((resolve)
  */
 export class Checker {
   readonly orders: { started: number, refused: number, indeterminate: number, abandoned: number } = { started: 0, refused: 0, indeterminate: 0, abandoned: 0 }
-  /** Operations not started because every client was busy with an order. */
+  /** Orders not started because every client was busy with one. */
   skipped = 0
   readonly #sent: Record<string, number> = {}
   readonly #failed: Record<string, Record<string, number>> = {}

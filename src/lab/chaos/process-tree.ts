@@ -70,10 +70,18 @@ export function killTree (root: number): number[] {
  */
 export function stopTree (root: number): number[] {
   const stopped = new Set<number>()
-  for (let pass = 0; pass < 5; pass++) {
-    const fresh = processTree(root, readParentTable()).filter((pid) => !stopped.has(pid))
-    if (fresh.length === 0) break
-    for (const pid of signalAll(fresh, 'SIGSTOP')) stopped.add(pid)
+  try {
+    for (let pass = 0; pass < 5; pass++) {
+      const fresh = processTree(root, readParentTable()).filter((pid) => !stopped.has(pid))
+      if (fresh.length === 0) break
+      for (const pid of fresh) {
+        for (const reached of signalAll([pid], 'SIGSTOP')) stopped.add(reached)
+      }
+    }
+  } catch (err) {
+    // Half a frozen node is no fault anyone asked for: what was stopped runs again.
+    signalAll([...stopped], 'SIGCONT')
+    throw err
   }
   return [...stopped]
 }

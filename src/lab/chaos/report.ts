@@ -16,7 +16,7 @@ export function formatChaosReport (report: ChaosReport): string {
     ['fault', `${f.kind === 'kill' ? 'SIGKILL' : 'SIGSTOP'} ${f.target} (${f.pids.length} process${f.pids.length === 1 ? '' : 'es'}) at ${seconds(f.atMs)}${f.resumedAtMs === undefined ? '' : `, SIGCONT at ${seconds(f.resumedAtMs)}`}, run ${seconds(v.durationMs)}`],
     ['requests', `${v.requests.sent} sent, ${v.requests.failed} failed`],
     ...failedKinds.map(([kind, k]): [string, string] => [`  ${kind}`, `${k.failed} of ${k.sent} failed: ${reasons(k.reasons)}`]),
-    ['orders', `${v.orders.started} started, ${v.orders.acknowledged} acknowledged, ${v.orders.refused} refused, ${v.orders.indeterminate} indeterminate, ${v.orders.abandoned} abandoned`],
+    ['orders', `${v.orders.started} started, ${v.orders.acknowledged} acknowledged, ${v.orders.refused} refused, ${v.orders.indeterminate} indeterminate, ${v.orders.abandoned} abandoned${report.skipped > 0 ? ` (${report.skipped} more not started: every client was busy)` : ''}`],
     ['writes back after', v.writesRecoveredAfterMs === null ? 'never within the run' : seconds(v.writesRecoveredAfterMs)],
     ['acknowledged lost', `${v.lost}${v.examples.lost.length > 0 ? ` (e.g. ${v.examples.lost.slice(0, 3).join(', ')})` : ''}`],
     ['duplicates', `${v.duplicates}${v.examples.duplicates.length > 0 ? ` (e.g. ${v.examples.duplicates.slice(0, 3).join(', ')})` : ''}`],

@@ -28,7 +28,7 @@ export interface ChaosReport {
   /** The node the final check read the orders on. */
   readonly checkedOn: string
   readonly ackLog?: string
-  /** Operations not started because every client was busy retrying. */
+  /** Orders not started because every client was busy with one (retrying, during an outage). */
   readonly skipped: number
 }
 
