@@ -6,6 +6,7 @@ import pg from 'pg'
 import { ordersByKey } from '../../src/lab/chaos/final-check.js'
 import { PgProbe } from '../../src/lab/chaos/node-probes.js'
 import { PrimaryProbe } from '../../src/lab/chaos/primary-probe.js'
+import { computeVerdict } from '../../src/lab/chaos/verdict.js'
 import { killTree, processTree, readParentTable, signalAll, stopTree } from '../../src/lab/chaos/process-tree.js'
 import { startEngines, type TestEngines } from '../helpers/engines.js'
 import { isAlive, waitFor } from '../helpers/cli.js'
@@ -76,6 +77,27 @@ describe('primary probes', () => {
     assert.equal(checked.primary, 'primary')
     assert.deepEqual([...checked.orders.keys()].sort(), ['run-a-1', 'run-a-2'])
     assert.equal(checked.orders.get('run-a-2')?.length, 2)
+  })
+})
+
+describe('split brain', () => {
+  // Last in this file: it promotes the replica.
+  it('a promoted replica beside a primary that still takes writes is seen as two writable primaries, and fails the verdict', async () => {
+    const replica = (engines.replica as NonNullable<TestEngines['replica']>).url
+    const probe = new PrimaryProbe({ nodes: () => [{ name: 'p', url: engines.primary.url }, { name: 'r', url: replica }], now: () => 0 })
+    await sql(replica, 'SELECT pg_promote(true, 30)')
+    try {
+      const round = await probe.round()
+      assert.deepEqual([...round.writable].sort(), ['p', 'r'])
+      const verdict = computeVerdict({
+        scenario: 'freeze-primary', target: 'p', faultAt: 0, endedAt: 1, acks: [], requests: { sent: {}, failed: {} },
+        orders: { started: 0, refused: 0, indeterminate: 0, abandoned: 0 }, probes: probe.rounds, database: new Map(),
+      })
+      assert.equal(verdict.twoPrimaryInstants, 1)
+      assert.equal(verdict.safe, false)
+    } finally {
+      await probe.stop()
+    }
   })
 })
 
