@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything Outgrow needs and builds it. Safe to run again: it only installs what is missing.
-#   - Debian/Ubuntu: PostgreSQL server binaries, redis-server, pgbouncer, etcd and a C compiler via apt (as root, or with sudo).
+#   - Debian/Ubuntu: PostgreSQL server binaries, redis-server, pgbouncer, etcd, Patroni (the anchor of the
+#     failover benchmark) and a C compiler via apt (as root, or with sudo).
 #   - Elsewhere: says exactly what to install.
 #   - npm packages (npm ci) and the TypeScript build.
 set -euo pipefail
@@ -34,6 +35,7 @@ have_etcd() {
   [ -n "${OUTGROW_ETCD:-}" ] && [ -x "$OUTGROW_ETCD" ] && return 0
   command -v etcd >/dev/null 2>&1
 }
+have_patroni() { command -v patroni >/dev/null 2>&1; }
 have_setpriv() { command -v setpriv >/dev/null 2>&1; }
 have_cc() { command -v cc >/dev/null 2>&1; }
 
@@ -42,6 +44,8 @@ have_postgres || missing+=(postgresql)
 have_redis || missing+=(redis-server)
 have_pgbouncer || missing+=(pgbouncer)
 have_etcd || missing+=(etcd-server)
+# Only the failover benchmark needs it: it does not hold up a setup without apt.
+have_patroni || ! command -v apt-get >/dev/null 2>&1 || missing+=(patroni)
 have_setpriv || missing+=(util-linux)
 have_cc || missing+=(gcc libc6-dev)
 
@@ -70,6 +74,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     say "Redis >= 7 (redis-server), PgBouncer, etcd >= 3.4, util-linux (setpriv) and a C compiler (cc) with your package manager, e.g."
     say "  Fedora: dnf install postgresql-server redis pgbouncer etcd util-linux   Alpine: apk add postgresql redis pgbouncer etcd util-linux"
     say "  macOS:  brew install postgresql@16 redis pgbouncer etcd   (then set OUTGROW_PG_BIN to its bin directory)"
+    say "and, for the failover benchmark only, Patroni >= 3 with its etcd3 DCS (e.g. pip install 'patroni[etcd3,psycopg2]')"
     exit 1
   fi
 fi

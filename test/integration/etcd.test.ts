@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test'
 import { EtcdClient, isPreconditionFailed, isUnreachable, type WatchEvent } from '../../src/ha/dcs/etcd-client.js'
 import { freePort } from '../../src/supervisor/free-port.js'
 import { OutgrowError } from '../../src/errors/index.js'
-import { etcdCluster, startEtcdCluster, type TestEtcdCluster } from '../helpers/etcd-cluster.js'
+import { etcdCluster, startEtcdCluster, type TestEtcdCluster } from '../../src/lab/etcd-cluster.js'
 import { sleep, waitUntil } from '../helpers/wait.js'
 
 // A real 3-member etcd cluster on free loopback ports, and the client the DCS is built on.

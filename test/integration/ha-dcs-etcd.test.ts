@@ -3,7 +3,7 @@ import { before } from 'node:test'
 import { EtcdClient } from '../../src/ha/dcs/etcd-client.js'
 import { EtcdDcs } from '../../src/ha/dcs/etcd.js'
 import { dcsConformance } from '../conformance/dcs-suite.js'
-import { startEtcdCluster, type TestEtcdCluster } from '../helpers/etcd-cluster.js'
+import { startEtcdCluster, type TestEtcdCluster } from '../../src/lab/etcd-cluster.js'
 import { sleep } from '../helpers/wait.js'
 
 // The DCS contract on a real 3-member etcd cluster (the same suite runs on the memory store in

@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { EtcdServer, type EtcdPeer } from '../../src/supervisor/engines/etcd.js'
-import { freePort } from '../../src/supervisor/free-port.js'
+import { EtcdServer, type EtcdPeer } from '../supervisor/engines/etcd.js'
+import { freePort } from '../supervisor/free-port.js'
 
 /**
- * A real etcd cluster for tests: members on free loopback ports in a temporary directory. A
- * missing etcd throws OUTGROW_ENGINE_MISSING with an install hint: the test fails, never skips.
+ * A real etcd cluster for tests and benchmarks: members on free loopback ports in a temporary
+ * directory. A missing etcd throws OUTGROW_ENGINE_MISSING with an install hint: a test fails,
+ * never skips.
  */
 export interface TestEtcdCluster {
   readonly members: readonly EtcdServer[]

@@ -4,14 +4,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
-import type { AgentProcessConfig } from '../../src/ha/agent-main.js'
-import { ManagedProcess } from '../../src/supervisor/managed-process.js'
-import { PostgresServer, type PostgresOptions } from '../../src/supervisor/engines/postgres.js'
-import { freePort } from '../../src/supervisor/free-port.js'
+import type { AgentProcessConfig } from '../ha/agent-main.js'
+import { ManagedProcess } from '../supervisor/managed-process.js'
+import { PostgresServer, type PostgresOptions } from '../supervisor/engines/postgres.js'
+import { freePort } from '../supervisor/free-port.js'
+import { postmasterPid as postmasterPidOf, signalPostgres as signalServer } from './pg-signal.js'
 
 /**
- * Real HA nodes for tests: PostgreSQL servers (the first initdb'd, the others cloned from it with
- * replication slots), each run by its own agent process (src/ha/agent-main.ts) over a real etcd.
+ * Real HA nodes for tests and benchmarks: PostgreSQL servers (the first initdb'd, the others cloned
+ * from it with replication slots), each run by its own agent process (src/ha/agent-main.ts) over a
+ * real etcd.
  */
 export interface HaNode {
   readonly name: string
@@ -25,16 +27,16 @@ export interface HaNodes {
   node(name: string): HaNode
   /** Starts (or starts again) node's agent, which starts its PostgreSQL; resolves once it is ready. */
   startAgent(name: string): Promise<void>
-  /** The postmaster's pid (= its process group) from postmaster.pid, if the server runs. */
+  /** The postmaster's pid from postmaster.pid, if the server runs. */
   postmasterPid(name: string): number | undefined
-  /** Sends signal to node's whole PostgreSQL process group (postmaster, backends, walsenders). */
+  /** Sends signal to node's whole PostgreSQL server (postmaster, backends, walsenders: pg-signal.ts). */
   signalPostgres(name: string, signal: NodeJS.Signals): void
   /** The agents' decision lines, for a failing test's message. */
   agentLog(name: string, lines?: number): string
   stop(): Promise<void>
 }
 
-const AGENT_MAIN = fileURLToPath(new URL('../../src/ha/agent-main.js', import.meta.url))
+const AGENT_MAIN = fileURLToPath(new URL('../ha/agent-main.js', import.meta.url))
 
 export async function createHaNodes (names: readonly string[], etcdHosts: readonly string[], cluster: string): Promise<HaNodes> {
   const dir = await mkdtemp(join(tmpdir(), 'outgrow-test-'))
@@ -53,19 +55,8 @@ export async function createHaNodes (names: readonly string[], etcdHosts: readon
     if (found === undefined) throw new Error(`no node ${name}`)
     return found
   }
-  const postmasterPid = (name: string): number | undefined => {
-    try {
-      const pid = Number(readFileSync(join(node(name).options.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0])
-      return Number.isInteger(pid) && pid > 0 ? pid : undefined
-    } catch {
-      return undefined
-    }
-  }
-  const signalPostgres = (name: string, signal: NodeJS.Signals): void => {
-    const pid = postmasterPid(name)
-    if (pid === undefined) return
-    try { process.kill(-pid, signal) } catch { /* already gone */ }
-  }
+  const postmasterPid = (name: string): number | undefined => postmasterPidOf(node(name).options.dataDir)
+  const signalPostgres = (name: string, signal: NodeJS.Signals): void => { signalServer(node(name).options.dataDir, signal) }
 
   const [first, ...rest] = names
   const primary = await PostgresServer.createPrimary(options.get(first as string) as PostgresOptions)
