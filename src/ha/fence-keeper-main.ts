@@ -4,10 +4,11 @@
  * carries the requests out one at a time, and when the deadline passes it fences by itself — even
  * if the agent is frozen (SIGSTOP) or dead (its IPC channel closes: fence at once, then exit).
  * If a fence it applies on its own does not take effect within fenceTimeoutMs (PostgreSQL frozen or
- * hung), it kills PostgreSQL's process group: Patroni's watchdog, without resetting the machine.
+ * hung), it kills PostgreSQL, the postmaster and every process it forked: Patroni's watchdog, without resetting the machine.
  *
  * Configuration: OUTGROW_FENCE_KEEPER = { url, fenceTimeoutMs } (JSON).
  */
+import { descendantsOf } from '../supervisor/process-tree.js'
 import { applyFence, applyUnfence } from './pg-sql.js'
 import type { KeeperReply, KeeperRequest } from './fence-keeper.js'
 
@@ -46,8 +47,12 @@ async function fenceOnOwn (why: string): Promise<void> {
     if (/ECONNREFUSED|ENOENT/.test(message)) { log(`${why}; PostgreSQL is not running`); return }
     if (postmasterPid === undefined) { log(`${why}; fence failed (${message}) and no postmaster to kill`); return }
     try {
-      process.kill(-postmasterPid, 'SIGKILL')
-      log(`${why}; fence did not land within ${fenceTimeoutMs} ms (${message}): killed PostgreSQL's process group ${postmasterPid}`)
+      // The postmaster and every process it forked: each child calls setsid(), so the postmaster's
+      // process group alone would leave backends committing on open connections.
+      const server = [postmasterPid, ...descendantsOf(postmasterPid)]
+      process.kill(postmasterPid, 'SIGKILL')
+      for (const pid of server.slice(1)) { try { process.kill(pid, 'SIGKILL') } catch { /* gone with the postmaster */ } }
+      log(`${why}; fence did not land within ${fenceTimeoutMs} ms (${message}): killed PostgreSQL (${server.length} processes from ${postmasterPid})`)
     } catch (killErr) {
       log(`${why}; fence failed (${message}) and kill failed (${String(killErr)})`)
     }

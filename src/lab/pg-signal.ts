@@ -4,8 +4,9 @@
  * enough: each child calls setsid() at fork, so a SIGSTOP of the group freezes the postmaster alone
  * while its backends go on committing on open connections.
  */
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { descendantsOf } from '../supervisor/process-tree.js'
 
 /** The postmaster's pid from postmaster.pid in dataDir, if the server runs. */
 export function postmasterPid (dataDir: string): number | undefined {
@@ -15,31 +16,6 @@ export function postmasterPid (dataDir: string): number | undefined {
   } catch {
     return undefined
   }
-}
-
-/** Every process's parent, from /proc/<pid>/stat (field 4, after the parenthesised command name). */
-function parents (): Map<number, number> {
-  const map = new Map<number, number>()
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      map.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
-    } catch { /* exited meanwhile */ }
-  }
-  return map
-}
-
-function descendants (root: number): number[] {
-  const parentOf = parents()
-  const found: number[] = []
-  let frontier = [root]
-  while (frontier.length > 0) {
-    const next = [...parentOf].filter(([, parent]) => frontier.includes(parent)).map(([pid]) => pid)
-    found.push(...next)
-    frontier = next
-  }
-  return found
 }
 
 const send = (pid: number, signal: NodeJS.Signals): void => { try { process.kill(pid, signal) } catch { /* already gone */ } }
@@ -65,7 +41,7 @@ export function signalPostgres (dataDir: string, signal: NodeJS.Signals): void {
     send(pid, signal)
     done.add(pid)
     for (let round = 0; round < 2; round++) {
-      for (const child of descendants(pid)) {
+      for (const child of descendantsOf(pid)) {
         if (done.has(child)) continue
         done.add(child)
         send(child, signal)

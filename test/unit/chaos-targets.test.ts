@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { processTree } from '../../src/lab/chaos/process-tree.js'
+import { processTree } from '../../src/supervisor/process-tree.js'
 import { postgresNodes, selectTarget, SCENARIOS, type NodeFacts, type StackNode } from '../../src/lab/chaos/scenarios.js'
 import { parentPidOfStat } from '../../src/supervisor/proc-stat.js'
 import { thrown } from '../helpers/thrown.js'

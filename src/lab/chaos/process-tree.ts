@@ -1,47 +1,11 @@
-import { readdirSync, readFileSync } from 'node:fs'
 import { OutgrowError } from '../../errors/index.js'
-import { parentPidOfStat } from '../../supervisor/proc-stat.js'
+import { processTree, readParentTable } from '../../supervisor/process-tree.js'
 
 /**
  * A node of the stack as a whole process tree: a unit's process and everything below it (a
  * PostgreSQL postmaster and its backends, an HA agent with its postmaster and fence keeper).
  * Killing or freezing only the unit's own pid would leave the rest of the node running.
  */
-
-/** pid → parent pid, for every process /proc shows. */
-export function readParentTable (): Map<number, number> {
-  const table = new Map<number, number>()
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      table.set(Number(entry), parentPidOfStat(readFileSync(`/proc/${entry}/stat`, 'utf8')))
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return table
-}
-
-/** root and all its descendants, root first, each before its children. */
-export function processTree (root: number, parents: ReadonlyMap<number, number>): number[] {
-  const children = new Map<number, number[]>()
-  for (const [pid, ppid] of parents) {
-    const list = children.get(ppid)
-    if (list === undefined) children.set(ppid, [pid])
-    else list.push(pid)
-  }
-  const tree: number[] = []
-  const queue = [root]
-  const seen = new Set<number>()
-  while (queue.length > 0) {
-    const pid = queue.shift() as number
-    if (seen.has(pid)) continue
-    seen.add(pid)
-    tree.push(pid)
-    queue.push(...(children.get(pid) ?? []).sort((a, b) => a - b))
-  }
-  return tree
-}
 
 /** Sends signal to every pid; a process gone meanwhile is skipped. Returns the pids it reached. */
 export function signalAll (pids: readonly number[], signal: NodeJS.Signals): number[] {
