@@ -32,6 +32,8 @@ export class HaMonitor {
   readonly #client: EtcdClient
   readonly #dcs = new Map<string, EtcdDcs>()
   readonly #views = new Map<string, HaClusterView>()
+  /** The last leader seen per cluster, so that "X leads (was Y)" spans the moment without one. */
+  readonly #lastLeader = new Map<string, string>()
   readonly #events: EventLog
   readonly #timer: NodeJS.Timeout
   #polling = false
@@ -72,12 +74,13 @@ export class HaMonitor {
     }
     this.#views.set(cluster, view)
     if (before !== undefined && before.leader === leader) return
-    const was = before?.leader ?? null
+    const was = this.#lastLeader.get(cluster)
     if (leader === null) {
-      if (was !== null) this.#events.append({ actor: 'ha', action: 'leader', target: cluster, result: 'observed', detail: `no leader: ${was} lost the leader key, election under way` })
+      if (before?.leader != null) this.#events.append({ actor: 'ha', action: 'leader', target: cluster, result: 'observed', detail: `no leader: ${before.leader} no longer holds the leader key, election under way` })
       return
     }
-    const why = was === null ? '' : ` (was ${was})`
+    this.#lastLeader.set(cluster, leader)
+    const why = was === undefined || was === leader ? '' : ` (was ${was})`
     this.#events.append({ actor: 'ha', action: 'leader', target: cluster, result: 'observed', detail: `${leader} leads${why}` })
   }
 

@@ -84,6 +84,11 @@ async function main (): Promise<void> {
     keeper.close()
     client.close()
   }, { graceMs: 20_000 })
+  // A leader key naming this member outlived this agent's previous process, and its PostgreSQL
+  // stopped with it (the keeper fenced it, the kernel stopped it): hand the key over at once, so a
+  // standby takes over now rather than this node resuming after a crash; it rejoins as a replica.
+  const before = await dcs.getCluster().catch(() => null)
+  if (bootstrap === 'existing' && before?.leader?.name === config.name) await dcs.deleteLeader(config.name).catch(() => false)
   await node.start()
   agent.start()
   reportReady({ role: 'ha-agent', name: config.name, bootstrap, postmasterPid: server.process.pid, keeperPid: keeper.pid })

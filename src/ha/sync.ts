@@ -47,7 +47,11 @@ export function syncStep (snapshot: ClusterSnapshot, me: string, pg: PostgresSta
     const then = toPostgres([])
     return then.actions.length === 0 ? null : { actions: then.actions, note: `no healthy standby: commits acknowledged on the primary alone${then.note}` }
   }
-  if (!strict && sync.leader === me && sync.standbys.length === 0) return rejoin(snapshot, pg, desired, inPostgres, dcs)
+  if (!strict && sync.leader === me && sync.standbys.length === 0) {
+    // Named alone, a standby that does not stream yet (still rewinding, say) would block every commit.
+    const streaming = desired.filter((n) => snapshot.members.some((m) => m.name === n && m.following === me && m.timeline === pg.timeline))
+    return rejoin(snapshot, pg, streaming, inPostgres, dcs)
+  }
 
   if (sync.leader !== me) {
     const standbys = union(inPostgres, desired)

@@ -45,6 +45,11 @@ test('non-strict: a returning standby is named in PostgreSQL first, in the key o
   assert.deepEqual(added?.actions, [{ kind: 'set-sync-standbys', target: 'dcs', standbys: ['b'], expectedRevision: 20 }])
 })
 
+test('non-strict: a returning standby that does not follow this leader yet is not named (it would block every commit)', () => {
+  const snapshot = clusterWithLeader({ members: [primaryRecord('a'), member('b', { following: null })], sync: { standbys: [] } })
+  assert.deepEqual(syncStep(snapshot, 'a', pgPrimary({ syncStandbys: [], syncChangedAtLsn: 0 }), false)?.actions, [])
+})
+
 test('non-strict: after an agent restart the switch position is unknown, so the standby is named again to learn it', () => {
   const snapshot = clusterWithLeader({ members: [primaryRecord('a'), member('b', { lsn: 5000 })], sync: { standbys: [] } })
   const step = syncStep(snapshot, 'a', pgPrimary({ syncStandbys: ['b'], syncChangedAtLsn: 0 }), false)
