@@ -80,6 +80,7 @@ export class PgLocalPostgres implements LocalPostgres {
       following,
       diverged: raw.recovery && following !== null && !raw.streaming && await this.#divergedFrom(following, raw.timeline, raw.lsn),
       syncStandbys: primary ? parseSyncStandbyNames(raw.syncNames) : [],
+      syncOff: primary && raw.syncNames.trim() === '',
       syncChangedAtLsn: this.#syncChangedAtLsn,
       timelineStartLsn: primary ? await this.#timelineStartLsn(raw.timeline) : 0,
     }

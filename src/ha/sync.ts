@@ -41,11 +41,12 @@ export function syncStep (snapshot: ClusterSnapshot, me: string, pg: PostgresSta
   const dcs = (standbys: readonly string[]): HaAction => ({ kind: 'set-sync-standbys', target: 'dcs', standbys, expectedRevision: sync.revision })
   // A standby still catching up to the promotion point is worth waiting for; none at all is not.
   if (!strict && healthy.length === 0) {
+    // [] in PostgreSQL is either off or the name that never connects: only off lets commits through.
+    const off: HaAction[] = pg.syncOff === true ? [] : [{ kind: 'set-sync-standbys', target: 'postgres', standbys: [] }]
     if (sync.leader !== me || sync.standbys.length > 0) {
-      return { actions: [dcs([]), ...toPostgres([]).actions], note: `no healthy standby: emptying the sync key, no standby may take over${toPostgres([]).note}` }
+      return { actions: [dcs([]), ...off], note: 'no healthy standby: emptying the sync key (no standby may take over), then acknowledging on the primary alone' }
     }
-    const then = toPostgres([])
-    return then.actions.length === 0 ? null : { actions: then.actions, note: `no healthy standby: commits acknowledged on the primary alone${then.note}` }
+    return off.length === 0 ? null : { actions: off, note: 'no healthy standby: commits acknowledged on the primary alone' }
   }
   if (!strict && sync.leader === me && sync.standbys.length === 0) {
     // Named alone, a standby that does not stream yet (still rewinding, say) would block every commit.
@@ -82,7 +83,7 @@ export function syncStep (snapshot: ClusterSnapshot, me: string, pg: PostgresSta
  */
 function rejoin (snapshot: ClusterSnapshot, pg: PostgresStatus, desired: readonly string[], inPostgres: readonly string[], dcs: (s: readonly string[]) => HaAction): SyncStep {
   const name: HaAction = { kind: 'set-sync-standbys', target: 'postgres', standbys: desired }
-  if (desired.length === 0) return { actions: same(desired, inPostgres) ? [] : [name], note: 'no standby caught up yet: commits acknowledged on the primary alone' }
+  if (desired.length === 0) return { actions: pg.syncOff === true ? [] : [name], note: 'no standby streams yet: commits acknowledged on the primary alone' }
   if (!same(desired, inPostgres) || pg.syncChangedAtLsn === 0) {
     return { actions: [name], note: `synchronous_standby_names = ANY 1 (${desired.join(', ')}); into the sync key once caught up` }
   }

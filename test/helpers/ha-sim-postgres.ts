@@ -70,6 +70,7 @@ export class SimPostgres implements LocalPostgres {
       following: this.role === 'replica' ? this.following : null,
       diverged: this.role === 'replica' && this.diverged,
       syncStandbys: [...this.syncStandbys],
+      syncOff: this.syncOff,
       syncChangedAtLsn: this.syncChangedAtLsn,
       timelineStartLsn: this.timelineStartLsn,
     }

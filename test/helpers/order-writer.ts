@@ -13,6 +13,8 @@ export interface OrderWriter {
   readonly failures: readonly string[]
   /** Attempts answered with a retryable error before a retry succeeded. */
   retried: number
+  /** Why attempts were retried, with when (for a slow recovery's message). */
+  readonly retries: Array<{ readonly at: number, readonly why: string }>
   stop(): Promise<void>
 }
 
@@ -33,7 +35,7 @@ export async function startOrderWriter (base: string, options: { email?: string,
   const acks: Array<{ id: number, at: number }> = []
   const failures: string[] = []
   let running = true
-  const writer: OrderWriter = { acks, failures, retried: 0, stop: async () => { running = false; await loop } }
+  const writer: OrderWriter = { acks, failures, retried: 0, retries: [], stop: async () => { running = false; await loop } }
 
   /** Repeats one idempotent step until it answers `ok`, or gives up. */
   const untilDone = async (what: string, step: () => Promise<{ status: number, json: Record<string, unknown> }>, ok: number): Promise<Record<string, unknown> | undefined> => {
@@ -49,6 +51,7 @@ export async function startOrderWriter (base: string, options: { email?: string,
         last = (err as Error).message
       }
       writer.retried++
+      writer.retries.push({ at: Date.now(), why: `${what.split(' ')[0] ?? ''}: ${last.slice(0, 160)}` })
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
     failures.push(`${what}: ${last}`)

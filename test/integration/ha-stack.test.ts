@@ -78,7 +78,7 @@ test('level 4 runs PostgreSQL as two HA nodes over a 3-member etcd: a leader and
   }
   assert.ok(stack.events.since(0).some((e) => e.actor === 'ha' && e.action === 'leader' && e.detail === `${leader() ?? ''} leads`), 'the first leader is in the event log')
   writer = await startOrderWriter(url)
-  assert.ok(await waitUntil(async () => (writer as OrderWriter).acks.length >= 5, 20_000, 50), `orders are placed: ${(writer as OrderWriter).failures.join('; ')}`)
+  assert.ok(await waitUntil(async () => (writer as OrderWriter).acks.length >= 5, 20_000, 50), `orders are placed: ${(writer).failures.join('; ')}`)
 })
 
 test('planned switchover: the standby takes over and no order fails for a client that retries with its key', { timeout: 60_000 }, async () => {
@@ -108,6 +108,7 @@ test('kill -9 of the leader node (agent and PostgreSQL): the standby takes over,
   assert.ok(await waitUntil(async () => w.acks.some((a) => a.at > killedAt), LEADER_CHANGE_MS, 50), `orders succeed again on the new leader\n${w.failures.join('; ')}`)
   const first = w.acks.find((a) => a.at > killedAt)
   console.log(`# kill -9 of the leader node ${old}: orders acknowledged again after ${(first?.at ?? 0) - killedAt} ms (new leader ${leader() ?? '-'})`)
+  if (process.env.KEEP === '1') for (const r of w.retries.filter((x) => x.at > killedAt)) console.log(`# ${r.at - killedAt} ${r.why}`)
   assert.ok(await waitUntil(async () => roleOf(old) === 'sync standby' || roleOf(old) === 'replica', REJOIN_MS, 200), `${old} rejoins as a replica\n${logs()}`)
   assert.ok((nodes().find((p) => p.name === old)?.restarts ?? 0) >= 1, 'the supervisor restarted it')
   await w.stop()

@@ -18,6 +18,16 @@ test('non-strict: the only standby gone, the sync key is emptied before PostgreS
   assert.match(step?.note ?? '', /no healthy standby: emptying the sync key/)
 })
 
+test('non-strict: a new leader whose PostgreSQL waits for the name that never connects turns synchronous replication off', () => {
+  const snapshot = clusterWithLeader({ leader: 'b', members: [member('b', { role: 'primary', following: null })], sync: { standbys: [] } })
+  const step = syncStep(snapshot, 'b', pgPrimary({ syncStandbys: [], syncOff: false }), false)
+  assert.deepEqual(step?.actions, [
+    { kind: 'set-sync-standbys', target: 'dcs', standbys: [], expectedRevision: 20 },
+    { kind: 'set-sync-standbys', target: 'postgres', standbys: [] },
+  ])
+  assert.equal(syncStep(clusterWithLeader({ leader: 'b', members: [member('b', { role: 'primary', following: null })], sync: { leader: 'b', standbys: [] } }), 'b', pgPrimary({ syncStandbys: [], syncOff: true }), false), null)
+})
+
 test('strict: the only standby gone, the key keeps it and commits keep waiting', () => {
   const snapshot = clusterWithLeader({ members: [primaryRecord('a')], sync: { standbys: ['b'] } })
   const step = syncStep(snapshot, 'a', pgPrimary({ syncStandbys: ['b'], syncChangedAtLsn: 500 }), true)
@@ -47,7 +57,7 @@ test('non-strict: a returning standby is named in PostgreSQL first, in the key o
 
 test('non-strict: a returning standby that does not follow this leader yet is not named (it would block every commit)', () => {
   const snapshot = clusterWithLeader({ members: [primaryRecord('a'), member('b', { following: null })], sync: { standbys: [] } })
-  assert.deepEqual(syncStep(snapshot, 'a', pgPrimary({ syncStandbys: [], syncChangedAtLsn: 0 }), false)?.actions, [])
+  assert.deepEqual(syncStep(snapshot, 'a', pgPrimary({ syncStandbys: [], syncOff: true, syncChangedAtLsn: 0 }), false)?.actions, [])
 })
 
 test('non-strict: after an agent restart the switch position is unknown, so the standby is named again to learn it', () => {
