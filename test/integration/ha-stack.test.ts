@@ -43,7 +43,8 @@ after(async () => {
     await writer?.stop()
     await (stack as Stack | undefined)?.down()
   } finally {
-    if (process.env.KEEP !== '1') await rm(dir, { recursive: true, force: true })
+    // OUTGROW_TEST_KEEP=1 keeps the stack's data dir and logs, and prints why orders were retried.
+    if (process.env.OUTGROW_TEST_KEEP !== '1') await rm(dir, { recursive: true, force: true })
   }
 })
 
@@ -108,7 +109,7 @@ test('kill -9 of the leader node (agent and PostgreSQL): the standby takes over,
   assert.ok(await waitUntil(async () => w.acks.some((a) => a.at > killedAt), LEADER_CHANGE_MS, 50), `orders succeed again on the new leader\n${w.failures.join('; ')}`)
   const first = w.acks.find((a) => a.at > killedAt)
   console.log(`# kill -9 of the leader node ${old}: orders acknowledged again after ${(first?.at ?? 0) - killedAt} ms (new leader ${leader() ?? '-'})`)
-  if (process.env.KEEP === '1') for (const r of w.retries.filter((x) => x.at > killedAt)) console.log(`# ${r.at - killedAt} ${r.why}`)
+  if (process.env.OUTGROW_TEST_KEEP === '1') for (const r of w.retries.filter((x) => x.at > killedAt)) console.log(`# ${r.at - killedAt} ${r.why}`)
   assert.ok(await waitUntil(async () => roleOf(old) === 'sync standby' || roleOf(old) === 'replica', REJOIN_MS, 200), `${old} rejoins as a replica\n${logs()}`)
   assert.ok((nodes().find((p) => p.name === old)?.restarts ?? 0) >= 1, 'the supervisor restarted it')
   await w.stop()
