@@ -22,9 +22,40 @@ type Status = StackInfo & { converged: boolean, pending: string[] }
 export async function status (options: TargetOptions & { json?: boolean }): Promise<void> {
   const s = await client(options).call<Status>('GET', '/v1/status')
   if (options.json === true) { out(JSON.stringify(s, null, 2)); return }
-  const age = (p: Status['processes'][number]): string => p.detail === undefined ? '' : p.detail
-  out(`level ${s.level}  ${s.url}  ${s.converged ? 'converged' : `converging: ${s.pending.join('; ') || 'starting'}`}\n${s.emulation}\n`)
-  out(table([['NAME', 'ROLE', 'SERVER', 'PID', 'ADDRESS', 'STATE', 'RESTARTS', 'DETAIL'], ...s.processes.map((p) => [p.name, p.role, p.server, String(p.pid ?? '-'), p.url ?? '-', p.state, String(p.restarts), age(p)])]))
+  // An HA node's pid is its agent's; its PostgreSQL and fence keeper run beside it.
+  const age = (p: Status['processes'][number]): string => p.detail ?? (p.ha === undefined ? '' : `postmaster ${p.ha.pids.postmaster ?? '-'}, fence keeper ${p.ha.pids.keeper ?? '-'}`)
+  out(`level ${s.level}  ${s.url}  ${s.converged ? 'converged' : `converging: ${s.pending.join('; ') || 'starting'}`}\n${s.emulation}\n${haLine(s)}\n`)
+  const role = (p: Status['processes'][number]): string => p.ha === undefined ? p.role : `${p.role} (${p.ha.role})`
+  out(table([['NAME', 'ROLE', 'SERVER', 'PID', 'ADDRESS', 'STATE', 'RESTARTS', 'DETAIL'], ...s.processes.map((p) => [p.name, role(p), p.server, String(p.pid ?? '-'), p.url ?? '-', p.state, String(p.restarts), age(p)])]))
+}
+
+/** "HA: on — postgres: leader postgres-1, sync standby postgres-2" or "HA: off". */
+function haLine (s: Status): string {
+  if (!s.ha.enabled) return 'HA: off (no failover: outgrow up --level 4 runs it unless --no-ha)'
+  const clusters = Object.entries(s.ha.clusters).map(([name, c]) => {
+    const others = Object.entries(c.roles).filter(([, r]) => r !== 'leader').map(([n, r]) => `${r} ${n}`)
+    return `${name}: leader ${c.leader ?? 'none (election under way)'}${others.length === 0 ? '' : `, ${others.join(', ')}`}`
+  })
+  return `HA: on${clusters.length === 0 ? '' : ` — ${clusters.join('; ')}`}`
+}
+
+/** `outgrow switchover [--to node] [--wait]`: the leader hands over; --wait until the new leader holds the key. */
+export async function switchover (options: TargetOptions & { to?: string, cluster?: string, wait?: boolean }): Promise<void> {
+  const c = client(options)
+  const r = await c.call<{ cluster: string, from: string, to: string }>('POST', '/v1/switchover', { ...(options.cluster === undefined ? {} : { cluster: options.cluster }), ...(options.to === undefined ? {} : { to: options.to }) })
+  out(`accepted: ${r.cluster}: ${r.from} hands over to ${r.to}`)
+  if (options.wait !== true) return
+  const started = Date.now()
+  let seen = false
+  while (Date.now() < started + 60_000) {
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const view = (await c.call<Status>('GET', '/v1/status')).ha.clusters[r.cluster]
+    if (view?.leader === r.to) { out(`switched over: ${r.to} leads ${r.cluster}`); return }
+    seen ||= view?.switchover !== null
+    // The leader's agent clears a request it will not honour; the reason is in its log.
+    if ((seen || Date.now() - started > 5000) && view?.switchover === null && view.leader === r.from) throw new OutgrowError('OUTGROW_CONFLICT', `switchover refused by ${r.from}: see outgrow logs ${r.from}`)
+  }
+  throw new OutgrowError('OUTGROW_UPSTREAM_TIMEOUT', `${r.to} did not take over within 60 s: see outgrow events and outgrow logs ${r.to}`)
 }
 
 /** `outgrow scale app=5 worker=2`. */

@@ -3,7 +3,7 @@ import { BALANCER_NAMES } from '../config/stack-config.js'
 import { isOutgrowError } from '../errors/index.js'
 import { bench } from './bench.js'
 import { chaos } from './chaos.js'
-import { apply, down, events, logs, scale, status } from './control.js'
+import { apply, down, events, logs, scale, status, switchover } from './control.js'
 import { DEFAULT_SLO } from '../lab/scenario-metrics.js'
 import { integer, levelList, positiveNumber, scenarioList } from './options.js'
 import { gateway } from './gateway.js'
@@ -33,6 +33,9 @@ program.command('up')
   .option('--data-dir <dir>', 'keep the stack\'s data here (default: .outgrow/ beside the config)')
   .option('--fresh', 'delete the data a previous run kept and start over', false)
   .option('--no-seed', 'create the schema but no demo data')
+  // Both forms declared, so that neither sets a default over the config file's `ha`.
+  .option('--ha', 'failover with election at level 4: etcd, an HA agent per PostgreSQL node, synchronous mode (default: on)')
+  .option('--no-ha', 'level 4 without failover: one fixed primary and its replicas, no etcd')
   .addHelpText('after', UP_HELP_FOOTER)
   .action(up)
 
@@ -56,6 +59,13 @@ target(program.command('apply')
   .requiredOption('-f, --file <file>', 'config file (JSON or JS module)'))
   .option('--wait', 'return once the stack has converged')
   .action(apply)
+
+target(program.command('switchover')
+  .description('planned switchover of an HA database cluster: the leader hands over to --to (default: the best synchronous standby)'))
+  .option('--to <node>', 'the node to lead, e.g. postgres-2')
+  .option('--cluster <name>', 'the database cluster (default: the first with ha.enabled)')
+  .option('--wait', 'return once the new leader holds the key')
+  .action(switchover)
 
 target(program.command('down').description('stop the running stack in order (its data is kept)')).action(down)
 

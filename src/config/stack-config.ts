@@ -38,6 +38,11 @@ export const stackConfigSchema = z.object({
     users: z.number().int().min(0).max(1_000_000).default(1000),
   }).strict().default({}),
   adminToken: z.string().min(8).default(DEFAULT_ADMIN_TOKEN),
+  /**
+   * High availability where the level has it (level 4): etcd and an HA agent per PostgreSQL node,
+   * failover with election in synchronous mode (docs/ha.md). `outgrow up --no-ha` turns it off.
+   */
+  ha: z.boolean().default(true),
   /** Where the stack keeps its data (engines, event log, control token); `.outgrow/` beside the config by default. */
   dataDir: z.string().min(1).optional(),
   /**

@@ -23,6 +23,7 @@ export interface ControlApi {
 
 const scaleBody = z.object({ targets: z.record(z.string().min(1), z.number().int().min(0).max(256)).refine((t) => Object.keys(t).length > 0, 'name at least one group') }).strict()
 const applyBody = z.object({ spec: z.record(z.unknown()) }).strict()
+const switchoverBody = z.object({ cluster: z.string().min(1).optional(), to: z.string().min(1).optional() }).strict()
 
 /** The last `lines` lines of a file, read from its end (logs grow without bound). */
 async function tail (file: string, lines: number): Promise<string> {
@@ -41,7 +42,7 @@ async function tail (file: string, lines: number): Promise<string> {
 /**
  * The supervisor's control API: loopback HTTP, every request with `Authorization: Bearer <token>`
  * (the token is in the data dir, readable by its owner only). `outgrow status|scale|apply|down|
- * events|logs` speak to it.
+ * events|logs|switchover` speak to it.
  */
 export async function startControlApi (options: ControlApiOptions): Promise<ControlApi> {
   const { stack } = options
@@ -75,6 +76,10 @@ export async function startControlApi (options: ControlApiOptions): Promise<Cont
     const { spec } = parse(applyBody, request.body)
     stack.apply(spec, 'cli')
     return { accepted: true, pending: stack.pending().map(describeAction) }
+  })
+  app.post('/v1/switchover', async (request) => {
+    const body = parse(switchoverBody, request.body ?? {})
+    return { accepted: true, ...await stack.switchover(body) }
   })
   app.post('/v1/down', async (_request, reply) => {
     reply.raw.once('finish', () => { stack.requestDown('cli') })

@@ -22,4 +22,6 @@ export interface ObservedUnit {
   readonly since: number
   /** Why it crashed or failed, for status. */
   readonly detail?: string | undefined
+  /** The processes of a unit that runs several (an HA node: agent, postmaster, fence keeper). */
+  readonly pids?: Readonly<Record<string, number | undefined>> | undefined
 }

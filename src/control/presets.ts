@@ -6,8 +6,10 @@ export type Level = 1 | 2 | 3 | 4
 /**
  * The playbook's levels as named topology specs. Each is complete on its own; a config starts
  * from one and overrides any part (`topology` in outgrow.config.*, or the CLI's shorthands).
+ * Level 4 runs PostgreSQL with failover with election (an etcd cluster, synchronous mode) unless
+ * `ha: false`.
  */
-export function preset (level: Level, module: string): TopologySpecInput {
+export function preset (level: Level, module: string, options: { ha?: boolean } = {}): TopologySpecInput {
   const service = { module, database: 'postgres', instances: { count: 1 }, server: 'app-{i}', listen: { host: '127.0.0.1', port: 8080 } }
   switch (level) {
     case 1: return {
@@ -28,9 +30,17 @@ export function preset (level: Level, module: string): TopologySpecInput {
     }
     case 4: {
       const { listen: _listen, ...routed } = service
+      const ha = options.ha ?? true
       return {
         level,
-        databases: { postgres: { primary: { server: 'db-primary' }, replicas: { count: 1, server: 'db-replica-{i}' } } },
+        databases: {
+          postgres: {
+            primary: { server: 'db-primary' },
+            replicas: { count: 1, server: 'db-replica-{i}' },
+            ...(ha ? { replication: 'sync' as const, ha: { enabled: true } } : {}),
+          },
+        },
+        ...(ha ? { consensus: { members: 3 } } : {}),
         redis: { redis: { roles: ['cache', 'sessions', 'queue', 'registry', 'rate-limits'], server: 'redis' } },
         services: { app: { ...routed, instances: { count: 3 } } },
         workers: { worker: { service: 'app', instances: { count: 1 }, server: 'worker-{i}' } },
@@ -56,7 +66,7 @@ export function deepMerge (base: unknown, override: unknown): unknown {
  * replicas, workers, balancer, …) applied to the preset's own parts, then `topology` merged on top.
  */
 export function specFromConfig (config: StackConfig, module: string): unknown {
-  const base = preset(config.level as Level, module) as Plain
+  const base = preset(config.level as Level, module, { ha: config.ha }) as Plain
   const shorthands: Plain = {
     emulation: config.emulation,
     seed: config.seed,
@@ -68,7 +78,8 @@ export function specFromConfig (config: StackConfig, module: string): unknown {
   if (app.listen !== undefined) appOverride.listen = { host: config.host, port: config.port }
   if (config.instances !== undefined) appOverride.instances = { count: config.instances }
   shorthands.services = { app: appOverride }
-  if (config.replicas !== undefined) shorthands.databases = { postgres: { replicas: { count: config.replicas } } }
+  // No replica leaves nobody to wait for: synchronous replication becomes asynchronous.
+  if (config.replicas !== undefined) shorthands.databases = { postgres: { replicas: { count: config.replicas }, ...(config.replicas === 0 ? { replication: 'async' } : {}) } }
   if (config.workers !== undefined && base.workers !== undefined) shorthands.workers = { worker: { instances: { count: config.workers } } }
   if (config.workers !== undefined && config.workers > 0 && base.workers === undefined) {
     // Asked for workers at a level without a queue: keep them, validation explains why not.

@@ -74,8 +74,22 @@ export const postgresClusterSchema = z.object({
     z.object({ kind: z.literal('none') }).strict(),
     z.object({ kind: z.literal('pgbouncer'), server: serverName.optional(), poolSize: z.number().int().min(1).max(1000).default(40) }).strict(),
   ]).default({ kind: 'none' }),
-  /** Failover with election; built by the high-availability work. */
-  ha: z.object({ enabled: z.boolean().default(false) }).strict().default({}),
+  /**
+   * Failover with election (docs/ha.md): the cluster runs as nodes `<cluster>-1 … -<1 + replicas>`,
+   * each an HA agent with its PostgreSQL, electing a leader over the consensus store. The timing
+   * knobs map to the agent's config (src/ha/config.ts; its invariants are checked). `primary` and
+   * `replicas.server` place the nodes; `replication: 'sync'` is synchronous mode.
+   */
+  ha: z.object({
+    enabled: z.boolean().default(false),
+    /** Leader lease (ms): a dead leader is replaced within about this long. */
+    ttlMs: z.number().int().optional(),
+    loopWaitMs: z.number().int().optional(),
+    retryTimeoutMs: z.number().int().optional(),
+    safetyMarginMs: z.number().int().optional(),
+    /** Synchronous mode with no healthy standby: keep commits waiting (true) or let the leader acknowledge alone (false, default). */
+    strict: z.boolean().default(false),
+  }).strict().default({}),
 }).strict()
 
 export const REDIS_ROLES = ['cache', 'sessions', 'queue', 'registry', 'rate-limits', 'bus'] as const

@@ -16,11 +16,13 @@ import { startControlApi, type ControlApi } from './api.js'
 import { AutoscaleController, type AutoscaleRecord } from './autoscaler/controller.js'
 import { assertNoLiveSupervisor, createControlToken, removeControlFiles, writeControlEndpoint } from './control-files.js'
 import { EventLog } from './event-log.js'
+import { HaMonitor, type HaClusterView, type HaNodeRole } from './ha-monitor.js'
+import { haGroup } from './ha-nodes.js'
 import { LocalExecutor } from './executors/local.js'
 import type { ObservedUnit } from './observed.js'
 import { Reconciler } from './reconciler.js'
 import { redisFor, type TopologySpec } from './spec.js'
-import type { UnitKind } from './units.js'
+import { etcdMembers, type UnitKind } from './units.js'
 
 export interface StackOptions {
   readonly loaded: LoadedConfig
@@ -53,6 +55,8 @@ export interface StackProcessInfo {
   readonly url?: string | undefined
   readonly metricsUrl?: string | undefined
   readonly detail?: string | undefined
+  /** An HA node: its role in the store (none while it has no live record) and its processes' pids. */
+  readonly ha?: { readonly role: HaNodeRole | 'none', readonly pids: Readonly<Record<string, number | undefined>> } | undefined
 }
 
 export interface StackInfo {
@@ -62,9 +66,11 @@ export interface StackInfo {
   readonly emulation: string
   readonly dataDir: string
   readonly processes: readonly StackProcessInfo[]
+  /** Failover with election: on when a database cluster runs as HA nodes; each cluster as etcd shows it. */
+  readonly ha: { readonly enabled: boolean, readonly clusters: Readonly<Record<string, HaClusterView>> }
 }
 
-const ROLE: Record<UnitKind, ProcessRole> = { etcd: 'consensus', 'postgres-primary': 'postgres', 'postgres-replica': 'postgres', pgbouncer: 'pooler', redis: 'redis', app: 'app', worker: 'worker', gateway: 'gateway' }
+const ROLE: Record<UnitKind, ProcessRole> = { etcd: 'consensus', 'postgres-primary': 'postgres', 'postgres-replica': 'postgres', 'postgres-ha': 'postgres', pgbouncer: 'pooler', redis: 'redis', app: 'app', worker: 'worker', gateway: 'gateway' }
 
 function publicUrl (spec: TopologySpec): string {
   const gateway = Object.values(spec.gateways)[0]
@@ -90,6 +96,7 @@ export class Stack {
   #events: EventLog | undefined
   #autoscaler: AutoscaleController | undefined
   #queueClient: Redis | undefined
+  #ha: HaMonitor | undefined
   #stopping: Promise<void> | undefined
   readonly #downRequests = new Set<(actor: string) => void>()
 
@@ -148,6 +155,12 @@ export class Stack {
     this.#reconciler = new Reconciler({ executor, events, spec, log: this.#log })
     this.#reconciler.kick()
     await this.#reconciler.waitConverged(this.#options.startTimeoutMs ?? 300_000, 3)
+    const haClusters = Object.keys(spec.databases).filter((c) => spec.databases[c]?.ha.enabled === true)
+    if (haClusters.length > 0) {
+      const addresses = executor.addresses()
+      this.#ha = new HaMonitor({ clusters: haClusters, etcdHosts: etcdMembers(spec).map((m) => addresses.get(m) ?? '').filter((a) => a !== ''), events })
+      await this.#ha.poll()
+    }
     events.append({ actor: 'supervisor', action: 'up', result: 'ok', detail: url })
     this.#autoscaler = new AutoscaleController({
       host: {
@@ -189,9 +202,12 @@ export class Stack {
     const processes = observed.map((o): StackProcessInfo => {
       const role = ROLE[o.kind]
       const metricsUrl = o.address === undefined ? undefined : role === 'gateway' ? `${o.address}/__outgrow/metrics` : role === 'app' || role === 'worker' ? `${o.address}/metrics` : undefined
-      return { name: o.name, role, server: o.server, pid: o.pid, state: o.state, restarts: o.restarts, url: o.address, metricsUrl, detail: o.detail }
+      const cluster = o.kind === 'postgres-ha' ? o.group.split('/')[1] ?? '' : undefined
+      const ha = cluster === undefined ? undefined : { role: this.#ha?.view(cluster)?.roles[o.name] ?? 'none' as const, pids: o.pids ?? {} }
+      return { name: o.name, role, server: o.server, pid: o.pid, state: o.state, restarts: o.restarts, url: o.address, metricsUrl, detail: o.detail, ha }
     }).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }))
-    return { level: spec.level ?? 0, topology: summarize(spec), url: publicUrl(spec), emulation: this.#emulation?.describe() ?? '', dataDir: this.#dataDir, processes }
+    const ha = { enabled: Object.values(spec.databases).some((d) => d.ha.enabled), clusters: this.#ha?.views() ?? {} }
+    return { level: spec.level ?? 0, topology: summarize(spec), url: publicUrl(spec), emulation: this.#emulation?.describe() ?? '', dataDir: this.#dataDir, processes, ha }
   }
 
   /** Jobs waiting in a BullMQ queue (wait list and prioritized set) on the queue's Redis. */
@@ -233,6 +249,17 @@ export class Stack {
     return this.#reconcilerOrThrow().apply(spec, actor, 'rolling-restart', services.join(' ') || 'all services')
   }
 
+  /** A planned switchover of an HA cluster (the first one when unnamed) to `to`, or to the best standby. */
+  async switchover (options: { cluster?: string | undefined, to?: string | undefined }): Promise<{ cluster: string, from: string, to: string }> {
+    const cluster = options.cluster ?? Object.keys(this.spec.databases).find((c) => this.spec.databases[c]?.ha.enabled === true)
+    if (this.#ha === undefined || cluster === undefined) throw new OutgrowError('OUTGROW_CONFLICT', 'switchover refused: no database cluster runs with ha.enabled (outgrow up --level 4, without --no-ha)')
+    const to = options.to
+    if (to !== undefined && !this.#executor?.observe().some((o) => o.name === to && o.group === haGroup(cluster))) {
+      throw new OutgrowError('OUTGROW_NOT_FOUND', `no node ${to} in ${cluster}`)
+    }
+    return { cluster, ...await this.#ha.switchover(cluster, to) }
+  }
+
   apply (spec: unknown, actor: string): TopologySpec {
     return this.#reconcilerOrThrow().apply(spec, actor)
   }
@@ -265,6 +292,7 @@ export class Stack {
       this.#autoscaler?.stop()
       this.#reconciler?.stop()
       this.#queueClient?.disconnect()
+      this.#ha?.close()
       this.#events?.append({ actor, action: 'down', result: 'requested' })
       await this.#executor?.stopAll()
       this.#events?.append({ actor, action: 'down', result: 'ok' })

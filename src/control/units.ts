@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto'
 import { connectionDemand, poolerClientLimit } from './demand.js'
+import { haConfigInput, haGroup, haNodeNames, haNodeServer } from './ha-nodes.js'
 import { redisFor, serverFor, type TopologySpec } from './spec.js'
 
 /** What kind of process a unit is; executors map each kind to a way of running it. */
-export const UNIT_KINDS = ['etcd', 'postgres-primary', 'postgres-replica', 'pgbouncer', 'redis', 'app', 'worker', 'gateway'] as const
+export const UNIT_KINDS = ['etcd', 'postgres-primary', 'postgres-replica', 'postgres-ha', 'pgbouncer', 'redis', 'app', 'worker', 'gateway'] as const
 export type UnitKind = typeof UNIT_KINDS[number]
 
 /** One process the spec asks for. */
@@ -82,6 +83,15 @@ export function expand (spec: TopologySpec): DesiredUnit[] {
   }
   for (const [cluster, db] of Object.entries(spec.databases)) {
     const engine = { replication: db.replication, maxConnections: db.maxConnections }
+    if (db.ha.enabled) {
+      // Every node's config names every node (its peers) and the etcd members: a count change replaces them one at a time.
+      const nodes = haNodeNames(spec, cluster)
+      const shape = { ...engine, ha: haConfigInput(db), nodes, etcd: etcdMembers(spec) }
+      nodes.forEach((name, i) => {
+        add({ name, kind: 'postgres-ha', group: haGroup(cluster), ordinal: i + 1, server: haNodeServer(db, i + 1), dependsOn: etcdMembers(spec) }, shape)
+      })
+      continue
+    }
     add({ name: primaryName(cluster), kind: 'postgres-primary', group: `databases/${cluster}`, ordinal: 1, server: serverFor(db.primary.server, 1), dependsOn: [] }, engine)
     for (let i = 1; i <= db.replicas.count; i++) {
       add({ name: replicaName(cluster, i), kind: 'postgres-replica', group: `databases/${cluster}/replicas`, ordinal: i, server: serverFor(db.replicas.server, i), dependsOn: [primaryName(cluster)] }, engine)
@@ -101,7 +111,8 @@ export function expand (spec: TopologySpec): DesiredUnit[] {
   const redisRoles = Object.fromEntries(Object.entries(spec.redis).map(([n, r]) => [n, [...r.roles].sort()]))
   const dependencies = (database: string): string[] => {
     const { primary, replicas } = databaseEndpoints(spec, database)
-    return [primary, ...replicas, ...Object.keys(spec.redis)]
+    const servers = spec.databases[database]?.ha.enabled === true ? haNodeNames(spec, database) : [primary, ...replicas]
+    return [...servers, ...Object.keys(spec.redis)]
   }
   for (const [name, w] of Object.entries(spec.workers)) {
     const service = spec.services[w.service]

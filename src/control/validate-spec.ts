@@ -1,8 +1,10 @@
 import { defaultTokenRefusal } from '../config/admin-token.js'
-import { parseOrThrow } from '../config/validate.js'
+import { firstZodIssue, parseOrThrow } from '../config/validate.js'
+import { haConfigSchema } from '../ha/config.js'
 import { OutgrowError } from '../errors/index.js'
 import { policyFor } from './autoscaler/spec-policy.js'
 import { connectionDemand, maxCopies } from './demand.js'
+import { haConfigInput } from './ha-nodes.js'
 import { expand } from './units.js'
 import { REDIS_ROLES, redisFor, topologySpecSchema, type InstancesSpec, type TopologySpec } from './spec.js'
 
@@ -20,6 +22,20 @@ function checkInstances (field: string, instances: InstancesSpec): void {
   if (min !== undefined && max !== undefined && min > max) refuse(`${field}.min`, `min ${min} is above max ${max}`)
   if (min !== undefined && count < min) refuse(`${field}.count`, `count ${count} is below min ${min}`)
   if (max !== undefined && count > max) refuse(`${field}.count`, `count ${count} is above max ${max}`)
+}
+
+/** An HA cluster needs the consensus store, connects clients to its nodes directly, and has valid timing. */
+function checkHa (spec: TopologySpec, cluster: string): void {
+  const db = spec.databases[cluster]
+  if (db === undefined) return
+  const field = `databases.${cluster}`
+  if (spec.consensus === undefined) refuse(`${field}.ha.enabled`, 'failover with election needs the consensus store: add consensus: { members: 3 }')
+  if (db.pooler.kind !== 'none') refuse(`${field}.pooler`, 'a pgbouncer pooler does not follow the elected leader yet: use pooler: { kind: \'none\' } with ha.enabled')
+  const timing = haConfigSchema.safeParse(haConfigInput(db))
+  if (!timing.success) {
+    const { field: key, message } = firstZodIssue(timing.error, 'ha')
+    refuse(`${field}.ha.${key.replace(/^ha\./, '')}`, message)
+  }
 }
 
 /**
@@ -40,7 +56,7 @@ export function validateSpec (input: unknown): TopologySpec {
     if (r.sentinel) refuse(`redis.${n}.sentinel`, 'Redis Sentinel is not available in this version')
   }
   for (const [n, db] of Object.entries(spec.databases)) {
-    if (db.ha.enabled) refuse(`databases.${n}.ha.enabled`, 'failover with election is not available in this version')
+    if (db.ha.enabled) checkHa(spec, n)
     if (db.replication === 'sync' && db.replicas.count === 0) refuse(`databases.${n}.replication`, 'synchronous replication needs at least one replica')
   }
   const members = spec.consensus?.members

@@ -1,6 +1,7 @@
 /**
  * Entry of one HA agent process: one per PostgreSQL node, run as a unit with its server. Reads
- * OUTGROW_HA_AGENT (JSON, below), starts the fence keeper, starts PostgreSQL (fenced on disk),
+ * OUTGROW_HA_AGENT (JSON, below), bootstraps an empty data dir (bootstrap.ts: initdb by the member
+ * that wins the initialize key, else a clone of the leader), starts the fence keeper, starts PostgreSQL (fenced on disk),
  * runs the agent loop over etcd, reports ready over IPC, and prints one JSON line on stdout each
  * time the agent's sentence or outcome changes (a steady "no action" is printed once).
  *
@@ -13,6 +14,7 @@ import { systemClock } from '../control/clock.js'
 import { onShutdown, reportReady } from '../runtime/lifecycle.js'
 import { PostgresServer } from '../supervisor/engines/postgres.js'
 import { HaAgent, type HaEvent } from './agent.js'
+import { bootstrapDataDir } from './bootstrap.js'
 import { haConfig } from './config.js'
 import { EtcdClient } from './dcs/etcd-client.js'
 import { EtcdDcs } from './dcs/etcd.js'
@@ -24,7 +26,7 @@ const peerSchema = z.object({ host: z.string(), port: z.number().int() }).strict
 
 export const agentProcessSchema = z.object({
   /** Member name (also this server's application_name and replication slot). */
-  name: z.string().regex(/^[a-z0-9_]+$/, 'lower-case letters, digits and _ (it names a replication slot)'),
+  name: z.string().regex(/^[a-z0-9_-]+$/, 'lower-case letters, digits, _ and - (its slot name has _ for -)'),
   cluster: z.string().min(1),
   etcdHosts: z.array(z.string().url()).min(1),
   /** HaConfigInput (config.ts); its invariants are checked at start. */
@@ -53,14 +55,18 @@ export type AgentProcessConfig = z.input<typeof agentProcessSchema>
 async function main (): Promise<void> {
   const config = agentProcessSchema.parse(JSON.parse(process.env.OUTGROW_HA_AGENT ?? 'null'))
   const ha = haConfig(config.ha)
-  const server = PostgresServer.open({ ...config.postgres, settings: { ...HA_SETTINGS, ...config.postgres.settings } })
+  const client = new EtcdClient({ hosts: config.etcdHosts, callTimeoutMs: ha.retryTimeoutMs })
+  const dcs = new EtcdDcs({ client, cluster: config.cluster, leaderTtlMs: ha.ttlMs })
+  const postgresOptions = { ...config.postgres, settings: { ...HA_SETTINGS, ...config.postgres.settings } }
+  const bootstrap = await bootstrapDataDir({ name: config.name, dcs, postgres: postgresOptions, peers: config.peers })
+  const server = PostgresServer.open(postgresOptions)
   const keeper = await FenceKeeper.start({
     url: server.adminUrl, fenceTimeoutMs: ha.fenceTimeoutMs, logFile: join(dirname(config.postgres.logFile), `${config.name}-fence-keeper.log`),
   })
   const node = new PgNode(server, keeper)
-  const client = new EtcdClient({ hosts: config.etcdHosts, callTimeoutMs: ha.retryTimeoutMs })
-  const dcs = new EtcdDcs({ client, cluster: config.cluster, leaderTtlMs: ha.ttlMs })
-  const postgres = new PgLocalPostgres({ name: config.name, node, keeper, peers: config.peers, requestTimeoutMs: ha.retryTimeoutMs })
+  const postgres = new PgLocalPostgres({
+    name: config.name, node, keeper, peers: config.peers, requestTimeoutMs: ha.retryTimeoutMs, strictSync: ha.synchronousModeStrict,
+  })
   let last = ''
   const print = (event: HaEvent): void => {
     const key = `${event.message}|${event.outcome}`
@@ -78,9 +84,14 @@ async function main (): Promise<void> {
     keeper.close()
     client.close()
   }, { graceMs: 20_000 })
+  // A leader key naming this member outlived this agent's previous process, and its PostgreSQL
+  // stopped with it (the keeper fenced it, the kernel stopped it): hand the key over at once, so a
+  // standby takes over now rather than this node resuming after a crash; it rejoins as a replica.
+  const before = await dcs.getCluster().catch(() => null)
+  if (bootstrap === 'existing' && before?.leader?.name === config.name) await dcs.deleteLeader(config.name).catch(() => false)
   await node.start()
   agent.start()
-  reportReady({ role: 'ha-agent', name: config.name, postmasterPid: server.process.pid, keeperPid: keeper.pid })
+  reportReady({ role: 'ha-agent', name: config.name, bootstrap, postmasterPid: server.process.pid, keeperPid: keeper.pid })
 }
 
 main().catch((err: unknown) => {

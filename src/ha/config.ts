@@ -21,6 +21,12 @@ export const haConfigSchema = z.object({
   maximumLagOnFailover: z.number().int().min(0).default(1_048_576),
   /** Commits are acknowledged only once on a synchronous standby, and only sync standbys may take over. */
   synchronousMode: z.boolean().default(true),
+  /**
+   * Synchronous mode with no healthy standby: strict keeps commits waiting (never acknowledged on the
+   * primary alone); non-strict (Patroni's default) empties the sync key first — no standby may then
+   * take over — and lets the primary acknowledge alone until a standby has caught up again.
+   */
+  synchronousModeStrict: z.boolean().default(false),
 }).strict().superRefine((c, ctx) => {
   const fenceAfter = c.ttlMs - c.safetyMarginMs
   if (c.loopWaitMs + 2 * c.retryTimeoutMs > fenceAfter) {

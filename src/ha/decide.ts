@@ -93,7 +93,7 @@ function ownLeader (snapshot: ClusterSnapshot, local: LocalState, pg: PostgresSt
     actions.push({ kind: 'unfence' })
     message = `unfencing once the lease is renewed: I am ${me}, the leader with the lock`
   }
-  const step = config.synchronousMode ? syncStep(snapshot, me, pg) : null
+  const step = config.synchronousMode ? syncStep(snapshot, me, pg, config.synchronousModeStrict) : null
   if (step !== null) {
     actions.push(...step.actions)
     message += `; ${step.note}`

@@ -27,6 +27,12 @@ export interface PostgresStatus {
   readonly diverged: boolean
   /** Primary: synchronous_standby_names as configured now (ANY 1 of these). */
   readonly syncStandbys: readonly string[]
+  /**
+   * Primary: synchronous replication is off (`synchronous_standby_names` empty): commits are
+   * acknowledged on the primary alone. False while it names a standby or the reserved name that
+   * never connects (commits wait). Absent: unknown, taken as false.
+   */
+  readonly syncOff?: boolean
   /** Primary: WAL position when synchronous_standby_names last changed. */
   readonly syncChangedAtLsn: Lsn
   /** Primary: WAL position where its timeline began (the promotion's switch point; 0 if it never was promoted). */

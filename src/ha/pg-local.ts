@@ -32,6 +32,8 @@ export interface PgLocalOptions {
   readonly peers: Readonly<Record<string, Peer>>
   /** Longest wait for one SQL request (ms). */
   readonly requestTimeoutMs?: number
+  /** No standby named: commits wait (strict, default) or are acknowledged on the primary alone. */
+  readonly strictSync?: boolean
 }
 
 export class PgLocalPostgres implements LocalPostgres {
@@ -78,6 +80,7 @@ export class PgLocalPostgres implements LocalPostgres {
       following,
       diverged: raw.recovery && following !== null && !raw.streaming && await this.#divergedFrom(following, raw.timeline, raw.lsn),
       syncStandbys: primary ? parseSyncStandbyNames(raw.syncNames) : [],
+      syncOff: primary && raw.syncNames.trim() === '',
       syncChangedAtLsn: this.#syncChangedAtLsn,
       timelineStartLsn: primary ? await this.#timelineStartLsn(raw.timeline) : 0,
     }
@@ -85,7 +88,8 @@ export class PgLocalPostgres implements LocalPostgres {
 
   async promote (): Promise<void> {
     await withConnection(this.#url, 30_000, async (client) => {
-      await alterSystem(client, { default_transaction_read_only: 'on' })
+      // Commits wait for a standby until the leader names one: a replica's own setting may be empty.
+      await alterSystem(client, { default_transaction_read_only: 'on', synchronous_standby_names: syncStandbyNames([]) })
       await client.query('SELECT pg_promote(wait => true, wait_seconds => 25)')
       const { rows } = await client.query<{ recovery: boolean }>('SELECT pg_is_in_recovery() AS recovery')
       if (rows[0]?.recovery !== false) throw new Error('pg_promote did not finish in 25 s')
@@ -140,7 +144,7 @@ export class PgLocalPostgres implements LocalPostgres {
 
   async setSyncStandbys (names: readonly string[]): Promise<void> {
     await withConnection(this.#url, this.#timeoutMs, async (client) => {
-      await alterSystem(client, { synchronous_standby_names: syncStandbyNames(names) })
+      await alterSystem(client, { synchronous_standby_names: syncStandbyNames(names, this.#o.strictSync ?? true) })
       const { rows } = await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')
       this.#syncChangedAtLsn = parseLsn(rows[0]?.lsn) ?? 0
     })

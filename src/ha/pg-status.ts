@@ -75,7 +75,8 @@ export async function identifyTimeline (client: pg.Client): Promise<number> {
 /** The reserved standby name that never connects: commits wait instead of going unprotected. */
 export const NO_STANDBY = 'outgrow_no_standby'
 
-export function syncStandbyNames (names: readonly string[]): string {
+export function syncStandbyNames (names: readonly string[], strict = true): string {
+  if (names.length === 0 && !strict) return ''
   const listed = names.length === 0 ? [NO_STANDBY] : names
   return `ANY 1 (${listed.map((n) => `"${n.replace(/"/g, '')}"`).join(', ')})`
 }

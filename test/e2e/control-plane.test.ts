@@ -49,7 +49,9 @@ function steadyLoad (cookie: string): { stop: () => Promise<{ sent: number, fail
 before(async () => {
   cwd = await mkdtemp(join(tmpdir(), 'outgrow-control-'))
   port = await freePort()
-  cli = await startCli(['up', '--level', '4', '--port', String(port), '--products', '300', '--users', '20', '--cpus', '1'], cwd)
+  // Level 4 without HA: this file exercises the control plane on a fixed primary and its replicas
+  // (test/integration/ha-stack.test.ts and the level 4 e2e test run the HA layout).
+  cli = await startCli(['up', '--level', '4', '--no-ha', '--port', String(port), '--products', '300', '--users', '20', '--cpus', '1'], cwd)
 })
 
 after(async () => {
@@ -65,6 +67,7 @@ test('status lists every process with its server, pid, address and state; the co
   assert.ok(processes.every((p) => p.state === 'ready' && p.pid > 0))
   const table = await cliOutput(['status'], cwd)
   assert.match(table, /NAME\s+ROLE\s+SERVER\s+PID\s+ADDRESS\s+STATE\s+RESTARTS/)
+  assert.match(table, /^HA: off/m)
   assert.match(table, /postgres-replica-1\s+postgres\s+db-replica-1\s+\d+\s+postgres:\/\//)
   const endpoint = JSON.parse(await readFile(join(cwd, '.outgrow', 'control.json'), 'utf8')) as { url: string }
   const anonymous = await request(new URL('/v1/status', endpoint.url))
@@ -131,7 +134,7 @@ test('apply -f changes the running stack: a second replica joins, instances roll
   const before = await status()
   const config = join(cwd, 'outgrow.config.json')
   await writeFile(config, JSON.stringify({
-    app: { service: SHOP_SERVICE }, level: 4, port, replicas: 2, instances: 2,
+    app: { service: SHOP_SERVICE }, level: 4, ha: false, port, replicas: 2, instances: 2,
     emulation: { cpusPerServer: 1 }, seed: { products: 300, users: 20 },
   }))
   const login = await call('POST', '/api/login', '', { email: 'user6@example.com', password: 'password123' })
@@ -166,7 +169,7 @@ test('data lasts: an order placed before Ctrl-C is there after the next up', asy
   assert.ok(Date.now() - stoppedAt < 15_000, `stopped in ${Date.now() - stoppedAt} ms`)
   assert.ok(await waitFor(() => pids.every((pid) => !isAlive(pid)), 5000), 'every process stopped')
 
-  cli = await startCli(['up', '--level', '4', '--port', String(port), '--products', '300', '--users', '20', '--cpus', '1'], cwd)
+  cli = await startCli(['up', '--level', '4', '--no-ha', '--port', String(port), '--products', '300', '--users', '20', '--cpus', '1'], cwd)
   assert.doesNotMatch(cli.stderr(), /seeded/, 'an existing database is not seeded again')
   const again = await call('POST', '/api/login', '', { email: 'user5@example.com', password: 'password123' })
   assert.equal(again.status, 200)

@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test'
 import { freePort } from '../../src/supervisor/free-port.js'
 import { shopClient } from '../helpers/http-client.js'
 import { cliOutput, isAlive, startCli, waitFor, type RunningCli } from '../helpers/cli.js'
+import { waitUntil } from '../helpers/wait.js'
 
 let cwd: string
 let cli: RunningCli
@@ -26,16 +27,16 @@ after(async () => {
 
 const call = shopClient(() => base)
 
-interface ProcessStatus { name: string, state: string, restarts: number, pid: number }
+interface ProcessStatus { name: string, state: string, restarts: number, pid: number, ha?: { role: string, pids: Record<string, number | undefined> } }
 
 /** What runs now, as `outgrow status` reports it: no test relies on what an earlier one changed. */
 async function status (): Promise<ProcessStatus[]> {
   return (JSON.parse(await cliOutput(['status', '--json'], cwd)) as { processes: ProcessStatus[] }).processes
 }
 
-test('level 4 runs the whole topology: gateway, 3 instances, primary + replica, Redis, a worker', () => {
+test('level 4 runs the whole topology: gateway, 3 instances, PostgreSQL as two HA nodes over 3 etcd members, Redis, a worker', () => {
   const names = cli.ready.processes.map((p) => p.name).sort()
-  assert.deepEqual(names, ['app-1', 'app-2', 'app-3', 'gateway', 'postgres-primary', 'postgres-replica-1', 'redis', 'worker-1'])
+  assert.deepEqual(names, ['app-1', 'app-2', 'app-3', 'etcd-1', 'etcd-2', 'etcd-3', 'gateway', 'postgres-1', 'postgres-2', 'redis', 'worker-1'])
   assert.match(cli.stderr(), /servers emulated by/)
 })
 
@@ -103,6 +104,19 @@ test('an instance killed with SIGKILL: the others keep answering, and the superv
   assert.ok(seen.has('app-2'), 'the restarted instance is back in rotation')
 })
 
+test('outgrow status says HA is on with each node\'s role; outgrow switchover --wait hands the leader key over', async () => {
+  let table = ''
+  assert.ok(await waitUntil(async () => { table = await cliOutput(['status'], cwd); return /sync standby postgres-\d/.test(table) }, 30_000, 300), table)
+  const leader = /HA: on — postgres: leader (postgres-\d)/.exec(table)?.[1]
+  assert.ok(leader !== undefined, table)
+  assert.match(table, new RegExp(`${leader}\\s+postgres \\(leader\\)\\s+db-\\S+\\s+\\d+\\s+postgres://\\S+\\s+ready\\s+\\d+\\s+postmaster \\d+, fence keeper \\d+`))
+  const standby = leader === 'postgres-1' ? 'postgres-2' : 'postgres-1'
+  assert.match(await cliOutput(['switchover', '--wait'], cwd), new RegExp(`accepted: postgres: ${leader} hands over to ${standby}[\\s\\S]*switched over: ${standby} leads postgres`))
+  assert.match(await cliOutput(['events'], cwd), new RegExp(`ha\\s+leader\\s+postgres\\s+observed\\s+${standby} leads \\(was ${leader}\\)`))
+  const login = await call('POST', '/api/login', '', { email: 'user8@example.com', password: 'password123' })
+  assert.equal(login.status, 200, 'writes work on the new leader')
+})
+
 test('a rolling restart of every app instance under load fails zero requests', async () => {
   const login = await call('POST', '/api/login', '', { email: 'user9@example.com', password: 'password123' })
   const cookie = login.cookie
@@ -143,8 +157,11 @@ test('a rolling restart of every app instance under load fails zero requests', a
 
 test('killing the supervisor with SIGKILL leaves no orphan process', async () => {
   // The stack's processes as they are now (earlier tests may have restarted some).
-  const pids = (await status()).map((p) => p.pid)
-  assert.equal(pids.length, 8)
+  const processes = await status()
+  // An HA node is an agent with its PostgreSQL and fence keeper beside it: all must go.
+  const pids = [...processes.map((p) => p.pid), ...processes.flatMap((p) => [p.ha?.pids.postmaster, p.ha?.pids.keeper]).filter((pid): pid is number => pid !== undefined)]
+  assert.equal(processes.length, 11)
+  assert.equal(pids.length, 15)
   cli.child.kill('SIGKILL')
   const allGone = await waitFor(() => pids.every((pid) => !isAlive(pid)), 20_000)
   assert.ok(allGone, `still running: ${pids.filter(isAlive).join(', ')}`)

@@ -16,6 +16,9 @@ export class SimPostgres implements LocalPostgres {
   diverged = false
   syncStandbys: string[] = []
   syncChangedAtLsn = 0
+  /** Non-strict synchronous mode: an empty list means commits are acknowledged on the primary alone. */
+  strict = true
+  syncOff = false
   timelineStartLsn = 0
   /** Writable while the node's clock is below this; -Infinity = fenced. */
   writableUntil = -Infinity
@@ -67,6 +70,7 @@ export class SimPostgres implements LocalPostgres {
       following: this.role === 'replica' ? this.following : null,
       diverged: this.role === 'replica' && this.diverged,
       syncStandbys: [...this.syncStandbys],
+      syncOff: this.syncOff,
       syncChangedAtLsn: this.syncChangedAtLsn,
       timelineStartLsn: this.timelineStartLsn,
     }
@@ -80,6 +84,7 @@ export class SimPostgres implements LocalPostgres {
     this.following = null
     this.diverged = false
     this.syncStandbys = []
+    this.syncOff = false
     this.syncChangedAtLsn = this.log.length
     this.timelineStartLsn = this.log.length
     this.writableUntil = -Infinity
@@ -120,6 +125,7 @@ export class SimPostgres implements LocalPostgres {
   async setSyncStandbys (names: readonly string[]): Promise<void> {
     this.alive()
     this.syncStandbys = [...names]
+    this.syncOff = names.length === 0 && !this.strict
     this.syncChangedAtLsn = this.log.length
   }
 
@@ -143,6 +149,7 @@ export class SimPostgres implements LocalPostgres {
     this.following = leader
     this.diverged = false
     this.syncStandbys = []
+    this.syncOff = false
     this.pending.clear()
     this.writableUntil = -Infinity
   }

@@ -73,6 +73,7 @@ export async function simulate (options: SimOptions): Promise<SimResult> {
     const drift = (random() * 2 - 1) * config.maxClockDriftRate / 2
     const nodeClock: Clock = { now: () => real.now() * (1 + drift), sleep: (ms) => real.sleep(ms / (1 + drift)) }
     const pg = new SimPostgres(name, nodeClock, real, random, peer, name === 'a' ? 'primary' : 'replica', name === 'a' ? null : 'a')
+    pg.strict = config.synchronousModeStrict
     nodes.set(name, new SimNode(name, pg, nodeClock))
   }
 
@@ -196,6 +197,12 @@ export async function simulate (options: SimOptions): Promise<SimResult> {
       if (p.pg.pending.size === 0) continue
       // A fence terminates every session, commits waiting for a standby included: those never get acknowledged.
       if (!p.pg.writable()) { p.pg.pending.clear(); continue }
+      if (p.pg.syncOff) {
+        for (const [pos, id] of p.pg.pending) acked.push({ pos, id })
+        p.pg.pending.clear(); lastAckAt = now
+        if (failoverAt === null && firstFault !== undefined && now > firstFault.at && p.name !== faultedNode) failoverAt = now - firstFault.at
+        continue
+      }
       const standbys = p.pg.syncStandbys.map((s) => nodes.get(s)).filter((s): s is SimNode => s !== undefined && s.pg.following === p.name && s.pg.running && peer(p.name, s.name) !== null && !s.pg.diverged)
       for (const [pos, id] of p.pg.pending) {
         if (standbys.some((s) => s.pg.log[pos] === id)) {

@@ -7,6 +7,11 @@ import { validateSpec } from '../../src/control/validate-spec.js'
 const addresses = new Map([
   ['postgres-primary', 'postgres://postgres@127.0.0.1:5001/outgrow'],
   ['postgres-replica-1', 'postgres://postgres@127.0.0.1:5002/outgrow'],
+  ['postgres-1', 'postgres://postgres@127.0.0.1:5003/outgrow'],
+  ['postgres-2', 'postgres://postgres@127.0.0.1:5004/outgrow'],
+  ['etcd-1', 'http://127.0.0.1:2379'],
+  ['etcd-2', 'http://127.0.0.1:2381'],
+  ['etcd-3', 'http://127.0.0.1:2383'],
   ['redis', 'redis://127.0.0.1:7001'],
 ])
 

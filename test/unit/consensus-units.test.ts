@@ -9,7 +9,7 @@ import { validateSpec } from '../../src/control/validate-spec.js'
 import { OutgrowError } from '../../src/errors/index.js'
 
 const specWith = (consensus: unknown): TopologySpec =>
-  validateSpec(deepMerge(preset(4, 'examples/shop/service.js'), consensus === undefined ? {} : { consensus }))
+  validateSpec(deepMerge(preset(4, 'examples/shop/service.js', { ha: false }), consensus === undefined ? {} : { consensus }))
 
 const etcdUnits = (spec: TopologySpec): DesiredUnit[] => expand(spec).filter((u) => u.kind === 'etcd')
 

@@ -32,8 +32,10 @@ function sample (type: Action['type'], unit: DesiredUnit): Action {
   }
 }
 
-const units = expand(validateSpec(deepMerge(preset(4, 'examples/shop/service.js'), { databases: { postgres: { pooler: { kind: 'pgbouncer' } } }, consensus: { members: 3 } })))
+const units = expand(validateSpec(deepMerge(preset(4, 'examples/shop/service.js', { ha: false }), { databases: { postgres: { pooler: { kind: 'pgbouncer' } } }, consensus: { members: 3 } })))
 const app = units.find((u) => u.kind === 'app') as DesiredUnit
+/** The level 4 preset as it is: PostgreSQL as HA nodes. */
+const haUnits = expand(validateSpec(preset(4, 'examples/shop/service.js')))
 
 test('ACTION_TYPES lists each action type once, and each has a description and a target', () => {
   assert.ok(actionTypesMatch)
@@ -47,10 +49,10 @@ test('ACTION_TYPES lists each action type once, and each has a description and a
   assert.deepEqual(lines, ['start app-1 on app-1', 'restart app-1 (crashed)', 'replace app-1 (spec changed)', 'stop app-1 (drain)'])
 })
 
-test('UNIT_KINDS lists each kind once, and the level 4 preset with a pooler and consensus uses every one of them', () => {
+test('UNIT_KINDS lists each kind once; level 4 with a pooler and consensus, and level 4 with HA, use every one of them', () => {
   assert.ok(unitKindsMatch)
   assert.equal(new Set(UNIT_KINDS).size, UNIT_KINDS.length)
-  assert.deepEqual([...new Set(units.map((u) => u.kind))].sort(), [...UNIT_KINDS].sort())
+  assert.deepEqual([...new Set([...units, ...haUnits].map((u) => u.kind))].sort(), [...UNIT_KINDS].sort())
 })
 
 test('UNIT_STATES lists each state once', () => {

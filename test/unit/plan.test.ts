@@ -19,7 +19,7 @@ const LEVELS: Level[] = [1, 2, 3, 4]
 
 /** A level's preset with parts overridden (objects merge, arrays replace), validated. */
 function specAt (level: Level, override: unknown = {}): TopologySpec {
-  return validateSpec(deepMerge(preset(level, MODULE), override))
+  return validateSpec(deepMerge(preset(level, MODULE, { ha: false }), override))
 }
 
 const unitsAt = (level: Level, override: unknown = {}): DesiredUnit[] => expand(specAt(level, override))

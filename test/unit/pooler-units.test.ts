@@ -11,7 +11,7 @@ const PGBOUNCER = { kind: 'pgbouncer', poolSize: 20 }
 
 /** Level 4 (instances, a replica, a worker) with room for 20 instances and the given pooler. */
 function pooledSpec (override: unknown = {}, pooler: unknown = PGBOUNCER): TopologySpec {
-  const base = deepMerge(preset(4, '/srv/shop/service.js'), {
+  const base = deepMerge(preset(4, '/srv/shop/service.js', { ha: false }), {
     databases: { postgres: { maxConnections: 50 } },
     services: { app: { instances: { count: 3, max: 20 } } },
   }) as { databases: { postgres: Record<string, unknown> } }

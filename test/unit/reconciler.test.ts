@@ -12,7 +12,7 @@ import { validateSpec } from '../../src/control/validate-spec.js'
 import { OutgrowError } from '../../src/errors/index.js'
 
 const MODULE = 'examples/shop/service.js'
-const specAt = (level: Level, override: unknown = {}): TopologySpec => validateSpec(deepMerge(preset(level, MODULE), override))
+const specAt = (level: Level, override: unknown = {}): TopologySpec => validateSpec(deepMerge(preset(level, MODULE, { ha: false }), override))
 
 interface Call { readonly type: Action['type'], readonly target: string, readonly at: number }
 
@@ -265,7 +265,7 @@ test('apply of a valid spec is logged and acted on', async (t) => {
   t.after(() => { reconciler.stop() })
   reconciler.kick()
   await until(() => reconciler.isConverged(), 'convergence')
-  const applied = reconciler.apply(deepMerge(preset(4, MODULE), { services: { app: { instances: { count: 4 } } } }), 'cli', 'scale', 'app 3 → 4')
+  const applied = reconciler.apply(deepMerge(preset(4, MODULE, { ha: false }), { services: { app: { instances: { count: 4 } } } }), 'cli', 'scale', 'app 3 → 4')
   assert.equal(reconciler.spec, applied)
   assert.deepEqual(events.since().at(-1) && { actor: events.since().at(-1)?.actor, action: events.since().at(-1)?.action, result: events.since().at(-1)?.result, detail: events.since().at(-1)?.detail }, { actor: 'cli', action: 'scale', result: 'ok', detail: 'app 3 → 4' })
   await until(() => reconciler.isConverged(), 'the new instance')
@@ -287,7 +287,7 @@ test('at most one action is in flight per unit, however often the loop runs', as
   await until(() => executor.heldCount === 2, 'replica and gateway')
   executor.release()
   await until(() => executor.heldCount === 4, 'worker and three instances')
-  reconciler.apply(deepMerge(preset(4, MODULE), { services: { app: { instances: { count: 2 } } } }), 'cli', 'scale')
+  reconciler.apply(deepMerge(preset(4, MODULE, { ha: false }), { services: { app: { instances: { count: 2 } } } }), 'cli', 'scale')
   for (let i = 0; i < 5; i++) { reconciler.kick(); await turns(5) }
   assert.equal(executor.callsFor('app-3').length, 1, 'no stop of app-3 while its start is in flight')
   executor.hold = false

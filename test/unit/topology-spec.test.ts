@@ -45,10 +45,11 @@ for (const level of [1, 2, 3, 4] as const) {
   })
 }
 
-test('presets fill defaults: pool of 10, async replication, no pooler, port 8080', () => {
+test('presets fill defaults: pool of 10, async replication (sync under HA at level 4), no pooler, port 8080', () => {
   const spec = specWith(4)
   assert.deepEqual(spec.services.app?.pool, { size: 10, connectTimeoutMs: 2000, statementTimeoutMs: 10_000 })
-  assert.equal(spec.databases.postgres?.replication, 'async')
+  assert.equal(specWith(3).databases.postgres?.replication, 'async')
+  assert.equal(spec.databases.postgres?.replication, 'sync')
   assert.deepEqual(spec.databases.postgres?.pooler, { kind: 'none' })
   assert.equal(spec.gateways.gateway?.port, 8080)
   assert.equal(spec.services.app?.listen, undefined)
@@ -161,7 +162,9 @@ const refusals: Refusal[] = [
   { name: 'instances count above max', level: 4, edit: (s) => { s.services.app.instances = { count: 7, max: 6 } }, field: 'services.app.instances.count', message: /count 7 is above max 6/ },
   { name: 'a Redis role served twice', level: 4, edit: (s) => { s.redis.second = { roles: ['cache'], server: 'redis-2' } }, field: 'redis.second.roles', message: /role cache is already served by redis redis/ },
   { name: 'Redis Sentinel', level: 3, edit: (s) => { s.redis.redis.sentinel = true }, field: 'redis.redis.sentinel', message: /Sentinel/ },
-  { name: 'PostgreSQL HA', level: 4, edit: (s) => { s.databases.postgres.ha = { enabled: true } }, field: 'databases.postgres.ha.enabled', message: /failover/ },
+  { name: 'PostgreSQL HA without consensus', level: 4, edit: (s) => { delete s.consensus }, field: 'databases.postgres.ha.enabled', message: /needs the consensus store: add consensus: \{ members: 3 \}/ },
+  { name: 'PostgreSQL HA behind pgbouncer', level: 4, edit: (s) => { s.databases.postgres.pooler = { kind: 'pgbouncer' } }, field: 'databases.postgres.pooler', message: /does not follow the elected leader/ },
+  { name: 'PostgreSQL HA timing that fences a healthy leader', level: 4, edit: (s) => { s.databases.postgres.ha.ttlMs = 2000 }, field: 'databases.postgres.ha.loopWaitMs', message: /must be <= ttlMs - safetyMarginMs/ },
   { name: 'sync replication without replicas', level: 2, edit: (s) => { s.databases.postgres.replication = 'sync' }, field: 'databases.postgres.replication', message: /at least one replica/ },
   { name: 'an even number of etcd members', level: 4, edit: (s) => { s.consensus = { members: 4 } }, field: 'consensus.members', message: /4 members: a quorum is a majority, so 4 survive no more failures than 3/ },
   { name: 'a route to an unknown service', level: 4, edit: (s) => { s.gateways.gateway.routes = [{ service: 'app' }, { pathPrefix: '/x', service: 'nope' }] }, field: 'gateways.gateway.routes.1.service', message: /no service named nope/ },
@@ -193,7 +196,7 @@ const refusals: Refusal[] = [
   {
     name: 'a pgbouncer pool larger than the database allows',
     level: 4,
-    edit: (s) => { s.databases.postgres.pooler = { kind: 'pgbouncer', poolSize: 290 } },
+    edit: (s) => { s.databases.postgres.pooler = { kind: 'pgbouncer', poolSize: 290 }; s.databases.postgres.ha = { enabled: false } },
     field: 'databases.postgres.pooler.poolSize',
     message: /290 server connections exceed the 289 that maxConnections 300 leaves/,
   },
@@ -286,6 +289,7 @@ test('connections: with pgbouncer only its pool counts, up to the same boundary'
   const edit = (poolSize: number) => (s: Json): void => {
     s.databases.postgres.maxConnections = 50
     s.databases.postgres.pooler = { kind: 'pgbouncer', poolSize }
+    s.databases.postgres.ha = { enabled: false }
   }
   assert.doesNotThrow(() => specWith(4, edit(39)))
   assert.equal(thrown(() => specWith(4, edit(40))).details?.field, 'databases.postgres.pooler.poolSize')

@@ -12,6 +12,8 @@ import { postgresDataRoot } from '../../supervisor/engines/pg-data-root.js'
 import type { EtcdPeer } from '../../supervisor/engines/etcd.js'
 import { dropReplicationSlot, replicationSlotName } from '../../supervisor/engines/postgres.js'
 import { freePort, portIsFree } from '../../supervisor/free-port.js'
+import { haConfigInput, haNodeNames } from '../ha-nodes.js'
+import { HaNodeHandle } from './ha-node-handle.js'
 import { EtcdHandle, NodeHandle, PgBouncerHandle, PostgresHandle, RedisHandle, type LocalHandle, type Placement } from './local-handles.js'
 import { admissionDelayMs, appProcessConfig, gatewayProcessConfig } from './process-configs.js'
 
@@ -65,6 +67,7 @@ export class LocalExecutor extends EventEmitter {
       name: e.unit.name, kind: e.unit.kind, group: e.unit.group, fingerprint: e.unit.fingerprint, state: e.state, server: e.unit.server,
       pid: e.state === 'ready' || e.state === 'starting' || e.state === 'stopping' ? e.handle?.process?.pid : undefined,
       address: e.address, restarts: e.restarts, since: e.since, detail: e.detail,
+      ...(e.handle instanceof HaNodeHandle && e.state !== 'crashed' && e.state !== 'failed' ? { pids: e.handle.pids() } : {}),
     }))
   }
 
@@ -101,15 +104,13 @@ export class LocalExecutor extends EventEmitter {
   }
 
   /**
-   * Client and peer ports of every etcd member, picked together the first time, since each
-   * member's `--initial-cluster` names all of them. Unlike other engines' ports they are kept even
-   * when busy: a member's peer URL is part of the cluster's membership, and a member on a new one
-   * would be cut off from its cluster (a busy port fails its start until the port is free again).
+   * Ports picked together the first time and kept even when busy: an etcd member's client and peer
+   * ports (its peer URL is part of the cluster's membership) and an HA node's PostgreSQL port (every
+   * other node's agent was given it). A busy port fails the start until it is free again.
    */
-  async #etcdPeers (members: readonly string[]): Promise<EtcdPeer[]> {
-    const peerKey = (name: string): string => `${name}:peer`
+  async #fixedPorts (keys: readonly string[]): Promise<Record<string, number>> {
     const allocate = async (): Promise<void> => {
-      const missing = members.flatMap((n) => [n, peerKey(n)]).filter((key) => this.#ports[key] === undefined)
+      const missing = keys.filter((key) => this.#ports[key] === undefined)
       if (missing.length === 0) return
       const taken = new Set(Object.values(this.#ports))
       for (const key of missing) {
@@ -122,7 +123,13 @@ export class LocalExecutor extends EventEmitter {
     }
     this.#portLock = this.#portLock.then(allocate, allocate)
     await this.#portLock
-    return members.map((name) => ({ name, clientPort: this.#ports[name] as number, peerPort: this.#ports[peerKey(name)] as number }))
+    return Object.fromEntries(keys.map((key) => [key, this.#ports[key] as number]))
+  }
+
+  async #etcdPeers (members: readonly string[]): Promise<EtcdPeer[]> {
+    const peerKey = (name: string): string => `${name}:peer`
+    const ports = await this.#fixedPorts(members.flatMap((n) => [n, peerKey(n)]))
+    return members.map((name) => ({ name, clientPort: ports[name] as number, peerPort: ports[peerKey(name)] as number }))
   }
 
   async #start (unit: DesiredUnit, again = false): Promise<void> {
@@ -200,6 +207,21 @@ export class LocalExecutor extends EventEmitter {
             : { primaryPort: this.#ports[primaryName(groupName)] }),
         })
       }
+      case 'postgres-ha': {
+        const db = spec.databases[groupName]
+        if (db === undefined) throw new Error(`no database ${groupName}`)
+        const peers = await this.#fixedPorts(haNodeNames(spec, groupName))
+        const etcdHosts = etcdMembers(spec).map((m) => this.addresses().get(m)).filter((a): a is string => a !== undefined)
+        // Never synchronous_standby_names, default_transaction_read_only or primary_conninfo here:
+        // the agent sets them with ALTER SYSTEM, and a command-line setting would win over it.
+        const settings: Record<string, string> = {
+          max_connections: String(db.maxConnections), cluster_name: unit.name, wal_keep_size: '128MB', max_slot_wal_keep_size: '2GB',
+        }
+        return new HaNodeHandle({
+          name: unit.name, cluster: groupName, etcdHosts, dataDir, logDir: this.#logDir, port: peers[unit.name] as number, durable: this.#options.durable ?? true,
+          settings, ha: haConfigInput(db), peers, placement, bootstrap: async (url, fresh) => { await this.#options.bootstrap(groupName, url, fresh) },
+        })
+      }
       case 'pgbouncer': {
         const settings = poolerSettings(spec, groupName)
         if (settings === undefined) throw new Error(`database ${groupName} has no pgbouncer pooler`)
@@ -242,11 +264,11 @@ export class LocalExecutor extends EventEmitter {
 
   /**
    * Stops everything, front to back: gateways, instances, workers, Redis, poolers, replicas, primaries,
-   * etcd last (what elects the primaries outlives them) — each tier at once, each process killed if it
+   * HA nodes, etcd last (what elects the primaries outlives them) — each tier at once, each process killed if it
    * does not stop in time.
    */
   async stopAll (): Promise<void> {
-    const tiers: Array<DesiredUnit['kind']> = ['gateway', 'app', 'worker', 'redis', 'pgbouncer', 'postgres-replica', 'postgres-primary', 'etcd']
+    const tiers: Array<DesiredUnit['kind']> = ['gateway', 'app', 'worker', 'redis', 'pgbouncer', 'postgres-replica', 'postgres-primary', 'postgres-ha', 'etcd']
     for (const kind of tiers) {
       const names = [...this.#entries.values()].filter((e) => e.unit.kind === kind).map((e) => e.unit.name)
       await Promise.allSettled(names.map(async (n) => { await this.#stop(n) }))

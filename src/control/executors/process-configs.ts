@@ -1,7 +1,8 @@
 import type { GatewayConfigInput } from '../../config/gateway-config.js'
 import type { ProcessConfigInput } from '../../config/process-config.js'
 import { redisFor, type TopologySpec } from '../spec.js'
-import { databaseEndpoints } from '../units.js'
+import { haNodeNames } from '../ha-nodes.js'
+import { databaseEndpoints, etcdMembers } from '../units.js'
 
 /** Where each engine serves, by unit name (postgres://…, redis://…). */
 export type Addresses = ReadonlyMap<string, string>
@@ -21,8 +22,6 @@ export function appProcessConfig (spec: TopologySpec, service: string, instanceI
   const s = spec.services[service]
   if (s === undefined) throw new Error(`no service ${service}`)
   if (spec.databases[s.database] === undefined) throw new Error(`no database ${s.database}`)
-  // The cluster's PgBouncers when it has a pooler, else its PostgreSQL servers.
-  const endpoints = databaseEndpoints(spec, s.database)
   const redisUrl = (role: 'cache' | 'sessions' | 'queue' | 'registry'): string | undefined => {
     const server = redisFor(spec, role)
     return server === undefined ? undefined : need(addresses, server)
@@ -44,8 +43,7 @@ export function appProcessConfig (spec: TopologySpec, service: string, instanceI
     service: s.module,
     adminToken: spec.adminToken,
     db: {
-      primary: need(addresses, endpoints.primary),
-      replicas: endpoints.replicas.map((name) => need(addresses, name)),
+      ...databaseServers(spec, s.database, addresses),
       poolSize: pool.size,
       connectTimeoutMs: pool.connectTimeoutMs,
       statementTimeoutMs: pool.statementTimeoutMs,
@@ -58,6 +56,24 @@ export function appProcessConfig (spec: TopologySpec, service: string, instanceI
     // may tell the app the client's address and scheme.
     ...(w === undefined && routed ? { trustProxy: ['loopback'] } : {}),
   }
+}
+
+/**
+ * Where instances find a cluster: an HA cluster's nodes by member name, with the leader followed in
+ * etcd (writes go to whoever holds the leader key, reads to the other nodes); otherwise the fixed
+ * primary and replicas — or the PgBouncer in front of each when the cluster has a pooler.
+ */
+export function databaseServers (spec: TopologySpec, cluster: string, addresses: Addresses): { primary: string, replicas: string[] } | { members: Record<string, string>, leader: { kind: 'dcs', etcd: { hosts: string[] }, cluster: string }, replicas: string[] } {
+  const nodes = haNodeNames(spec, cluster)
+  if (nodes.length > 0) {
+    return {
+      members: Object.fromEntries(nodes.map((name) => [name, need(addresses, name)])),
+      leader: { kind: 'dcs', etcd: { hosts: etcdMembers(spec).map((name) => need(addresses, name)) }, cluster },
+      replicas: [],
+    }
+  }
+  const endpoints = databaseEndpoints(spec, cluster)
+  return { primary: need(addresses, endpoints.primary), replicas: endpoints.replicas.map((name) => need(addresses, name)) }
 }
 
 /** The config of a gateway process: its routes, and the registry it follows for instances. */

@@ -8,6 +8,7 @@
  *   /outgrow/<cluster>/switchover      JSON { from, to }, compare-and-set on mod_revision
  *   /outgrow/<cluster>/optime          JSON { lsn, timeline }, written by the leader, no lease
  *   /outgrow/<cluster>/config          JSON, written out of band (read only here)
+ *   /outgrow/<cluster>/initialize      member name of the node that initdb'd the cluster, no lease
  *
  * Leases are renewed only from the agent's loop (keepAliveOnce), never by a background timer: an
  * agent that stalls loses its keys, which is the point. One EtcdDcs serves one member (it holds
@@ -43,7 +44,7 @@ export class EtcdDcs implements Dcs {
     this.#leaderTtlSeconds = seconds(options.leaderTtlMs ?? 3000)
   }
 
-  key (name: 'leader' | 'term' | 'sync' | 'switchover' | 'optime' | 'config' | `members/${string}`): string {
+  key (name: 'leader' | 'term' | 'sync' | 'switchover' | 'optime' | 'config' | 'initialize' | `members/${string}`): string {
     return this.prefix + name
   }
 
@@ -211,6 +212,23 @@ export class EtcdDcs implements Dcs {
       clearTimeout(retry)
       void watch?.cancel().catch(() => {})
     }
+  }
+
+  /**
+   * Patroni's initialize key: of members starting from nothing, the one whose transaction creates
+   * it initdb's the cluster; the others clone from the leader. True also when it already names
+   * `member` (its bootstrap was interrupted and starts again).
+   */
+  async initialize (member: string): Promise<boolean> {
+    const key = this.key('initialize')
+    const result = await this.#client.transaction([{ key, target: 'Create', value: 0 }], [{ put: key, value: member }], [key])
+    return result.succeeded || result.current[0]?.value === member
+  }
+
+  /** Gives the initialize key up after a failed initdb, so that another member may try. */
+  async cancelInitialize (member: string): Promise<void> {
+    const key = this.key('initialize')
+    await this.#client.transaction([{ key, target: 'Value', value: member }], [{ delete: key }])
   }
 
   /** Gives up every lease this process holds now: its keys go at once (a clean shutdown). */
