@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { createRedisClient } from '../runtime/redis-client.js'
+import { createRedisClient, type RedisTarget } from '../runtime/redis-client.js'
 import type { RegisteredInstance, RegisterOptions, Registration, Registry } from './registry.js'
 
 /**
@@ -40,11 +40,11 @@ export class RedisRegistry implements Registry {
   readonly #ttlMs: number
   readonly #kept = new Map<string, KeptAlive>()
 
-  constructor (url: string, cluster: string, ttlMs = 5000) {
-    const redis = createRedisClient(url, { purpose: 'subscriber', overrides: { maxRetriesPerRequest: 2 } })
+  constructor (target: RedisTarget, cluster: string, ttlMs = 5000) {
+    const redis = createRedisClient(target, { purpose: 'subscriber', overrides: { maxRetriesPerRequest: 2 } })
     redis.defineCommand('outgrowRegistryListLive', { lua: LIST_LIVE })
     this.#redis = redis as RedisWithListLive
-    this.#subscriber = createRedisClient(url, { purpose: 'subscriber', overrides: { lazyConnect: true } })
+    this.#subscriber = createRedisClient(target, { purpose: 'subscriber', overrides: { lazyConnect: true } })
     this.#prefix = `outgrow:registry:${cluster}`
     this.#index = `${this.#prefix}:members`
     this.#channel = `${this.#prefix}:changes`
