@@ -32,6 +32,7 @@ program.command('up')
   .option('--data-dir <dir>', 'keep the stack\'s data here (default: .outgrow/ beside the config)')
   .option('--fresh', 'delete the data a previous run kept and start over', false)
   .option('--no-seed', 'create the schema but no demo data')
+  .option('--no-ha', 'level 4: no failover (Redis without Sentinel)')
   .addHelpText('after', UP_HELP_FOOTER)
   .action(up)
 

@@ -22,6 +22,8 @@ export interface UpOptions {
   dataDir?: string
   fresh: boolean
   seed: boolean
+  /** false with --no-ha; commander sets true otherwise, which must not override the config file. */
+  ha?: boolean
 }
 
 /** `outgrow up`: runs a stack in the foreground until Ctrl-C, SIGTERM or `outgrow down`, then stops it cleanly. */
@@ -30,7 +32,7 @@ export async function up (options: UpOptions): Promise<void> {
   const base = await loadStackConfig(file).catch(() => undefined)
   const overrides = definedOnly({
     level: options.level, port: options.port, host: options.host, instances: options.instances, replicas: options.replicas,
-    workers: options.workers, balancer: options.balancer, gatewayProcesses: options.gatewayProcesses,
+    workers: options.workers, balancer: options.balancer, gatewayProcesses: options.gatewayProcesses, ha: options.ha === false ? false : undefined,
     emulation: base === undefined ? undefined : { ...base.config.emulation, ...definedOnly({ mode: options.emulation, cpusPerServer: options.cpus }) },
     seed: base === undefined ? undefined : { ...base.config.seed, ...definedOnly({ products: options.products, users: options.users }) },
   })

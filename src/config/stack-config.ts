@@ -27,6 +27,8 @@ export const stackConfigSchema = z.object({
   workers: z.number().int().min(0).max(16).optional(),
   balancer: z.enum(BALANCER_NAMES).default('round-robin'),
   gatewayProcesses: z.number().int().min(1).max(64).default(1),
+  /** High availability from level 4 on: Redis failover with Sentinel (`outgrow up --no-ha` turns it off). */
+  ha: z.boolean().default(true),
   healthCheck: healthCheckSchema.default({}),
   emulation: z.object({
     mode: z.enum(['auto', 'cgroup', 'taskset', 'none']).default('auto'),
