@@ -122,8 +122,10 @@ export const reconnectOnReadOnly = (err: Error): 2 | false => err.message.starts
 
 /** Options shared by every client found through Sentinels. */
 const SENTINEL_OPTIONS: RedisOptions = {
-  // Subscribe to the Sentinels' +switch-master and reconnect at once, not at the next error.
-  failoverDetector: true,
+  // No subscription to +switch-master (ioredis' failoverDetector leaves errors of its Sentinel
+  // connections unhandled): a killed master drops its clients, and Sentinel kills the clients of
+  // a master it demotes, so every client reconnects and asks the Sentinels anyway.
+  failoverDetector: false,
   // The Sentinels are asked again quickly when none answers; the set is fixed by the config.
   sentinelRetryStrategy: (attempt) => Math.min(attempt * 100, 1000),
   updateSentinels: false,
