@@ -38,6 +38,8 @@ export class RedisServer {
         '--port', String(options.port), '--bind', '127.0.0.1', '--dir', options.dataDir, '--save', '',
         '--appendonly', options.persistent === false ? 'no' : 'yes', '--appendfsync', 'everysec',
         '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--protected-mode', 'yes',
+        // A replica that (re)joins is synced at once, not after Redis's default 5 s wait for others.
+        '--repl-diskless-sync-delay', '0',
         ...(replicaOfPort === undefined ? [] : ['--replicaof', '127.0.0.1', String(replicaOfPort)]),
       ],
       logFile: options.logFile,
