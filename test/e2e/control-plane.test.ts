@@ -49,7 +49,8 @@ function steadyLoad (cookie: string): { stop: () => Promise<{ sent: number, fail
 before(async () => {
   cwd = await mkdtemp(join(tmpdir(), 'outgrow-control-'))
   port = await freePort()
-  cli = await startCli(['up', '--level', '4', '--port', String(port), '--products', '300', '--users', '20', '--cpus', '1'], cwd)
+  // The control plane on its own: Redis without Sentinel, so `redis` is one process to kill.
+  cli = await startCli(['up', '--level', '4', '--no-ha', '--port', String(port), '--products', '300', '--users', '20', '--cpus', '1'], cwd)
 })
 
 after(async () => {
@@ -131,7 +132,7 @@ test('apply -f changes the running stack: a second replica joins, instances roll
   const before = await status()
   const config = join(cwd, 'outgrow.config.json')
   await writeFile(config, JSON.stringify({
-    app: { service: SHOP_SERVICE }, level: 4, port, replicas: 2, instances: 2,
+    app: { service: SHOP_SERVICE }, level: 4, ha: false, port, replicas: 2, instances: 2,
     emulation: { cpusPerServer: 1 }, seed: { products: 300, users: 20 },
   }))
   const login = await call('POST', '/api/login', '', { email: 'user6@example.com', password: 'password123' })
@@ -166,7 +167,8 @@ test('data lasts: an order placed before Ctrl-C is there after the next up', asy
   assert.ok(Date.now() - stoppedAt < 15_000, `stopped in ${Date.now() - stoppedAt} ms`)
   assert.ok(await waitFor(() => pids.every((pid) => !isAlive(pid)), 5000), 'every process stopped')
 
-  cli = await startCli(['up', '--level', '4', '--port', String(port), '--products', '300', '--users', '20', '--cpus', '1'], cwd)
+  // The control plane on its own: Redis without Sentinel, so `redis` is one process to kill.
+  cli = await startCli(['up', '--level', '4', '--no-ha', '--port', String(port), '--products', '300', '--users', '20', '--cpus', '1'], cwd)
   assert.doesNotMatch(cli.stderr(), /seeded/, 'an existing database is not seeded again')
   const again = await call('POST', '/api/login', '', { email: 'user5@example.com', password: 'password123' })
   assert.equal(again.status, 200)

@@ -26,17 +26,28 @@ after(async () => {
 
 const call = shopClient(() => base)
 
-interface ProcessStatus { name: string, state: string, restarts: number, pid: number }
+interface ProcessStatus { name: string, state: string, restarts: number, pid: number, detail?: string }
 
 /** What runs now, as `outgrow status` reports it: no test relies on what an earlier one changed. */
 async function status (): Promise<ProcessStatus[]> {
   return (JSON.parse(await cliOutput(['status', '--json'], cwd)) as { processes: ProcessStatus[] }).processes
 }
 
-test('level 4 runs the whole topology: gateway, 3 instances, primary + replica, Redis, a worker', () => {
+test('level 4 runs the whole topology: gateway, 3 instances, primary + replica, Redis with a replica and 3 Sentinels, a worker', () => {
   const names = cli.ready.processes.map((p) => p.name).sort()
-  assert.deepEqual(names, ['app-1', 'app-2', 'app-3', 'gateway', 'postgres-primary', 'postgres-replica-1', 'redis', 'worker-1'])
+  assert.deepEqual(names, ['app-1', 'app-2', 'app-3', 'gateway', 'postgres-primary', 'postgres-replica-1', 'redis-1', 'redis-2', 'redis-sentinel-1', 'redis-sentinel-2', 'redis-sentinel-3', 'worker-1'])
   assert.match(cli.stderr(), /servers emulated by/)
+})
+
+test('status shows the current role of each Redis data node and that Redis fails over', async () => {
+  let roles: Array<string | undefined> = []
+  for (let attempt = 0; attempt < 50 && roles.join() !== 'master,replica'; attempt++) {
+    const processes = await status()
+    roles = ['redis-1', 'redis-2'].map((n) => processes.find((p) => p.name === n)?.detail)
+    if (roles.join() !== 'master,replica') await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  assert.deepEqual(roles, ['master', 'replica'])
+  assert.match(await cliOutput(['status'], cwd), /redis failover: sentinel/)
 })
 
 test('requests through the gateway spread over every instance', async () => {
@@ -144,7 +155,7 @@ test('a rolling restart of every app instance under load fails zero requests', a
 test('killing the supervisor with SIGKILL leaves no orphan process', async () => {
   // The stack's processes as they are now (earlier tests may have restarted some).
   const pids = (await status()).map((p) => p.pid)
-  assert.equal(pids.length, 8)
+  assert.equal(pids.length, 12)
   cli.child.kill('SIGKILL')
   const allGone = await waitFor(() => pids.every((pid) => !isAlive(pid)), 20_000)
   assert.ok(allGone, `still running: ${pids.filter(isAlive).join(', ')}`)
