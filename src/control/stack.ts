@@ -21,7 +21,7 @@ import { LocalExecutor } from './executors/local.js'
 import { redisTarget } from './executors/process-configs.js'
 import type { ObservedUnit } from './observed.js'
 import { Reconciler } from './reconciler.js'
-import { redisFor, type TopologySpec } from './spec.js'
+import type { TopologySpec } from './spec.js'
 import type { UnitKind } from './units.js'
 
 export interface StackOptions {
