@@ -35,7 +35,8 @@ export const sentinelConfigFile = (dataDir: string): string => join(dataDir, 'se
  * One Redis Sentinel on a loopback port. Its config file is written the first time only: Sentinel
  * rewrites it with what it learns (the current master after a failover, the replicas, the other
  * Sentinels, the epoch), so a restarted Sentinel goes on where it stopped. The port is given on
- * the command line, so a Sentinel moved to another port keeps its state.
+ * the command line, so a Sentinel moved to another port keeps its state; quorum and timings are
+ * set again (`SENTINEL SET`) after every start, so a changed spec takes effect.
  */
 export class RedisSentinel {
   readonly options: RedisSentinelOptions
@@ -83,6 +84,14 @@ export class RedisSentinel {
           client.disconnect()
         }
       }, timeoutMs, () => process.running)
+      // The file keeps the settings of the first start; the spec's current ones apply from now on.
+      const client = createRedisClient(this.url, { purpose: 'probe' })
+      try {
+        await client.connect()
+        await client.call('SENTINEL', 'SET', m.masterName, 'quorum', String(m.quorum), 'down-after-milliseconds', String(m.downAfterMs), 'failover-timeout', String(m.failoverTimeoutMs))
+      } finally {
+        client.disconnect()
+      }
     } catch {
       throw new OutgrowError('OUTGROW_ENGINE_START_FAILED', `${this.options.name} did not start; last log lines:\n${process.logTail(15)}`)
     }
