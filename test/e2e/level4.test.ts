@@ -152,6 +152,34 @@ test('a rolling restart of every app instance under load fails zero requests', a
   assert.deepEqual([...seen].sort(), ['app-1', 'app-2', 'app-3'], 'every instance serves again after the restart')
 })
 
+test('kill -9 of the Redis master: pages keep answering, the session is kept, and after it one master and one replica', async () => {
+  const login = await call('POST', '/api/login', '', { email: 'user12@example.com', password: 'password123' })
+  assert.equal((await call('POST', '/api/cart/items', login.cookie, { productId: 3, qty: 2 })).status, 201)
+  const master = (await status()).find((p) => p.detail === 'master' && p.name.startsWith('redis-')) as ProcessStatus
+  process.kill(master.pid, 'SIGKILL')
+  // The supervisor restarts it at once (as the master the Sentinels still name, its AOF intact), or
+  // the Sentinels promote the replica first and it comes back as that one's replica.
+  const failed: string[] = []
+  let settled = false
+  for (let i = 0; i < 60 && !settled; i++) {
+    for (let j = 0; j < 10; j++) {
+      const page = await call('GET', `/api/products/${1 + ((i * 10 + j) % 30)}`)
+      if (page.status !== 200) failed.push(`${page.status} ${JSON.stringify(page.json)}`)
+    }
+    const now = (await status()).filter((p) => /^redis-\d$/.test(p.name))
+    const killed = now.find((p) => p.name === master.name)
+    settled = killed?.state === 'ready' && killed.restarts === master.restarts + 1 && now.map((p) => p.detail).sort().join() === 'master,replica'
+  }
+  assert.ok(settled, 'one master and one replica again')
+  assert.deepEqual(failed, [], 'product pages never failed')
+  let cart = await call('GET', '/api/cart', login.cookie)
+  for (let i = 0; i < 50 && cart.status !== 200; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    cart = await call('GET', '/api/cart', login.cookie)
+  }
+  assert.deepEqual((cart.json.items as Array<{ productId: number, qty: number }>).map((item) => [item.productId, item.qty]), [[3, 2]], 'the session survived')
+})
+
 test('killing the supervisor with SIGKILL leaves no orphan process', async () => {
   // The stack's processes as they are now (earlier tests may have restarted some).
   const pids = (await status()).map((p) => p.pid)
