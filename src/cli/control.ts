@@ -23,7 +23,8 @@ export async function status (options: TargetOptions & { json?: boolean }): Prom
   const s = await client(options).call<Status>('GET', '/v1/status')
   if (options.json === true) { out(JSON.stringify(s, null, 2)); return }
   const age = (p: Status['processes'][number]): string => p.detail === undefined ? '' : p.detail
-  out(`level ${s.level}  ${s.url}  redis failover: ${s.topology.redisFailover ? 'sentinel' : 'off'}  ${s.converged ? 'converged' : `converging: ${s.pending.join('; ') || 'starting'}`}\n${s.emulation}\n`)
+  const failover = s.topology.redis ? `  redis failover: ${s.topology.redisFailover ? 'sentinel' : 'off'}` : ''
+  out(`level ${s.level}  ${s.url}${failover}  ${s.converged ? 'converged' : `converging: ${s.pending.join('; ') || 'starting'}`}\n${s.emulation}\n`)
   out(table([['NAME', 'ROLE', 'SERVER', 'PID', 'ADDRESS', 'STATE', 'RESTARTS', 'DETAIL'], ...s.processes.map((p) => [p.name, p.role, p.server, String(p.pid ?? '-'), p.url ?? '-', p.state, String(p.restarts), age(p)])]))
 }
 
