@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything Outgrow needs and builds it. Safe to run again: it only installs what is missing.
-#   - Debian/Ubuntu: PostgreSQL server binaries, redis-server, pgbouncer, etcd, Patroni (the anchor of the
-#     failover benchmark) and a C compiler via apt (as root, or with sudo).
+#   - Debian/Ubuntu: PostgreSQL server binaries, redis-server, redis-sentinel, pgbouncer, etcd, Patroni (the anchor
+#     of the failover benchmark) and a C compiler via apt (as root, or with sudo).
 #   - Elsewhere: says exactly what to install.
 #   - npm packages (npm ci) and the TypeScript build.
 set -euo pipefail
@@ -27,6 +27,7 @@ have_postgres() {
   return 1
 }
 have_redis() { command -v redis-server >/dev/null 2>&1 || [ -n "${OUTGROW_REDIS_SERVER:-}" ]; }
+have_sentinel() { command -v redis-sentinel >/dev/null 2>&1 || [ -x /usr/bin/redis-sentinel ] || [ -n "${OUTGROW_REDIS_SENTINEL:-}" ]; }
 have_pgbouncer() {
   [ -n "${OUTGROW_PGBOUNCER:-}" ] && [ -x "$OUTGROW_PGBOUNCER" ] && return 0
   command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ]
@@ -42,6 +43,7 @@ have_cc() { command -v cc >/dev/null 2>&1; }
 missing=()
 have_postgres || missing+=(postgresql)
 have_redis || missing+=(redis-server)
+have_sentinel || missing+=(redis-sentinel)
 have_pgbouncer || missing+=(pgbouncer)
 have_etcd || missing+=(etcd-server)
 # Only the failover benchmark needs it: it does not hold up a setup without apt.
@@ -65,13 +67,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
     if [[ " ${missing[*]} " == *" pgbouncer "* ]] && command -v systemctl >/dev/null 2>&1; then
       $sudo systemctl disable --now pgbouncer >/dev/null 2>&1 || true
     fi
+    # Likewise Sentinel: the package's system Sentinel would hold 26379 and watch a master of its own.
+    if [[ " ${missing[*]} " == *" redis-sentinel "* ]] && command -v systemctl >/dev/null 2>&1; then
+      $sudo systemctl disable --now redis-sentinel >/dev/null 2>&1 || true
+    fi
     # Likewise etcd: the package's system member would hold 2379/2380; Outgrow runs its own members.
     if [[ " ${missing[*]} " == *" etcd-server "* ]] && command -v systemctl >/dev/null 2>&1; then
       $sudo systemctl disable --now etcd >/dev/null 2>&1 || true
     fi
   else
     say "missing: ${missing[*]}. Install PostgreSQL >= 13 (server binaries: initdb, postgres, pg_basebackup),"
-    say "Redis >= 7 (redis-server), PgBouncer, etcd >= 3.4, util-linux (setpriv) and a C compiler (cc) with your package manager, e.g."
+    say "Redis >= 7 (redis-server and redis-sentinel), PgBouncer, etcd >= 3.4, util-linux (setpriv) and a C compiler (cc) with your package manager, e.g."
     say "  Fedora: dnf install postgresql-server redis pgbouncer etcd util-linux   Alpine: apk add postgresql redis pgbouncer etcd util-linux"
     say "  macOS:  brew install postgresql@16 redis pgbouncer etcd   (then set OUTGROW_PG_BIN to its bin directory)"
     say "and, for the failover benchmark only, Patroni >= 3 with its etcd3 DCS (e.g. pip install 'patroni[etcd3,psycopg2]')"

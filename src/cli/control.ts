@@ -24,7 +24,8 @@ export async function status (options: TargetOptions & { json?: boolean }): Prom
   if (options.json === true) { out(JSON.stringify(s, null, 2)); return }
   // An HA node's pid is its agent's; its PostgreSQL and fence keeper run beside it.
   const age = (p: Status['processes'][number]): string => p.detail ?? (p.ha === undefined ? '' : `postmaster ${p.ha.pids.postmaster ?? '-'}, fence keeper ${p.ha.pids.keeper ?? '-'}`)
-  out(`level ${s.level}  ${s.url}  ${s.converged ? 'converged' : `converging: ${s.pending.join('; ') || 'starting'}`}\n${s.emulation}\n${haLine(s)}\n`)
+  const failover = s.topology.redis ? `  redis failover: ${s.topology.redisFailover ? 'sentinel' : 'off'}` : ''
+  out(`level ${s.level}  ${s.url}${failover}  ${s.converged ? 'converged' : `converging: ${s.pending.join('; ') || 'starting'}`}\n${s.emulation}\n${haLine(s)}\n`)
   const role = (p: Status['processes'][number]): string => p.ha === undefined ? p.role : `${p.role} (${p.ha.role})`
   out(table([['NAME', 'ROLE', 'SERVER', 'PID', 'ADDRESS', 'STATE', 'RESTARTS', 'DETAIL'], ...s.processes.map((p) => [p.name, role(p), p.server, String(p.pid ?? '-'), p.url ?? '-', p.state, String(p.restarts), age(p)])]))
 }

@@ -34,8 +34,8 @@ program.command('up')
   .option('--fresh', 'delete the data a previous run kept and start over', false)
   .option('--no-seed', 'create the schema but no demo data')
   // Both forms declared, so that neither sets a default over the config file's `ha`.
-  .option('--ha', 'failover with election at level 4: etcd, an HA agent per PostgreSQL node, synchronous mode (default: on)')
-  .option('--no-ha', 'level 4 without failover: one fixed primary and its replicas, no etcd')
+  .option('--ha', 'failover at level 4: etcd and an HA agent per PostgreSQL node (synchronous mode), Redis with Sentinel (default: on)')
+  .option('--no-ha', 'level 4 without failover: one fixed PostgreSQL primary and its replicas, no etcd, Redis without Sentinel')
   .addHelpText('after', UP_HELP_FOOTER)
   .action(up)
 

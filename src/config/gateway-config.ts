@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { defaultTokenRefusal } from './admin-token.js'
 import { parseAddressRange } from './cidr.js'
+import { checkRedisTarget, redisTargetFields } from './redis-target.js'
 import { BALANCER_NAMES, healthCheckSchema } from './stack-config.js'
 import { parseOrThrow } from './validate.js'
 
@@ -116,8 +117,8 @@ export const gatewayConfigSchema = z.object({
     instances: z.array(instanceSchema).default([]),
     registry: z.discriminatedUnion('kind', [
       z.object({ kind: z.literal('memory') }).strict(),
-      z.object({ kind: z.literal('redis'), url: z.string().min(1), cluster: z.string().min(1).default('app') }).strict(),
-    ]).optional(),
+      z.object({ kind: z.literal('redis'), ...redisTargetFields, cluster: z.string().min(1).default('app') }).strict(),
+    ]).superRefine((r, ctx) => { if (r.kind === 'redis') checkRedisTarget(r, ctx) }).optional(),
     healthCheck: healthCheckSchema.default({}),
     outlierDetection: z.object({
       consecutiveFailures: z.number().int().min(1).max(1000).default(5),
@@ -146,11 +147,11 @@ export const gatewayConfigSchema = z.object({
     z.object({ kind: z.literal('local') }).strict(),
     z.object({
       kind: z.literal('redis'),
-      url: z.string().min(1),
+      ...redisTargetFields,
       /** When Redis fails: let requests through unlimited ('open'), or refuse them with 503 ('closed'). */
       onError: z.enum(['open', 'closed']).default('open'),
     }).strict(),
-  ]).default({ kind: 'local' }),
+  ]).superRefine((r, ctx) => { if (r.kind === 'redis') checkRedisTarget(r, ctx) }).default({ kind: 'local' }),
   routes: z.array(routeSchema).min(1).default([{}]),
 }).strict().superRefine((config, ctx) => {
   const refusal = defaultTokenRefusal(config.adminToken, [config.host, config.admin.host])

@@ -12,6 +12,8 @@ export interface Topology {
   readonly workers: number
   readonly gateway: boolean
   readonly redis: boolean
+  /** Redis servers failed over by Sentinel (level 4 unless --no-ha). */
+  readonly redisFailover: boolean
   readonly cache: 'memory' | 'redis'
   readonly session: 'memory' | 'redis'
   readonly jobs: 'inprocess' | 'bullmq'
@@ -29,6 +31,7 @@ export function summarize (spec: TopologySpec): Topology {
     workers: sum(Object.values(spec.workers).map((w) => w.instances.count)),
     gateway: Object.keys(spec.gateways).length > 0,
     redis: Object.keys(spec.redis).length > 0,
+    redisFailover: Object.values(spec.redis).some((r) => r.sentinel.enabled),
     cache: redisFor(spec, 'cache') === undefined ? 'memory' : 'redis',
     session: redisFor(spec, 'sessions') === undefined ? 'memory' : 'redis',
     jobs: redisFor(spec, 'queue') === undefined ? 'inprocess' : 'bullmq',

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { gatewayConfigSchema } from './gateway-config.js'
+import { checkRedisTarget, redisTargetFields } from './redis-target.js'
 import { parseOrThrow } from './validate.js'
 
 /**
@@ -53,8 +54,17 @@ export const dbConfigSchema = z.object({
 export const cacheConfigSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('none') }).strict(),
   z.object({ kind: z.literal('memory'), maxEntries: z.number().int().min(1).default(50_000) }).strict(),
-  z.object({ kind: z.literal('redis'), url: z.string().min(1), prefix: z.string().default('cache:') }).strict(),
-])
+  z.object({
+    kind: z.literal('redis'),
+    ...redisTargetFields,
+    prefix: z.string().default('cache:'),
+    /** Consecutive failed Redis calls that open the cache's breaker, and how long it stays open. */
+    breaker: z.object({
+      failures: z.number().int().min(1).max(1000).default(5),
+      openMs: z.number().int().min(10).max(600_000).default(2000),
+    }).strict().optional(),
+  }).strict(),
+]).superRefine((c, ctx) => { if (c.kind === 'redis') checkRedisTarget(c, ctx) })
 
 const sessionCommon = {
   ttlSeconds: z.number().int().min(1).default(86_400),
@@ -64,18 +74,30 @@ const sessionCommon = {
 
 export const sessionConfigSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('memory'), ...sessionCommon }).strict(),
-  z.object({ kind: z.literal('redis'), url: z.string().min(1), ...sessionCommon }).strict(),
-])
+  z.object({
+    kind: z.literal('redis'),
+    ...redisTargetFields,
+    ...sessionCommon,
+    /**
+     * A write is acknowledged only once this many replicas have it (Redis WAIT), so a master kill
+     * loses no acknowledged session; a write that misses it answers a retryable 503.
+     */
+    replicaAcks: z.object({
+      replicas: z.number().int().min(1).max(16),
+      timeoutMs: z.number().int().min(10).max(900).default(500),
+    }).strict().optional(),
+  }).strict(),
+]).superRefine((c, ctx) => { if (c.kind === 'redis') checkRedisTarget(c, ctx) })
 
 export const jobsConfigSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('inprocess'), concurrency: z.number().int().min(1).max(64).default(2) }).strict(),
   z.object({
     kind: z.literal('bullmq'),
-    url: z.string().min(1),
+    ...redisTargetFields,
     queue: z.string().min(1).default('outgrow-jobs'),
     concurrency: z.number().int().min(1).max(256).default(4),
   }).strict(),
-])
+]).superRefine((c, ctx) => { if (c.kind === 'bullmq') checkRedisTarget(c, ctx) })
 
 const commonSchema = {
   instanceId: z.string().min(1),
@@ -103,7 +125,7 @@ export const appProcessSchema = z.object({
    */
   trustProxy: z.array(z.string().min(1)).default([]),
   /** Where the instance registers itself for gateways to find (level 4). */
-  registry: z.object({ url: z.string().min(1), cluster: z.string().min(1).default('app') }).strict().optional(),
+  registry: z.object({ ...redisTargetFields, cluster: z.string().min(1).default('app') }).strict().superRefine(checkRedisTarget).optional(),
 }).strict()
 
 export const workerProcessSchema = appProcessSchema.extend({ role: z.literal('worker') }).strict()

@@ -40,7 +40,8 @@ export const stackConfigSchema = z.object({
   adminToken: z.string().min(8).default(DEFAULT_ADMIN_TOKEN),
   /**
    * High availability where the level has it (level 4): etcd and an HA agent per PostgreSQL node,
-   * failover with election in synchronous mode (docs/ha.md). `outgrow up --no-ha` turns it off.
+   * failover with election in synchronous mode, and Redis with a replica under Sentinel
+   * (docs/ha.md). `outgrow up --no-ha` turns it off.
    */
   ha: z.boolean().default(true),
   /** Where the stack keeps its data (engines, event log, control token); `.outgrow/` beside the config by default. */

@@ -78,6 +78,9 @@ export function specFromConfig (config: StackConfig, module: string): unknown {
   if (app.listen !== undefined) appOverride.listen = { host: config.host, port: config.port }
   if (config.instances !== undefined) appOverride.instances = { count: config.instances }
   shorthands.services = { app: appOverride }
+  // Level 4 fails Redis over with Sentinel unless the config says `ha: false` (--no-ha).
+  const redis = base.redis as Record<string, Plain> | undefined
+  if (config.level >= 4 && redis?.redis !== undefined) shorthands.redis = { redis: { sentinel: { enabled: config.ha } } }
   // No replica leaves nobody to wait for: synchronous replication becomes asynchronous.
   if (config.replicas !== undefined) shorthands.databases = { postgres: { replicas: { count: config.replicas }, ...(config.replicas === 0 ? { replication: 'async' } : {}) } }
   if (config.workers !== undefined && base.workers !== undefined) shorthands.workers = { worker: { instances: { count: config.workers } } }

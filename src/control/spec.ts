@@ -95,12 +95,34 @@ export const postgresClusterSchema = z.object({
 export const REDIS_ROLES = ['cache', 'sessions', 'queue', 'registry', 'rate-limits', 'bus'] as const
 export type RedisRole = typeof REDIS_ROLES[number]
 
+/**
+ * Failover with Redis Sentinel: `replicas` data nodes follow the master, `sentinels` Sentinels
+ * watch it, and when `quorum` of them find it silent for `downAfterMs` they promote a replica.
+ * `true` is `{ enabled: true }` with these defaults.
+ */
+export const redisSentinelSchema = z.preprocess(
+  (value) => typeof value === 'boolean' ? { enabled: value } : value,
+  z.object({
+    enabled: z.boolean().default(false),
+    replicas: z.number().int().min(1).max(4).default(1),
+    sentinels: z.number().int().min(1).max(7).default(3),
+    quorum: z.number().int().min(1).max(7).default(2),
+    downAfterMs: z.number().int().min(100).max(600_000).default(2000),
+    failoverTimeoutMs: z.number().int().min(1000).max(3_600_000).default(10_000),
+    /** Placement of the Sentinels; `{i}` is the Sentinel's ordinal. Default `<name>-sentinel-{i}`. */
+    server: serverName.optional(),
+    /** Session writes wait for a replica (WAIT) at most this long; a write not replicated in time gets a retryable 503. */
+    sessionAckTimeoutMs: z.number().int().min(10).max(900).default(500),
+  }).strict(),
+)
+
 export const redisServerSchema = z.object({
   roles: z.array(z.enum(REDIS_ROLES)).min(1),
+  /** Placement; with Sentinel each data node gets a server of its own (`{i}`, else `<server>-<i>`). */
   server: serverName,
   /** Append-only file, so queued jobs and sessions survive a restart. */
   persistence: z.enum(['aof', 'none']).default('aof'),
-  sentinel: z.boolean().default(false),
+  sentinel: redisSentinelSchema.default({}),
 }).strict()
 
 /**
@@ -157,6 +179,7 @@ export type ServiceSpec = z.output<typeof serviceSchema>
 export type WorkerSpec = z.output<typeof workerSchema>
 export type PostgresClusterSpec = z.output<typeof postgresClusterSchema>
 export type RedisServerSpec = z.output<typeof redisServerSchema>
+export type RedisSentinelSpec = z.output<typeof redisSentinelSchema>
 export type GatewaySpec = z.output<typeof gatewaySchema>
 export type ConsensusSpec = z.output<typeof consensusSchema>
 export type InstancesSpec = z.output<typeof instancesSchema>

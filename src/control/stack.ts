@@ -6,6 +6,7 @@ import type { LoadedConfig } from '../config/load.js'
 import { summarize, type Topology } from '../config/levels.js'
 import { PgDatabase } from '../data/pg-database.js'
 import { OutgrowError } from '../errors/index.js'
+import { redisTargetOf } from '../config/redis-target.js'
 import { createRedisClient } from '../runtime/redis-client.js'
 import { importService } from '../runtime/service.js'
 import { createTemporaryDataDir } from '../supervisor/data-dir.js'
@@ -19,9 +20,10 @@ import { EventLog } from './event-log.js'
 import { HaMonitor, type HaClusterView, type HaNodeRole } from './ha-monitor.js'
 import { haGroup } from './ha-nodes.js'
 import { LocalExecutor } from './executors/local.js'
+import { redisTarget } from './executors/process-configs.js'
 import type { ObservedUnit } from './observed.js'
 import { Reconciler } from './reconciler.js'
-import { redisFor, type TopologySpec } from './spec.js'
+import type { TopologySpec } from './spec.js'
 import { etcdMembers, type UnitKind } from './units.js'
 
 export interface StackOptions {
@@ -43,7 +45,7 @@ export interface StackOptions {
   readonly autoscaleSyncMs?: number
 }
 
-export type ProcessRole = 'app' | 'worker' | 'gateway' | 'postgres' | 'pooler' | 'redis' | 'consensus'
+export type ProcessRole = 'app' | 'worker' | 'gateway' | 'postgres' | 'pooler' | 'redis' | 'sentinel' | 'consensus'
 
 export interface StackProcessInfo {
   readonly name: string
@@ -70,7 +72,7 @@ export interface StackInfo {
   readonly ha: { readonly enabled: boolean, readonly clusters: Readonly<Record<string, HaClusterView>> }
 }
 
-const ROLE: Record<UnitKind, ProcessRole> = { etcd: 'consensus', 'postgres-primary': 'postgres', 'postgres-replica': 'postgres', 'postgres-ha': 'postgres', pgbouncer: 'pooler', redis: 'redis', app: 'app', worker: 'worker', gateway: 'gateway' }
+const ROLE: Record<UnitKind, ProcessRole> = { etcd: 'consensus', 'postgres-primary': 'postgres', 'postgres-replica': 'postgres', 'postgres-ha': 'postgres', pgbouncer: 'pooler', redis: 'redis', 'redis-sentinel': 'sentinel', app: 'app', worker: 'worker', gateway: 'gateway' }
 
 function publicUrl (spec: TopologySpec): string {
   const gateway = Object.values(spec.gateways)[0]
@@ -212,10 +214,11 @@ export class Stack {
 
   /** Jobs waiting in a BullMQ queue (wait list and prioritized set) on the queue's Redis. */
   async #queueDepth (queue: string): Promise<number> {
-    const server = redisFor(this.spec, 'queue')
-    const address = server === undefined ? undefined : this.#executor?.addresses().get(server)
-    if (address === undefined) throw new Error('no queue server')
-    this.#queueClient ??= createRedisClient(address, { purpose: 'command' })
+    if (this.#queueClient === undefined) {
+      const target = redisTarget(this.spec, 'queue', this.#executor?.addresses() ?? new Map())
+      if (target === undefined) throw new Error('no queue server')
+      this.#queueClient = createRedisClient(redisTargetOf(target), { purpose: 'command' })
+    }
     const [wait, prioritized] = await Promise.all([this.#queueClient.llen(`bull:${queue}:wait`), this.#queueClient.zcard(`bull:${queue}:prioritized`)])
     return wait + prioritized
   }

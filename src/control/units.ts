@@ -4,7 +4,7 @@ import { haConfigInput, haGroup, haNodeNames, haNodeServer } from './ha-nodes.js
 import { redisFor, serverFor, type TopologySpec } from './spec.js'
 
 /** What kind of process a unit is; executors map each kind to a way of running it. */
-export const UNIT_KINDS = ['etcd', 'postgres-primary', 'postgres-replica', 'postgres-ha', 'pgbouncer', 'redis', 'app', 'worker', 'gateway'] as const
+export const UNIT_KINDS = ['etcd', 'postgres-primary', 'postgres-replica', 'postgres-ha', 'pgbouncer', 'redis', 'redis-sentinel', 'app', 'worker', 'gateway'] as const
 export type UnitKind = typeof UNIT_KINDS[number]
 
 /** One process the spec asks for. */
@@ -38,6 +38,30 @@ export const ETCD_GROUP = 'ha/etcd'
 /** Names of every etcd member the spec asks for (each one's `--initial-cluster` lists them all). */
 export function etcdMembers (spec: TopologySpec): string[] {
   return Array.from({ length: spec.consensus?.members ?? 0 }, (_, i) => etcdMemberName(i + 1))
+}
+
+/**
+ * The data nodes of a Redis server: the server itself, or with Sentinel `<name>-1` … (the first
+ * starts as master, the others as its replicas; after a failover any of them may be the master).
+ */
+export function redisDataNodes (spec: TopologySpec, name: string): string[] {
+  const redis = spec.redis[name]
+  if (redis === undefined) return []
+  if (!redis.sentinel.enabled) return [name]
+  return Array.from({ length: redis.sentinel.replicas + 1 }, (_, i) => `${name}-${i + 1}`)
+}
+
+/** The Sentinels that watch a Redis server: `<name>-sentinel-1` …; none without Sentinel. */
+export function redisSentinels (spec: TopologySpec, name: string): string[] {
+  const sentinel = spec.redis[name]?.sentinel
+  if (sentinel?.enabled !== true) return []
+  return Array.from({ length: sentinel.sentinels }, (_, i) => `${name}-sentinel-${i + 1}`)
+}
+
+/** What clients of a Redis server connect to first: the server, or the Sentinels that know its master. */
+export function redisEntryPoints (spec: TopologySpec, name: string): string[] {
+  const sentinels = redisSentinels(spec, name)
+  return sentinels.length > 0 ? sentinels : [name]
 }
 
 /** The PostgreSQL unit a pgbouncer unit pools: the one (and only) unit it depends on. */
@@ -106,18 +130,31 @@ export function expand (spec: TopologySpec): DesiredUnit[] {
     }
   }
   for (const [name, redis] of Object.entries(spec.redis)) {
-    add({ name, kind: 'redis', group: `redis/${name}`, ordinal: 1, server: serverFor(redis.server, 1), dependsOn: [] }, { persistence: redis.persistence })
+    const nodes = redisDataNodes(spec, name)
+    const sentinel = redis.sentinel
+    // With Sentinel each data node has a server of its own; the first is the master at first start.
+    const nodeServer = (i: number): string => !sentinel.enabled || redis.server.includes('{i}') ? serverFor(redis.server, i) : `${redis.server}-${i}`
+    const first = nodes[0] as string
+    nodes.forEach((node, i) => {
+      add({ name: node, kind: 'redis', group: `redis/${name}`, ordinal: i + 1, server: nodeServer(i + 1), dependsOn: i === 0 ? [] : [first] }, { persistence: redis.persistence, sentinel: sentinel.enabled })
+    })
+    redisSentinels(spec, name).forEach((unit, i) => {
+      const { sessionAckTimeoutMs: _ack, server: _server, ...monitor } = sentinel
+      add({ name: unit, kind: 'redis-sentinel', group: `redis/${name}/sentinels`, ordinal: i + 1, server: serverFor(sentinel.server ?? `${name}-sentinel-{i}`, i + 1), dependsOn: [first] }, monitor)
+    })
   }
   const redisRoles = Object.fromEntries(Object.entries(spec.redis).map(([n, r]) => [n, [...r.roles].sort()]))
+  // Turning Sentinel on or off changes how every client connects (and what session writes wait for).
+  const redisFailover = Object.fromEntries(Object.entries(spec.redis).map(([n, r]) => [n, r.sentinel.enabled ? r.sentinel.sessionAckTimeoutMs : false]))
   const dependencies = (database: string): string[] => {
     const { primary, replicas } = databaseEndpoints(spec, database)
     const servers = spec.databases[database]?.ha.enabled === true ? haNodeNames(spec, database) : [primary, ...replicas]
-    return [...servers, ...Object.keys(spec.redis)]
+    return [...servers, ...Object.keys(spec.redis).flatMap((n) => redisEntryPoints(spec, n))]
   }
   for (const [name, w] of Object.entries(spec.workers)) {
     const service = spec.services[w.service]
     if (service === undefined) continue
-    const shape = { module: service.module, restartedAt: w.restartedAt, queue: w.queue, concurrency: w.concurrency, pool: w.pool, deps: dependencies(service.database), redisRoles }
+    const shape = { module: service.module, restartedAt: w.restartedAt, queue: w.queue, concurrency: w.concurrency, pool: w.pool, deps: dependencies(service.database), redisRoles, redisFailover }
     for (let i = 1; i <= w.instances.count; i++) {
       add({ name: copyName(name, i), kind: 'worker', group: `workers/${name}`, ordinal: i, server: serverFor(w.server, i), dependsOn: dependencies(service.database) }, shape)
     }
@@ -125,14 +162,14 @@ export function expand (spec: TopologySpec): DesiredUnit[] {
   const routed = new Set(Object.values(spec.gateways).flatMap((g) => g.routes.map((r) => r.service)))
   for (const [name, s] of Object.entries(spec.services)) {
     const { instances: _instances, autoscale: _autoscale, ...rest } = s
-    const shape = { ...rest, routed: routed.has(name), deps: dependencies(s.database), redisRoles, adminToken: spec.adminToken }
+    const shape = { ...rest, routed: routed.has(name), deps: dependencies(s.database), redisRoles, redisFailover, adminToken: spec.adminToken }
     for (let i = 1; i <= s.instances.count; i++) {
       add({ name: copyName(name, i), kind: 'app', group: `services/${name}`, ordinal: i, server: serverFor(s.server, i), dependsOn: dependencies(s.database) }, shape)
     }
   }
   const registry = redisFor(spec, 'registry')
   for (const [name, g] of Object.entries(spec.gateways)) {
-    add({ name, kind: 'gateway', group: `gateways/${name}`, ordinal: 1, server: serverFor(g.server, 1), dependsOn: registry === undefined ? [] : [registry] }, { g, adminToken: spec.adminToken, rateLimits: redisFor(spec, 'rate-limits') })
+    add({ name, kind: 'gateway', group: `gateways/${name}`, ordinal: 1, server: serverFor(g.server, 1), dependsOn: registry === undefined ? [] : redisEntryPoints(spec, registry) }, { g, adminToken: spec.adminToken, rateLimits: redisFor(spec, 'rate-limits'), redisFailover })
   }
   return units
 }

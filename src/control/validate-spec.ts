@@ -53,7 +53,12 @@ export function validateSpec (input: unknown): TopologySpec {
     if (servers.length > 1) refuse(`redis.${servers[1] as string}.roles`, `role ${role} is already served by redis ${servers[0] as string}`)
   }
   for (const [n, r] of Object.entries(spec.redis)) {
-    if (r.sentinel) refuse(`redis.${n}.sentinel`, 'Redis Sentinel is not available in this version')
+    const sentinel = r.sentinel
+    if (!sentinel.enabled) continue
+    if (sentinel.quorum > sentinel.sentinels) refuse(`redis.${n}.sentinel.quorum`, `${sentinel.quorum} of ${sentinel.sentinels} sentinels can never agree; at most ${sentinel.sentinels}`)
+    // Sentinel's own warning: a master without persistence that restarts at once comes back empty
+    // before anyone notices it was gone, and its replicas copy the emptiness.
+    if (r.persistence === 'none') refuse(`redis.${n}.persistence`, 'a failed-over Redis needs persistence (aof): a master restarted empty would empty its replicas')
   }
   for (const [n, db] of Object.entries(spec.databases)) {
     if (db.ha.enabled) checkHa(spec, n)

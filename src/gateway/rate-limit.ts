@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { createRedisClient } from '../runtime/redis-client.js'
+import { createRedisClient, type RedisTarget } from '../runtime/redis-client.js'
 import { LRUCache } from 'lru-cache'
 
 export interface Decision {
@@ -66,8 +66,8 @@ return {allowed, wait}`
 export class RedisRateLimitStore implements RateLimitStore {
   readonly #redis: Redis
 
-  constructor (url: string) {
-    this.#redis = createRedisClient(url, { purpose: 'subscriber', overrides: { maxRetriesPerRequest: 1, enableAutoPipelining: true } })
+  constructor (target: RedisTarget) {
+    this.#redis = createRedisClient(target, { purpose: 'subscriber', overrides: { maxRetriesPerRequest: 1, enableAutoPipelining: true } })
     this.#redis.defineCommand('outgrowTake', { numberOfKeys: 1, lua: TAKE })
   }
 

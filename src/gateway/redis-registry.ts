@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { createRedisClient } from '../runtime/redis-client.js'
+import { createRedisClient, type RedisTarget } from '../runtime/redis-client.js'
 import type { RegisteredInstance, RegisterOptions, Registration, Registry } from './registry.js'
 
 /**
@@ -28,6 +28,9 @@ interface KeptAlive {
  * host's): one key per instance, `outgrow:registry:<cluster>:member:<id>`, holding its JSON with a
  * PX TTL, and a set of ids that list() reads and prunes. Heartbeats (every TTL/3) only extend a
  * key that still exists, so an admin removal is never undone; the owner is told through onRemoved.
+ * An admin removal leaves a tombstone (`…:removed:<id>`, for a minute at least); a key that
+ * vanished without one expired while Redis could not be reached (a failover longer than the TTL),
+ * and the heartbeat registers the instance again.
  * Changes are published on a channel, and watchers also re-read every second, so a missed message
  * or a crashed instance is noticed within the TTL plus a second.
  */
@@ -40,11 +43,11 @@ export class RedisRegistry implements Registry {
   readonly #ttlMs: number
   readonly #kept = new Map<string, KeptAlive>()
 
-  constructor (url: string, cluster: string, ttlMs = 5000) {
-    const redis = createRedisClient(url, { purpose: 'subscriber', overrides: { maxRetriesPerRequest: 2 } })
+  constructor (target: RedisTarget, cluster: string, ttlMs = 5000) {
+    const redis = createRedisClient(target, { purpose: 'subscriber', overrides: { maxRetriesPerRequest: 2 } })
     redis.defineCommand('outgrowRegistryListLive', { lua: LIST_LIVE })
     this.#redis = redis as RedisWithListLive
-    this.#subscriber = createRedisClient(url, { purpose: 'subscriber', overrides: { lazyConnect: true } })
+    this.#subscriber = createRedisClient(target, { purpose: 'subscriber', overrides: { lazyConnect: true } })
     this.#prefix = `outgrow:registry:${cluster}`
     this.#index = `${this.#prefix}:members`
     this.#channel = `${this.#prefix}:changes`
@@ -55,15 +58,24 @@ export class RedisRegistry implements Registry {
     return `${this.#prefix}:member:${id}`
   }
 
+  #tombstone (id: string): string {
+    return `${this.#prefix}:removed:${id}`
+  }
+
+  async #write (entry: RegisteredInstance): Promise<void> {
+    await this.#redis.multi()
+      .set(this.#memberKey(entry.id), JSON.stringify(entry), 'PX', this.#ttlMs)
+      .sadd(this.#index, entry.id)
+      .del(this.#tombstone(entry.id))
+      .exec()
+    await this.#redis.publish(this.#channel, entry.id)
+  }
+
   async register (instance: RegisteredInstance, options: RegisterOptions = {}): Promise<Registration> {
     this.#stopKeepingAlive(instance.id)
     const entry: RegisteredInstance = { id: instance.id, url: instance.url, ...(instance.weight === undefined ? {} : { weight: instance.weight }) }
-    await this.#redis.multi()
-      .set(this.#memberKey(instance.id), JSON.stringify(entry), 'PX', this.#ttlMs)
-      .sadd(this.#index, instance.id)
-      .exec()
-    await this.#redis.publish(this.#channel, instance.id)
-    const timer = setInterval(() => { void this.#heartbeat(instance.id, kept) }, Math.max(1, Math.floor(this.#ttlMs / 3)))
+    await this.#write(entry)
+    const timer = setInterval(() => { void this.#heartbeat(entry, kept) }, Math.max(1, Math.floor(this.#ttlMs / 3)))
     timer.unref()
     const kept: KeptAlive = { timer, options }
     this.#kept.set(instance.id, kept)
@@ -77,15 +89,23 @@ export class RedisRegistry implements Registry {
     }
   }
 
-  /** Extends the TTL of a key that still exists; a missing key means someone removed it. */
-  async #heartbeat (id: string, kept: KeptAlive): Promise<void> {
-    let extended: number
+  /**
+   * Extends the TTL of a key that still exists. A missing key with a tombstone means an admin
+   * removed it; without one it expired while Redis was unreachable, and it is written again.
+   */
+  async #heartbeat (entry: RegisteredInstance, kept: KeptAlive): Promise<void> {
+    const id = entry.id
     try {
-      extended = await this.#redis.pexpire(this.#memberKey(id), this.#ttlMs)
+      const extended = await this.#redis.pexpire(this.#memberKey(id), this.#ttlMs)
+      if (extended === 1 || this.#kept.get(id) !== kept) return
+      if (await this.#redis.exists(this.#tombstone(id)) === 0) {
+        await this.#write(entry)
+        return
+      }
     } catch {
       return // Redis unreachable: try again at the next beat
     }
-    if (extended === 1 || this.#kept.get(id) !== kept) return
+    if (this.#kept.get(id) !== kept) return
     this.#stopKeepingAlive(id)
     kept.options.onRemoved?.()
   }
@@ -104,6 +124,8 @@ export class RedisRegistry implements Registry {
   async deregister (id: string): Promise<void> {
     const kept = this.#kept.get(id)
     this.#stopKeepingAlive(id)
+    // The tombstone tells the instance's own heartbeats (in another process) it was removed, not expired.
+    await this.#redis.set(this.#tombstone(id), '1', 'PX', Math.max(60_000, this.#ttlMs * 3))
     await this.#delete(id)
     kept?.options.onRemoved?.()
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
 import type { GatewayConfig } from '../config/gateway-config.js'
+import { redisTargetOf } from '../config/redis-target.js'
 import { OutgrowError } from '../errors/index.js'
 import { json } from './admin.js'
 import { startAdminListener } from './admin-server.js'
@@ -67,7 +68,7 @@ export async function startGateway (config: GatewayConfig, options: { registry?:
   for (const instance of config.upstreams.instances) await cluster.upsert(instance)
   const registryConfig = config.upstreams.registry
   const registry = options.registry ?? (registryConfig === undefined ? undefined
-    : registryConfig.kind === 'memory' ? new MemoryRegistry() : new RedisRegistry(registryConfig.url, registryConfig.cluster))
+    : registryConfig.kind === 'memory' ? new MemoryRegistry() : new RedisRegistry(redisTargetOf(registryConfig), registryConfig.cluster))
   let unwatch = (): void => {}
   if (registry !== undefined) {
     for (const instance of await registry.list()) await cluster.upsert(instance)
@@ -77,7 +78,7 @@ export async function startGateway (config: GatewayConfig, options: { registry?:
 
   const storeConfig = config.rateLimitStore
   const rateLimits: RateLimitStore | undefined = !config.routes.some((r) => r.rateLimit !== undefined) ? undefined
-    : storeConfig.kind === 'redis' ? new RedisRateLimitStore(storeConfig.url) : new LocalRateLimitStore()
+    : storeConfig.kind === 'redis' ? new RedisRateLimitStore(redisTargetOf(storeConfig)) : new LocalRateLimitStore()
   const rateLimiter = rateLimits === undefined ? undefined
     : new RateLimiter(rateLimits, config.routes, storeConfig.kind === 'redis' ? storeConfig.onError : 'open')
   const routes: Route[] = config.routes.map((r) => ({

@@ -4,7 +4,7 @@ import { OutgrowError } from '../errors/index.js'
 import type { DependencyHealth, DependencyState, ReportsDependencies } from '../runtime/dependencies.js'
 import { jobsProcessed } from '../runtime/metrics.js'
 import type { EnqueueOptions, JobHandler, JsonValue, Ports } from '../runtime/ports.js'
-import { callRedis, createFailFastRedis, createRedisClient } from '../runtime/redis-client.js'
+import { callRedis, createFailFastRedis, createRedisClient, type RedisTarget } from '../runtime/redis-client.js'
 import { DEFAULT_JOB_ID_RETENTION, backoffMs, type JobIdRetention, type JobQueue } from './queue.js'
 
 /** An enqueue gives up after this long, whatever BullMQ is waiting for. */
@@ -16,7 +16,7 @@ const ENQUEUE_TIMEOUT_MS = 2000
  * OUTGROW_DEPENDENCY_UNAVAILABLE naming the queue; workers wait for Redis to return.
  */
 export class BullMqQueue implements JobQueue, ReportsDependencies {
-  readonly #url: string
+  readonly #target: RedisTarget
   readonly #name: string
   readonly #concurrency: number
   readonly #retention: JobIdRetention
@@ -26,13 +26,13 @@ export class BullMqQueue implements JobQueue, ReportsDependencies {
   readonly #connections: Redis[] = []
   #worker: Worker | undefined
 
-  constructor (url: string, name: string, concurrency: number, retention: JobIdRetention = DEFAULT_JOB_ID_RETENTION) {
-    this.#url = url
+  constructor (target: RedisTarget, name: string, concurrency: number, retention: JobIdRetention = DEFAULT_JOB_ID_RETENTION) {
+    this.#target = target
     this.#name = name
     this.#concurrency = concurrency
     this.#retention = retention
     // The producer's connection fails fast; BullMQ requires retries without limit only for workers.
-    const { redis, health } = createFailFastRedis(url, 'jobs')
+    const { redis, health } = createFailFastRedis(target, 'jobs')
     this.#connections.push(redis)
     this.#health = health
     this.#queue = new Queue(name, { connection: redis })
@@ -40,7 +40,7 @@ export class BullMqQueue implements JobQueue, ReportsDependencies {
   }
 
   #connect (): Redis {
-    const connection = createRedisClient(this.#url, { purpose: 'blocking' })
+    const connection = createRedisClient(this.#target, { purpose: 'blocking' })
     this.#connections.push(connection)
     return connection
   }

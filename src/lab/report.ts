@@ -33,7 +33,7 @@ function servers (t: Topology): string {
     t.colocateDb ? 'app+db on one server' : `${t.instances} app`,
     ...(t.colocateDb ? [] : ['db primary']),
     ...(t.replicas > 0 ? [`${t.replicas} replica`] : []),
-    ...(t.redis ? ['redis'] : []),
+    ...(t.redis ? [t.redisFailover ? 'redis + replica + 3 sentinels' : 'redis'] : []),
     ...(t.workers > 0 ? [`${t.workers} worker`] : []),
     ...(t.gateway ? ['gateway'] : []),
   ]

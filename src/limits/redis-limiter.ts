@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { DependencyHealth } from '../runtime/dependencies.js'
 import type { AttemptDecision, AttemptLimit, RateLimiter } from '../runtime/ports.js'
-import { callRedis, createFailFastRedis } from '../runtime/redis-client.js'
+import { callRedis, createFailFastRedis, type RedisTarget } from '../runtime/redis-client.js'
 import { decide } from './decision.js'
 
 // Count and start the window in one atomic step, the window kept by Redis's own expiry, so every
@@ -28,8 +28,8 @@ export class RedisRateLimiter implements RateLimiter {
   readonly #redis: ScriptedRedis
   readonly #health: DependencyHealth
 
-  constructor (url: string) {
-    const { redis, health } = createFailFastRedis(url, 'rate limits')
+  constructor (target: RedisTarget) {
+    const { redis, health } = createFailFastRedis(target, 'rate limits')
     redis.defineCommand('outgrowHit', { numberOfKeys: 1, lua: HIT })
     redis.defineCommand('outgrowRefund', { numberOfKeys: 1, lua: REFUND })
     this.#redis = redis as ScriptedRedis

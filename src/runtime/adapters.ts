@@ -2,6 +2,7 @@ import { MemoryCache, NoCache } from '../cache/memory-cache.js'
 import { RedisCache } from '../cache/redis-cache.js'
 import type { BaseCache } from '../cache/base-cache.js'
 import type { CacheConfig, JobsConfig, SessionConfig } from '../config/process-config.js'
+import { redisTargetOf } from '../config/redis-target.js'
 import { BullMqQueue } from '../jobs/bullmq-queue.js'
 import { InProcessQueue } from '../jobs/inprocess-queue.js'
 import type { JobQueue } from '../jobs/queue.js'
@@ -20,14 +21,14 @@ export function createCache (config: CacheConfig): BaseCache {
   switch (config.kind) {
     case 'none': return new NoCache()
     case 'memory': return new MemoryCache(config.maxEntries)
-    case 'redis': return new RedisCache(config.url, config.prefix)
+    case 'redis': return new RedisCache(redisTargetOf(config), config.prefix, config.breaker)
   }
 }
 
 export function createSessionStore (config: SessionConfig): SessionStore {
   switch (config.kind) {
     case 'memory': return new MemorySessionStore(config.ttlSeconds)
-    case 'redis': return new RedisSessionStore(config.url, config.ttlSeconds)
+    case 'redis': return new RedisSessionStore(redisTargetOf(config), config.ttlSeconds, config.replicaAcks)
   }
 }
 
@@ -38,13 +39,13 @@ export function createSessionStore (config: SessionConfig): SessionStore {
 export function createRateLimiter (config: SessionConfig): RateLimiter & { close(): Promise<void> } {
   switch (config.kind) {
     case 'memory': return new MemoryRateLimiter()
-    case 'redis': return new RedisRateLimiter(config.url)
+    case 'redis': return new RedisRateLimiter(redisTargetOf(config))
   }
 }
 
 export function createJobQueue (config: JobsConfig): JobQueue {
   switch (config.kind) {
     case 'inprocess': return new InProcessQueue(config.concurrency)
-    case 'bullmq': return new BullMqQueue(config.url, config.queue, config.concurrency)
+    case 'bullmq': return new BullMqQueue(redisTargetOf(config), config.queue, config.concurrency)
   }
 }

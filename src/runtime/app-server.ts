@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { SecureCookieSetting } from '../session/cookie-security.js'
 import { sessionPlugin } from '../session/plugin.js'
 import type { SessionStore } from '../session/store.js'
-import { collectDependencyStates } from './dependencies.js'
+import { collectDegradedParts, collectDependencyStates } from './dependencies.js'
 import { installErrorHandling } from './http-errors.js'
 import { httpInFlight, httpRequests, registry } from './metrics.js'
 import type { Ports } from './ports.js'
@@ -82,13 +82,16 @@ export async function createAppServer (options: AppServerOptions): Promise<AppSe
   // dependency that is down shows here without taking the instance out of rotation.
   app.get('/readyz', async (_request, reply) => {
     const dependencies = await collectDependencyStates([ports.db, ports.cache, ports.jobs, options.sessionStore])
-    if (draining) return await reply.code(503).send({ status: 'draining', instance: ports.instanceId, dependencies })
+    // Parts that fail open (the cache reading from the database) keep the instance ready.
+    const degraded = collectDegradedParts([ports.cache])
+    const details = { instance: ports.instanceId, dependencies, ...(degraded.length === 0 ? {} : { degraded }) }
+    if (draining) return await reply.code(503).send({ status: 'draining', ...details })
     try {
       await options.readiness?.()
     } catch (err) {
-      return await reply.code(503).send({ status: 'unavailable', reason: (err as Error).message, instance: ports.instanceId, dependencies })
+      return await reply.code(503).send({ status: 'unavailable', reason: (err as Error).message, ...details })
     }
-    return { status: 'ready', instance: ports.instanceId, dependencies }
+    return { status: 'ready', ...details }
   })
   app.get('/metrics', async (_request, reply) => {
     void reply.header('content-type', registry.contentType)

@@ -79,3 +79,13 @@ export async function collectDependencyStates (parts: readonly unknown[]): Promi
   const reports = await Promise.all(parts.filter(reportsDependencies).map(async (part) => await part.dependencyStates()))
   return Object.assign({}, ...reports) as DependencyStates
 }
+
+/** An adapter that can keep serving without its engine (fails open) and says when it does. */
+export interface ReportsDegradation {
+  degradedParts(): string[]
+}
+
+/** The parts that serve in a degraded way now, e.g. ['cache'] while the cache's breaker is open. */
+export function collectDegradedParts (parts: readonly unknown[]): string[] {
+  return parts.flatMap((part) => typeof (part as Partial<ReportsDegradation> | null)?.degradedParts === 'function' ? (part as ReportsDegradation).degradedParts() : [])
+}

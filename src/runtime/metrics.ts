@@ -75,3 +75,9 @@ export const cacheErrors = new client.Counter({
   labelNames: ['operation'] as const,
   registers: [registry],
 })
+
+export const cacheDegraded = new client.Gauge({
+  name: 'outgrow_cache_degraded',
+  help: 'Whether the shared cache fails open (1: its breaker is open, every read comes from the database) or not (0)',
+  registers: [registry],
+})

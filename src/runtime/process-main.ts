@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import pino from 'pino'
 import { parseProcessConfig, type AppProcessConfig, type WorkerProcessConfig } from '../config/process-config.js'
+import { redisTargetOf } from '../config/redis-target.js'
 import { PgDatabase } from '../data/pg-database.js'
 import { createAppServer } from './app-server.js'
 import { createCache, createJobQueue, createRateLimiter, createSessionStore } from './adapters.js'
@@ -50,7 +51,7 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
   await server.app.listen({ host: config.host, port: config.port })
   // The socket's own address: the real port when port 0 was asked for.
   const listening = listeningAddress(server.app.server.address() as AddressInfo, config.host, config.publishHost)
-  const registry = config.role === 'app' && config.registry !== undefined ? new RedisRegistry(config.registry.url, config.registry.cluster) : undefined
+  const registry = config.role === 'app' && config.registry !== undefined ? new RedisRegistry(redisTargetOf(config.registry), config.registry.cluster) : undefined
   const registration = await registry?.register({ id: config.instanceId, url: listening.url }, {
     onRemoved: () => { log.warn('removed from the registry by someone else: out of rotation until restarted; still answering what arrives') },
   })

@@ -42,12 +42,28 @@ export interface RedisSentinelOptions {
   readonly addresses: ReadonlyArray<{ readonly host: string, readonly port: number }>
 }
 
+/**
+ * Where a Redis is: a URL, or the Sentinels that know its current master and the master group's
+ * name (with an optional URL for user, password, database and TLS), as process configs give it.
+ */
+export type RedisTarget = string | {
+  readonly url?: string | undefined
+  readonly sentinels: ReadonlyArray<{ readonly host: string, readonly port: number }>
+  readonly name: string
+}
+
+/** The target for messages and logs, without a password. */
+export function describeRedisTarget (target: RedisTarget): string {
+  if (typeof target === 'string') return redactRedisUrl(target)
+  return `master ${target.name} via sentinels ${target.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}`
+}
+
 export interface RedisClientOptions {
   readonly purpose: RedisPurpose
   /**
    * Find the master through these Sentinels instead of at the URL's host and port; the URL still
    * gives the master's user, password, database and TLS. The Sentinels themselves are asked
-   * without authentication or TLS. (Outgrow runs no Sentinels yet; this is where they plug in.)
+   * without authentication or TLS. A target with sentinels sets this.
    */
   readonly sentinels?: RedisSentinelOptions
   /** ioredis options applied over the purpose's, for a caller with needs of its own. */
@@ -98,17 +114,38 @@ export function redactRedisUrl (url: string): string {
 }
 
 /**
+ * After a failover a client may still be connected to the old master, now a replica: writes fail
+ * with READONLY. Reconnecting (through the Sentinels) finds the new master; 2 sends the failed
+ * command again once connected.
+ */
+export const reconnectOnReadOnly = (err: Error): 2 | false => err.message.startsWith('READONLY') ? 2 : false
+
+/** Options shared by every client found through Sentinels. */
+const SENTINEL_OPTIONS: RedisOptions = {
+  // No subscription to +switch-master (ioredis' failoverDetector leaves errors of its Sentinel
+  // connections unhandled): a killed master drops its clients, and Sentinel kills the clients of
+  // a master it demotes, so every client reconnects and asks the Sentinels anyway.
+  failoverDetector: false,
+  // The Sentinels are asked again quickly when none answers; the set is fixed by the config.
+  sentinelRetryStrategy: (attempt) => Math.min(attempt * 100, 1000),
+  updateSentinels: false,
+}
+
+/**
  * The one place Redis clients are made: the connection from the URL (auth, database, TLS) or
  * from Sentinels, and the retry behaviour of the purpose. Connection errors never go unheard:
  * they fail the commands that meet them and the client reconnects by itself (a caller that
- * tracks health listens to 'error' too).
+ * tracks health listens to 'error' too). Every client reconnects on READONLY, so one left on a
+ * demoted master finds the new one.
  */
-export function createRedisClient (url: string, options: RedisClientOptions): Redis {
+export function createRedisClient (target: RedisTarget, options: RedisClientOptions): Redis {
+  const url = typeof target === 'string' ? target : target.url ?? 'redis://127.0.0.1'
+  const sentinels = typeof target === 'string' ? options.sentinels : { masterName: target.name, addresses: target.sentinels }
   const { host, port, ...credentials } = redisConnectionOptions(url)
-  const connection: RedisOptions = options.sentinels === undefined
+  const connection: RedisOptions = sentinels === undefined
     ? { host, port, ...credentials }
-    : { ...credentials, name: options.sentinels.masterName, sentinels: options.sentinels.addresses.map((a) => ({ host: a.host, port: a.port })) }
-  const redis = new Redis({ ...connection, ...PURPOSE_OPTIONS[options.purpose], ...options.overrides })
+    : { ...credentials, ...SENTINEL_OPTIONS, name: sentinels.masterName, sentinels: sentinels.addresses.map((a) => ({ host: a.host, port: a.port })) }
+  const redis = new Redis({ ...connection, reconnectOnError: reconnectOnReadOnly, ...PURPOSE_OPTIONS[options.purpose], ...options.overrides })
   redis.on('error', () => { /* surfaces as failed commands; ioredis reconnects by itself */ })
   if (options.purpose === 'command') {
     // ioredis reads this option per command, so switching it once connected takes effect at once.
@@ -122,8 +159,8 @@ export function createRedisClient (url: string, options: RedisClientOptions): Re
  * ioredis' defaults would queue commands while it reconnects (20 retries each), so a request could
  * hang for as long as Redis is down; this one fails fast and works again as soon as Redis is back.
  */
-export function createFailFastRedis (url: string, dependency: string): { redis: Redis, health: DependencyHealth } {
-  const redis = createRedisClient(url, { purpose: 'command' })
+export function createFailFastRedis (target: RedisTarget, dependency: string): { redis: Redis, health: DependencyHealth } {
+  const redis = createRedisClient(target, { purpose: 'command' })
   const health = new DependencyHealth(dependency, async () => {
     if (redis.status !== 'ready') throw new Error(`redis connection is ${redis.status}`)
   })

@@ -49,8 +49,9 @@ function steadyLoad (cookie: string): { stop: () => Promise<{ sent: number, fail
 before(async () => {
   cwd = await mkdtemp(join(tmpdir(), 'outgrow-control-'))
   port = await freePort()
-  // Level 4 without HA: this file exercises the control plane on a fixed primary and its replicas
-  // (test/integration/ha-stack.test.ts and the level 4 e2e test run the HA layout).
+  // Level 4 without HA: this file exercises the control plane on a fixed primary and its replicas,
+  // and on Redis without Sentinel, so `redis` is one process to kill (test/integration/ha-stack.test.ts
+  // and the level 4 e2e test run the HA layout).
   cli = await startCli(['up', '--level', '4', '--no-ha', '--port', String(port), '--products', '300', '--users', '20', '--cpus', '1'], cwd)
 })
 

@@ -27,17 +27,28 @@ after(async () => {
 
 const call = shopClient(() => base)
 
-interface ProcessStatus { name: string, state: string, restarts: number, pid: number, ha?: { role: string, pids: Record<string, number | undefined> } }
+interface ProcessStatus { name: string, state: string, restarts: number, pid: number, detail?: string, ha?: { role: string, pids: Record<string, number | undefined> } }
 
 /** What runs now, as `outgrow status` reports it: no test relies on what an earlier one changed. */
 async function status (): Promise<ProcessStatus[]> {
   return (JSON.parse(await cliOutput(['status', '--json'], cwd)) as { processes: ProcessStatus[] }).processes
 }
 
-test('level 4 runs the whole topology: gateway, 3 instances, PostgreSQL as two HA nodes over 3 etcd members, Redis, a worker', () => {
+test('level 4 runs the whole topology: gateway, 3 instances, PostgreSQL as two HA nodes over 3 etcd members, Redis with a replica and 3 Sentinels, a worker', () => {
   const names = cli.ready.processes.map((p) => p.name).sort()
-  assert.deepEqual(names, ['app-1', 'app-2', 'app-3', 'etcd-1', 'etcd-2', 'etcd-3', 'gateway', 'postgres-1', 'postgres-2', 'redis', 'worker-1'])
+  assert.deepEqual(names, ['app-1', 'app-2', 'app-3', 'etcd-1', 'etcd-2', 'etcd-3', 'gateway', 'postgres-1', 'postgres-2', 'redis-1', 'redis-2', 'redis-sentinel-1', 'redis-sentinel-2', 'redis-sentinel-3', 'worker-1'])
   assert.match(cli.stderr(), /servers emulated by/)
+})
+
+test('status shows the current role of each Redis data node and that Redis fails over', async () => {
+  let roles: Array<string | undefined> = []
+  for (let attempt = 0; attempt < 50 && roles.join() !== 'master,replica'; attempt++) {
+    const processes = await status()
+    roles = ['redis-1', 'redis-2'].map((n) => processes.find((p) => p.name === n)?.detail)
+    if (roles.join() !== 'master,replica') await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  assert.deepEqual(roles, ['master', 'replica'])
+  assert.match(await cliOutput(['status'], cwd), /redis failover: sentinel/)
 })
 
 test('requests through the gateway spread over every instance', async () => {
@@ -155,13 +166,41 @@ test('a rolling restart of every app instance under load fails zero requests', a
   assert.deepEqual([...seen].sort(), ['app-1', 'app-2', 'app-3'], 'every instance serves again after the restart')
 })
 
+test('kill -9 of the Redis master: pages keep answering, the session is kept, and after it one master and one replica', async () => {
+  const login = await call('POST', '/api/login', '', { email: 'user12@example.com', password: 'password123' })
+  assert.equal((await call('POST', '/api/cart/items', login.cookie, { productId: 3, qty: 2 })).status, 201)
+  const master = (await status()).find((p) => p.detail === 'master' && p.name.startsWith('redis-')) as ProcessStatus
+  process.kill(master.pid, 'SIGKILL')
+  // The supervisor restarts it at once (as the master the Sentinels still name, its AOF intact), or
+  // the Sentinels promote the replica first and it comes back as that one's replica.
+  const failed: string[] = []
+  let settled = false
+  for (let i = 0; i < 60 && !settled; i++) {
+    for (let j = 0; j < 10; j++) {
+      const page = await call('GET', `/api/products/${1 + ((i * 10 + j) % 30)}`)
+      if (page.status !== 200) failed.push(`${page.status} ${JSON.stringify(page.json)}`)
+    }
+    const now = (await status()).filter((p) => /^redis-\d$/.test(p.name))
+    const killed = now.find((p) => p.name === master.name)
+    settled = killed?.state === 'ready' && killed.restarts === master.restarts + 1 && now.map((p) => p.detail).sort().join() === 'master,replica'
+  }
+  assert.ok(settled, 'one master and one replica again')
+  assert.deepEqual(failed, [], 'product pages never failed')
+  let cart = await call('GET', '/api/cart', login.cookie)
+  for (let i = 0; i < 50 && cart.status !== 200; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    cart = await call('GET', '/api/cart', login.cookie)
+  }
+  assert.deepEqual((cart.json.items as Array<{ productId: number, qty: number }>).map((item) => [item.productId, item.qty]), [[3, 2]], 'the session survived')
+})
+
 test('killing the supervisor with SIGKILL leaves no orphan process', async () => {
   // The stack's processes as they are now (earlier tests may have restarted some).
   const processes = await status()
   // An HA node is an agent with its PostgreSQL and fence keeper beside it: all must go.
   const pids = [...processes.map((p) => p.pid), ...processes.flatMap((p) => [p.ha?.pids.postmaster, p.ha?.pids.keeper]).filter((pid): pid is number => pid !== undefined)]
-  assert.equal(processes.length, 11)
-  assert.equal(pids.length, 15)
+  assert.equal(processes.length, 15)
+  assert.equal(pids.length, 19)
   cli.child.kill('SIGKILL')
   const allGone = await waitFor(() => pids.every((pid) => !isAlive(pid)), 20_000)
   assert.ok(allGone, `still running: ${pids.filter(isAlive).join(', ')}`)

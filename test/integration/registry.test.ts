@@ -110,3 +110,20 @@ test('an instance that leaves by itself is not reported as removed', async () =>
     await registry.close()
   }
 })
+
+test('an entry that expired while Redis was away (a failover longer than the TTL) is written again by the next heartbeat', async () => {
+  const registry = new RedisRegistry(redisUrl, 'expired', TTL_MS)
+  const raw = new Redis(redisUrl)
+  let removed = false
+  try {
+    await registry.register({ id: 'survivor', url: 'http://127.0.0.1:1' }, { onRemoved: () => { removed = true } })
+    // What a promoted replica holds after a long failover: the key gone by expiry, no tombstone.
+    await raw.del('outgrow:registry:expired:member:survivor')
+    assert.deepEqual(await ids(registry), [])
+    assert.ok(await waitUntil(async () => (await ids(registry)).includes('survivor'), 5000), 'registered again')
+    assert.equal(removed, false, 'not reported as removed')
+  } finally {
+    raw.disconnect()
+    await registry.close()
+  }
+})

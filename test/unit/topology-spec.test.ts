@@ -27,12 +27,12 @@ const fromConfig = (config: Omit<StackConfigInput, 'app'>): TopologySpec =>
 
 // --- presets --------------------------------------------------------------------------------
 
-const base = { colocateDb: false, instances: 1, replicas: 0, workers: 0, gateway: false, redis: false, cache: 'memory', session: 'memory', jobs: 'inprocess' } as const
+const base = { colocateDb: false, instances: 1, replicas: 0, workers: 0, gateway: false, redis: false, redisFailover: false, cache: 'memory', session: 'memory', jobs: 'inprocess' } as const
 const expectedTopology: Record<Level, Topology> = {
   1: { ...base, level: 1, colocateDb: true },
   2: { ...base, level: 2 },
   3: { ...base, level: 3, redis: true, cache: 'redis', session: 'redis' },
-  4: { level: 4, colocateDb: false, instances: 3, replicas: 1, workers: 1, gateway: true, redis: true, cache: 'redis', session: 'redis', jobs: 'bullmq' },
+  4: { level: 4, colocateDb: false, instances: 3, replicas: 1, workers: 1, gateway: true, redis: true, redisFailover: false, cache: 'redis', session: 'redis', jobs: 'bullmq' },
 }
 
 for (const level of [1, 2, 3, 4] as const) {
@@ -40,8 +40,9 @@ for (const level of [1, 2, 3, 4] as const) {
     assert.deepEqual(summarize(specWith(level)), expectedTopology[level])
   })
 
-  test(`level ${level} from a bare config is its preset`, () => {
-    assert.deepEqual(fromConfig({ level }), specWith(level))
+  test(`level ${level} from a bare config is its preset${level === 4 ? ' with Redis failover (ha)' : ''}`, () => {
+    assert.deepEqual(fromConfig({ level, ha: false }), specWith(level))
+    assert.deepEqual(fromConfig({ level }), specWith(level, (s) => { if (level === 4) s.redis.redis.sentinel = { enabled: true } }))
   })
 }
 
@@ -80,7 +81,7 @@ test('instances, replicas, workers, balancer and gatewayProcesses shorthands lan
   assert.equal(spec.gateways.gateway?.processes, 4)
   assert.equal(spec.gateways.gateway?.healthCheck.intervalMs, 250)
   assert.deepEqual(spec.gateways.gateway?.routes.map((r) => [r.pathPrefix, r.service, r.balancer]), [['/', 'app', 'p2c']])
-  assert.deepEqual(summarize(spec), { ...expectedTopology[4], instances: 5, replicas: 2, workers: 3 })
+  assert.deepEqual(summarize(spec), { ...expectedTopology[4], instances: 5, replicas: 2, workers: 3, redisFailover: true })
 })
 
 test('emulation, seed and adminToken pass through to the spec', () => {
@@ -161,10 +162,11 @@ const refusals: Refusal[] = [
   { name: 'instances count below min', level: 4, edit: (s) => { s.services.app.instances = { count: 2, min: 3, max: 6 } }, field: 'services.app.instances.count', message: /count 2 is below min 3/ },
   { name: 'instances count above max', level: 4, edit: (s) => { s.services.app.instances = { count: 7, max: 6 } }, field: 'services.app.instances.count', message: /count 7 is above max 6/ },
   { name: 'a Redis role served twice', level: 4, edit: (s) => { s.redis.second = { roles: ['cache'], server: 'redis-2' } }, field: 'redis.second.roles', message: /role cache is already served by redis redis/ },
-  { name: 'Redis Sentinel', level: 3, edit: (s) => { s.redis.redis.sentinel = true }, field: 'redis.redis.sentinel', message: /Sentinel/ },
   { name: 'PostgreSQL HA without consensus', level: 4, edit: (s) => { delete s.consensus }, field: 'databases.postgres.ha.enabled', message: /needs the consensus store: add consensus: \{ members: 3 \}/ },
   { name: 'PostgreSQL HA behind pgbouncer', level: 4, edit: (s) => { s.databases.postgres.pooler = { kind: 'pgbouncer' } }, field: 'databases.postgres.pooler', message: /does not follow the elected leader/ },
   { name: 'PostgreSQL HA timing that fences a healthy leader', level: 4, edit: (s) => { s.databases.postgres.ha.ttlMs = 2000 }, field: 'databases.postgres.ha.loopWaitMs', message: /must be <= ttlMs - safetyMarginMs/ },
+  { name: 'a Sentinel quorum above the Sentinels', level: 3, edit: (s) => { s.redis.redis.sentinel = { enabled: true, sentinels: 3, quorum: 4 } }, field: 'redis.redis.sentinel.quorum', message: /4 of 3 sentinels/ },
+  { name: 'Sentinel over a Redis without persistence', level: 3, edit: (s) => { s.redis.redis.sentinel = true; s.redis.redis.persistence = 'none' }, field: 'redis.redis.persistence', message: /restarted empty/ },
   { name: 'sync replication without replicas', level: 2, edit: (s) => { s.databases.postgres.replication = 'sync' }, field: 'databases.postgres.replication', message: /at least one replica/ },
   { name: 'an even number of etcd members', level: 4, edit: (s) => { s.consensus = { members: 4 } }, field: 'consensus.members', message: /4 members: a quorum is a majority, so 4 survive no more failures than 3/ },
   { name: 'a route to an unknown service', level: 4, edit: (s) => { s.gateways.gateway.routes = [{ service: 'app' }, { pathPrefix: '/x', service: 'nope' }] }, field: 'gateways.gateway.routes.1.service', message: /no service named nope/ },

@@ -5,6 +5,7 @@ import { EtcdServer, type EtcdOptions } from '../../supervisor/engines/etcd.js'
 import { PgBouncer, type PgBouncerOptions } from '../../supervisor/engines/pgbouncer.js'
 import { PostgresServer } from '../../supervisor/engines/postgres.js'
 import { RedisServer } from '../../supervisor/engines/redis.js'
+import { RedisSentinel, type RedisSentinelOptions } from '../../supervisor/engines/redis-sentinel.js'
 import type { ManagedProcess } from '../../supervisor/managed-process.js'
 import { NodeProcess } from '../../supervisor/node-process.js'
 
@@ -87,8 +88,15 @@ export interface RedisHandleOptions {
   readonly port: number
   readonly persistent: boolean
   readonly placement: Placement
+  /**
+   * With Sentinel: the port of the group's current master, asked before every start. A node that
+   * is not that master starts as its replica, so one restarted after a failover never comes back
+   * as a second master with stale data. Without it the node is a master.
+   */
+  readonly masterPort?: () => Promise<number | undefined>
 }
 
+/** A Redis data node: a master, or (with Sentinel) whatever the Sentinels say it is now. */
 export class RedisHandle implements LocalHandle {
   readonly #options: RedisHandleOptions
   readonly #server: RedisServer
@@ -101,12 +109,35 @@ export class RedisHandle implements LocalHandle {
   get process (): ManagedProcess { return this.#server.process }
 
   async start (): Promise<string> {
-    await this.#server.start(placer(this.#options.placement))
+    const master = await this.#options.masterPort?.()
+    await this.#server.start(placer(this.#options.placement), 15_000, master === this.#options.port ? undefined : master)
     return this.#server.url
   }
 
   async stop (): Promise<void> {
     await this.#server.stop()
+  }
+}
+
+/** One Redis Sentinel; it keeps what it learned (the current master) in its data dir. */
+export class RedisSentinelHandle implements LocalHandle {
+  readonly #sentinel: RedisSentinel
+  readonly #placement: Placement
+
+  constructor (options: RedisSentinelOptions, placement: Placement) {
+    this.#sentinel = new RedisSentinel(options)
+    this.#placement = placement
+  }
+
+  get process (): ManagedProcess | undefined { return this.#sentinel.process }
+
+  async start (): Promise<string> {
+    await this.#sentinel.start(placer(this.#placement))
+    return this.#sentinel.url
+  }
+
+  async stop (): Promise<void> {
+    await this.#sentinel.stop()
   }
 }
 

@@ -6,16 +6,18 @@ import { join } from 'node:path'
 import type { Action } from '../actions.js'
 import type { ObservedUnit, UnitState } from '../observed.js'
 import type { TopologySpec } from '../spec.js'
-import { etcdMembers, pooledServer, poolerSettings, primaryName, type DesiredUnit } from '../units.js'
+import { etcdMembers, pooledServer, poolerSettings, primaryName, redisDataNodes, redisSentinels, type DesiredUnit } from '../units.js'
 import type { ServerEmulation } from '../../supervisor/emulation.js'
 import { postgresDataRoot } from '../../supervisor/engines/pg-data-root.js'
 import type { EtcdPeer } from '../../supervisor/engines/etcd.js'
 import { dropReplicationSlot, replicationSlotName } from '../../supervisor/engines/postgres.js'
+import { askSentinels, masterFromSentinelFiles } from '../../supervisor/engines/redis-master.js'
 import { freePort, portIsFree } from '../../supervisor/free-port.js'
 import { haConfigInput, haNodeNames } from '../ha-nodes.js'
 import { HaNodeHandle } from './ha-node-handle.js'
-import { EtcdHandle, NodeHandle, PgBouncerHandle, PostgresHandle, RedisHandle, type LocalHandle, type Placement } from './local-handles.js'
+import { EtcdHandle, NodeHandle, PgBouncerHandle, PostgresHandle, RedisHandle, RedisSentinelHandle, type LocalHandle, type Placement } from './local-handles.js'
 import { admissionDelayMs, appProcessConfig, gatewayProcessConfig } from './process-configs.js'
+import { RedisRoles } from './redis-roles.js'
 
 export interface LocalExecutorOptions {
   readonly dataDir: string
@@ -51,6 +53,10 @@ export class LocalExecutor extends EventEmitter {
   readonly #logDir: string
   /** Serialises port allocations that must see each other (an etcd cluster's ports). */
   #portLock: Promise<void> = Promise.resolve()
+  /** The current role of each Redis data node that Sentinels fail over, for status. */
+  readonly #redisRoles = new RedisRoles(() => new Map([...this.#entries.values()]
+    .filter((e) => e.unit.kind === 'redis' && e.state === 'ready' && this.#options.spec().redis[e.unit.group.split('/')[1] ?? '']?.sentinel.enabled === true)
+    .map((e) => [e.unit.name, this.#ports[e.unit.name] as number])))
 
   constructor (options: LocalExecutorOptions) {
     super()
@@ -66,7 +72,7 @@ export class LocalExecutor extends EventEmitter {
     return [...this.#entries.values()].map((e) => ({
       name: e.unit.name, kind: e.unit.kind, group: e.unit.group, fingerprint: e.unit.fingerprint, state: e.state, server: e.unit.server,
       pid: e.state === 'ready' || e.state === 'starting' || e.state === 'stopping' ? e.handle?.process?.pid : undefined,
-      address: e.address, restarts: e.restarts, since: e.since, detail: e.detail,
+      address: e.address, restarts: e.restarts, since: e.since, detail: e.detail ?? (e.state === 'ready' ? this.#redisRoles.roleOf(e.unit.name) : undefined),
       ...(e.handle instanceof HaNodeHandle && e.state !== 'crashed' && e.state !== 'failed' ? { pids: e.handle.pids() } : {}),
     }))
   }
@@ -233,8 +239,22 @@ export class LocalExecutor extends EventEmitter {
         }, placement)
       }
       case 'redis': {
-        const redis = spec.redis[unit.name]
-        return new RedisHandle({ name: unit.name, dataDir, logDir: this.#logDir, port: await this.#enginePort(unit.name), persistent: redis?.persistence !== 'none', placement })
+        const redis = spec.redis[groupName]
+        const failover = redis?.sentinel.enabled === true
+        if (failover) this.#redisRoles.start()
+        return new RedisHandle({
+          name: unit.name, dataDir, logDir: this.#logDir, port: await this.#enginePort(unit.name), persistent: redis?.persistence !== 'none', placement,
+          ...(failover ? { masterPort: async () => await this.#redisMasterPort(groupName) } : {}),
+        })
+      }
+      case 'redis-sentinel': {
+        const sentinel = spec.redis[groupName]?.sentinel
+        const masterPort = this.#ports[redisDataNodes(spec, groupName)[0] ?? '']
+        if (sentinel === undefined || masterPort === undefined) throw new Error(`redis ${groupName} has no master to watch yet`)
+        return new RedisSentinelHandle({
+          name: unit.name, dataDir, logFile: join(this.#logDir, `${unit.name}.log`), port: await this.#enginePort(unit.name),
+          monitor: { masterName: groupName, masterPort, quorum: sentinel.quorum, downAfterMs: sentinel.downAfterMs, failoverTimeoutMs: sentinel.failoverTimeoutMs },
+        }, placement)
       }
       case 'app':
         return new NodeHandle(unit.name, appProcessConfig(spec, groupName, unit.name, this.addresses()), this.#logDir, placement)
@@ -248,6 +268,20 @@ export class LocalExecutor extends EventEmitter {
         return new NodeHandle(unit.name, gatewayProcessConfig(spec, unit.name, this.addresses(), staticDir), this.#logDir, placement)
       }
     }
+  }
+
+  /**
+   * The port of a Sentinel group's current master: what most running Sentinels say; with none
+   * running, what their config files last agreed (a stack starting again after a failover); on a
+   * fresh group, the first data node.
+   */
+  async #redisMasterPort (redis: string): Promise<number | undefined> {
+    const spec = this.#options.spec()
+    const sentinels = redisSentinels(spec, redis)
+    const ports = sentinels.flatMap((n) => this.#ports[n] === undefined ? [] : [this.#ports[n]])
+    const master = await askSentinels(ports, redis) ??
+      await masterFromSentinelFiles(sentinels.map((n) => join(this.#options.dataDir, 'data', n)), redis)
+    return master?.port ?? this.#ports[redisDataNodes(spec, redis)[0] ?? '']
   }
 
   async #stop (name: string): Promise<void> {
@@ -268,7 +302,9 @@ export class LocalExecutor extends EventEmitter {
    * does not stop in time.
    */
   async stopAll (): Promise<void> {
-    const tiers: Array<DesiredUnit['kind']> = ['gateway', 'app', 'worker', 'redis', 'pgbouncer', 'postgres-replica', 'postgres-primary', 'postgres-ha', 'etcd']
+    this.#redisRoles.stop()
+    // Sentinels stop before the Redis servers they watch, so stopping a master starts no failover.
+    const tiers: Array<DesiredUnit['kind']> = ['gateway', 'app', 'worker', 'redis-sentinel', 'redis', 'pgbouncer', 'postgres-replica', 'postgres-primary', 'postgres-ha', 'etcd']
     for (const kind of tiers) {
       const names = [...this.#entries.values()].filter((e) => e.unit.kind === kind).map((e) => e.unit.name)
       await Promise.allSettled(names.map(async (n) => { await this.#stop(n) }))

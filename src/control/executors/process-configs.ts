@@ -1,8 +1,8 @@
 import type { GatewayConfigInput } from '../../config/gateway-config.js'
 import type { ProcessConfigInput } from '../../config/process-config.js'
-import { redisFor, type TopologySpec } from '../spec.js'
+import { redisFor, type RedisRole, type TopologySpec } from '../spec.js'
 import { haNodeNames } from '../ha-nodes.js'
-import { databaseEndpoints, etcdMembers } from '../units.js'
+import { databaseEndpoints, etcdMembers, redisDataNodes, redisSentinels } from '../units.js'
 
 /** Where each engine serves, by unit name (postgres://…, redis://…). */
 export type Addresses = ReadonlyMap<string, string>
@@ -11,6 +11,35 @@ function need (addresses: Addresses, name: string): string {
   const address = addresses.get(name)
   if (address === undefined) throw new Error(`${name} has no address yet`)
   return address
+}
+
+/** How a process reaches a Redis server: its URL, or its Sentinels and master group name. */
+export type RedisTargetInput = { url: string } | { sentinels: Array<{ host: string, port: number }>, name: string }
+
+/** The target of the Redis server that serves role, if any. */
+export function redisTarget (spec: TopologySpec, role: RedisRole, addresses: Addresses): RedisTargetInput | undefined {
+  const server = redisFor(spec, role)
+  if (server === undefined) return undefined
+  const sentinels = redisSentinels(spec, server)
+  if (sentinels.length === 0) return { url: need(addresses, server) }
+  return {
+    sentinels: sentinels.map((name) => {
+      const { hostname, port } = new URL(need(addresses, name))
+      return { host: hostname, port: Number(port) }
+    }),
+    name: server,
+  }
+}
+
+/**
+ * Session writes wait for a replica when the sessions' Redis has Sentinel (and so replicas): a
+ * session acknowledged before a master kill is on the replica that gets promoted.
+ */
+function replicaAcks (spec: TopologySpec): { replicas: number, timeoutMs: number } | undefined {
+  const server = redisFor(spec, 'sessions')
+  const sentinel = server === undefined ? undefined : spec.redis[server]?.sentinel
+  if (server === undefined || sentinel?.enabled !== true) return undefined
+  return { replicas: Math.min(1, redisDataNodes(spec, server).length - 1), timeoutMs: sentinel.sessionAckTimeoutMs }
 }
 
 /**
@@ -22,16 +51,13 @@ export function appProcessConfig (spec: TopologySpec, service: string, instanceI
   const s = spec.services[service]
   if (s === undefined) throw new Error(`no service ${service}`)
   if (spec.databases[s.database] === undefined) throw new Error(`no database ${s.database}`)
-  const redisUrl = (role: 'cache' | 'sessions' | 'queue' | 'registry'): string | undefined => {
-    const server = redisFor(spec, role)
-    return server === undefined ? undefined : need(addresses, server)
-  }
   const w = worker === undefined ? undefined : spec.workers[worker]
   const pool = w?.pool ?? s.pool
-  const cache = redisUrl('cache')
-  const sessions = redisUrl('sessions')
-  const queue = redisUrl('queue')
-  const registry = redisUrl('registry')
+  const cache = redisTarget(spec, 'cache', addresses)
+  const sessions = redisTarget(spec, 'sessions', addresses)
+  const queue = redisTarget(spec, 'queue', addresses)
+  const registry = redisTarget(spec, 'registry', addresses)
+  const acks = replicaAcks(spec)
   const routed = Object.values(spec.gateways).some((g) => g.routes.some((r) => r.service === service))
   const listen = w === undefined && s.listen !== undefined ? s.listen : { host: '127.0.0.1', port: 0 }
   return {
@@ -48,10 +74,10 @@ export function appProcessConfig (spec: TopologySpec, service: string, instanceI
       connectTimeoutMs: pool.connectTimeoutMs,
       statementTimeoutMs: pool.statementTimeoutMs,
     },
-    cache: cache === undefined ? { kind: 'memory' } : { kind: 'redis', url: cache },
-    session: sessions === undefined ? { kind: 'memory' } : { kind: 'redis', url: sessions },
-    jobs: queue === undefined ? { kind: 'inprocess' } : { kind: 'bullmq', url: queue, queue: w?.queue ?? 'outgrow-jobs', ...(w === undefined ? {} : { concurrency: w.concurrency }) },
-    ...(w === undefined && routed && registry !== undefined ? { registry: { url: registry, cluster: service } } : {}),
+    cache: cache === undefined ? { kind: 'memory' } : { kind: 'redis', ...cache },
+    session: sessions === undefined ? { kind: 'memory' } : { kind: 'redis', ...sessions, ...(acks === undefined ? {} : { replicaAcks: acks }) },
+    jobs: queue === undefined ? { kind: 'inprocess' } : { kind: 'bullmq', ...queue, queue: w?.queue ?? 'outgrow-jobs', ...(w === undefined ? {} : { concurrency: w.concurrency }) },
+    ...(w === undefined && routed && registry !== undefined ? { registry: { ...registry, cluster: service } } : {}),
     // Gateways of a local stack run on this machine and reach instances over loopback: only they
     // may tell the app the client's address and scheme.
     ...(w === undefined && routed ? { trustProxy: ['loopback'] } : {}),
@@ -80,8 +106,9 @@ export function databaseServers (spec: TopologySpec, cluster: string, addresses:
 export function gatewayProcessConfig (spec: TopologySpec, gateway: string, addresses: Addresses, staticDir: string): ProcessConfigInput {
   const g = spec.gateways[gateway]
   if (g === undefined) throw new Error(`no gateway ${gateway}`)
-  const registry = need(addresses, redisFor(spec, 'registry') as string)
-  const rateLimits = redisFor(spec, 'rate-limits')
+  const registry = redisTarget(spec, 'registry', addresses)
+  if (registry === undefined) throw new Error(`gateway ${gateway} has no registry`)
+  const rateLimits = redisTarget(spec, 'rate-limits', addresses)
   const service = (g.routes[0] as { service: string }).service
   const config: GatewayConfigInput = {
     host: g.host,
@@ -91,8 +118,8 @@ export function gatewayProcessConfig (spec: TopologySpec, gateway: string, addre
     // The admin API on a loopback port of its own, never on the public one; the gateway logs it.
     admin: { host: '127.0.0.1', port: 0 },
     static: { dir: staticDir, maxAgeSeconds: 60 },
-    upstreams: { registry: { kind: 'redis', url: registry, cluster: service }, healthCheck: g.healthCheck },
-    ...(rateLimits === undefined ? {} : { rateLimitStore: { kind: 'redis' as const, url: need(addresses, rateLimits) } }),
+    upstreams: { registry: { kind: 'redis', ...registry, cluster: service }, healthCheck: g.healthCheck },
+    ...(rateLimits === undefined ? {} : { rateLimitStore: { kind: 'redis' as const, ...rateLimits } }),
     routes: g.routes.map(({ service: _service, ...route }) => route),
   }
   return { role: 'gateway', instanceId: gateway, gateway: config }

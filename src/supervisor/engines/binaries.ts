@@ -50,6 +50,15 @@ export function redisServerBinary (): string {
   return found
 }
 
+/** Redis Sentinel, for Redis servers with `sentinel` (Debian: package redis-sentinel). */
+export function redisSentinelBinary (): string {
+  const found = process.env.OUTGROW_REDIS_SENTINEL ?? onPath('redis-sentinel') ?? ['/usr/bin/redis-sentinel', '/usr/local/bin/redis-sentinel'].find((p) => existsSync(p))
+  if (found === undefined || !existsSync(found)) {
+    throw new OutgrowError('OUTGROW_ENGINE_MISSING', 'redis-sentinel not found: run `bash scripts/setup.sh` (Debian: apt-get install redis-sentinel; elsewhere install Redis ≥ 7 with its redis-sentinel binary and put it on PATH, or set OUTGROW_REDIS_SENTINEL)')
+  }
+  return found
+}
+
 /** etcd, for specs with `consensus` (Debian: package etcd-server, /usr/bin/etcd). */
 export function etcdBinary (): string {
   const found = process.env.OUTGROW_ETCD ?? onPath('etcd') ?? ['/usr/bin/etcd', '/usr/local/bin/etcd'].find((p) => existsSync(p))

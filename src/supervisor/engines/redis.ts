@@ -14,20 +14,33 @@ export interface RedisOptions {
   readonly persistent?: boolean
 }
 
-/** A Redis server of our own on a loopback port. */
+/**
+ * A Redis server of our own on a loopback port. Each start may make it a master or a replica of
+ * another server on this machine (`--replicaof`); Sentinel may change that while it runs.
+ */
 export class RedisServer {
   readonly options: RedisOptions
-  readonly process: ManagedProcess
+  #process: ManagedProcess
 
   constructor (options: RedisOptions) {
     this.options = options
-    this.process = new ManagedProcess({
+    this.#process = this.#processFor(undefined)
+  }
+
+  get process (): ManagedProcess { return this.#process }
+
+  #processFor (replicaOfPort: number | undefined): ManagedProcess {
+    const options = this.options
+    return new ManagedProcess({
       name: options.name,
       command: redisServerBinary(),
       args: [
         '--port', String(options.port), '--bind', '127.0.0.1', '--dir', options.dataDir, '--save', '',
         '--appendonly', options.persistent === false ? 'no' : 'yes', '--appendfsync', 'everysec',
         '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--protected-mode', 'yes',
+        // A replica that (re)joins is synced at once, not after Redis's default 5 s wait for others.
+        '--repl-diskless-sync-delay', '0',
+        ...(replicaOfPort === undefined ? [] : ['--replicaof', '127.0.0.1', String(replicaOfPort)]),
       ],
       logFile: options.logFile,
     })
@@ -35,10 +48,14 @@ export class RedisServer {
 
   get url (): string { return `redis://127.0.0.1:${this.options.port}` }
 
-  async start (place: (pid: number) => void = () => {}, timeoutMs = 15_000): Promise<void> {
+  /** Starts it, as a replica of the server on replicaOfPort when given, else as a master. */
+  async start (place: (pid: number) => void = () => {}, timeoutMs = 15_000, replicaOfPort?: number): Promise<void> {
     await mkdir(this.options.dataDir, { recursive: true })
-    this.process.start()
-    if (this.process.pid !== undefined) place(this.process.pid)
+    if (this.#process.running) throw new Error(`${this.options.name} is already running`)
+    this.#process = this.#processFor(replicaOfPort)
+    const process = this.#process
+    process.start()
+    if (process.pid !== undefined) place(process.pid)
     try {
       await waitUntil(async () => {
         const client = createRedisClient(this.url, { purpose: 'probe' })
@@ -48,13 +65,13 @@ export class RedisServer {
         } finally {
           client.disconnect()
         }
-      }, timeoutMs, () => this.process.running)
+      }, timeoutMs, () => process.running)
     } catch {
-      throw new OutgrowError('OUTGROW_ENGINE_START_FAILED', `${this.options.name} did not start; last log lines:\n${this.process.logTail(15)}`)
+      throw new OutgrowError('OUTGROW_ENGINE_START_FAILED', `${this.options.name} did not start; last log lines:\n${process.logTail(15)}`)
     }
   }
 
   async stop (): Promise<void> {
-    await this.process.stop('SIGTERM', 10_000)
+    await this.#process.stop('SIGTERM', 10_000)
   }
 }
