@@ -41,7 +41,8 @@ export function preset (level: Level, module: string, options: { ha?: boolean } 
           },
         },
         ...(ha ? { consensus: { members: 3 } } : {}),
-        redis: { redis: { roles: ['cache', 'sessions', 'queue', 'registry', 'rate-limits'], server: 'redis' } },
+        // With HA, Redis runs as a master and a replica under three Sentinels.
+        redis: { redis: { roles: ['cache', 'sessions', 'queue', 'registry', 'rate-limits'], server: 'redis', ...(ha ? { sentinel: { enabled: true } } : {}) } },
         services: { app: { ...routed, instances: { count: 3 } } },
         workers: { worker: { service: 'app', instances: { count: 1 }, server: 'worker-{i}' } },
         gateways: { gateway: { port: 8080, server: 'gateway', routes: [{ pathPrefix: '/', service: 'app' }] } },
@@ -78,9 +79,6 @@ export function specFromConfig (config: StackConfig, module: string): unknown {
   if (app.listen !== undefined) appOverride.listen = { host: config.host, port: config.port }
   if (config.instances !== undefined) appOverride.instances = { count: config.instances }
   shorthands.services = { app: appOverride }
-  // Level 4 fails Redis over with Sentinel unless the config says `ha: false` (--no-ha).
-  const redis = base.redis as Record<string, Plain> | undefined
-  if (config.level >= 4 && redis?.redis !== undefined) shorthands.redis = { redis: { sentinel: { enabled: config.ha } } }
   // No replica leaves nobody to wait for: synchronous replication becomes asynchronous.
   if (config.replicas !== undefined) shorthands.databases = { postgres: { replicas: { count: config.replicas }, ...(config.replicas === 0 ? { replication: 'async' } : {}) } }
   if (config.workers !== undefined && base.workers !== undefined) shorthands.workers = { worker: { instances: { count: config.workers } } }

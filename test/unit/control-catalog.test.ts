@@ -34,7 +34,7 @@ function sample (type: Action['type'], unit: DesiredUnit): Action {
 
 const units = expand(validateSpec(deepMerge(preset(4, 'examples/shop/service.js', { ha: false }), { databases: { postgres: { pooler: { kind: 'pgbouncer' } } }, consensus: { members: 3 } })))
 const app = units.find((u) => u.kind === 'app') as DesiredUnit
-/** The level 4 preset as it is: PostgreSQL as HA nodes. */
+/** The level 4 preset as it is: PostgreSQL as HA nodes, Redis under Sentinels. */
 const haUnits = expand(validateSpec(preset(4, 'examples/shop/service.js')))
 
 test('ACTION_TYPES lists each action type once, and each has a description and a target', () => {

@@ -67,7 +67,9 @@ test('an instance of an HA cluster names every node as a member and follows the 
     ['etcd-1', 'http://127.0.0.1:2379'],
     ['etcd-2', 'http://127.0.0.1:2381'],
     ['etcd-3', 'http://127.0.0.1:2383'],
-    ['redis', 'redis://127.0.0.1:7001'],
+    ['redis-sentinel-1', 'redis://127.0.0.1:26001'],
+    ['redis-sentinel-2', 'redis://127.0.0.1:26002'],
+    ['redis-sentinel-3', 'redis://127.0.0.1:26003'],
   ])
   for (const [role, config] of [['app', appProcessConfig(level4(), 'app', 'app-1', addresses)], ['worker', appProcessConfig(level4(), 'app', 'worker-1', addresses, 'worker')]] as const) {
     const db = (config as { db?: Record<string, unknown> }).db ?? {}

@@ -10,7 +10,7 @@ import { validateSpec } from '../../src/control/validate-spec.js'
 import { OutgrowError } from '../../src/errors/index.js'
 
 const specWith = (sentinel: unknown): TopologySpec =>
-  validateSpec(deepMerge(preset(4, 'examples/shop/service.js'), { redis: { redis: { sentinel } } }))
+  validateSpec(deepMerge(preset(4, 'examples/shop/service.js', { ha: false }), { redis: { redis: { sentinel } } }))
 
 const redisUnits = (spec: TopologySpec): Array<[string, string, string, number, string[]]> =>
   expand(spec).filter((u) => u.kind === 'redis' || u.kind === 'redis-sentinel').map((u) => [u.name, u.kind, u.server, u.ordinal, [...u.dependsOn]])

@@ -32,7 +32,7 @@ const expectedTopology: Record<Level, Topology> = {
   1: { ...base, level: 1, colocateDb: true },
   2: { ...base, level: 2 },
   3: { ...base, level: 3, redis: true, cache: 'redis', session: 'redis' },
-  4: { level: 4, colocateDb: false, instances: 3, replicas: 1, workers: 1, gateway: true, redis: true, redisFailover: false, cache: 'redis', session: 'redis', jobs: 'bullmq' },
+  4: { level: 4, colocateDb: false, instances: 3, replicas: 1, workers: 1, gateway: true, redis: true, redisFailover: true, cache: 'redis', session: 'redis', jobs: 'bullmq' },
 }
 
 for (const level of [1, 2, 3, 4] as const) {
@@ -41,8 +41,8 @@ for (const level of [1, 2, 3, 4] as const) {
   })
 
   test(`level ${level} from a bare config is its preset${level === 4 ? ' with Redis failover (ha)' : ''}`, () => {
-    assert.deepEqual(fromConfig({ level, ha: false }), specWith(level))
-    assert.deepEqual(fromConfig({ level }), specWith(level, (s) => { if (level === 4) s.redis.redis.sentinel = { enabled: true } }))
+    assert.deepEqual(fromConfig({ level, ha: false }), validateSpec(preset(level, MODULE, { ha: false })))
+    assert.deepEqual(fromConfig({ level }), specWith(level))
   })
 }
 
