@@ -5,6 +5,8 @@ import type { Upstream } from './upstream.js'
 export interface ProbeResult {
   readonly ok: boolean
   readonly reason: string
+  /** No answer at all: timed out or the connection failed. */
+  readonly unreachable?: boolean
 }
 
 const ERROR_WORDS: Record<string, string> = {
@@ -36,8 +38,9 @@ export class HealthChecker {
   }
 
   async check (upstream: Upstream): Promise<void> {
+    const startedAt = Date.now()
     const result = await this.probe(upstream)
-    upstream.recordCheck(result.ok, this.#config, result.reason)
+    upstream.recordCheck(result.ok, this.#config, result.reason, result.unreachable === true, startedAt)
   }
 
   async probe (upstream: Upstream): Promise<ProbeResult> {
@@ -58,10 +61,10 @@ export class HealthChecker {
     } catch (err) {
       const e = err as Error & { code?: string }
       if (e.name === 'TimeoutError' || e.name === 'AbortError' || e.code === 'UND_ERR_HEADERS_TIMEOUT' || e.code === 'UND_ERR_BODY_TIMEOUT') {
-        return { ok: false, reason: `GET ${path} timed out after ${timeoutMs} ms` }
+        return { ok: false, reason: `GET ${path} timed out after ${timeoutMs} ms`, unreachable: true }
       }
       const code = e.code ?? (e.cause as { code?: string } | undefined)?.code
-      return { ok: false, reason: `GET ${path} failed: ${(code === undefined ? undefined : ERROR_WORDS[code]) ?? code ?? e.message}` }
+      return { ok: false, reason: `GET ${path} failed: ${(code === undefined ? undefined : ERROR_WORDS[code]) ?? code ?? e.message}`, unreachable: true }
     }
   }
 

@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 import { HTTPParser, closeParserLater, consumeSocket, createParser, setReading, type NativeParser } from './http/native-parser.js'
+import { tuneUpstreamSocket, type TcpOptions } from './socket-options.js'
 
 /** The handler shape the proxy's attempts implement (undici's dispatch handler, legacy form). */
 export interface ResponseHandler {
@@ -53,7 +54,7 @@ class Connection {
   /** The parser reads the socket itself once connected (see consumeSocket). */
   #consumed = false
 
-  constructor (pool: NativePool, host: string, port: number, connectTimeoutMs: number) {
+  constructor (pool: NativePool, host: string, port: number, connectTimeoutMs: number, tcp: TcpOptions | undefined) {
     this.#pool = pool
     this.socket = connect(port, host)
     this.socket.setNoDelay(true)
@@ -61,6 +62,7 @@ class Connection {
     this.socket.once('connect', () => {
       this.#connected = true
       clearTimeout(connectTimer)
+      if (tcp !== undefined) tuneUpstreamSocket(this.socket, tcp)
       this.#consumed = consumeSocket(this.#parser, this.socket)
       if (this.#consumed && this.#paused) setReading(this.socket, true, false)
     })
@@ -280,18 +282,20 @@ export class NativePool {
   readonly #port: number
   readonly #connections: number
   readonly #connectTimeoutMs: number
+  readonly #tcp: TcpOptions | undefined
   readonly #idle: Connection[] = []
   readonly #all = new Set<Connection>()
   readonly #queue: Array<[DispatchOptions, ResponseHandler]> = []
   #closed = false
 
-  constructor (url: string, options: { connections: number, connectTimeoutMs: number }) {
+  constructor (url: string, options: { connections: number, connectTimeoutMs: number, tcp?: TcpOptions }) {
     const parsed = new URL(url)
     this.#host = parsed.hostname
     this.#port = Number(parsed.port === '' ? 80 : parsed.port)
     this.authority = parsed.host
     this.#connections = options.connections
     this.#connectTimeoutMs = options.connectTimeoutMs
+    this.#tcp = options.tcp
     watch(this)
   }
 
@@ -310,7 +314,7 @@ export class NativePool {
       return
     }
     if (this.#all.size < this.#connections) {
-      const connection = new Connection(this, this.#host, this.#port, this.#connectTimeoutMs)
+      const connection = new Connection(this, this.#host, this.#port, this.#connectTimeoutMs, this.#tcp)
       this.#all.add(connection)
       connection.send(options, handler)
       return
@@ -335,6 +339,11 @@ export class NativePool {
     // A waiting request gets the freed slot.
     const next = this.#queue.shift()
     if (next !== undefined) this.dispatch(next[0], next[1])
+  }
+
+  /** Closes the idle connections: after the instance was unreachable they may lead nowhere. */
+  dropIdle (): void {
+    for (const c of this.#idle.splice(0)) c.destroy()
   }
 
   async close (): Promise<void> {
