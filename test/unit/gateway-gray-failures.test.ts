@@ -111,7 +111,7 @@ describe('per-try timeouts', () => {
     cleanups.push(async () => { await u.close() })
     const perTry = new PerTryTimeouts(routeSchema.parse({ perTryTimeout: { p99Multiplier: 4, floorMs: 50, capMs: 1000 } }).perTryTimeout)
     assert.equal(perTry.timeoutFor(u), 1000, 'no answers yet: the cap')
-    for (let i = 0; i < 128; i++) perTry.observe(u, i < 124 ? 10 : 40)
+    for (let i = 0; i < 256; i++) perTry.observe(u, i % 64 === 63 ? 40 : 10)
     assert.equal(perTry.timeoutFor(u), 160, 'p99 40 ms × 4')
     for (let i = 0; i < 300; i++) perTry.observe(u, 1)
     assert.equal(perTry.timeoutFor(u), 50, 'the floor')
