@@ -160,6 +160,9 @@ export class Upstream {
     }
   }
 
+  /** Unhealthy, but has passed at least one check since: on its way back. */
+  get rising (): boolean { return !this.healthy && this.#successes > 0 }
+
   /** A refused connection takes the instance out at once; health checks bring it back. */
   markDown (reason = 'a proxied request\'s connection was refused'): void {
     this.#successes = 0
