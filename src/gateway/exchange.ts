@@ -100,7 +100,9 @@ export class Exchange implements CloseListener {
 
   /** Sends a try to the instance the balancer picks; false when none may take it. */
   #try (): boolean {
-    const upstream = this.route.balancer.pick(this.o.cluster.members, this.context())
+    const members = this.o.cluster.members
+    const context = this.context()
+    const upstream = this.route.balancer.pick(members, context) ?? this.route.balancer.pick(members, { ...context, panic: true })
     if (upstream === undefined) return false
     // Remembered only where a later try needs to avoid it (the balancers' exclude set).
     if (this.replayable) (this.tried ??= new Set()).add(upstream)

@@ -259,9 +259,15 @@ let sweeper: NodeJS.Timeout | undefined
 function watch (pool: NativePool): void {
   livePools.add(pool)
   if (sweeper !== undefined) return
+  let last = Date.now()
   sweeper = setInterval(() => {
     const now = Date.now()
-    for (const p of livePools) p.sweep(now)
+    const late = now - last > SWEEP_MS * 3
+    last = now
+    // After a stall of the event loop (GC, a busy machine) answers may already wait in socket
+    // buffers: let those reads run (setImmediate comes after the poll phase) before expiring anything.
+    if (late) setImmediate(() => { for (const p of livePools) p.sweep(now) })
+    else for (const p of livePools) p.sweep(now)
   }, SWEEP_MS)
   sweeper.unref()
 }

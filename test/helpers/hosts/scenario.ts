@@ -27,6 +27,8 @@ export interface ScenarioOptions {
 export interface ScenarioResult {
   readonly requests: number
   readonly failed: number
+  /** Failed requests by status (0: the client gave up or the connection failed). */
+  readonly failedByStatus: Record<string, number>
   readonly maxLatencyMs: number
   readonly p99LatencyMs: number
   /** Longest time with no request completing. */
@@ -115,9 +117,12 @@ function analyse (results: Array<[number, number, number, string]>, faultAtMs: n
   for (let i = 1; i < ends.length; i++) longestStallMs = Math.max(longestStallMs, (ends[i] as number) - (ends[i - 1] as number))
   const backAt = results.filter((r) => r[3] === 'b' && r[0] >= healAtMs).map((r) => r[0] + r[1]).sort((x, y) => x - y)[0]
   const window = results.filter((r) => r[0] >= faultAtMs + 5000 && r[0] < healAtMs && r[2] === 200)
+  const failedByStatus: Record<string, number> = {}
+  for (const r of results) if (r[2] !== 200) failedByStatus[r[2]] = (failedByStatus[r[2]] ?? 0) + 1
   return {
     requests: results.length,
     failed: results.filter((r) => r[2] !== 200).length,
+    failedByStatus,
     maxLatencyMs: latencies[latencies.length - 1] ?? 0,
     p99LatencyMs: latencies[Math.floor(latencies.length * 0.99)] ?? 0,
     longestStallMs,
