@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 import { HTTPParser, closeParserLater, consumeSocket, createParser, setReading, type NativeParser } from './http/native-parser.js'
+import { unwatch, watch } from './pool-sweep.js'
 import { tuneUpstreamSocket, type TcpOptions } from './socket-options.js'
 
 /** The handler shape the proxy's attempts implement (undici's dispatch handler, legacy form). */
@@ -28,8 +29,6 @@ function coded (message: string, code: string): Error {
 }
 
 const IDLE_TIMEOUT_MS = 30_000
-/** Deadlines (header, body, idle) are checked this often by one sweep for all pools, not a timer per request. */
-const SWEEP_MS = 50
 
 /** One keep-alive connection: one request at a time, the response parsed by llhttp. */
 class Connection {
@@ -253,32 +252,6 @@ class Connection {
  * alternative to undici's Pool on the proxy's hot path (same dispatch-handler interface). One
  * request per connection at a time; requests beyond `connections` wait in order.
  */
-const livePools = new Set<NativePool>()
-let sweeper: NodeJS.Timeout | undefined
-
-function watch (pool: NativePool): void {
-  livePools.add(pool)
-  if (sweeper !== undefined) return
-  let last = Date.now()
-  sweeper = setInterval(() => {
-    const now = Date.now()
-    const late = now - last > SWEEP_MS * 3
-    last = now
-    // After a stall of the event loop (GC, a busy machine) answers may already wait in socket
-    // buffers: let those reads run (setImmediate comes after the poll phase) before expiring anything.
-    if (late) setImmediate(() => { for (const p of livePools) p.sweep(now) })
-    else for (const p of livePools) p.sweep(now)
-  }, SWEEP_MS)
-  sweeper.unref()
-}
-
-function unwatch (pool: NativePool): void {
-  livePools.delete(pool)
-  if (livePools.size > 0 || sweeper === undefined) return
-  clearInterval(sweeper)
-  sweeper = undefined
-}
-
 export class NativePool {
   /** Handlers get onReadComplete after every read. */
   readonly signalsReadComplete = true
