@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { after, describe, it } from 'node:test'
 import { request } from 'undici'
 import { parseGatewayConfig, routeSchema, type GatewayConfigInput } from '../../src/config/gateway-config.js'
+import { HealthChecker } from '../../src/gateway/health-checker.js'
 import { OutlierDetector } from '../../src/gateway/outlier-detector.js'
 import { PerTryTimeouts } from '../../src/gateway/per-try-timeout.js'
 import { RetryBudget } from '../../src/gateway/retry-budget.js'
@@ -154,6 +155,29 @@ describe('gray failures', () => {
     const now = Date.now()
     assert.equal(u.breaker.state(now), 'closed')
     assert.equal(u.ejectedUntil <= now, true, 'not ejected')
+  })
+
+  it('an unhealthy instance that passes a check is checked again without waiting for the interval timer', async () => {
+    const back = await instance('back')
+    const u = new Upstream('back', back.url)
+    cleanups.push(async () => { await u.close() })
+    const checker = new HealthChecker(() => [u], { intervalMs: 2000, timeoutMs: 1000, rise: 2, fall: 1, path: '/readyz' })
+    cleanups.push(async () => { checker.stop() })
+    u.markDown('test')
+    await checker.check(u)
+    assert.equal(u.healthy, false, 'one check of two')
+    assert.ok(await waitUntil(async () => u.healthy, 10_000), 'a second check came on its own (the interval timer was never started)')
+  })
+
+  it('panic: when open breakers and ejections would leave no instance, the healthy ones still serve', async () => {
+    const only = await instance('only')
+    const { gw, base } = await gateway([only], { routes: [{ retries: { attempts: 0 } }], upstreams: { circuitBreaker: { failureThreshold: 1, openMs: 60_000 } } })
+    const u = gw.cluster.members[0] as Upstream
+    u.breaker.onFailure(Date.now())
+    assert.equal(u.breaker.state(Date.now()), 'open')
+    const res = await request(`${base}/item`)
+    assert.equal(res.statusCode, 200)
+    assert.equal(await res.body.text(), 'only')
   })
 
   it('outlier detection ejects an instance whose median latency is a multiple of the others, and one that mostly fails', () => {
