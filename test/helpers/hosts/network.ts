@@ -13,6 +13,13 @@ import { createInterface } from 'node:readline'
 const MAX_HOSTS = 8
 const live = new Set<Network>()
 process.once('exit', () => { for (const n of live) n.destroySync() })
+// A test runner stopping the file (time-out, Ctrl-C) sends a signal: clean up, then exit as the signal would.
+for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+  process.once(signal, () => {
+    for (const n of live) n.destroySync()
+    process.exit(code)
+  })
+}
 
 function ip (...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 })
