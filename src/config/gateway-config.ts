@@ -26,8 +26,24 @@ export const routeSchema = z.object({
   ]).optional(),
   balanceFactor: z.number().min(0).max(100).optional(),
   stickyCookie: z.string().min(1).max(64).regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/).default('outgrow.upstream'),
-  /** Per-try time to response headers. */
+  /** The request's deadline to response headers, every try and retry included (and the longest pause between body chunks). */
   timeoutMs: z.number().int().min(1).max(3_600_000).default(30_000),
+  /**
+   * How long one try on one instance may wait for response headers before the request is retried
+   * elsewhere (idempotent) or answered 504 (not): `fixedMs` when set, else the route's recent p99 on
+   * that instance × `p99Multiplier`, within [floorMs, capMs] (capMs until enough responses are seen).
+   */
+  perTryTimeout: z.object({
+    fixedMs: z.number().int().min(1).max(3_600_000).optional(),
+    p99Multiplier: z.number().min(1).max(100).default(4),
+    floorMs: z.number().int().min(1).max(3_600_000).default(250),
+    capMs: z.number().int().min(1).max(3_600_000).default(5000),
+  }).strict().refine((c) => c.floorMs <= c.capMs, { path: ['floorMs'], message: 'floorMs must not exceed capMs' }).default({}),
+  /**
+   * Idempotent requests only: when a try has no answer after its per-try timeout, a second copy goes
+   * to another instance instead of the first being given up; the first answer wins, the other is cancelled.
+   */
+  hedge: z.boolean().default(false),
   retries: z.object({
     attempts: z.number().int().min(0).max(10).default(2),
     /** Retries may be at most this share of requests in flight (Envoy's retry budget). */
@@ -125,6 +141,24 @@ export const gatewayConfigSchema = z.object({
       baseEjectionMs: z.number().int().min(100).max(3_600_000).default(5000),
       maxEjectionMs: z.number().int().min(100).max(3_600_000).default(300_000),
       maxEjectedPercent: z.number().min(0).max(100).default(50),
+      /** How often the outcomes of the last interval are judged (latency and failure percentage). */
+      intervalMs: z.number().int().min(50).max(600_000).default(500),
+      /** Responses an instance needs in an interval to be judged on it. */
+      minRequests: z.number().int().min(1).max(1_000_000).default(10),
+      /** Ejected when its median latency is this many times the median of the other instances' medians; 0: off. */
+      latencyFactor: z.number().min(0).max(1000).default(3),
+      /** …and at least this many ms above it, so sub-millisecond jitter never ejects anyone. */
+      latencyMinExtraMs: z.number().min(0).max(600_000).default(5),
+      /** Ejected when at least this share of its requests in the interval failed; 0: off. */
+      failurePercentage: z.number().min(0).max(100).default(80),
+    }).strict().default({}),
+    /**
+     * Dead peers on upstream sockets: keep-alive probes after `keepAliveMs` idle, every second, and
+     * TCP_USER_TIMEOUT (unacknowledged data for `userTimeoutMs` ends the connection); 0: off.
+     */
+    tcp: z.object({
+      keepAliveMs: z.number().int().min(0).max(3_600_000).default(1000),
+      userTimeoutMs: z.number().int().min(0).max(3_600_000).default(5000),
     }).strict().default({}),
     slowStartMs: z.number().int().min(0).max(3_600_000).default(0),
     /**

@@ -57,6 +57,18 @@ export class CircuitBreaker {
     this.#state = 'closed'
   }
 
+  /** A request that ended without a verdict (cancelled, client gone): frees the half-open probe slot. */
+  onCancel (): void {
+    this.#probeInFlight = false
+  }
+
+  /** Back to closed with no failures counted (the instance passed its health checks again). */
+  reset (): void {
+    this.#state = 'closed'
+    this.#consecutiveFailures = 0
+    this.#probeInFlight = false
+  }
+
   onFailure (now: number): void {
     this.#probeInFlight = false
     this.#consecutiveFailures++

@@ -1,6 +1,7 @@
 import type { GatewayConfig } from '../config/gateway-config.js'
 import { HealthChecker } from './health-checker.js'
 import { OutlierDetector } from './outlier-detector.js'
+import { socketOptionsAvailable } from './socket-options.js'
 import { Upstream } from './upstream.js'
 
 export interface InstanceSpec { readonly id: string, readonly url: string, readonly weight?: number }
@@ -25,11 +26,15 @@ export class UpstreamCluster {
   readonly #checker: HealthChecker
   readonly #draining = new Set<Upstream>()
   readonly #log: GatewayLog
+  #sweeper: NodeJS.Timeout | undefined
 
   constructor (config: UpstreamsConfig, log: GatewayLog = stderrLog) {
     this.#config = config
     this.#log = log
+    // Loaded now, not on the first connection, whose health check it would delay.
+    if (config.tcp.userTimeoutMs > 0 && !socketOptionsAvailable()) this.#log('net-keepalive could not be loaded: upstream sockets get keep-alive without TCP_USER_TIMEOUT (per-try timeouts still bound every request)')
     this.outliers = new OutlierDetector(config.outlierDetection)
+    this.outliers.onEject = (u, reason) => { this.#log(`instance ${u.id} (${u.url}) ejected until ${new Date(u.ejectedUntil).toISOString()}: ${reason}`) }
     this.#checker = new HealthChecker(() => this.members, config.healthCheck)
   }
 
@@ -38,6 +43,8 @@ export class UpstreamCluster {
   async start (): Promise<void> {
     await this.#checker.checkAll()
     this.#checker.start()
+    this.#sweeper = setInterval(() => { this.outliers.sweep(this.members, Date.now()) }, this.#config.outlierDetection.intervalMs)
+    this.#sweeper.unref()
   }
 
   /** Adds an instance, or updates its URL or weight. A new instance starts with a health check. */
@@ -55,6 +62,7 @@ export class UpstreamCluster {
       slowStartMs: this.#config.slowStartMs,
       breaker: this.#config.circuitBreaker,
       client: this.#config.client,
+      tcp: this.#config.tcp,
     })
     // Without this line a gateway whose instances all fail their checks answers 503 in silence.
     upstream.onHealthChange = (healthy, reason) => { this.#log(`instance ${upstream.id} (${upstream.url}) is ${healthy ? 'healthy' : 'unhealthy'}: ${reason}`) }
@@ -90,6 +98,7 @@ export class UpstreamCluster {
 
   async close (): Promise<void> {
     this.#checker.stop()
+    clearInterval(this.#sweeper)
     await Promise.allSettled([...this.members, ...this.#draining].map(async (u) => { await u.close() }))
   }
 }

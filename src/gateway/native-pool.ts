@@ -1,6 +1,8 @@
 import { connect, type Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 import { HTTPParser, closeParserLater, consumeSocket, createParser, setReading, type NativeParser } from './http/native-parser.js'
+import { unwatch, watch } from './pool-sweep.js'
+import { tuneUpstreamSocket, type TcpOptions } from './socket-options.js'
 
 /** The handler shape the proxy's attempts implement (undici's dispatch handler, legacy form). */
 export interface ResponseHandler {
@@ -27,8 +29,6 @@ function coded (message: string, code: string): Error {
 }
 
 const IDLE_TIMEOUT_MS = 30_000
-/** Deadlines (header, body, idle) are checked this often by one sweep for all pools, not a timer per request. */
-const SWEEP_MS = 50
 
 /** One keep-alive connection: one request at a time, the response parsed by llhttp. */
 class Connection {
@@ -53,7 +53,7 @@ class Connection {
   /** The parser reads the socket itself once connected (see consumeSocket). */
   #consumed = false
 
-  constructor (pool: NativePool, host: string, port: number, connectTimeoutMs: number) {
+  constructor (pool: NativePool, host: string, port: number, connectTimeoutMs: number, tcp: TcpOptions | undefined) {
     this.#pool = pool
     this.socket = connect(port, host)
     this.socket.setNoDelay(true)
@@ -61,6 +61,7 @@ class Connection {
     this.socket.once('connect', () => {
       this.#connected = true
       clearTimeout(connectTimer)
+      if (tcp !== undefined) tuneUpstreamSocket(this.socket, tcp)
       this.#consumed = consumeSocket(this.#parser, this.socket)
       if (this.#consumed && this.#paused) setReading(this.socket, true, false)
     })
@@ -251,26 +252,6 @@ class Connection {
  * alternative to undici's Pool on the proxy's hot path (same dispatch-handler interface). One
  * request per connection at a time; requests beyond `connections` wait in order.
  */
-const livePools = new Set<NativePool>()
-let sweeper: NodeJS.Timeout | undefined
-
-function watch (pool: NativePool): void {
-  livePools.add(pool)
-  if (sweeper !== undefined) return
-  sweeper = setInterval(() => {
-    const now = Date.now()
-    for (const p of livePools) p.sweep(now)
-  }, SWEEP_MS)
-  sweeper.unref()
-}
-
-function unwatch (pool: NativePool): void {
-  livePools.delete(pool)
-  if (livePools.size > 0 || sweeper === undefined) return
-  clearInterval(sweeper)
-  sweeper = undefined
-}
-
 export class NativePool {
   /** Handlers get onReadComplete after every read. */
   readonly signalsReadComplete = true
@@ -280,18 +261,20 @@ export class NativePool {
   readonly #port: number
   readonly #connections: number
   readonly #connectTimeoutMs: number
+  readonly #tcp: TcpOptions | undefined
   readonly #idle: Connection[] = []
   readonly #all = new Set<Connection>()
   readonly #queue: Array<[DispatchOptions, ResponseHandler]> = []
   #closed = false
 
-  constructor (url: string, options: { connections: number, connectTimeoutMs: number }) {
+  constructor (url: string, options: { connections: number, connectTimeoutMs: number, tcp?: TcpOptions }) {
     const parsed = new URL(url)
     this.#host = parsed.hostname
     this.#port = Number(parsed.port === '' ? 80 : parsed.port)
     this.authority = parsed.host
     this.#connections = options.connections
     this.#connectTimeoutMs = options.connectTimeoutMs
+    this.#tcp = options.tcp
     watch(this)
   }
 
@@ -310,7 +293,7 @@ export class NativePool {
       return
     }
     if (this.#all.size < this.#connections) {
-      const connection = new Connection(this, this.#host, this.#port, this.#connectTimeoutMs)
+      const connection = new Connection(this, this.#host, this.#port, this.#connectTimeoutMs, this.#tcp)
       this.#all.add(connection)
       connection.send(options, handler)
       return
@@ -335,6 +318,11 @@ export class NativePool {
     // A waiting request gets the freed slot.
     const next = this.#queue.shift()
     if (next !== undefined) this.dispatch(next[0], next[1])
+  }
+
+  /** Closes the idle connections: after the instance was unreachable they may lead nowhere. */
+  dropIdle (): void {
+    for (const c of this.#idle.splice(0)) c.destroy()
   }
 
   async close (): Promise<void> {

@@ -5,30 +5,76 @@ export interface OutlierOptions {
   readonly baseEjectionMs: number
   readonly maxEjectionMs: number
   readonly maxEjectedPercent: number
+  readonly intervalMs?: number
+  readonly minRequests?: number
+  readonly latencyFactor?: number
+  readonly latencyMinExtraMs?: number
+  readonly failurePercentage?: number
+}
+
+/** One instance's outcomes since the last sweep. */
+interface Interval {
+  requests: number
+  failures: number
+  readonly latencies: number[]
+}
+
+/** Latencies kept per instance and interval: enough for a median. */
+const MAX_LATENCIES = 512
+
+function median (values: number[]): number {
+  const sorted = values.slice().sort((a, b) => a - b)
+  return sorted[sorted.length >> 1] as number
 }
 
 /**
  * Passive health (Envoy's outlier detection): consecutive 5xx or connection failures eject an
- * instance for base × 2^(ejections − 1), capped; never more than maxEjectedPercent of the
+ * instance at once; every interval, an instance with too high a share of failures, or whose
+ * median latency is latencyFactor × the others' (a gray failure: slow, not dead), is ejected too.
+ * Ejections last base × 2^(ejections − 1), capped; never more than maxEjectedPercent of the
  * instances at once, so a fleet-wide problem does not empty the pool.
  */
 export class OutlierDetector {
   readonly #options: OutlierOptions
   readonly #consecutive = new WeakMap<Upstream, number>()
+  readonly #intervals = new Map<Upstream, Interval>()
+  /** Told of each ejection decided by a sweep, with the reason (the cluster logs it). */
+  onEject: ((upstream: Upstream, reason: string) => void) | undefined
 
   constructor (options: OutlierOptions) {
     this.#options = options
   }
 
+  #interval (upstream: Upstream): Interval {
+    let interval = this.#intervals.get(upstream)
+    if (interval === undefined) this.#intervals.set(upstream, interval = { requests: 0, failures: 0, latencies: [] })
+    return interval
+  }
+
   onSuccess (upstream: Upstream): void {
+    this.#interval(upstream).requests++
     if (this.#consecutive.get(upstream) !== 0) this.#consecutive.set(upstream, 0)
+  }
+
+  /** Time to response headers of one answer. */
+  onLatency (upstream: Upstream, ms: number): void {
+    const latencies = this.#interval(upstream).latencies
+    if (latencies.length < MAX_LATENCIES) latencies.push(ms)
   }
 
   /** Returns true when this failure ejected the instance. */
   onFailure (upstream: Upstream, all: readonly Upstream[], now: number): boolean {
+    const interval = this.#interval(upstream)
+    interval.requests++
+    interval.failures++
     const failures = (this.#consecutive.get(upstream) ?? 0) + 1
     this.#consecutive.set(upstream, failures)
-    if (failures < this.#options.consecutiveFailures || upstream.ejectedUntil > now) return false
+    if (failures < this.#options.consecutiveFailures) return false
+    return this.#eject(upstream, all, now)
+  }
+
+  #eject (upstream: Upstream, all: readonly Upstream[], now: number): boolean {
+    if (upstream.ejectedUntil > now) return false
     const ejected = all.filter((u) => u.ejectedUntil > now).length
     if ((ejected + 1) / all.length * 100 > this.#options.maxEjectedPercent) return false
     upstream.ejections++
@@ -38,5 +84,28 @@ export class OutlierDetector {
     upstream.readySince = upstream.ejectedUntil
     this.#consecutive.set(upstream, 0)
     return true
+  }
+
+  /** Judges the interval that just ended (failure percentage, then latency) and starts the next. */
+  sweep (all: readonly Upstream[], now: number): void {
+    const { minRequests = 10, failurePercentage = 0, latencyFactor = 0, latencyMinExtraMs = 0 } = this.#options
+    const medians: Array<[Upstream, number]> = []
+    for (const u of all) {
+      const interval = this.#intervals.get(u)
+      if (interval === undefined || interval.requests < minRequests) continue
+      const percent = interval.failures / interval.requests * 100
+      if (failurePercentage > 0 && percent >= failurePercentage) {
+        if (this.#eject(u, all, now)) this.onEject?.(u, `${Math.round(percent)} % of its last ${interval.requests} requests failed`)
+        continue
+      }
+      if (interval.latencies.length >= minRequests) medians.push([u, median(interval.latencies)])
+    }
+    this.#intervals.clear()
+    if (latencyFactor <= 0 || medians.length < 2) return
+    for (const [u, ms] of medians) {
+      const reference = median(medians.filter(([other]) => other !== u).map(([, m]) => m))
+      if (ms < reference * latencyFactor || ms - reference < latencyMinExtraMs) continue
+      if (this.#eject(u, all, now)) this.onEject?.(u, `median latency ${ms.toFixed(1)} ms against ${reference.toFixed(1)} ms for the others`)
+    }
   }
 }

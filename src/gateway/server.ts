@@ -13,6 +13,7 @@ import { chooseServer, createHttpServer, type GatewayHttpServer, type ServerChoi
 import { countLocal, gatewayMetricsText } from './metrics.js'
 import { GatewayProxy, sendError, type Route } from './proxy.js'
 import { LocalRateLimitStore, RedisRateLimitStore, type RateLimitStore } from './rate-limit.js'
+import { PerTryTimeouts } from './per-try-timeout.js'
 import { RateLimiter } from './rate-limiter.js'
 import { RedisRegistry } from './redis-registry.js'
 import { MemoryRegistry, type Registry } from './registry.js'
@@ -87,6 +88,7 @@ export async function startGateway (config: GatewayConfig, options: { registry?:
     budget: new RetryBudget(r.retries.budgetPercent, r.retries.minRetryConcurrency),
     retryOn: new Set(r.retries.onStatus),
     sticky: r.balancer === 'sticky',
+    perTry: new PerTryTimeouts(r.perTryTimeout),
   }))
   const trusted = TrustedProxies.from(config.trustForwardedFrom)
   const proxy = new GatewayProxy({ cluster, routes, trusted, rateLimiter, requestIdPrefix: `${randomBytes(4).toString('hex')}-` })

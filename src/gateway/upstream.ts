@@ -1,7 +1,8 @@
-import { Pool } from 'undici'
+import { Pool, buildConnector } from 'undici'
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js'
 import { UpstreamStats } from './upstream-stats.js'
 import { NativePool, type DispatchOptions, type ResponseHandler } from './native-pool.js'
+import { tuneUpstreamSocket, type TcpOptions } from './socket-options.js'
 
 /** What proxied requests are sent through: undici's Pool, or the native-parser pool. */
 export interface UpstreamDispatcher {
@@ -18,6 +19,21 @@ export interface UpstreamOptions {
   readonly slowStartMs?: number
   readonly breaker?: CircuitBreakerOptions
   readonly client?: 'undici' | 'native'
+  readonly tcp?: TcpOptions
+}
+
+/** A request in flight on an instance that can be failed over when the instance becomes unreachable. */
+export interface InFlightTry {
+  instanceUnreachable(): void
+}
+
+/** undici's connector with the same socket options as the native pool's connections. */
+function tunedConnector (timeout: number, tcp: TcpOptions | undefined): buildConnector.connector {
+  const base = buildConnector({ timeout })
+  return (options, callback) => base(options, (err, socket) => {
+    if (err === null && tcp !== undefined) tuneUpstreamSocket(socket, tcp)
+    ;(callback as (e: Error | null, s: unknown) => void)(err, socket)
+  })
 }
 
 const EWMA_DECAY_MS = 10_000
@@ -56,6 +72,17 @@ export class Upstream {
   #failures = 0
   /** Smooth weighted round robin state. */
   currentWeight = 0
+  /**
+   * Bumped at every change of `healthy`: the outcome of a try sent before it is old news, and never
+   * opens the breaker or ejects an instance that has since passed (or failed) its checks.
+   */
+  healthEpoch = 0
+  /** When a proxied request last got response headers (epoch ms). */
+  lastAnswerAt = 0
+  /** When the current streak of failed checks began (epoch ms). */
+  #failingSince = 0
+  /** Tries in flight that can be failed over (replayable, no answer yet). */
+  readonly inFlight = new Set<InFlightTry>()
   /** Told of every change of `healthy`, with the reason (the cluster logs it). */
   onHealthChange: ((healthy: boolean, reason: string) => void) | undefined
 
@@ -69,11 +96,11 @@ export class Upstream {
     this.pool = new Pool(url, {
       connections: options.connections ?? 128,
       keepAliveTimeout: 30_000,
-      connectTimeout: options.connectTimeoutMs ?? 2000,
+      connect: tunedConnector(options.connectTimeoutMs ?? 2000, options.tcp),
       headersTimeout: 0,
       bodyTimeout: 0,
     })
-    this.#native = options.client === 'native' ? new NativePool(url, { connections: options.connections ?? 128, connectTimeoutMs: options.connectTimeoutMs ?? 2000 }) : undefined
+    this.#native = options.client === 'native' ? new NativePool(url, { connections: options.connections ?? 128, connectTimeoutMs: options.connectTimeoutMs ?? 2000, tcp: options.tcp }) : undefined
     this.dispatcher = this.#native ?? this.pool
   }
 
@@ -110,8 +137,12 @@ export class Upstream {
 
   get latencyEwmaMs (): number { return this.#ewmaMs }
 
-  /** Result of one active check; `rise` successes make it healthy, `fall` failures unhealthy. */
-  recordCheck (ok: boolean, config: { rise: number, fall: number }, reason = ok ? 'check passed' : 'check failed'): void {
+  /**
+   * Result of one active check; `rise` successes make it healthy, `fall` failures unhealthy.
+   * `unreachable`: the check got no answer at all (time-out, connection error), not a bad status;
+   * `startedAt`: when the check was sent.
+   */
+  recordCheck (ok: boolean, config: { rise: number, fall: number }, reason = ok ? 'check passed' : 'check failed', unreachable = false, startedAt = Date.now()): void {
     if (ok) {
       this.#failures = 0
       this.#successes++
@@ -121,15 +152,21 @@ export class Upstream {
       }
     } else {
       this.#successes = 0
-      this.#failures++
-      if (this.healthy && this.#failures >= config.fall) this.#setHealthy(false, config.fall > 1 ? `${reason}, ${config.fall} checks in a row` : reason)
+      if (this.#failures++ === 0) this.#failingSince = startedAt
+      // Unreachable only if proxied requests got no answer either since the checks began failing:
+      // an instance too busy for its /readyz but still answering keeps its requests.
+      const silent = unreachable && this.lastAnswerAt < this.#failingSince
+      if (this.healthy && this.#failures >= config.fall) this.#setHealthy(false, config.fall > 1 ? `${reason}, ${config.fall} checks in a row` : reason, silent)
     }
   }
+
+  /** Unhealthy, but has passed at least one check since: on its way back. */
+  get rising (): boolean { return !this.healthy && this.#successes > 0 }
 
   /** A refused connection takes the instance out at once; health checks bring it back. */
   markDown (reason = 'a proxied request\'s connection was refused'): void {
     this.#successes = 0
-    if (this.healthy) this.#setHealthy(false, reason)
+    if (this.healthy) this.#setHealthy(false, reason, true)
   }
 
   /** Sets health after a probe outside the check cycle (an instance joining a running cluster). */
@@ -137,8 +174,18 @@ export class Upstream {
     if (ok !== this.healthy) this.#setHealthy(ok, reason)
   }
 
-  #setHealthy (healthy: boolean, reason: string): void {
+  #setHealthy (healthy: boolean, reason: string, unreachable = false): void {
     this.healthy = healthy
+    this.healthEpoch++
+    if (healthy) {
+      // The checks are newer evidence than the failures that opened the breaker or ejected it.
+      this.breaker.reset()
+      this.ejectedUntil = 0
+    } else if (unreachable) {
+      // Requests waiting on an instance that no longer answers go elsewhere now, not at their time-out.
+      for (const t of [...this.inFlight]) t.instanceUnreachable()
+      this.#native?.dropIdle()
+    }
     this.onHealthChange?.(healthy, reason)
   }
 

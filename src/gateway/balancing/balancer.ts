@@ -10,6 +10,11 @@ export interface PickContext {
   readonly stickyId: string | undefined
   /** Instances already tried for this request (retries go elsewhere). */
   readonly exclude: ReadonlySet<Upstream> | undefined
+  /**
+   * Panic (Envoy's panic threshold): no instance was eligible, so open breakers and ejections are
+   * overlooked — passive verdicts must never leave a fleet of healthy instances with none to use.
+   */
+  readonly panic?: boolean
 }
 
 /** Chooses an instance among those that may take a request now; undefined when none may. */
@@ -22,6 +27,10 @@ export interface Balancer {
 
 /** An instance that is healthy, not ejected or draining, not excluded, and whose breaker lets a request through. */
 export function eligible (upstream: Upstream, context: PickContext): boolean {
+  if (context.panic === true) {
+    return upstream.healthy && !upstream.draining && context.exclude?.has(upstream) !== true &&
+      upstream.active < upstream.breaker.maxConcurrent + upstream.breaker.maxPending
+  }
   return upstream.available(context.now) && context.exclude?.has(upstream) !== true && upstream.breaker.allows(context.now) &&
     upstream.active < upstream.breaker.maxConcurrent + upstream.breaker.maxPending
 }

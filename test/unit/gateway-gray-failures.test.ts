@@ -1,0 +1,229 @@
+import assert from 'node:assert/strict'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { after, describe, it } from 'node:test'
+import { request } from 'undici'
+import { parseGatewayConfig, routeSchema, type GatewayConfigInput } from '../../src/config/gateway-config.js'
+import { HealthChecker } from '../../src/gateway/health-checker.js'
+import { OutlierDetector } from '../../src/gateway/outlier-detector.js'
+import { PerTryTimeouts } from '../../src/gateway/per-try-timeout.js'
+import { RetryBudget } from '../../src/gateway/retry-budget.js'
+import { startGateway, type RunningGateway } from '../../src/gateway/server.js'
+import { Upstream } from '../../src/gateway/upstream.js'
+import { waitUntil } from '../helpers/wait.js'
+
+const cleanups: Array<() => Promise<void>> = []
+after(async () => { for (const c of cleanups.reverse()) await c() })
+
+/** An instance that can go silent: requests (and, when `checks` too, its /readyz) are held unanswered. */
+interface Instance {
+  readonly id: string
+  readonly url: string
+  silent: boolean
+  checksSilent: boolean
+  hits: number
+  /** Requests that were held and then cancelled by the gateway (their connection closed). */
+  cancelled: number
+}
+
+async function instance (id: string): Promise<Instance> {
+  const state: Instance = { id, url: '', silent: false, checksSilent: false, hits: 0, cancelled: 0 }
+  const server: Server = createServer((req, res) => {
+    req.resume()
+    req.on('end', () => {
+      if (req.url === '/readyz') {
+        if (!state.checksSilent) res.end('ok')
+        return
+      }
+      state.hits++
+      if (state.silent) {
+        res.on('close', () => { if (!res.writableEnded) state.cancelled++ })
+        return
+      }
+      res.writeHead(200, { 'x-outgrow-instance': id })
+      res.end(id)
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  cleanups.push(async () => {
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+  })
+  return Object.assign(state, { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })
+}
+
+async function gateway (instances: Instance[], extra: Partial<GatewayConfigInput> = {}): Promise<{ gw: RunningGateway, base: string }> {
+  const gw = await startGateway(parseGatewayConfig({
+    port: 0,
+    admin: { port: 0 },
+    ...extra,
+    upstreams: { instances: instances.map((i) => ({ id: i.id, url: i.url })), healthCheck: { intervalMs: 200, timeoutMs: 150, rise: 1, fall: 2 }, ...extra.upstreams },
+  }), { log: () => {} })
+  cleanups.push(async () => { await gw.close() })
+  return { gw, base: `http://127.0.0.1:${gw.port}` }
+}
+
+/** A route whose requests all try `first` before anything else (weights 1000:1). */
+function weighted (a: Instance, b: Instance): Partial<GatewayConfigInput>['upstreams'] {
+  return { instances: [{ id: a.id, url: a.url, weight: 1000 }, { id: b.id, url: b.url, weight: 1 }] }
+}
+
+describe('per-try timeouts', () => {
+  it('an idempotent request with no answer in its per-try timeout is retried on another instance', async () => {
+    const quiet = await instance('quiet')
+    const other = await instance('other')
+    quiet.silent = true
+    const { base } = await gateway([quiet, other], { routes: [{ perTryTimeout: { fixedMs: 200 } }], upstreams: weighted(quiet, other) })
+    const res = await request(`${base}/item`)
+    assert.equal(res.statusCode, 200)
+    assert.equal(await res.body.text(), 'other', 'answered by the other instance')
+    assert.equal(quiet.hits, 1, 'the silent instance was tried first')
+  })
+
+  it('a keyed POST is retried too; a POST without Idempotency-Key gets a prompt 504, not the route timeout', async () => {
+    const quiet = await instance('quiet')
+    const other = await instance('other')
+    quiet.silent = true
+    const { base } = await gateway([quiet, other], { routes: [{ perTryTimeout: { fixedMs: 200 } }], upstreams: weighted(quiet, other) })
+    const keyed = await request(`${base}/orders`, { method: 'POST', body: '{}', headers: { 'idempotency-key': 'k1' } })
+    assert.equal(keyed.statusCode, 200)
+    assert.equal(await keyed.body.text(), 'other')
+    const started = Date.now()
+    const plain = await request(`${base}/orders`, { method: 'POST', body: '{}' })
+    const body = await plain.body.json() as { error: { code: string } }
+    assert.equal(plain.statusCode, 504)
+    assert.equal(body.error.code, 'OUTGROW_UPSTREAM_TIMEOUT')
+    assert.ok(Date.now() - started < 10_000, 'answered long before the 30 s route timeout')
+    assert.equal(other.hits, 1, 'the unkeyed POST was never sent twice')
+  })
+
+  it('hedging: a second copy after the per-try timeout, the first answer wins, the other is cancelled', async () => {
+    const quiet = await instance('quiet')
+    const other = await instance('other')
+    quiet.silent = true
+    const { base } = await gateway([quiet, other], { routes: [{ perTryTimeout: { fixedMs: 100 }, hedge: true }], upstreams: weighted(quiet, other) })
+    const res = await request(`${base}/item`)
+    assert.equal(await res.body.text(), 'other')
+    assert.ok(await waitUntil(async () => quiet.cancelled === 1, 5000), 'the losing copy was cancelled')
+  })
+
+  it('learns from answers: p99 × multiplier within floor and cap, the cap until enough answers are seen', () => {
+    const u = new Upstream('p', 'http://127.0.0.1:1')
+    cleanups.push(async () => { await u.close() })
+    const perTry = new PerTryTimeouts(routeSchema.parse({ perTryTimeout: { p99Multiplier: 4, floorMs: 50, capMs: 1000 } }).perTryTimeout)
+    assert.equal(perTry.timeoutFor(u), 1000, 'no answers yet: the cap')
+    for (let i = 0; i < 256; i++) perTry.observe(u, i % 64 === 63 ? 40 : 10)
+    assert.equal(perTry.timeoutFor(u), 160, 'p99 40 ms × 4')
+    for (let i = 0; i < 300; i++) perTry.observe(u, 1)
+    assert.equal(perTry.timeoutFor(u), 50, 'the floor')
+    for (let i = 0; i < 300; i++) perTry.observe(u, 900)
+    assert.equal(perTry.timeoutFor(u), 1000, 'the cap')
+  })
+})
+
+describe('gray failures', () => {
+  it('requests in flight on an instance that stops answering its checks are failed over before their own timeout', async () => {
+    const quiet = await instance('quiet')
+    const other = await instance('other')
+    const { base } = await gateway([quiet, other], { routes: [{ perTryTimeout: { fixedMs: 60_000 } }], upstreams: weighted(quiet, other) })
+    quiet.silent = true
+    quiet.checksSilent = true
+    const res = await request(`${base}/item`)
+    assert.equal(await res.body.text(), 'other', 'retried elsewhere once the checks failed, not after 60 s')
+    assert.equal(quiet.hits, 1)
+  })
+
+  it('failures of requests sent before a health change neither open the breaker nor eject the instance after it is healthy again', async () => {
+    const quiet = await instance('quiet')
+    const other = await instance('other')
+    const { gw, base } = await gateway([quiet, other], {
+      routes: [{ perTryTimeout: { fixedMs: 60_000 } }],
+      upstreams: { ...weighted(quiet, other), circuitBreaker: { failureThreshold: 1 }, outlierDetection: { consecutiveFailures: 1 } },
+    })
+    const u = gw.cluster.members.find((m) => m.id === 'quiet') as Upstream
+    quiet.silent = true
+    quiet.checksSilent = true
+    // Unkeyed POSTs are not failed over: they wait on the silent instance past its health change.
+    const posts = Array.from({ length: 3 }, async () => await request(`${base}/orders`, { method: 'POST', body: '{}' }).catch(() => undefined))
+    assert.ok(await waitUntil(async () => !u.healthy, 5000), 'marked unhealthy')
+    quiet.checksSilent = false
+    assert.ok(await waitUntil(async () => u.healthy, 5000), 'healthy again')
+    // The old requests now fail (their connections cut): old news for the breaker and the detector.
+    quiet.silent = false
+    u.destroy()
+    await Promise.all(posts)
+    const now = Date.now()
+    assert.equal(u.breaker.state(now), 'closed')
+    assert.equal(u.ejectedUntil <= now, true, 'not ejected')
+  })
+
+  it('an unhealthy instance that passes a check is checked again without waiting for the interval timer', async () => {
+    const back = await instance('back')
+    const u = new Upstream('back', back.url)
+    cleanups.push(async () => { await u.close() })
+    const checker = new HealthChecker(() => [u], { intervalMs: 2000, timeoutMs: 1000, rise: 2, fall: 1, path: '/readyz' })
+    cleanups.push(async () => { checker.stop() })
+    u.markDown('test')
+    await checker.check(u)
+    assert.equal(u.healthy, false, 'one check of two')
+    assert.ok(await waitUntil(async () => u.healthy, 10_000), 'a second check came on its own (the interval timer was never started)')
+  })
+
+  it('panic: when open breakers and ejections would leave no instance, the healthy ones still serve', async () => {
+    const only = await instance('only')
+    const { gw, base } = await gateway([only], { routes: [{ retries: { attempts: 0 } }], upstreams: { circuitBreaker: { failureThreshold: 1, openMs: 60_000 } } })
+    const u = gw.cluster.members[0] as Upstream
+    u.breaker.onFailure(Date.now())
+    assert.equal(u.breaker.state(Date.now()), 'open')
+    const res = await request(`${base}/item`)
+    assert.equal(res.statusCode, 200)
+    assert.equal(await res.body.text(), 'only')
+  })
+
+  it('outlier detection ejects an instance whose median latency is a multiple of the others, and one that mostly fails', () => {
+    const fleet = ['f1', 'f2', 'f3'].map((id) => new Upstream(id, 'http://127.0.0.1:1'))
+    cleanups.push(async () => { for (const u of fleet) await u.close() })
+    const [fast, slow, failing] = fleet as [Upstream, Upstream, Upstream]
+    const detector = new OutlierDetector({ consecutiveFailures: 1000, baseEjectionMs: 1000, maxEjectionMs: 10_000, maxEjectedPercent: 100, minRequests: 10, latencyFactor: 3, latencyMinExtraMs: 5, failurePercentage: 50 })
+    const now = 1_000_000
+    for (let i = 0; i < 20; i++) {
+      detector.onLatency(fast, 2 + (i % 3))
+      detector.onSuccess(fast)
+      detector.onLatency(slow, 30)
+      detector.onSuccess(slow)
+      detector.onLatency(failing, 2)
+      if (i % 4 === 0) detector.onSuccess(failing)
+      else detector.onFailure(failing, fleet, now)
+    }
+    detector.sweep(fleet, now)
+    assert.equal(fast.ejectedUntil, 0)
+    assert.equal(slow.ejectedUntil, now + 1000, '10× slower: ejected')
+    assert.equal(failing.ejectedUntil, now + 1000, '75 % failed: ejected')
+    // Jitter below latencyMinExtraMs never ejects, however large the ratio.
+    const calm = ['c1', 'c2'].map((id) => new Upstream(id, 'http://127.0.0.1:1'))
+    cleanups.push(async () => { for (const u of calm) await u.close() })
+    for (let i = 0; i < 20; i++) {
+      detector.onLatency(calm[0] as Upstream, 0.2)
+      detector.onSuccess(calm[0] as Upstream)
+      detector.onLatency(calm[1] as Upstream, 2)
+      detector.onSuccess(calm[1] as Upstream)
+    }
+    detector.sweep(calm, now)
+    assert.equal(calm.every((u) => u.ejectedUntil === 0), true)
+  })
+
+  it('the retry budget hands a slot to a waiting request only when the retry that held it succeeded', () => {
+    const budget = new RetryBudget(0, 1)
+    budget.requestsInFlight = 10
+    assert.equal(budget.tryStartRetry(), true)
+    assert.equal(budget.tryStartRetry(), false)
+    const seen: string[] = []
+    budget.waitForRetry(() => seen.push('a granted'), () => seen.push('a refused'))
+    budget.waitForRetry(() => seen.push('b granted'), () => seen.push('b refused'))
+    budget.endRetry(true)
+    assert.deepEqual(seen, ['a granted'])
+    budget.endRetry(false)
+    assert.deepEqual(seen, ['a granted', 'b refused'], 'a failing retry means a sick fleet: waiting stops')
+    assert.equal(budget.retriesInFlight, 0)
+  })
+})
