@@ -6,7 +6,7 @@
 import { haConfig } from '../../src/ha/config.js'
 import type { EtcdClient } from '../../src/ha/dcs/etcd-client.js'
 import { createHaNodes, type HaNodes } from '../../src/lab/ha-nodes.js'
-import { pollUntil } from './poll.js'
+import { pollUntil } from '../../src/lab/poll.js'
 import { NODE_NAMES, signalPostgres, type HaSystem } from './system.js'
 
 const CLUSTER = 'bench-failover'

@@ -13,7 +13,7 @@ import { postgresBinDir } from '../../src/supervisor/engines/binaries.js'
 import { postgresRunAs } from '../../src/supervisor/engines/run-as.js'
 import { freePort } from '../../src/supervisor/free-port.js'
 import { ManagedProcess } from '../../src/supervisor/managed-process.js'
-import { pollUntil } from './poll.js'
+import { pollUntil } from '../../src/lab/poll.js'
 import { NODE_NAMES, signalPostgres, tail, type HaSystem } from './system.js'
 
 const NAMESPACE = 'patroni'

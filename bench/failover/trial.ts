@@ -14,7 +14,7 @@
 import pg from 'pg'
 import { startMonitor } from '../../src/lab/writable-probe.js'
 import { startReader, startWriter, type DbNode } from './client.js'
-import { pollUntil, sleep } from './poll.js'
+import { pollUntil, sleep } from '../../src/lab/poll.js'
 import type { HaSystem } from './system.js'
 
 export type Scenario = 'kill-primary' | 'freeze-primary'

@@ -1,3 +1,4 @@
+/** Polling helpers shared by the lab's benchmarks and the tests. */
 export const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))) }
 
 /** Polls check until it holds (true) or time runs out (false). */
