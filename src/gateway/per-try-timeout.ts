@@ -49,12 +49,19 @@ export class PerTryTimeouts {
     window.add(ms)
   }
 
-  /** How long a try on this instance may wait for response headers. */
-  timeoutFor (upstream: Upstream): number {
+  /**
+   * How long a try on this instance may wait for response headers. The learned p99 applies only
+   * to a try that another can follow (replayable: a retry or a hedge elsewhere); any other request
+   * waits up to the cap. Giving it up sooner frees nothing: the instance still acts on it, and the
+   * client only loses the answer (a login whose session is written after its 504). A route's p99
+   * is mostly that of its quick requests, so a slower kind of request on it (a login hashing a
+   * password, on a busy machine) would otherwise be cut off while working normally.
+   */
+  timeoutFor (upstream: Upstream, replayable = true): number {
     const c = this.#config
     if (c.fixedMs !== undefined) return c.fixedMs
     const window = this.#windows.get(upstream)
-    if (window === undefined || !window.trusted) return c.capMs
+    if (!replayable || window === undefined || !window.trusted) return c.capMs
     return Math.min(c.capMs, Math.max(c.floorMs, Math.ceil(window.p99 * c.p99Multiplier)))
   }
 }

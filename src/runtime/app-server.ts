@@ -81,16 +81,17 @@ export async function createAppServer (options: AppServerOptions): Promise<AppSe
   // Ready while the instance can serve something; the body says which parts answer, so a
   // dependency that is down shows here without taking the instance out of rotation.
   app.get('/readyz', async (_request, reply) => {
-    const dependencies = await collectDependencyStates([ports.db, ports.cache, ports.jobs, options.sessionStore])
+    // Both at once: they share each dependency's probe, so a primary that hangs (frozen, not
+    // refusing) costs one probe wait, within the balancers' health-check time-out, not two.
+    const [dependencies, readiness] = await Promise.all([
+      collectDependencyStates([ports.db, ports.cache, ports.jobs, options.sessionStore]),
+      Promise.resolve(options.readiness?.()).then(() => undefined, (err: unknown) => err as Error),
+    ])
     // Parts that fail open (the cache reading from the database) keep the instance ready.
     const degraded = collectDegradedParts([ports.cache])
     const details = { instance: ports.instanceId, dependencies, ...(degraded.length === 0 ? {} : { degraded }) }
     if (draining) return await reply.code(503).send({ status: 'draining', ...details })
-    try {
-      await options.readiness?.()
-    } catch (err) {
-      return await reply.code(503).send({ status: 'unavailable', reason: (err as Error).message, ...details })
-    }
+    if (readiness !== undefined) return await reply.code(503).send({ status: 'unavailable', reason: readiness.message, ...details })
     return { status: 'ready', ...details }
   })
   app.get('/metrics', async (_request, reply) => {

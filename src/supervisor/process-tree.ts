@@ -20,8 +20,8 @@ export function readParentTable (): Map<number, number> {
   return table
 }
 
-/** root and all its descendants, root first, each before its children. */
-export function processTree (root: number, parents: ReadonlyMap<number, number>): number[] {
+/** root and all its descendants, root first, each before its children; the subtrees of spared pids left out. */
+export function processTree (root: number, parents: ReadonlyMap<number, number>, spared: ReadonlySet<number> = new Set()): number[] {
   const children = new Map<number, number[]>()
   for (const [pid, ppid] of parents) {
     const list = children.get(ppid)
@@ -33,7 +33,7 @@ export function processTree (root: number, parents: ReadonlyMap<number, number>)
   const seen = new Set<number>()
   while (queue.length > 0) {
     const pid = queue.shift() as number
-    if (seen.has(pid)) continue
+    if (seen.has(pid) || spared.has(pid)) continue
     seen.add(pid)
     tree.push(pid)
     queue.push(...(children.get(pid) ?? []).sort((a, b) => a - b))

@@ -168,6 +168,8 @@ test('a rolling restart of every app instance under load fails zero requests', a
 
 test('kill -9 of the Redis master: pages keep answering, the session is kept, and after it one master and one replica', async () => {
   const login = await call('POST', '/api/login', '', { email: 'user12@example.com', password: 'password123' })
+  // Without a session cookie the item would go to a fresh session that the cart asked for below is not.
+  assert.equal(login.status, 200, JSON.stringify(login.json))
   assert.equal((await call('POST', '/api/cart/items', login.cookie, { productId: 3, qty: 2 })).status, 201)
   const master = (await status()).find((p) => p.detail === 'master' && p.name.startsWith('redis-')) as ProcessStatus
   process.kill(master.pid, 'SIGKILL')

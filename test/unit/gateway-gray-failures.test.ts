@@ -97,6 +97,29 @@ describe('per-try timeouts', () => {
     assert.equal(other.hits, 1, 'the unkeyed POST was never sent twice')
   })
 
+  it('a POST without Idempotency-Key is not cut off at the p99 the route learnt from quicker requests', async () => {
+    // One instance: quick answers, but a login that takes 300 ms (a password hash).
+    const server: Server = createServer((req, res) => {
+      req.resume()
+      req.on('end', () => {
+        if (req.url === '/login') setTimeout(() => { res.end('logged in') }, 300)
+        else res.end('ok')
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    cleanups.push(async () => {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+    })
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const { base } = await gateway([], { routes: [{ perTryTimeout: { floorMs: 50, capMs: 5000 } }], upstreams: { instances: [{ id: 'app', url }] } })
+    // Enough quick answers for a learnt per-try timeout at the floor (50 ms).
+    for (let i = 0; i < 40; i++) await (await request(`${base}/item`)).body.text()
+    const login = await request(`${base}/login`, { method: 'POST', body: '{}' })
+    assert.equal(login.statusCode, 200)
+    assert.equal(await login.body.text(), 'logged in')
+  })
+
   it('hedging: a second copy after the per-try timeout, the first answer wins, the other is cancelled', async () => {
     const quiet = await instance('quiet')
     const other = await instance('other')
@@ -116,6 +139,7 @@ describe('per-try timeouts', () => {
     assert.equal(perTry.timeoutFor(u), 160, 'p99 40 ms × 4')
     for (let i = 0; i < 300; i++) perTry.observe(u, 1)
     assert.equal(perTry.timeoutFor(u), 50, 'the floor')
+    assert.equal(perTry.timeoutFor(u, false), 1000, 'a request that cannot be sent again: the cap, whatever the p99')
     for (let i = 0; i < 300; i++) perTry.observe(u, 900)
     assert.equal(perTry.timeoutFor(u), 1000, 'the cap')
   })

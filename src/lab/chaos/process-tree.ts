@@ -32,11 +32,11 @@ export function killTree (root: number): number[] {
  * SIGSTOP of a whole tree: stopped from the root down, then the table is read again until no new
  * child appeared (a process forked between the reads is stopped too). Returns what was stopped.
  */
-export function stopTree (root: number): number[] {
+export function stopTree (root: number, spared: ReadonlySet<number> = new Set()): number[] {
   const stopped = new Set<number>()
   try {
     for (let pass = 0; pass < 5; pass++) {
-      const fresh = processTree(root, readParentTable()).filter((pid) => !stopped.has(pid))
+      const fresh = processTree(root, readParentTable(), spared).filter((pid) => !stopped.has(pid))
       if (fresh.length === 0) break
       for (const pid of fresh) {
         for (const reached of signalAll([pid], 'SIGSTOP')) stopped.add(reached)

@@ -82,7 +82,7 @@ export async function runChaos (options: ChaosOptions): Promise<ChaosReport> {
       pids = killTree(target.pid)
       log(`${(atMs / 1000).toFixed(1)} s: SIGKILL ${target.name} (${pids.length} process${pids.length === 1 ? '' : 'es'})`)
     } else {
-      pids = stopTree(target.pid)
+      pids = stopTree(target.pid, new Set(target.spared ?? []))
       const stopped = pids
       resume = () => { signalAll(stopped, 'SIGCONT') }
       process.once('SIGINT', onSignal).once('SIGTERM', onSignal)

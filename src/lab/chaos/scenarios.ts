@@ -30,6 +30,8 @@ export interface StackNode {
   readonly pid?: number | undefined
   readonly url?: string | undefined
   readonly state: string
+  /** An HA node's other processes: its fence keeper stands in for a watchdog and is not frozen with it. */
+  readonly ha?: { readonly pids: { readonly keeper?: number | undefined } } | undefined
 }
 
 /** What the nodes answered, by unit name; undefined where a node did not answer. */
@@ -47,6 +49,8 @@ export interface Target {
   readonly pid: number
   /** kill: SIGKILL of the tree; freeze: SIGSTOP, then SIGCONT. */
   readonly fault: 'kill' | 'freeze'
+  /** Processes of the tree a freeze leaves running (an HA node's fence keeper). */
+  readonly spared?: readonly number[]
 }
 
 const running = (n: StackNode): n is StackNode & { pid: number } => n.pid !== undefined && n.state === 'ready'
@@ -89,7 +93,11 @@ export function selectTarget (scenario: ScenarioName, nodes: readonly StackNode[
       if (primaries.length > 1) throw noTarget(scenario, `more than one writable primary before the fault (${primaries.map((n) => n.name).join(', ')})`)
       const primary = primaries[0]
       if (primary?.pid === undefined) throw noTarget(scenario, `no PostgreSQL node answers as a writable primary (asked ${pgs.map((n) => n.name).join(', ')})`)
-      return { ...pick(primary as StackNode & { pid: number }), fault: scenario === 'kill-primary' ? 'kill' : 'freeze' }
+      if (scenario === 'kill-primary') return { ...pick(primary as StackNode & { pid: number }), fault: 'kill' }
+      // A node that froze: its PostgreSQL and agent stop; the fence keeper, a watchdog's stand-in
+      // (Patroni's is the kernel's), goes on, as the issue of failover with a frozen node asks.
+      const keeper = primary.ha?.pids.keeper
+      return { ...pick(primary as StackNode & { pid: number }), fault: 'freeze', ...(keeper === undefined ? {} : { spared: [keeper] }) }
     }
     case 'kill-redis': {
       const redis = redisNodes(nodes)
