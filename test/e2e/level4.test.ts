@@ -161,8 +161,14 @@ test('a rolling restart of every app instance under load fails zero requests', a
   await load
   assert.ok(sent > 500, `load kept running through the restart (${sent} requests)`)
   assert.deepEqual(failures, [])
+  // A freshly restarted instance is cold: the gateway's latency outlier detection may hold it out
+  // for one ejection period, after which it serves again.
   const seen = new Set<string>()
-  for (let i = 0; i < 12; i++) seen.add((await call('GET', '/api/products/1')).instance)
+  const until = Date.now() + 20_000
+  while (seen.size < 3 && Date.now() < until) {
+    seen.add((await call('GET', '/api/products/1')).instance)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
   assert.deepEqual([...seen].sort(), ['app-1', 'app-2', 'app-3'], 'every instance serves again after the restart')
 })
 
