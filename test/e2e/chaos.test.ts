@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test'
 import { promisify } from 'node:util'
 import type { ChaosReport } from '../../src/lab/chaos/run.js'
 import { freePort } from '../../src/supervisor/free-port.js'
-import { CLI, cliOutput, isAlive, startCli, type RunningCli } from '../helpers/cli.js'
+import { CLI, cliOutput, isAlive, startCli, stopCli, type RunningCli } from '../helpers/cli.js'
 
 let cwd: string
 let cli: RunningCli
@@ -19,8 +19,8 @@ before(async () => {
 })
 
 after(async () => {
-  if (cli.child.exitCode === null) cli.child.kill('SIGKILL')
-  await rm(cwd, { recursive: true, force: true })
+  await stopCli(cli)
+  await rm(cwd, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 })
 })
 
 async function chaos (scenario: string): Promise<ChaosReport> {
@@ -56,7 +56,7 @@ test('a scenario whose target the stack lacks is refused with a coded error, bef
     }
   } finally {
     await cliOutput(['down'], dir).catch(() => { small.child.kill('SIGKILL') })
-    await rm(dir, { recursive: true, force: true })
+    await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 })
   }
 })
 

@@ -22,7 +22,8 @@ before(async () => {
 
 after(async () => {
   if (cli.child.exitCode === null) cli.child.kill('SIGKILL')
-  await rm(cwd, { recursive: true, force: true })
+  // The last test kills the supervisor: its engines may still be on their way out.
+  await rm(cwd, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 })
 })
 
 const call = shopClient(() => base)

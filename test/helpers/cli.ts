@@ -67,3 +67,16 @@ export async function cliOutput (args: string[], cwd: string): Promise<string> {
   const { stdout } = await promisify(execFile)(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8' })
   return stdout
 }
+
+/**
+ * Stops a stack started by startCli as a user would (SIGTERM: every process stopped in order) and
+ * waits for it, so that no engine still writes into the directory a test removes next.
+ */
+export async function stopCli (cli: RunningCli, timeoutMs = 60_000): Promise<void> {
+  if (cli.child.exitCode !== null || cli.child.signalCode !== null) return
+  const exited = new Promise<void>((resolve) => { cli.child.once('exit', () => { resolve() }) })
+  cli.child.kill('SIGTERM')
+  const timer = setTimeout(() => { cli.child.kill('SIGKILL') }, timeoutMs)
+  await exited
+  clearTimeout(timer)
+}

@@ -24,10 +24,14 @@ interface Instance {
   hits: number
   /** Requests that were held and then cancelled by the gateway (their connection closed). */
   cancelled: number
+  /** The next this many requests get their connection reset instead of an answer. */
+  resets: number
+  /** Answers wait this long. */
+  delayMs: number
 }
 
 async function instance (id: string): Promise<Instance> {
-  const state: Instance = { id, url: '', silent: false, checksSilent: false, hits: 0, cancelled: 0 }
+  const state: Instance = { id, url: '', silent: false, checksSilent: false, hits: 0, cancelled: 0, resets: 0, delayMs: 0 }
   const server: Server = createServer((req, res) => {
     req.resume()
     req.on('end', () => {
@@ -40,8 +44,15 @@ async function instance (id: string): Promise<Instance> {
         res.on('close', () => { if (!res.writableEnded) state.cancelled++ })
         return
       }
-      res.writeHead(200, { 'x-outgrow-instance': id })
-      res.end(id)
+      if (state.resets > 0) {
+        state.resets--
+        req.socket.destroy()
+        return
+      }
+      setTimeout(() => {
+        res.writeHead(200, { 'x-outgrow-instance': id })
+        res.end(id)
+      }, state.delayMs)
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -155,6 +166,40 @@ describe('gray failures', () => {
     const res = await request(`${base}/item`)
     assert.equal(await res.body.text(), 'other', 'retried elsewhere once the checks failed, not after 60 s')
     assert.equal(quiet.hits, 1)
+  })
+
+  it('a request failed over whose retry then fails too is tried again on an instance still in rotation, not answered 502', async () => {
+    const quiet = await instance('quiet')
+    const other = await instance('other')
+    const { base } = await gateway([quiet, other], { routes: [{ perTryTimeout: { fixedMs: 60_000 } }], upstreams: weighted(quiet, other) })
+    quiet.silent = true
+    quiet.checksSilent = true
+    other.resets = 1
+    const res = await request(`${base}/item`)
+    assert.equal(res.statusCode, 200)
+    assert.equal(await res.body.text(), 'other', 'the only instance left took the request again after its own try failed')
+    assert.equal(quiet.hits, 1)
+    assert.equal(other.hits, 2)
+  })
+
+  it('with the retry budget spent, a reset waits for a slot (granted when a retry succeeds) instead of a prompt 502', async () => {
+    const flaky = await instance('flaky')
+    const steady = await instance('steady')
+    flaky.resets = 2
+    steady.delayMs = 300
+    const { base } = await gateway([flaky, steady], {
+      routes: [{ retries: { attempts: 2, budgetPercent: 0, minRetryConcurrency: 1 } }],
+      upstreams: { ...weighted(flaky, steady), outlierDetection: { consecutiveFailures: 1000 }, circuitBreaker: { failureThreshold: 1000 } },
+    })
+    const first = request(`${base}/item`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const second = request(`${base}/item`)
+    for (const res of await Promise.all([first, second])) {
+      assert.equal(res.statusCode, 200)
+      assert.equal(await res.body.text(), 'steady')
+    }
+    assert.equal(flaky.hits, 2, 'both were tried on the resetting instance first')
+    assert.equal(steady.hits, 2, 'one retry at a time, as the budget allows')
   })
 
   it('failures of requests sent before a health change neither open the breaker nor eject the instance after it is healthy again', async () => {
