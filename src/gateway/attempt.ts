@@ -133,7 +133,7 @@ export class Attempt implements ResponseHandler, InFlightTry {
       this.#settle('failure')
       this.#discarding = true
       this.#abort?.(new Error('retrying'))
-      x.failed(this, u, 'OUTGROW_UPSTREAM_FAILED', `instance ${u.id} answered ${statusCode}`)
+      x.failed(this, u, 'OUTGROW_UPSTREAM_FAILED', `instance ${u.id} answered ${statusCode}`, true)
       return false
     }
     this.#answered = true

@@ -102,7 +102,15 @@ export class Exchange implements CloseListener {
   #try (): boolean {
     const members = this.o.cluster.members
     const context = this.context()
-    const upstream = this.route.balancer.pick(members, context) ?? this.route.balancer.pick(members, { ...context, panic: true })
+    let upstream = this.route.balancer.pick(members, context) ?? this.route.balancer.pick(members, { ...context, panic: true })
+    if (upstream === undefined && this.live.size === 0 && context.exclude !== undefined && context.exclude.size > 0) {
+      // A retry, and every instance that may take it has been tried (a fail-over from a vanished
+      // instance whose retry then failed too): one still in rotation takes it again rather than the
+      // client getting a 502. Unhealthy instances stay out; retriesLeft and the budget bound the
+      // tries. A hedge never goes where its first copy runs.
+      const again = { ...context, exclude: undefined }
+      upstream = this.route.balancer.pick(members, again) ?? this.route.balancer.pick(members, { ...again, panic: true })
+    }
     if (upstream === undefined) return false
     // Remembered only where a later try needs to avoid it (the balancers' exclude set).
     if (this.replayable) (this.tried ??= new Set()).add(upstream)
@@ -133,8 +141,11 @@ export class Exchange implements CloseListener {
     this.#try()
   }
 
-  /** A try failed without answering. A hedge still running carries on; else retry if safe and budgeted, or answer the error. */
-  failed (attempt: Attempt, upstream: Upstream, code: ErrorCode, message: string): void {
+  /**
+   * A try failed. A hedge still running carries on; else retry if safe and budgeted, or answer the
+   * error. `answered`: the instance sent an error status (retryOn), rather than no answer at all.
+   */
+  failed (attempt: Attempt, upstream: Upstream, code: ErrorCode, message: string, answered = false): void {
     this.live.delete(attempt)
     if (this.clientGone || this.finished || this.live.size > 0) return
     if (this.retriesLeft <= 0 || this.res.headersSent || Date.now() >= this.deadline) {
@@ -147,9 +158,11 @@ export class Exchange implements CloseListener {
       this.#retry()
       return
     }
-    // A burst of time-outs is one instance gone quiet: those wait for a slot. Fast failures (5xx,
-    // refused connections) are what retry storms are made of: refused at once, as the budget says.
-    if (code === 'OUTGROW_UPSTREAM_TIMEOUT') this.#waitForSlot(code, message)
+    // A burst of tries with no answer (time-outs, and the resets and refused connections of an
+    // instance that vanished or came back) is one instance gone: those wait for a slot, granted only
+    // when a retry succeeds, so retries in flight never exceed the budget. Error statuses are a fleet
+    // that answers but fails, what retry storms are made of: refused at once, as the budget says.
+    if (!answered) this.#waitForSlot(code, message)
     else sendError(this.res, code, message)
   }
 
