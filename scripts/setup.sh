@@ -39,6 +39,7 @@ have_etcd() {
 have_patroni() { command -v patroni >/dev/null 2>&1; }
 have_setpriv() { command -v setpriv >/dev/null 2>&1; }
 have_cc() { command -v cc >/dev/null 2>&1; }
+have_ip() { command -v ip >/dev/null 2>&1; }
 
 missing=()
 have_postgres || missing+=(postgresql)
@@ -49,6 +50,8 @@ have_etcd || missing+=(etcd-server)
 # Only the failover benchmark needs it: it does not hold up a setup without apt.
 have_patroni || ! command -v apt-get >/dev/null 2>&1 || missing+=(patroni)
 have_setpriv || missing+=(util-linux)
+# The gateway's multi-host tests build hosts from network namespaces.
+have_ip || missing+=(iproute2)
 have_cc || missing+=(gcc libc6-dev)
 
 if [ "${#missing[@]}" -gt 0 ]; then

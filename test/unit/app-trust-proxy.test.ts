@@ -13,6 +13,9 @@ const addresses = new Map([
   ['etcd-2', 'http://127.0.0.1:2381'],
   ['etcd-3', 'http://127.0.0.1:2383'],
   ['redis', 'redis://127.0.0.1:7001'],
+  ['redis-sentinel-1', 'redis://127.0.0.1:26001'],
+  ['redis-sentinel-2', 'redis://127.0.0.1:26002'],
+  ['redis-sentinel-3', 'redis://127.0.0.1:26003'],
 ])
 
 test('behind a gateway, an app instance believes X-Forwarded-* from loopback (the gateway) only', () => {
