@@ -96,7 +96,7 @@ test('planned switchover: the standby takes over and no order fails for a client
   assert.ok(stack.events.since(0).some((e) => e.actor === 'ha' && e.detail === `${to} leads (was ${from})`), 'the leader change is in the event log')
 })
 
-test('kill -9 of the leader node (agent and PostgreSQL): the standby takes over, the node comes back as a replica', { timeout: 90_000 }, async () => {
+test('kill -9 of the leader node (agent and PostgreSQL): writes come back on a leader, nothing acknowledged is lost, the node rejoins', { timeout: 90_000 }, async () => {
   const w = writer as OrderWriter
   const old = leader() as string
   const victim = nodes().find((p) => p.name === old)
@@ -105,12 +105,16 @@ test('kill -9 of the leader node (agent and PostgreSQL): the standby takes over,
   const killedAt = Date.now()
   process.kill(agent, 'SIGKILL')
   try { process.kill(-postmaster, 'SIGKILL') } catch { /* already gone with its agent */ }
-  assert.ok(await waitUntil(async () => leader() !== null && leader() !== old, LEADER_CHANGE_MS, 100), `a new leader\n${logs()}`)
-  assert.ok(await waitUntil(async () => w.acks.some((a) => a.at > killedAt), LEADER_CHANGE_MS, 50), `orders succeed again on the new leader\n${w.failures.join('; ')}`)
+  // Usually the standby takes over. The supervisor restarts the killed node within a second,
+  // though, and a node that comes back as up to date as the standby may win the election again
+  // (Patroni too keeps the leader key through a crash-restart of PostgreSQL): either is safe.
+  assert.ok(await waitUntil(async () => leader() !== null && (leader() !== old || (nodes().find((p) => p.name === old)?.restarts ?? 0) >= 1), LEADER_CHANGE_MS, 100), `a leader after the kill\n${logs()}`)
+  assert.ok(await waitUntil(async () => w.acks.some((a) => a.at > killedAt), LEADER_CHANGE_MS, 50), `orders succeed again on the leader\n${w.failures.join('; ')}`)
   const first = w.acks.find((a) => a.at > killedAt)
   console.log(`# kill -9 of the leader node ${old}: orders acknowledged again after ${(first?.at ?? 0) - killedAt} ms (new leader ${leader() ?? '-'})`)
   if (process.env.OUTGROW_TEST_KEEP === '1') for (const r of w.retries.filter((x) => x.at > killedAt)) console.log(`# ${r.at - killedAt} ${r.why}`)
-  assert.ok(await waitUntil(async () => roleOf(old) === 'sync standby' || roleOf(old) === 'replica', REJOIN_MS, 200), `${old} rejoins as a replica\n${logs()}`)
+  const standby = (name: string): boolean => roleOf(name) === 'sync standby' || roleOf(name) === 'replica'
+  assert.ok(await waitUntil(async () => leader() !== null && nodes().every((p) => p.name === leader() || standby(p.name)), REJOIN_MS, 200), `one leader, the other node its standby again\n${logs()}`)
   assert.ok((nodes().find((p) => p.name === old)?.restarts ?? 0) >= 1, 'the supervisor restarted it')
   await w.stop()
   assert.deepEqual(w.failures, [], 'no order failed: every retried order was acknowledged in the end')
