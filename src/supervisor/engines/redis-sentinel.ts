@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { OutgrowError } from '../../errors/index.js'
-import { createRedisClient } from '../../runtime/redis-client.js'
 import { ManagedProcess } from '../managed-process.js'
 import { redisSentinelBinary } from './binaries.js'
+import { withRedisProbe } from './redis.js'
 import { waitUntil } from './wait.js'
 
 /** What the Sentinels watch: one master group and how quickly they give up on its master. */
@@ -75,23 +75,9 @@ export class RedisSentinel {
     process.start()
     if (process.pid !== undefined) place(process.pid)
     try {
-      await waitUntil(async () => {
-        const client = createRedisClient(this.url, { purpose: 'probe' })
-        try {
-          await client.connect()
-          await client.call('SENTINEL', 'get-master-addr-by-name', m.masterName)
-        } finally {
-          client.disconnect()
-        }
-      }, timeoutMs, () => process.running)
+      await waitUntil(async () => { await withRedisProbe(this.url, async (client) => await client.call('SENTINEL', 'get-master-addr-by-name', m.masterName)) }, timeoutMs, () => process.running)
       // The file keeps the settings of the first start; the spec's current ones apply from now on.
-      const client = createRedisClient(this.url, { purpose: 'probe' })
-      try {
-        await client.connect()
-        await client.call('SENTINEL', 'SET', m.masterName, 'quorum', String(m.quorum), 'down-after-milliseconds', String(m.downAfterMs), 'failover-timeout', String(m.failoverTimeoutMs))
-      } finally {
-        client.disconnect()
-      }
+      await withRedisProbe(this.url, async (client) => await client.call('SENTINEL', 'SET', m.masterName, 'quorum', String(m.quorum), 'down-after-milliseconds', String(m.downAfterMs), 'failover-timeout', String(m.failoverTimeoutMs)))
     } catch {
       throw new OutgrowError('OUTGROW_ENGINE_START_FAILED', `${this.options.name} did not start; last log lines:\n${process.logTail(15)}`)
     }

@@ -5,6 +5,17 @@ import { ManagedProcess } from '../managed-process.js'
 import { redisServerBinary } from './binaries.js'
 import { waitUntil } from './wait.js'
 
+/** One short-lived probe connection to a Redis or Sentinel at url: connect, run, disconnect. */
+export async function withRedisProbe<T> (url: string, run: (client: ReturnType<typeof createRedisClient>) => Promise<T>): Promise<T> {
+  const client = createRedisClient(url, { purpose: 'probe' })
+  try {
+    await client.connect()
+    return await run(client)
+  } finally {
+    client.disconnect()
+  }
+}
+
 export interface RedisOptions {
   readonly name: string
   readonly dataDir: string
@@ -57,15 +68,7 @@ export class RedisServer {
     process.start()
     if (process.pid !== undefined) place(process.pid)
     try {
-      await waitUntil(async () => {
-        const client = createRedisClient(this.url, { purpose: 'probe' })
-        try {
-          await client.connect()
-          await client.ping()
-        } finally {
-          client.disconnect()
-        }
-      }, timeoutMs, () => process.running)
+      await waitUntil(async () => { await withRedisProbe(this.url, async (client) => await client.ping()) }, timeoutMs, () => process.running)
     } catch {
       throw new OutgrowError('OUTGROW_ENGINE_START_FAILED', `${this.options.name} did not start; last log lines:\n${process.logTail(15)}`)
     }
