@@ -14,7 +14,7 @@ export interface Topology {
   readonly redis: boolean
   /** Redis servers failed over by Sentinel (level 4 unless --no-ha). */
   readonly redisFailover: boolean
-  readonly cache: 'memory' | 'redis'
+  readonly cache: 'none' | 'memory' | 'redis'
   readonly session: 'memory' | 'redis'
   readonly jobs: 'inprocess' | 'bullmq'
 }
@@ -32,7 +32,7 @@ export function summarize (spec: TopologySpec): Topology {
     gateway: Object.keys(spec.gateways).length > 0,
     redis: Object.keys(spec.redis).length > 0,
     redisFailover: Object.values(spec.redis).some((r) => r.sentinel.enabled),
-    cache: redisFor(spec, 'cache') === undefined ? 'memory' : 'redis',
+    cache: redisFor(spec, 'cache') !== undefined ? 'redis' : Object.values(spec.services).every((s) => s.localCache === 'none') ? 'none' : 'memory',
     session: redisFor(spec, 'sessions') === undefined ? 'memory' : 'redis',
     jobs: redisFor(spec, 'queue') === undefined ? 'inprocess' : 'bullmq',
   }

@@ -6,7 +6,7 @@ export type Level = 1 | 2 | 3 | 4
 /**
  * The playbook's levels as named topology specs. Each is complete on its own; a config starts
  * from one and overrides any part (`topology` in outgrow.config.*, or the CLI's shorthands).
- * Level 4 runs PostgreSQL with failover with election (an etcd cluster, synchronous mode) unless
+ * Levels 1 and 2 have no cache (it arrives at level 3, as the playbook draws it). Level 4 runs PostgreSQL with failover with election (an etcd cluster, synchronous mode) unless
  * `ha: false`.
  */
 export function preset (level: Level, module: string, options: { ha?: boolean } = {}): TopologySpecInput {
@@ -15,12 +15,12 @@ export function preset (level: Level, module: string, options: { ha?: boolean } 
     case 1: return {
       level,
       databases: { postgres: { primary: { server: 'server-1' }, replicas: { count: 0, server: 'db-replica-{i}' } } },
-      services: { app: { ...service, server: 'server-1' } },
+      services: { app: { ...service, server: 'server-1', localCache: 'none' } },
     }
     case 2: return {
       level,
       databases: { postgres: { primary: { server: 'db-primary' }, replicas: { count: 0, server: 'db-replica-{i}' } } },
-      services: { app: service },
+      services: { app: { ...service, localCache: 'none' } },
     }
     case 3: return {
       level,

@@ -50,6 +50,11 @@ export const serviceSchema = z.object({
   publishHost: z.string().min(1).optional(),
   /** Changing it replaces every instance, one at a time (a rolling restart, as `kubectl rollout restart`). */
   restartedAt: z.string().optional(),
+  /**
+   * The cache when no Redis serves the cache role: none (the playbook's levels 1 and 2 — the cache
+   * arrives at level 3) or one in each instance's memory.
+   */
+  localCache: z.enum(['none', 'memory']).default('memory'),
 }).strict()
 
 export const workerSchema = z.object({

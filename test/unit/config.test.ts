@@ -45,7 +45,7 @@ test('each level resolves to its playbook topology', () => {
   const resolveTopology = (config: ReturnType<typeof parseStackConfig>): ReturnType<typeof summarize> => summarize(validateSpec(specFromConfig(config, '/service.js')))
   const at = (level: number): ReturnType<typeof resolveTopology> => resolveTopology(parseStackConfig({ app, level }))
   assert.equal(at(1).colocateDb, true)
-  assert.equal(at(1).cache, 'memory')
+  assert.equal(at(1).cache, 'none')
   assert.equal(at(2).colocateDb, false)
   assert.equal(at(2).redis, false)
   assert.equal(at(3).cache, 'redis')

@@ -27,7 +27,7 @@ const fromConfig = (config: Omit<StackConfigInput, 'app'>): TopologySpec =>
 
 // --- presets --------------------------------------------------------------------------------
 
-const base = { colocateDb: false, instances: 1, replicas: 0, workers: 0, gateway: false, redis: false, redisFailover: false, cache: 'memory', session: 'memory', jobs: 'inprocess' } as const
+const base = { colocateDb: false, instances: 1, replicas: 0, workers: 0, gateway: false, redis: false, redisFailover: false, cache: 'none', session: 'memory', jobs: 'inprocess' } as const
 const expectedTopology: Record<Level, Topology> = {
   1: { ...base, level: 1, colocateDb: true },
   2: { ...base, level: 2 },

@@ -74,7 +74,7 @@ export function appProcessConfig (spec: TopologySpec, service: string, instanceI
       connectTimeoutMs: pool.connectTimeoutMs,
       statementTimeoutMs: pool.statementTimeoutMs,
     },
-    cache: cache === undefined ? { kind: 'memory' } : { kind: 'redis', ...cache },
+    cache: cache === undefined ? { kind: s.localCache } : { kind: 'redis', ...cache },
     session: sessions === undefined ? { kind: 'memory' } : { kind: 'redis', ...sessions, ...(acks === undefined ? {} : { replicaAcks: acks }) },
     jobs: queue === undefined ? { kind: 'inprocess' } : { kind: 'bullmq', ...queue, queue: w?.queue ?? 'outgrow-jobs', ...(w === undefined ? {} : { concurrency: w.concurrency }) },
     ...(w === undefined && routed && registry !== undefined ? { registry: { ...registry, cluster: service } } : {}),
