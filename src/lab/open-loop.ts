@@ -11,6 +11,11 @@ export interface OpenLoopOptions {
   /** Offered rate, requests per second, held whatever the server does; a function makes it vary over time. */
   readonly rate: OfferedRate
   readonly durationMs: number
+  /**
+   * The first part of durationMs that is offered but not measured: requests due in it are sent and
+   * awaited, but counted nowhere (the load reaches its steady state before the window opens).
+   */
+  readonly unmeasuredMs?: number
   readonly connections: number
   readonly timeoutMs: number
   readonly next: () => PlannedRequest
@@ -132,10 +137,18 @@ export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopRe
   let drained: (() => void) | undefined
   const start = performance.now()
   const deadline = start + options.durationMs
+  const unmeasuredMs = Math.min(options.unmeasuredMs ?? 0, options.durationMs)
+  const measuredFrom = start + unmeasuredMs
   let lastCompletion = start
+  let unmeasuredSent = 0
 
   const record = (planned: PlannedRequest, intendedAt: number, kind: string | undefined): void => {
     const now = performance.now()
+    if (intendedAt < measuredFrom) {
+      inFlight--
+      if (inFlight === 0 && drained !== undefined) drained()
+      return
+    }
     lastCompletion = now
     const latencyUs = Math.max(1, Math.round((now - intendedAt) * 1000))
     perSecond?.completed((intendedAt - start) / 1000, (now - start) / 1000, latencyUs / 1000, kind === undefined || kind.startsWith('4xx') ? 'answered' : 'failed')
@@ -160,7 +173,8 @@ export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopRe
     const headers: Record<string, string> = { cookie: planned.user.cookie }
     if (planned.body !== undefined) headers['content-type'] = 'application/json'
     if (planned.idempotencyKey !== undefined) headers['idempotency-key'] = planned.idempotencyKey
-    sendLag.recordValue(Math.max(1, Math.round((performance.now() - intendedAt) * 1000)))
+    if (intendedAt >= measuredFrom) sendLag.recordValue(Math.max(1, Math.round((performance.now() - intendedAt) * 1000)))
+    else unmeasuredSent++
     inFlight++
     let status = 0
     let settled = false
@@ -228,14 +242,15 @@ export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopRe
   })
   if (inFlight > 0) await new Promise<void>((resolve) => { drained = resolve })
   await pool.close()
-  const elapsedMs = Math.max(options.durationMs, lastCompletion - start)
+  const elapsedMs = Math.max(options.durationMs - unmeasuredMs, lastCompletion - measuredFrom)
+  const measuredSent = sent - unmeasuredSent
   const actions: Record<string, LatencySummary> = {}
   for (const [name, h] of byAction) actions[name] = summarize(h)
   return {
-    offeredRate: typeof options.rate === 'number' ? options.rate : Math.round((sent / options.durationMs) * 1000 * 10) / 10,
+    offeredRate: typeof options.rate === 'number' ? options.rate : Math.round((measuredSent / (options.durationMs - unmeasuredMs)) * 1000 * 10) / 10,
     achievedRate: Math.round((answered / elapsedMs) * 1000 * 10) / 10,
     durationMs: Math.round(elapsedMs),
-    sent,
+    sent: measuredSent,
     completed,
     ok,
     answered,

@@ -1,0 +1,83 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Probe, StepKind, StepOutcome } from './capacity-search.js'
+import { runOpenLoop, type OpenLoopResult } from './open-loop.js'
+import { progressPrinter } from './progress.js'
+import type { PlannedRequest } from './user-mix.js'
+
+/** What a step must hold to pass: p99 from intended send time and the share of failures. */
+export interface CapacitySlo {
+  readonly p99Ms: number
+  /** Failures (5xx, network errors, time-outs) over requests sent; a step passes below it. */
+  readonly errorRatio: number
+}
+
+export interface StepSettings {
+  /** Seconds at the step's rate before it is measured (pools, JIT and queues settle). */
+  readonly settleSeconds: number
+  /** Measured seconds of a ramp step (finding the region). */
+  readonly rampSeconds: number
+  /** Measured seconds of a bisection or confirmation step: the sustained window. */
+  readonly fullSeconds: number
+  /** Idle time after each step, so one step's backlog does not land in the next. */
+  readonly pauseMs: number
+  readonly connections: number
+  readonly timeoutMs: number
+  readonly slo: CapacitySlo
+  /** A step whose requests went out later than this (p99) measured the generator, not the server. */
+  readonly maxSendLagMs: number
+}
+
+export const DEFAULT_STEPS: StepSettings = {
+  settleSeconds: 3, rampSeconds: 5, fullSeconds: 10, pauseMs: 1500, connections: 256, timeoutMs: 10_000,
+  slo: { p99Ms: 100, errorRatio: 0.001 }, maxSendLagMs: 20,
+}
+
+/** A measured step with what it was judged on. */
+export interface MeasuredStep extends StepOutcome {
+  readonly sendLagP99Ms: number
+  readonly errorsByKind: Readonly<Record<string, number>>
+}
+
+const FAILURE = /^(5xx|net:|timeout)/
+
+/** Judges one measured step against the objective; the first reason found is the one reported. */
+export function judgeStep (rate: number, kind: StepKind, result: OpenLoopResult, settings: Pick<StepSettings, 'slo' | 'maxSendLagMs'>): MeasuredStep {
+  const failures = Object.entries(result.errorsByKind).filter(([k]) => FAILURE.test(k)).reduce((sum, [, n]) => sum + n, 0)
+  const errorRatio = result.sent === 0 ? 0 : failures / result.sent
+  const reasons: string[] = []
+  if (result.sendLag.p99Ms > settings.maxSendLagMs) reasons.push(`generator late (send lag p99 ${result.sendLag.p99Ms} ms)`)
+  if (result.latency.p99Ms > settings.slo.p99Ms) reasons.push(`p99 ${result.latency.p99Ms} ms > ${settings.slo.p99Ms} ms`)
+  if (errorRatio >= settings.slo.errorRatio && failures > 0) reasons.push(`errors ${(errorRatio * 100).toFixed(2)} %`)
+  if (result.completed < result.sent) reasons.push(`${result.sent - result.completed} unanswered`)
+  return {
+    rate, kind, pass: reasons.length === 0, reason: reasons.join('; '),
+    p99Ms: result.latency.p99Ms, achievedRate: result.achievedRate, errorRatio: Math.round(errorRatio * 1e5) / 1e5,
+    sendLagP99Ms: result.sendLag.p99Ms, errorsByKind: result.errorsByKind,
+  }
+}
+
+export interface StepTarget {
+  readonly url: string
+  readonly next: () => PlannedRequest
+  readonly label: string
+}
+
+/**
+ * A probe that offers a constant rate to a running server: settle, then the measured window (open
+ * model, latency from each request's intended send time), then a pause.
+ */
+export function stepProbe (target: StepTarget, settings: StepSettings, onStep?: (step: MeasuredStep) => void): Probe {
+  return async (rate, kind) => {
+    const seconds = kind === 'ramp' ? settings.rampSeconds : settings.fullSeconds
+    // One uninterrupted arrival stream: the settling seconds are offered but not counted.
+    const result = await runOpenLoop({
+      url: target.url, rate, connections: settings.connections, timeoutMs: settings.timeoutMs, next: target.next,
+      durationMs: (settings.settleSeconds + seconds) * 1000, unmeasuredMs: settings.settleSeconds * 1000,
+      onTick: progressPrinter(`${target.label} ${rate} req/s (${kind})`),
+    })
+    const step = judgeStep(rate, kind, result, settings)
+    onStep?.(step)
+    await sleep(settings.pauseMs)
+    return step
+  }
+}

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { searchCapacity, spread, type Probe, type StepKind } from '../../src/lab/capacity-search.js'
+
+/** A server that sustains exactly `capacity` req/s: every step at or below it passes. */
+function thresholdProbe (capacity: number, calls: Array<{ rate: number, kind: StepKind }>, flakyShortAbove = Number.POSITIVE_INFINITY): Probe {
+  return async (rate, kind) => {
+    calls.push({ rate, kind })
+    // Short ramp steps may pass a little above the capacity (too short for the queue to show).
+    const pass = rate <= capacity || (kind === 'ramp' && rate <= flakyShortAbove)
+    return { rate, kind, pass, reason: pass ? '' : 'p99 over', p99Ms: pass ? 5 : 500, achievedRate: rate, errorRatio: 0 }
+  }
+}
+
+test('the search converges on a known capacity within its precision, from below', async () => {
+  for (const capacity of [37, 412, 1234, 9000]) {
+    const calls: Array<{ rate: number, kind: StepKind }> = []
+    const result = await searchCapacity(thresholdProbe(capacity, calls), { startRate: 50, growth: 1.6, precision: 0.05, maxRate: 20_000, minRate: 1 })
+    assert.ok(result.capacity <= capacity, `capacity ${capacity}: found ${result.capacity}`)
+    assert.ok(result.capacity >= capacity / 1.05 - 0.5, `capacity ${capacity}: found ${result.capacity}`)
+    assert.ok(result.firstFailing > capacity)
+    assert.equal(result.limited, false)
+    assert.equal(result.steps.length, calls.length)
+    // The capacity reported passed a full-length step.
+    assert.ok(result.steps.some((s) => s.kind === 'full' && s.pass && s.rate === result.capacity))
+  }
+})
+
+test('a rate passed only on a short ramp step is confirmed on a full step before it counts', async () => {
+  const calls: Array<{ rate: number, kind: StepKind }> = []
+  // Passes short steps up to 600 but sustains only 300.
+  const result = await searchCapacity(thresholdProbe(300, calls, 600), { startRate: 100, growth: 2, precision: 0.05, maxRate: 20_000, minRate: 1 })
+  assert.ok(result.capacity <= 300 && result.capacity >= 300 / 1.05 - 0.5, `found ${result.capacity}`)
+})
+
+test('a bracket from an earlier run takes fewer steps', async () => {
+  const cold: Array<{ rate: number, kind: StepKind }> = []
+  const first = await searchCapacity(thresholdProbe(800, cold), { startRate: 50, growth: 1.6, precision: 0.05, maxRate: 20_000, minRate: 1 })
+  const warm: Array<{ rate: number, kind: StepKind }> = []
+  const second = await searchCapacity(thresholdProbe(800, warm), { startRate: 50, growth: 1.6, precision: 0.05, maxRate: 20_000, minRate: 1, bracket: [first.capacity * 0.85, first.capacity * 1.15] })
+  assert.ok(warm.length < cold.length, `${warm.length} steps with a bracket, ${cold.length} without`)
+  assert.ok(second.capacity <= 800 && second.capacity >= 800 / 1.05 - 0.5)
+})
+
+test('a bracket that is now too high comes down, and one too low ramps up', async () => {
+  const down = await searchCapacity(thresholdProbe(200, []), { startRate: 50, growth: 1.6, precision: 0.05, maxRate: 20_000, minRate: 1, bracket: [500, 700] })
+  assert.ok(down.capacity <= 200 && down.capacity >= 190)
+  const up = await searchCapacity(thresholdProbe(2000, []), { startRate: 50, growth: 1.6, precision: 0.05, maxRate: 20_000, minRate: 1, bracket: [500, 700] })
+  assert.ok(up.capacity <= 2000 && up.capacity >= 1900)
+})
+
+test('a server beyond maxRate is reported at maxRate, limited; one that sustains nothing at 0', async () => {
+  const limited = await searchCapacity(thresholdProbe(1e9, []), { startRate: 50, growth: 2, precision: 0.05, maxRate: 1000, minRate: 1 })
+  assert.deepEqual([limited.capacity, limited.limited], [1000, true])
+  const none = await searchCapacity(thresholdProbe(0.5, []), { startRate: 50, growth: 2, precision: 0.05, maxRate: 1000, minRate: 1 })
+  assert.equal(none.capacity, 0)
+  assert.equal(none.limited, false)
+})
+
+test('bad search settings are refused', async () => {
+  await assert.rejects(searchCapacity(thresholdProbe(1, []), { startRate: 50, growth: 1, precision: 0.05, maxRate: 1000, minRate: 1 }), /growth/)
+  await assert.rejects(searchCapacity(thresholdProbe(1, []), { startRate: 50, growth: 2, precision: 0, maxRate: 1000, minRate: 1 }), /precision/)
+})
+
+test('spread gives the median with min and max', () => {
+  assert.deepEqual(spread([300, 100, 200]), { median: 200, min: 100, max: 300 })
+  assert.deepEqual(spread([100, 200]), { median: 150, min: 100, max: 200 })
+  assert.deepEqual(spread([]), { median: 0, min: 0, max: 0 })
+})
