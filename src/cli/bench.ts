@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { OutgrowError } from '../errors/index.js'
 import { benchLevels, measure, type LoadSettings } from '../lab/bench.js'
+import { benchCapacity, type CapacityReport } from '../lab/capacity-levels.js'
 import { levelsTable } from '../lab/report.js'
 import type { ScalingMetric } from '../lab/contenders.js'
 import type { ShapeName } from '../lab/load-shapes.js'
@@ -13,8 +15,9 @@ import { definedOnly, resolveConfigFile } from './options.js'
 export interface BenchCliOptions {
   config?: string
   levels?: number[]
+  scaleOut?: number[]
   url: string
-  rate: number
+  rate?: number
   duration: number
   warmup: number
   users: number
@@ -37,6 +40,57 @@ export interface BenchCliOptions {
   sloMs: number
   capacity?: number
   appCpus?: number
+  repeat: number
+  step: number
+  rampStep: number
+  settle: number
+  startRate: number
+  maxRate: number
+  precision: number
+  think: number
+  diagnose: boolean
+  compare?: string
+}
+
+/** An earlier capacity.json's medians by target, to print beside this run's. */
+function previousCapacities (file: string | undefined): CapacityReport['previous'] {
+  if (file === undefined) return undefined
+  let report: CapacityReport
+  try {
+    report = JSON.parse(readFileSync(file, 'utf8')) as CapacityReport
+  } catch (err) {
+    throw new OutgrowError('OUTGROW_CONFIG_INVALID', `--compare: cannot read ${file} as a capacity report: ${(err as Error).message}`, { field: 'compare' })
+  }
+  if (!Array.isArray(report.levels)) throw new OutgrowError('OUTGROW_CONFIG_INVALID', `--compare: ${file} is not a capacity report (no levels)`, { field: 'compare' })
+  const capacities: Record<string, number> = {}
+  for (const t of [...report.levels, ...(report.scaleOut ?? [])]) capacities[t.label] = t.capacity.median
+  return { createdAt: report.createdAt, capacities }
+}
+
+/** `outgrow bench --levels` without --rate: each level's capacity, and level 4 scaled out. */
+async function benchLevelCapacity (options: BenchCliOptions, levels: number[], log: (line: string) => void): Promise<void> {
+  const { report, files } = await benchCapacity({
+    configFile: resolveConfigFile(options.config),
+    levels,
+    scaleOut: options.scaleOut ?? [],
+    overrides: configOverrides(options),
+    settings: {
+      repeats: options.repeat,
+      steps: {
+        settleSeconds: options.settle, rampSeconds: options.rampStep, fullSeconds: options.step, pauseMs: 1500,
+        connections: options.connections, timeoutMs: options.timeout, slo: { p99Ms: options.sloMs, errorRatio: 0.001 }, maxSendLagMs: 20,
+      },
+      search: { startRate: options.startRate, growth: 1.6, precision: options.precision, maxRate: options.maxRate, minRate: 1 },
+      users: options.users, password: options.password, warmupSeconds: options.warmup, thinkSeconds: options.think,
+    },
+    diagnose: options.diagnose,
+    outDir: options.out,
+    command: `outgrow bench ${process.argv.slice(3).join(' ')}`,
+    previous: previousCapacities(options.compare),
+    log,
+  })
+  const lines = [...report.levels, ...report.scaleOut].map((t) => `${t.label}: ${t.capacity.median} req/s (${t.capacity.min}–${t.capacity.max} over ${t.runs.length} runs)${t.knee === undefined ? '' : `; ${t.knee.verdict}`}`)
+  process.stdout.write(`${lines.join('\n')}\n\nreport written to ${files.join(' and ')}\n`)
 }
 
 function configOverrides (options: BenchCliOptions): Record<string, unknown> {
@@ -72,13 +126,18 @@ async function benchScenario (options: BenchCliOptions, scenarios: ShapeName[], 
 export async function bench (options: BenchCliOptions): Promise<void> {
   const log = (line: string): void => { process.stderr.write(`outgrow: ${line}\n`) }
   const load: LoadSettings = {
-    rate: options.rate, durationSeconds: options.duration, warmupSeconds: options.warmup, users: options.users,
+    rate: options.rate ?? 200, durationSeconds: options.duration, warmupSeconds: options.warmup, users: options.users,
     connections: options.connections, timeoutMs: options.timeout, password: options.password,
   }
   if (options.scenario !== undefined) {
     await benchScenario(options, options.scenario, log)
     return
   }
+  if (options.levels !== undefined && options.rate === undefined) {
+    await benchLevelCapacity(options, options.levels, log)
+    return
+  }
+  if (options.scaleOut !== undefined) throw new OutgrowError('OUTGROW_CONFIG_INVALID', '--scale-out needs --levels and no --rate (it is part of the capacity search)', { field: 'scaleOut' })
   if (options.levels !== undefined) {
     const { report, files } = await benchLevels({ configFile: resolveConfigFile(options.config), levels: options.levels, load, outDir: options.out, overrides: configOverrides(options), log })
     process.stdout.write(`${levelsTable(report.levels)}\n\nreport written to ${files.join(' and ')}\n`)

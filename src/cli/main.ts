@@ -5,7 +5,7 @@ import { bench } from './bench.js'
 import { chaos } from './chaos.js'
 import { apply, down, events, logs, scale, status, switchover } from './control.js'
 import { DEFAULT_SLO } from '../lab/scenario-metrics.js'
-import { integer, levelList, positiveNumber, scenarioList } from './options.js'
+import { fraction, instanceCountList, integer, levelList, positiveNumber, scenarioList } from './options.js'
 import { gateway } from './gateway.js'
 import { CHAOS_HELP_FOOTER, GATEWAY_HELP_EXAMPLE, UP_HELP_FOOTER, upDefault } from './help-text.js'
 import { up } from './up.js'
@@ -101,10 +101,21 @@ program.command('gateway')
 program.command('bench')
   .description('open-model load test of the shop: against --url, level by level with --levels, or autoscaling load shapes with --scenario')
   .option('-c, --config <file>', 'stack config for --levels')
-  .option('--levels <list>', 'bring up each level in turn, e.g. 1,2,3,4, and write a comparison report', levelList)
+  .option('--levels <list>', 'bring up each level in turn, e.g. 1,2,3,4: find each one\'s capacity (or, with --rate, offer that rate to each) and write a report', levelList)
+  .option('--scale-out <list>', 'with --levels: also find the capacity of level 4 with each of these app instance counts, e.g. 1,2,4,8', instanceCountList)
   .option('--url <url>', 'a running stack', 'http://127.0.0.1:8080')
-  .option('--rate <n>', 'offered requests per second (constant arrival rate)', integer(1, 1_000_000), 200)
-  .option('--duration <s>', 'measured seconds', integer(1, 86_400), 30)
+  .option('--rate <n>', 'offered requests per second, a constant arrival rate (default 200 against --url; with --levels: the fixed-rate table instead of the capacity search)', integer(1, 1_000_000))
+  .option('--duration <s>', 'measured seconds (fixed rate)', integer(1, 86_400), 30)
+  .option('--repeat <n>', 'capacity search: runs per level, each on a fresh stack (median and range reported)', integer(1, 20), 3)
+  .option('--step <s>', 'capacity search: measured seconds of a full step, the sustained window', positiveNumber, 10)
+  .option('--ramp-step <s>', 'capacity search: measured seconds of a ramp step', positiveNumber, 5)
+  .option('--settle <s>', 'capacity search: seconds at each step\'s rate before it is measured', positiveNumber, 3)
+  .option('--start-rate <n>', 'capacity search: first rate of the ramp, req/s', positiveNumber, 50)
+  .option('--max-rate <n>', 'capacity search: never offer more, req/s', positiveNumber, 20_000)
+  .option('--precision <fraction>', 'capacity search: bisect until the bracket is this narrow', fraction, 0.05)
+  .option('--think <s>', 'capacity search: seconds a user thinks between requests, to count active users', positiveNumber, 10)
+  .option('--no-diagnose', 'capacity search: skip the knee diagnosis (CPU per server, profile, top statements)')
+  .option('--compare <file>', 'capacity search: an earlier capacity.json, shown beside this run')
   .option('--warmup <s>', 'warm-up seconds before measuring', integer(0, 3600), 5)
   .option('--users <n>', 'logged-in virtual users', integer(1, 100_000), 50)
   .option('--connections <n>', 'maximum connections', integer(1, 10_000), 256)
@@ -122,7 +133,7 @@ program.command('bench')
   .option('--target <value>', 'target of --metric (elu and cpu: a fraction; inflight: requests; p99: seconds)', positiveNumber, 0.5)
   .option('--min-instances <n>', 'scenarios: fewest app instances', integer(1, 32), 1)
   .option('--max-instances <n>', 'scenarios: most app instances, and the fixed fleet\'s size', integer(1, 32), 6)
-  .option('--slo-ms <ms>', 'scenarios: p99 objective per second', positiveNumber, DEFAULT_SLO.p99Ms)
+  .option('--slo-ms <ms>', 'p99 objective: of each step of the capacity search, of each second of the scenarios', positiveNumber, DEFAULT_SLO.p99Ms)
   .option('--app-cpus <n>', 'scenarios: CPU cores of each app instance\'s server (default: --cpus)', positiveNumber)
   .option('--capacity <req/s>', 'scenarios: requests per second one instance carries at the target (fitted from the runs by default)', positiveNumber)
   .option('-o, --out <dir>', 'report folder (--levels, --scenario)', 'reports/latest')

@@ -36,6 +36,22 @@ export function levelList (value: string): number[] {
   return levels.map(Number)
 }
 
+/** App instance counts for a scale-out run, e.g. 1,2,4,8 (each 1–32, increasing). */
+export function instanceCountList (value: string): number[] {
+  const counts = value.split(',').map((v) => v.trim())
+  if (counts.length === 0 || counts.some((c) => !/^\d+$/.test(c) || Number(c) < 1 || Number(c) > 32)) throw new InvalidArgumentError('expected app instance counts from 1 to 32, comma-separated, e.g. 1,2,4,8')
+  const numbers = counts.map(Number)
+  if (numbers.some((n, i) => i > 0 && n <= (numbers[i - 1] as number))) throw new InvalidArgumentError('expected increasing instance counts, e.g. 1,2,4,8')
+  return numbers
+}
+
+/** A fraction strictly between 0 and 1, e.g. 0.05. */
+export function fraction (value: string): number {
+  const n = Number(value)
+  if (!Number.isFinite(n) || n <= 0 || n >= 1) throw new InvalidArgumentError('expected a fraction between 0 and 1, e.g. 0.05')
+  return n
+}
+
 /** Only the options the user gave become config overrides; the config file supplies the rest. */
 export function definedOnly (values: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))

@@ -1,0 +1,169 @@
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { loadStackConfig } from '../config/load.js'
+import type { Topology } from '../config/levels.js'
+import { Stack } from '../control/stack.js'
+import { freePort } from '../supervisor/free-port.js'
+import { calibrateCpu, type CpuCalibration } from './calibration.js'
+import { searchCapacity, spread, type SearchOptions } from './capacity-search.js'
+import { stepProbe, type MeasuredStep, type StepSettings } from './capacity-step.js'
+import { renderCapacityMarkdown } from './capacity-report.js'
+import { diagnoseKnee, type KneeDiagnosis } from './knee.js'
+import { describeMachine, type MachineDescription } from './machine.js'
+import { runOpenLoop } from './open-loop.js'
+import { progressPrinter } from './progress.js'
+import { compactJson } from './scenario-bench.js'
+import { UserMix } from './user-mix.js'
+import { loginUsers } from './virtual-users.js'
+import { seededRandom } from './zipf.js'
+
+/** One configuration measured: a level, or level 4 with a given number of app instances. */
+export interface CapacityTarget {
+  readonly label: string
+  readonly level: number
+  /** App instances (scale-out); the level's own count when absent. */
+  readonly instances?: number | undefined
+}
+
+export interface CapacityRun {
+  readonly capacity: number
+  readonly firstFailing: number
+  readonly limited: boolean
+  readonly steps: readonly MeasuredStep[]
+}
+
+export interface TargetCapacity {
+  readonly label: string
+  readonly level: number
+  readonly instances: number
+  readonly topology: Topology
+  readonly emulation: string
+  readonly runs: readonly CapacityRun[]
+  /** Median of the runs' capacities, with their range. */
+  readonly capacity: { readonly median: number, readonly min: number, readonly max: number }
+  /** What ran out at the knee, measured on the last run. */
+  readonly knee?: KneeDiagnosis | undefined
+}
+
+export interface CapacitySettings {
+  readonly repeats: number
+  readonly steps: StepSettings
+  readonly search: SearchOptions
+  readonly users: number
+  readonly password: string
+  readonly warmupSeconds: number
+  /** Seconds a user thinks between two requests, to turn a rate into active users. */
+  readonly thinkSeconds: number
+  readonly products: number
+  readonly cpusPerServer: number
+  readonly ha: boolean
+}
+
+export interface CapacityReport {
+  readonly createdAt: string
+  readonly command: string
+  readonly machine: MachineDescription
+  readonly calibration: CpuCalibration
+  readonly settings: CapacitySettings
+  readonly levels: readonly TargetCapacity[]
+  readonly scaleOut: readonly TargetCapacity[]
+  /** An earlier report's capacities, to show how well a run repeats. */
+  readonly previous?: { readonly createdAt: string, readonly capacities: Readonly<Record<string, number>> } | undefined
+}
+
+export interface CapacityBenchOptions {
+  readonly configFile: string
+  readonly levels: readonly number[]
+  /** Level 4 with each of these app instance counts, every instance on its own server. */
+  readonly scaleOut: readonly number[]
+  readonly overrides: Record<string, unknown>
+  readonly settings: Omit<CapacitySettings, 'products' | 'cpusPerServer' | 'ha'>
+  /** Profile and read statements at each target's knee (on its last run). */
+  readonly diagnose: boolean
+  readonly outDir: string
+  readonly command: string
+  readonly previous?: CapacityReport['previous']
+  readonly log: (line: string) => void
+}
+
+/** Brings the target's stack up fresh, searches its capacity, diagnoses the knee when asked, brings it down. */
+async function measureRun (options: CapacityBenchOptions, target: CapacityTarget, bracket: readonly [number, number] | undefined, diagnose: boolean): Promise<{ run: CapacityRun, topology: Topology, emulation: string, instances: number, knee?: KneeDiagnosis }> {
+  const overrides = { ...options.overrides, level: target.level, port: await freePort(), ...(target.instances === undefined ? {} : { instances: target.instances }) }
+  const loaded = await loadStackConfig(options.configFile, overrides)
+  const stack = new Stack({ loaded, control: false, log: (line) => { options.log(`  ${target.label}: ${line}`) } })
+  const info = await stack.up()
+  try {
+    const { settings } = options
+    const users = await loginUsers(info.url, settings.users, settings.password)
+    const mix = new UserMix(users, loaded.config.seed.products, seededRandom(42))
+    const next = (): ReturnType<UserMix['next']> => mix.next()
+    const warmRate = bracket === undefined ? settings.search.startRate : bracket[0] * 0.7
+    if (settings.warmupSeconds > 0) {
+      await runOpenLoop({ url: info.url, rate: warmRate, durationMs: settings.warmupSeconds * 1000, connections: settings.steps.connections, timeoutMs: settings.steps.timeoutMs, next, onTick: progressPrinter(`${target.label} warm-up`) })
+    }
+    const steps: MeasuredStep[] = []
+    const probe = stepProbe({ url: info.url, next, label: target.label }, settings.steps, (step) => {
+      steps.push(step)
+      options.log(`  ${target.label}: ${step.rate} req/s (${step.kind}) ${step.pass ? 'holds' : `fails: ${step.reason}`}`)
+    })
+    const result = await searchCapacity(probe, { ...settings.search, bracket })
+    const run: CapacityRun = { capacity: result.capacity, firstFailing: result.firstFailing, limited: result.limited, steps }
+    const instances = info.processes.filter((p) => p.role === 'app').length
+    if (!diagnose || result.capacity === 0) return { run, topology: info.topology, emulation: info.emulation, instances }
+    // At the knee: just past the capacity, where the bottleneck is certainly at its limit.
+    const kneeRate = Math.round(Number.isFinite(result.firstFailing) ? Math.min(result.firstFailing, result.capacity * 1.1) : result.capacity)
+    options.log(`  ${target.label}: diagnosing the knee at ${kneeRate} req/s`)
+    const knee = await diagnoseKnee(stack, { url: info.url, next, label: `${target.label} knee` }, kneeRate, settings.steps, join(options.outDir, 'profiles', target.label.replace(/[^\w-]+/g, '-')))
+    return { run, topology: info.topology, emulation: info.emulation, instances, knee }
+  } finally {
+    await stack.down()
+  }
+}
+
+async function measureTarget (options: CapacityBenchOptions, target: CapacityTarget): Promise<TargetCapacity> {
+  const runs: CapacityRun[] = []
+  let last: Awaited<ReturnType<typeof measureRun>> | undefined
+  for (let i = 0; i < options.settings.repeats; i++) {
+    // Later runs start from a bracket around the first run's capacity: fewer steps, same rule.
+    const first = runs[0]
+    const bracket = first === undefined || first.capacity === 0 ? undefined : [first.capacity * 0.85, first.capacity * 1.15] as const
+    options.log(`${target.label}: run ${i + 1} of ${options.settings.repeats} on a fresh stack`)
+    last = await measureRun(options, target, bracket, options.diagnose && i === options.settings.repeats - 1)
+    runs.push(last.run)
+    options.log(`${target.label}: run ${i + 1}: capacity ${last.run.capacity} req/s${last.run.limited ? ' (the search\'s maximum)' : ''}`)
+  }
+  if (last === undefined) throw new RangeError('repeats must be at least 1')
+  return { label: target.label, level: target.level, instances: last.instances, topology: last.topology, emulation: last.emulation, runs, capacity: spread(runs.map((r) => r.capacity)), knee: last.knee }
+}
+
+/**
+ * `outgrow bench --levels`: the capacity of each level (and of level 4 scaled out), each searched
+ * on fresh stacks `repeats` times; writes capacity.md and capacity.json after every target.
+ */
+export async function benchCapacity (options: CapacityBenchOptions): Promise<{ report: CapacityReport, files: string[] }> {
+  const loaded = await loadStackConfig(options.configFile, { ...options.overrides, level: 4 })
+  options.log('calibrating the machine (a fixed single-core workload)')
+  const calibration = calibrateCpu()
+  options.log(`calibration: ${calibration.opsPerSecond} ops/s on one core`)
+  const settings: CapacitySettings = { ...options.settings, products: loaded.config.seed.products, cpusPerServer: loaded.config.emulation.cpusPerServer, ha: loaded.config.ha }
+  const levels: TargetCapacity[] = []
+  const scaleOut: TargetCapacity[] = []
+  const files = [join(options.outDir, 'capacity.md'), join(options.outDir, 'capacity.json')]
+  await mkdir(options.outDir, { recursive: true })
+  let report: CapacityReport = { createdAt: new Date().toISOString(), command: options.command, machine: describeMachine(), calibration, settings, levels, scaleOut, previous: options.previous }
+  const write = async (): Promise<void> => {
+    report = { ...report, levels: [...levels], scaleOut: [...scaleOut] }
+    await writeFile(files[0] as string, renderCapacityMarkdown(report))
+    await writeFile(files[1] as string, compactJson(report))
+  }
+  for (const level of options.levels) {
+    levels.push(await measureTarget(options, { label: `L${level}`, level }))
+    await write()
+  }
+  for (const instances of options.scaleOut) {
+    scaleOut.push(await measureTarget(options, { label: `L4 ×${instances}`, level: 4, instances }))
+    await write()
+  }
+  await write()
+  return { report, files }
+}

@@ -1,0 +1,151 @@
+import type { Topology } from '../config/levels.js'
+import type { CapacityReport, CapacityRun, TargetCapacity } from './capacity-levels.js'
+import type { KneeDiagnosis } from './knee.js'
+import { activeUsers, playbookRange } from './seed-users.js'
+
+export function describeServers (t: Topology): string {
+  const parts = [
+    t.colocateDb ? 'app+db on one server' : `${t.instances} app`,
+    ...(t.colocateDb ? [] : ['db primary']),
+    ...(t.replicas > 0 ? [`${t.replicas} replica`] : []),
+    ...(t.redis ? [t.redisFailover ? 'redis + replica + 3 sentinels' : 'redis'] : []),
+    ...(t.workers > 0 ? [`${t.workers} worker`] : []),
+    ...(t.gateway ? ['gateway'] : []),
+  ]
+  return parts.join(', ')
+}
+
+const ratio = (a: number, b: number | undefined): string => b === undefined || b === 0 ? '—' : `${(a / b).toFixed(2)}×`
+const range = (t: TargetCapacity): string => `${t.capacity.median} (${t.capacity.min}–${t.capacity.max})`
+const spreadPercent = (t: TargetCapacity): string => t.capacity.median === 0 ? '—' : `±${(((t.capacity.max - t.capacity.min) / 2 / t.capacity.median) * 100).toFixed(1)} %`
+const limitedBy = (k: KneeDiagnosis | undefined): string => k === undefined ? '—' : k.verdict
+
+function stepsLine (run: CapacityRun): string {
+  return run.steps.map((s) => `${s.rate}${s.kind === 'ramp' ? 'r' : ''} ${s.pass ? '✓' : `✗ (${s.reason})`}`).join(', ')
+}
+
+function levelsTable (report: CapacityReport): string {
+  const first = report.levels[0]
+  const rows = report.levels.map((t, i) => {
+    const previous = report.levels[i - 1]
+    return `| ${t.label} | ${describeServers(t.topology)} | ${range(t)} | ${spreadPercent(t)} | ${ratio(t.capacity.median, first?.capacity.median)} | ${ratio(t.capacity.median, previous?.capacity.median)} | ${activeUsers(t.capacity.median, report.settings.thinkSeconds).toLocaleString('en-US')} | ${playbookRange(t.level)} | ${limitedBy(t.knee)} |`
+  })
+  return ['| Level | Servers | Capacity req/s, median (min–max) | Spread | vs L1 | vs level before | Active users | Playbook (seed 003) | Limited by (at the knee) |',
+    '|---|---|---:|---:|---:|---:|---:|---|---|', ...rows].join('\n')
+}
+
+function repeatTable (report: CapacityReport): string {
+  const previous = report.previous
+  if (previous === undefined) return ''
+  const rows = [...report.levels, ...report.scaleOut].flatMap((t) => {
+    const before = previous.capacities[t.label]
+    if (before === undefined) return []
+    const change = before === 0 ? '—' : `${(((t.capacity.median - before) / before) * 100).toFixed(1)} %`
+    return [`| ${t.label} | ${t.capacity.median} | ${before} | ${change} |`]
+  })
+  return `## Does it repeat?
+
+The same command run earlier (${previous.createdAt}) against this run:
+
+| Target | This run, req/s | Earlier run, req/s | Change |
+|---|---:|---:|---:|
+${rows.join('\n')}
+`
+}
+
+function scaleOutSection (report: CapacityReport): string {
+  if (report.scaleOut.length === 0) return ''
+  const one = report.scaleOut.find((t) => t.instances === 1) ?? report.scaleOut[0]
+  const base = one === undefined ? 0 : one.capacity.median / Math.max(1, one.instances)
+  const rows = report.scaleOut.map((t) => `| ${t.instances} | ${range(t)} | ${base === 0 ? '—' : (t.capacity.median / (t.instances * base)).toFixed(2)} | ${limitedBy(t.knee)} |`)
+  // Where adding instances stops paying: the first count whose capacity grew by less than 10 % over the one before.
+  let stops = ''
+  for (let i = 1; i < report.scaleOut.length; i++) {
+    const a = report.scaleOut[i - 1] as TargetCapacity
+    const b = report.scaleOut[i] as TargetCapacity
+    if (b.capacity.median < a.capacity.median * 1.1) {
+      stops = `Capacity stops growing between ${a.instances} and ${b.instances} instances (${a.capacity.median} → ${b.capacity.median} req/s). At ${b.instances}: ${b.knee?.verdict ?? 'no knee diagnosis'}${b.knee === undefined ? '' : `; ${b.knee.advice}`}`
+      break
+    }
+  }
+  return `## Scale-out at level 4
+
+Level 4 with N app instances, each on its own emulated server; efficiency = capacity(N) / (N × capacity(1)).
+
+| App instances | Capacity req/s, median (min–max) | Efficiency | Limited by (at the knee) |
+|---:|---:|---:|---|
+${rows.join('\n')}
+
+${stops === '' ? 'Capacity grew with every step of instances measured.' : stops}
+`
+}
+
+function kneeSection (t: TargetCapacity): string {
+  const k = t.knee
+  if (k === undefined) return ''
+  const servers = k.servers.map((s) => `| ${s.server} | ${s.roles.join(', ')} | ${s.quotaCores} | ${(s.utilization * 100).toFixed(0)} % | ${s.throttledShare === undefined ? '—' : `${(s.throttledShare * 100).toFixed(0)} %`} |`)
+  const profile = k.profile === undefined
+    ? ''
+    : `\nCPU profile of ${k.profile.process} (${(k.profile.summary.sampledMs / 1000).toFixed(1)} s sampled; ${k.profile.file}), top functions by self time:\n\n| Function | Where | Self ms | Share |\n|---|---|---:|---:|\n${k.profile.summary.functions.slice(0, 8).map((f) => `| \`${f.name}\` | ${f.location} | ${f.selfMs.toFixed(0)} | ${(f.selfShare * 100).toFixed(1)} % |`).join('\n')}\n`
+  const statements = k.statements === undefined || k.statements.length === 0
+    ? ''
+    : `\nPostgreSQL primary, top statements (pg_stat_statements) during the knee step:\n\n| Statement | Calls | Total ms | Mean ms | Share |\n|---|---:|---:|---:|---:|\n${k.statements.slice(0, 6).map((s) => `| \`${s.query.replace(/\s+/g, ' ').replace(/\|/g, '\\|').slice(0, 110)}\` | ${s.calls} | ${s.totalMs.toFixed(0)} | ${s.meanMs.toFixed(3)} | ${(s.share * 100).toFixed(1)} % |`).join('\n')}\n`
+  return `### ${t.label} at the knee (${k.rate} req/s offered: p99 ${k.step.p99Ms} ms, ${k.step.achievedRate} req/s answered)
+
+**${k.verdict}** — ${k.advice}
+
+Queries: primary ${k.counters.primaryQueriesPerSecond}/s, replicas ${k.counters.replicaQueriesPerSecond}/s; cache hit ratio ${k.counters.cacheHitRatio ?? '— (no cache)'}.
+
+| Server | Runs | Quota (cores) | CPU used of quota | Periods throttled |
+|---|---|---:|---:|---:|
+${servers.join('\n')}
+${profile}${statements}`
+}
+
+export function renderCapacityMarkdown (report: CapacityReport): string {
+  const { machine, settings, calibration } = report
+  const s = settings.steps
+  const targets = [...report.levels, ...report.scaleOut]
+  const perCalibration = report.levels.map((t) => `${t.label} ${(t.capacity.median / calibration.opsPerSecond * 1000).toFixed(1)}`).join(', ')
+  return `# Outgrow capacity per level
+
+Measured ${report.createdAt} by \`${report.command}\`.
+
+**Machine:** ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}.
+**CPU calibration:** ${calibration.opsPerSecond.toLocaleString('en-US')} ops/s on one core (${calibration.workload}; best of ${calibration.rounds} rounds).
+The load generator runs on the same machine, unconstrained, and competes with the stack for the same cores.
+
+**Server emulation:** ${targets[0]?.emulation ?? 'n/a'}. Level 4 ${settings.ha ? 'with failover (etcd, two PostgreSQL HA nodes in synchronous mode, Redis with Sentinel)' : 'without failover (--no-ha)'}.
+
+**Capacity** is the highest offered rate a level sustains with p99 ≤ ${s.slo.p99Ms} ms (latency from each request's intended
+send time: no coordinated omission) and failures (5xx, network errors, time-outs) under ${(s.slo.errorRatio * 100).toFixed(1)} %, over
+a sustained window of ${s.fullSeconds} s after ${s.settleSeconds} s at the same rate. Searched with a ramp (×${settings.search.growth} per ${s.rampSeconds} s step
+from ${settings.search.startRate} req/s), the ramp's best confirmed on a full step, then a bisection to ${(settings.search.precision * 100).toFixed(0)} %; open model throughout.
+Each level is searched ${settings.repeats} times, each time on a fresh stack (later runs start from a bracket around the first run's capacity);
+the table gives the median and the range.
+
+**Load:** ${settings.users} logged-in users, shop mix (browse 25 %, product 35 %, search 10 %, add to cart 15 %, cart 5 %, checkout 5 %, history 5 %),
+Zipf(1.0) product popularity over ${settings.products} products, up to ${s.connections} connections, ${settings.warmupSeconds} s warm-up on each fresh stack.
+
+${levelsTable(report)}
+
+**Active users** = capacity × ${settings.thinkSeconds} s: a person who sends one request every ${settings.thinkSeconds} s (reading in between) adds
+${(1 / settings.thinkSeconds).toFixed(2)} req/s. The playbook's ranges (seed 003) are for comparison; they assume whole servers, not ${settings.cpusPerServer} core each.
+Ratios are what should hold across machines; absolute figures scale with the machine — per 1 000 calibration ops/s: ${perCalibration} req/s.
+
+${repeatTable(report)}
+${scaleOutSection(report)}
+## At the knee
+
+Each target's last run ends with one more full step just past its capacity, where the bottleneck is at its limit:
+each emulated server's CPU use against its quota (cgroup accounting), a CPU profile of the busiest Node process
+(V8's sampling profiler through the inspector) and the primary's top statements.
+
+${targets.map(kneeSection).filter((x) => x !== '').join('\n')}
+## Search steps
+
+Each step: offered req/s (\`r\`: a short ramp step), ✓ held or ✗ why not.
+
+${targets.map((t) => t.runs.map((r, i) => `- ${t.label} run ${i + 1} → ${r.capacity}: ${stepsLine(r)}`).join('\n')).join('\n')}
+`
+}
