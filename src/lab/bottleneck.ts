@@ -108,7 +108,7 @@ export function findBottleneck (window: CpuWindow, options: BottleneckOptions = 
   const saturated = window.servers.filter((s) => isSaturated(s, options)).sort((a, b) => b.utilization - a.utilization)
   const m = window.machine
   const machineSaturated = m.busyCores >= (options.machineBusyAt ?? 0.9) * m.cores
-  const machineLine = `${cores(m.busyCores)} of ${m.cores} cores busy (servers ${cores(m.stackCores)}, load generator and the rest ${cores(m.otherCores)})`
+  const machineLine = `${cores(m.busyCores)} of ${m.cores} cores busy: servers ${cores(m.stackCores)}, load generator and the rest ${cores(m.otherCores)}`
   const top = saturated[0]
   if (top === undefined) {
     if (machineSaturated) {
@@ -121,7 +121,7 @@ export function findBottleneck (window: CpuWindow, options: BottleneckOptions = 
     const busiest = window.servers[0]
     return {
       kind: 'none', saturated, machineSaturated,
-      verdict: `No CPU bottleneck: no server at its quota${busiest === undefined ? '' : ` (busiest ${describeServer(busiest)})`}, ${machineLine}.`,
+      verdict: `No CPU bottleneck: no server at its quota${busiest === undefined ? '' : ` (busiest ${describeServer(busiest)})`}; ${machineLine}.`,
       advice: 'If latency breaks the SLO here, CPU is not why: look at the load generator (send lag), connection pools, locks and I/O.',
     }
   }
@@ -133,6 +133,6 @@ export function findBottleneck (window: CpuWindow, options: BottleneckOptions = 
   const next = step(kind, named, window, saturated, options)
   const others = saturated.filter((s) => s !== named).map((s) => s.server)
   const also = others.length === 0 ? '' : `; also at quota: ${others.join(', ')}`
-  const machineNote = machineSaturated ? `; the machine is busy too (${machineLine})` : ''
+  const machineNote = machineSaturated ? `; the machine is busy too, ${machineLine}` : ''
   return { kind, saturated, machineSaturated, verdict: `Bottleneck: ${describeServer(named)}${also}${machineNote} — scale next: ${next.next}.`, advice: next.advice }
 }

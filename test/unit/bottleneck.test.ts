@@ -84,7 +84,7 @@ test('nothing at its quota: the machine when its cores are all busy, else not CP
   const machine = findBottleneck(window(level2(0.5, 0.5), 1.975))
   assert.equal(machine.kind, 'machine')
   assert.equal(machine.machineSaturated, true)
-  assert.match(machine.verdict, /^Bottleneck: the machine, 1.98 of 2 cores busy \(servers 0.28, load generator and the rest 1.7\)/)
+  assert.match(machine.verdict, /^Bottleneck: the machine, 1.98 of 2 cores busy: servers 0.28, load generator and the rest 1.7;/)
   const none = findBottleneck(window(level2(0.5, 0.5), 0.6))
   assert.equal(none.kind, 'none')
   assert.match(none.verdict, /^No CPU bottleneck: no server at its quota \(busiest app-1/)
@@ -94,7 +94,7 @@ test('nothing at its quota: the machine when its cores are all busy, else not CP
 test('a saturated server on a busy machine says both', () => {
   const result = findBottleneck(window(level2(0.99, 0.3), 1.9))
   assert.equal(result.kind, 'app')
-  assert.match(result.verdict, /the machine is busy too \(1.9 of 2 cores busy/)
+  assert.match(result.verdict, /the machine is busy too, 1.9 of 2 cores busy: servers/)
 })
 
 test('server kinds from their residents; /proc readings name their budget', () => {
