@@ -90,6 +90,15 @@ export function serverCpuBetween (server: string, residents: readonly Resident[]
   }
 }
 
+/** A server whose accounting cannot be read (its group gone meanwhile) is left out, not fatal to the window. */
+function readServer (source: CpuWindowSource, server: string): ServerCpuReading | undefined {
+  try {
+    return source.serverCpu(server)
+  } catch {
+    return undefined
+  }
+}
+
 function readMachine (): { busy: number, total: number } {
   return machineCpuTicksOfStat(readFileSync('/proc/stat', 'utf8'))
 }
@@ -103,7 +112,7 @@ export function startCpuWindow (source: CpuWindowSource, now: () => number = Dat
   const machineBefore = readMachine()
   const before = new Map<string, ServerCpuReading>()
   for (const server of new Set(source.info().processes.map((p) => p.server))) {
-    const reading = source.serverCpu(server)
+    const reading = readServer(source, server)
     if (reading !== undefined) before.set(server, reading)
   }
   return {
@@ -113,7 +122,7 @@ export function startCpuWindow (source: CpuWindowSource, now: () => number = Dat
       const residents = residentsByServer(source.info().processes)
       const servers: ServerCpu[] = []
       for (const [server, start] of before) {
-        const end = source.serverCpu(server)
+        const end = readServer(source, server)
         if (end !== undefined) servers.push(serverCpuBetween(server, residents.get(server) ?? [], start, end, seconds))
       }
       servers.sort((a, b) => b.utilization - a.utilization)
