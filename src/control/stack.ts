@@ -11,6 +11,7 @@ import { createRedisClient } from '../runtime/redis-client.js'
 import { importService } from '../runtime/service.js'
 import { createTemporaryDataDir } from '../supervisor/data-dir.js'
 import { createEmulation, type ServerEmulation } from '../supervisor/emulation.js'
+import type { ServerCpuReading } from '../supervisor/server-cpu.js'
 import { postgresDataRoot } from '../supervisor/engines/pg-data-root.js'
 import { portIsFree } from '../supervisor/free-port.js'
 import { startControlApi, type ControlApi } from './api.js'
@@ -222,6 +223,9 @@ export class Stack {
     const [wait, prioritized] = await Promise.all([this.#queueClient.llen(`bull:${queue}:wait`), this.#queueClient.zcard(`bull:${queue}:prioritized`)])
     return wait + prioritized
   }
+
+  /** A server's CPU accounting so far, a counter to read around a window; undefined for a server nothing runs on. */
+  serverCpu (server: string): ServerCpuReading | undefined { return this.#emulation?.serverCpu(server) }
 
   autoscaleHistory (): readonly AutoscaleRecord[] { return this.#autoscaler?.history() ?? [] }
 

@@ -90,10 +90,15 @@ export function databaseEndpoints (spec: TopologySpec, cluster: string): { prima
   }
 }
 
+/** Cores an emulated server is given: its own entry in `servers`, else `emulation.cpusPerServer`. */
+export function serverCpus (spec: TopologySpec, server: string): number {
+  return spec.servers[server]?.cpus ?? spec.emulation.cpusPerServer
+}
+
 /** Every process a spec asks for, in start order: etcd, databases, poolers, Redis, workers, instances, gateways. */
 export function expand (spec: TopologySpec): DesiredUnit[] {
   const units: DesiredUnit[] = []
-  const cpus = (server: string): number => spec.servers[server]?.cpus ?? spec.emulation.cpusPerServer
+  const cpus = (server: string): number => serverCpus(spec, server)
   const add = (u: Omit<DesiredUnit, 'cpus' | 'fingerprint'>, shape: unknown): void => {
     units.push({ ...u, cpus: cpus(u.server), fingerprint: fingerprint({ shape, server: u.server, cpus: cpus(u.server) }) })
   }

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
+import { processTreesCpuNs, readCgroupCpu, type ServerCpuReading } from './server-cpu.js'
 
 /**
  * Server emulation: each "server" of a stack (app instance, database, Redis, gateway) gets its own
@@ -13,20 +14,59 @@ export interface ServerEmulation {
   describe(): string
   /** Puts pid on the emulated server, created with `cpus` cores the first time it is named. */
   place(server: string, pid: number, cpus?: number): void
+  /**
+   * The server's CPU accounting so far (a counter); undefined for a server nothing was placed on.
+   * With cgroups, the kernel's (cpuacct.usage, cpu.stat); otherwise the /proc times of the process
+   * trees placed on it, against one core (taskset) or the whole machine (none).
+   */
+  serverCpu(server: string): ServerCpuReading | undefined
   cleanup(): void
 }
 
 const CGROUP_CPU_ROOT = '/sys/fs/cgroup/cpu'
+const CGROUP_CPUACCT_ROOT = '/sys/fs/cgroup/cpuacct'
+
+/**
+ * Where cpuacct is mounted apart from cpu (as on hosts that do not co-mount them): each server
+ * gets a group there too, or its CPU time could not be read per server. Undefined when cpu's own
+ * groups carry cpuacct.usage, or when there is no usable cpuacct mount.
+ */
+function separateCpuacctRoot (): string | undefined {
+  if (existsSync(join(CGROUP_CPU_ROOT, 'cpuacct.usage'))) return undefined
+  return existsSync(join(CGROUP_CPUACCT_ROOT, 'cpuacct.usage')) ? CGROUP_CPUACCT_ROOT : undefined
+}
+
+/** Root pids placed per server, for reading CPU from /proc where no cgroup holds them. */
+class PlacedPids {
+  readonly #byServer = new Map<string, Set<number>>()
+  add (server: string, pid: number): void {
+    const set = this.#byServer.get(server) ?? new Set<number>()
+    set.add(pid)
+    this.#byServer.set(server, set)
+  }
+
+  /** The server's placed processes still alive; undefined for a server never placed. */
+  alive (server: string): number[] | undefined {
+    const set = this.#byServer.get(server)
+    if (set === undefined) return undefined
+    for (const pid of set) if (!existsSync(`/proc/${pid}`)) set.delete(pid)
+    return [...set]
+  }
+}
 
 /** cgroup v1 CPU controller: cpu.cfs_quota_us caps each server at `cpus` cores. */
 class CgroupEmulation implements ServerEmulation {
   readonly mode = 'cgroup'
   readonly #base: string
+  /** The servers' groups in a separately mounted cpuacct hierarchy. */
+  readonly #acctBase: string | undefined
   readonly #cpus: number
   readonly #created = new Set<string>()
 
   constructor (stackId: string, cpus: number) {
     this.#base = join(CGROUP_CPU_ROOT, 'outgrow', stackId)
+    const acctRoot = separateCpuacctRoot()
+    this.#acctBase = acctRoot === undefined ? undefined : join(acctRoot, 'outgrow', stackId)
     this.#cpus = cpus
   }
 
@@ -43,13 +83,30 @@ class CgroupEmulation implements ServerEmulation {
       this.#created.add(dir)
     }
     writeFileSync(join(dir, 'cgroup.procs'), String(pid))
+    if (this.#acctBase !== undefined) {
+      const acct = join(this.#acctBase, server)
+      try {
+        mkdirSync(acct, { recursive: true })
+        writeFileSync(join(acct, 'cgroup.procs'), String(pid))
+      } catch {
+        // Accounting only: the quota holds without it; serverCpu then sums /proc for the group.
+      }
+    }
+  }
+
+  serverCpu (server: string): ServerCpuReading | undefined {
+    const dir = join(this.#base, server)
+    if (!this.#created.has(dir)) return undefined
+    return readCgroupCpu(dir, this.#acctBase === undefined ? undefined : join(this.#acctBase, server), availableParallelism())
   }
 
   cleanup (): void {
     for (const dir of this.#created) {
       try { rmdirSync(dir) } catch { /* still has processes; removed by the next sweep */ }
+      if (this.#acctBase !== undefined) try { rmdirSync(join(this.#acctBase, dir.slice(this.#base.length + 1))) } catch {}
     }
     try { rmdirSync(this.#base) } catch {}
+    if (this.#acctBase !== undefined) try { rmdirSync(this.#acctBase) } catch {}
   }
 }
 
@@ -58,6 +115,7 @@ class TasksetEmulation implements ServerEmulation {
   readonly mode = 'taskset'
   readonly #cores = availableParallelism()
   readonly #assigned = new Map<string, number>()
+  readonly #pids = new PlacedPids()
 
   describe (): string {
     return `taskset pinning: each server pinned to one of ${this.#cores} cores (no fractional CPU quota available)`
@@ -67,6 +125,13 @@ class TasksetEmulation implements ServerEmulation {
     let core = this.#assigned.get(server)
     if (core === undefined) this.#assigned.set(server, core = this.#assigned.size % this.#cores)
     execFileSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' })
+    this.#pids.add(server, pid)
+  }
+
+  /** From /proc, against one whole core (servers pinned to the same core share it, which this does not see). */
+  serverCpu (server: string): ServerCpuReading | undefined {
+    const pids = this.#pids.alive(server)
+    return pids === undefined ? undefined : { usageNs: processTreesCpuNs(pids), quotaCores: 1, throttling: undefined, source: 'proc' }
   }
 
   cleanup (): void {}
@@ -75,9 +140,15 @@ class TasksetEmulation implements ServerEmulation {
 class NoEmulation implements ServerEmulation {
   readonly mode = 'none'
   readonly #reason: string
+  readonly #pids = new PlacedPids()
   constructor (reason: string) { this.#reason = reason }
   describe (): string { return `not isolated: every server shares all ${availableParallelism()} cores (${this.#reason})` }
-  place (): void {}
+  place (server: string, pid: number): void { this.#pids.add(server, pid) }
+  /** From /proc, against the whole machine: no server has a budget of its own. */
+  serverCpu (server: string): ServerCpuReading | undefined {
+    const pids = this.#pids.alive(server)
+    return pids === undefined ? undefined : { usageNs: processTreesCpuNs(pids), quotaCores: availableParallelism(), throttling: undefined, source: 'proc' }
+  }
   cleanup (): void {}
 }
 
@@ -102,9 +173,14 @@ function tasksetUsable (): boolean {
   }
 }
 
-/** Removes empty cgroups left by stacks whose supervisor was killed. */
+/** Removes empty cgroups (cpu, and cpuacct where mounted apart) left by stacks whose supervisor was killed. */
 function sweepStaleCgroups (): void {
-  const root = join(CGROUP_CPU_ROOT, 'outgrow')
+  sweepStaleUnder(join(CGROUP_CPU_ROOT, 'outgrow'))
+  const acctRoot = separateCpuacctRoot()
+  if (acctRoot !== undefined) sweepStaleUnder(join(acctRoot, 'outgrow'))
+}
+
+function sweepStaleUnder (root: string): void {
   if (!existsSync(root)) return
   for (const stack of readdirSync(root, { withFileTypes: true })) {
     if (!stack.isDirectory()) continue

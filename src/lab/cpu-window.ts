@@ -1,0 +1,135 @@
+import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import type { StackProcessInfo } from '../control/stack.js'
+import { clockTicksPerSecond, machineCpuTicksOfStat } from '../supervisor/proc-stat.js'
+import type { ServerCpuReading } from '../supervisor/server-cpu.js'
+
+/**
+ * CPU of every emulated server of a running stack over a window (the knee of a capacity search):
+ * how much of its quota each server used, how often the kernel throttled it, and who lives there;
+ * and how busy the whole machine was, the load generator included.
+ */
+
+/** What a window reads; a Stack is one. */
+export interface CpuWindowSource {
+  info(): { readonly processes: readonly StackProcessInfo[] }
+  serverCpu(server: string): ServerCpuReading | undefined
+}
+
+/** A process's part in the stack; a PostgreSQL process as primary or replica. */
+export type ResidentRole = Exclude<StackProcessInfo['role'], 'postgres'> | 'postgres primary' | 'postgres replica' | 'postgres'
+
+export interface Resident {
+  readonly name: string
+  readonly role: ResidentRole
+}
+
+export interface ServerCpu {
+  readonly server: string
+  readonly residents: readonly Resident[]
+  /** CPU seconds used per second of the window. */
+  readonly usedCores: number
+  readonly quotaCores: number
+  /** usedCores / quotaCores: 1 is the whole quota. */
+  readonly utilization: number
+  /** Share of the CFS periods it ran in that the kernel throttled it in; undefined without a cgroup. */
+  readonly throttledShare: number | undefined
+  /** 'cgroup': the kernel's accounting against the quota; 'proc': /proc times against a whole core or the machine. */
+  readonly source: ServerCpuReading['source']
+}
+
+export interface MachineCpu {
+  readonly cores: number
+  /** Cores busy on average over the window, everything on the machine counted. */
+  readonly busyCores: number
+  /** Of those, the stack's servers. */
+  readonly stackCores: number
+  /** The rest: the load generator, the supervisor, anything else running here. */
+  readonly otherCores: number
+}
+
+export interface CpuWindow {
+  readonly seconds: number
+  /** Busiest first (by utilization). */
+  readonly servers: readonly ServerCpu[]
+  readonly machine: MachineCpu
+}
+
+/** Primary or replica from the HA store's view of a node, or from the unit's name (`<cluster>-primary`, `<cluster>-replica-<i>`). */
+export function residentRole (p: Pick<StackProcessInfo, 'name' | 'role' | 'ha'>): ResidentRole {
+  if (p.role !== 'postgres') return p.role
+  if (p.ha !== undefined) return p.ha.role === 'leader' ? 'postgres primary' : p.ha.role === 'replica' || p.ha.role === 'sync standby' ? 'postgres replica' : 'postgres'
+  if (/-primary$/.test(p.name)) return 'postgres primary'
+  if (/-replica-\d+$/.test(p.name)) return 'postgres replica'
+  return 'postgres'
+}
+
+export function residentsByServer (processes: readonly StackProcessInfo[]): Map<string, Resident[]> {
+  const byServer = new Map<string, Resident[]>()
+  for (const p of processes) {
+    const list = byServer.get(p.server) ?? []
+    list.push({ name: p.name, role: residentRole(p) })
+    byServer.set(p.server, list)
+  }
+  return byServer
+}
+
+/** One server's share of its quota between two readings `seconds` apart. */
+export function serverCpuBetween (server: string, residents: readonly Resident[], before: ServerCpuReading, after: ServerCpuReading, seconds: number): ServerCpu {
+  const usedCores = seconds > 0 ? Math.max(0, after.usageNs - before.usageNs) / 1e9 / seconds : 0
+  const periods = after.throttling === undefined || before.throttling === undefined ? undefined : after.throttling.periods - before.throttling.periods
+  const throttled = after.throttling === undefined || before.throttling === undefined ? 0 : after.throttling.throttledPeriods - before.throttling.throttledPeriods
+  return {
+    server,
+    residents,
+    usedCores,
+    quotaCores: after.quotaCores,
+    utilization: after.quotaCores > 0 ? usedCores / after.quotaCores : 0,
+    throttledShare: periods === undefined ? undefined : periods > 0 ? Math.max(0, throttled) / periods : 0,
+    source: after.source,
+  }
+}
+
+/** A server whose accounting cannot be read (its group gone meanwhile) is left out, not fatal to the window. */
+function readServer (source: CpuWindowSource, server: string): ServerCpuReading | undefined {
+  try {
+    return source.serverCpu(server)
+  } catch {
+    return undefined
+  }
+}
+
+function readMachine (): { busy: number, total: number } {
+  return machineCpuTicksOfStat(readFileSync('/proc/stat', 'utf8'))
+}
+
+/**
+ * Reads every server's CPU accounting now; `finish` reads it again and gives each server's use
+ * of its quota over the window. Servers that appear meanwhile have no start and are left out.
+ */
+export function startCpuWindow (source: CpuWindowSource, now: () => number = Date.now): { finish(): Promise<CpuWindow> } {
+  const startedAt = now()
+  const machineBefore = readMachine()
+  const before = new Map<string, ServerCpuReading>()
+  for (const server of new Set(source.info().processes.map((p) => p.server))) {
+    const reading = readServer(source, server)
+    if (reading !== undefined) before.set(server, reading)
+  }
+  return {
+    finish: async () => {
+      const seconds = (now() - startedAt) / 1000
+      const machineAfter = readMachine()
+      const residents = residentsByServer(source.info().processes)
+      const servers: ServerCpu[] = []
+      for (const [server, start] of before) {
+        const end = readServer(source, server)
+        if (end !== undefined) servers.push(serverCpuBetween(server, residents.get(server) ?? [], start, end, seconds))
+      }
+      servers.sort((a, b) => b.utilization - a.utilization)
+      const cores = availableParallelism()
+      const busyCores = seconds > 0 ? (machineAfter.busy - machineBefore.busy) / clockTicksPerSecond() / seconds : 0
+      const stackCores = servers.reduce((sum, s) => sum + s.usedCores, 0)
+      return { seconds, servers, machine: { cores, busyCores, stackCores, otherCores: Math.max(0, busyCores - stackCores) } }
+    },
+  }
+}

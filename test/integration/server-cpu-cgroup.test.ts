@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { createEmulation } from '../../src/supervisor/emulation.js'
+import { sleep } from '../helpers/wait.js'
+
+test('a cgroup-emulated server\'s CPU: usage against its quota, throttled periods, and groups removed on cleanup', async () => {
+  const stackId = `test-${process.pid}`
+  const emulation = createEmulation('cgroup', stackId, 0.2)
+  assert.equal(emulation.mode, 'cgroup', `this test needs a writable cgroup v1 cpu controller at /sys/fs/cgroup/cpu (run as root): ${emulation.describe()}`)
+  const busy = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' })
+  try {
+    assert.ok(busy.pid !== undefined)
+    emulation.place('busy', busy.pid)
+    const separateAcct = !existsSync('/sys/fs/cgroup/cpu/cpuacct.usage') && existsSync('/sys/fs/cgroup/cpuacct/cpuacct.usage')
+    if (separateAcct) assert.ok(existsSync(join('/sys/fs/cgroup/cpuacct/outgrow', stackId, 'busy', 'cpuacct.usage')), 'a cpuacct group beside the cpu group')
+    const before = emulation.serverCpu('busy')
+    await sleep(1500)
+    const after = emulation.serverCpu('busy')
+    assert.ok(before !== undefined && after !== undefined)
+    assert.equal(after.source, 'cgroup')
+    assert.ok(Math.abs(after.quotaCores - 0.2) < 1e-9)
+    const usedCores = (after.usageNs - before.usageNs) / 1e9 / 1.5
+    // A busy loop takes its whole quota and no more (the quota binds per 100 ms period).
+    assert.ok(usedCores > 0.12 && usedCores < 0.26, `used ${usedCores} cores of a 0.2-core quota`)
+    assert.ok((after.throttling?.throttledPeriods ?? 0) - (before.throttling?.throttledPeriods ?? 0) >= 10, JSON.stringify({ before, after }))
+    assert.equal(emulation.serverCpu('never-placed'), undefined)
+  } finally {
+    const exited = busy.exitCode !== null || busy.signalCode !== null ? Promise.resolve() : new Promise((resolve) => { busy.once('exit', resolve) })
+    busy.kill('SIGKILL')
+    await exited
+    await sleep(100)
+    emulation.cleanup()
+  }
+  assert.ok(!existsSync(join('/sys/fs/cgroup/cpu/outgrow', stackId)), 'cpu group removed')
+  assert.ok(!existsSync(join('/sys/fs/cgroup/cpuacct/outgrow', stackId)), 'cpuacct group removed')
+})
