@@ -14,6 +14,9 @@ import { createEmulation, type ServerEmulation } from '../supervisor/emulation.j
 import { postgresDataRoot } from '../supervisor/engines/pg-data-root.js'
 import { portIsFree } from '../supervisor/free-port.js'
 import { startControlApi, type ControlApi } from './api.js'
+import type { CpuProfile } from '../runtime/cpu-profiler.js'
+import type { CpuProfileOptions } from '../supervisor/cpu-profile-request.js'
+import { profileStackProcess } from './cpu-profile.js'
 import { AutoscaleController, type AutoscaleRecord } from './autoscaler/controller.js'
 import { assertNoLiveSupervisor, createControlToken, removeControlFiles, writeControlEndpoint } from './control-files.js'
 import { EventLog } from './event-log.js'
@@ -221,6 +224,11 @@ export class Stack {
     }
     const [wait, prioritized] = await Promise.all([this.#queueClient.llen(`bull:${queue}:wait`), this.#queueClient.zcard(`bull:${queue}:prioritized`)])
     return wait + prioritized
+  }
+
+  /** A V8 CPU profile of an app instance, worker or gateway, by process name (cpu-profile.ts). */
+  async cpuProfile (processName: string, durationMs: number, options: Omit<CpuProfileOptions, 'durationMs'> = {}): Promise<CpuProfile> {
+    return await profileStackProcess((name) => this.#executor?.unitProcess(name), processName, { ...options, durationMs })
   }
 
   autoscaleHistory (): readonly AutoscaleRecord[] { return this.#autoscaler?.history() ?? [] }
