@@ -11,7 +11,9 @@ import { createRedisClient } from '../runtime/redis-client.js'
 import { importService } from '../runtime/service.js'
 import { createTemporaryDataDir } from '../supervisor/data-dir.js'
 import { createEmulation, type ServerEmulation } from '../supervisor/emulation.js'
+import { postgresBinDir } from '../supervisor/engines/binaries.js'
 import { postgresDataRoot } from '../supervisor/engines/pg-data-root.js'
+import { createStatementStatsExtension } from '../supervisor/engines/pg-statement-stats.js'
 import { portIsFree } from '../supervisor/free-port.js'
 import { startControlApi, type ControlApi } from './api.js'
 import type { CpuProfile } from '../runtime/cpu-profiler.js'
@@ -185,6 +187,8 @@ export class Stack {
 
   async #bootstrap (cluster: string, dbUrl: string, fresh: boolean): Promise<void> {
     const spec = this.spec
+    // The view over the statistics every server collects (pg-statement-stats.ts); replicas get it by replication.
+    await createStatementStatsExtension(dbUrl, postgresBinDir())
     const db = new PgDatabase({ primary: dbUrl, replicas: [], poolSize: 4, replicaPollMs: 1000 })
     try {
       for (const service of Object.values(spec.services).filter((s) => s.database === cluster)) {
