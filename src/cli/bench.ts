@@ -61,9 +61,11 @@ function previousCapacities (file: string | undefined): CapacityReport['previous
   } catch (err) {
     throw new OutgrowError('OUTGROW_CONFIG_INVALID', `--compare: cannot read ${file} as a capacity report: ${(err as Error).message}`, { field: 'compare' })
   }
-  if (!Array.isArray(report.levels)) throw new OutgrowError('OUTGROW_CONFIG_INVALID', `--compare: ${file} is not a capacity report (no levels)`, { field: 'compare' })
+  const levels: unknown = report.levels
+  if (!Array.isArray(levels)) throw new OutgrowError('OUTGROW_CONFIG_INVALID', `--compare: ${file} is not a capacity report (no levels)`, { field: 'compare' })
   const capacities: Record<string, number> = {}
-  for (const t of [...report.levels, ...(report.scaleOut ?? [])]) capacities[t.label] = t.capacity.median
+  const targets: CapacityReport['levels'] = [...report.levels, ...((report.scaleOut as CapacityReport['scaleOut'] | undefined) ?? [])]
+  for (const t of targets) capacities[t.label] = t.capacity.median
   return { createdAt: report.createdAt, capacities }
 }
 

@@ -7,16 +7,21 @@ import { summarize, type Topology } from '../config/levels.js'
 import { PgDatabase } from '../data/pg-database.js'
 import { OutgrowError } from '../errors/index.js'
 import { redisTargetOf } from '../config/redis-target.js'
+import type { CpuProfile } from '../runtime/cpu-profiler.js'
 import { createRedisClient } from '../runtime/redis-client.js'
 import { importService } from '../runtime/service.js'
+import type { CpuProfileOptions } from '../supervisor/cpu-profile-request.js'
 import { createTemporaryDataDir } from '../supervisor/data-dir.js'
 import { createEmulation, type ServerEmulation } from '../supervisor/emulation.js'
 import type { ServerCpuReading } from '../supervisor/server-cpu.js'
+import { postgresBinDir } from '../supervisor/engines/binaries.js'
 import { postgresDataRoot } from '../supervisor/engines/pg-data-root.js'
+import { createStatementStatsExtension } from '../supervisor/engines/pg-statement-stats.js'
 import { portIsFree } from '../supervisor/free-port.js'
 import { startControlApi, type ControlApi } from './api.js'
 import { AutoscaleController, type AutoscaleRecord } from './autoscaler/controller.js'
 import { assertNoLiveSupervisor, createControlToken, removeControlFiles, writeControlEndpoint } from './control-files.js'
+import { profileStackProcess } from './cpu-profile.js'
 import { EventLog } from './event-log.js'
 import { HaMonitor, type HaClusterView, type HaNodeRole } from './ha-monitor.js'
 import { haGroup } from './ha-nodes.js'
@@ -183,6 +188,8 @@ export class Stack {
 
   async #bootstrap (cluster: string, dbUrl: string, fresh: boolean): Promise<void> {
     const spec = this.spec
+    // The view over the statistics every server collects (pg-statement-stats.ts); replicas get it by replication.
+    await createStatementStatsExtension(dbUrl, postgresBinDir())
     const db = new PgDatabase({ primary: dbUrl, replicas: [], poolSize: 4, replicaPollMs: 1000 })
     try {
       for (const service of Object.values(spec.services).filter((s) => s.database === cluster)) {
@@ -226,6 +233,11 @@ export class Stack {
 
   /** A server's CPU accounting so far, a counter to read around a window; undefined for a server nothing runs on. */
   serverCpu (server: string): ServerCpuReading | undefined { return this.#emulation?.serverCpu(server) }
+
+  /** A V8 CPU profile of an app instance, worker or gateway, by process name (cpu-profile.ts). */
+  async cpuProfile (processName: string, durationMs: number, options: Omit<CpuProfileOptions, 'durationMs'> = {}): Promise<CpuProfile> {
+    return await profileStackProcess((name) => this.#executor?.unitProcess(name), processName, { ...options, durationMs })
+  }
 
   autoscaleHistory (): readonly AutoscaleRecord[] { return this.#autoscaler?.history() ?? [] }
 

@@ -47,6 +47,8 @@ export const ERRORS = {
   OUTGROW_CHAOS_CHECK_FAILED: { status: 503, retryable: true, message: 'The chaos run could not be checked against the database' },
   OUTGROW_CHAOS_UNSAFE: { status: 500, retryable: false, message: 'The chaos run lost or duplicated acknowledged writes, or saw two primaries' },
   OUTGROW_METRICS_UNAVAILABLE: { status: 503, retryable: true, message: 'Metrics could not be read' },
+  OUTGROW_PROFILE_UNSUPPORTED: { status: 422, retryable: false, message: 'This process cannot be CPU-profiled' },
+  OUTGROW_PROFILE_FAILED: { status: 503, retryable: true, message: 'The CPU profile could not be taken' },
   OUTGROW_INTERNAL: { status: 500, retryable: false, message: 'Internal error' },
 } as const satisfies Record<string, ErrorSpec>
 

@@ -4,6 +4,7 @@ import { parseProcessConfig, type AppProcessConfig, type WorkerProcessConfig } f
 import { redisTargetOf } from '../config/redis-target.js'
 import { PgDatabase } from '../data/pg-database.js'
 import { createAppServer } from './app-server.js'
+import { installCpuProfiler } from './cpu-profiler.js'
 import { createCache, createJobQueue, createRateLimiter, createSessionStore } from './adapters.js'
 import { onShutdown, reportReady } from './lifecycle.js'
 import type { Ports } from './ports.js'
@@ -19,6 +20,8 @@ const CLOSE_RESERVE_MS = 2_000
 
 /** Entry of app and worker processes: reads OUTGROW_PROCESS, connects the adapters, serves. */
 async function main (): Promise<void> {
+  // Before anything else, so a process stuck starting can be profiled too.
+  installCpuProfiler()
   const config = parseProcessConfig(JSON.parse(process.env.OUTGROW_PROCESS ?? 'null'))
   if (config.role === 'gateway') {
     const { runGateway } = await import('../gateway/gateway-main.js')

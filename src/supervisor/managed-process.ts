@@ -106,6 +106,15 @@ export class ManagedProcess extends EventEmitter {
     }
   }
 
+  /** Sends a message over the IPC channel of a process started with `ipc`; rejects when there is none. */
+  async send (message: object): Promise<void> {
+    const child = this.#child
+    if (child === undefined || !child.connected) throw new Error(`${this.spec.name} has no open IPC channel`)
+    await new Promise<void>((resolve, reject) => {
+      child.send(message, (err) => { if (err === null) resolve(); else reject(err) })
+    })
+  }
+
   /** Sends signal, waits up to timeoutMs, then SIGKILL. */
   async stop (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<void> {
     const child = this.#child

@@ -13,6 +13,7 @@ import type { EtcdPeer } from '../../supervisor/engines/etcd.js'
 import { dropReplicationSlot, replicationSlotName } from '../../supervisor/engines/postgres.js'
 import { askSentinels, masterFromSentinelFiles } from '../../supervisor/engines/redis-master.js'
 import { freePort, portIsFree } from '../../supervisor/free-port.js'
+import type { ManagedProcess } from '../../supervisor/managed-process.js'
 import { haConfigInput, haNodeNames } from '../ha-nodes.js'
 import { HaNodeHandle } from './ha-node-handle.js'
 import { EtcdHandle, NodeHandle, PgBouncerHandle, PostgresHandle, RedisHandle, RedisSentinelHandle, type LocalHandle, type Placement } from './local-handles.js'
@@ -75,6 +76,12 @@ export class LocalExecutor extends EventEmitter {
       address: e.address, restarts: e.restarts, since: e.since, detail: e.detail ?? (e.state === 'ready' ? this.#redisRoles.roleOf(e.unit.name) : undefined),
       ...(e.handle instanceof HaNodeHandle && e.state !== 'crashed' && e.state !== 'failed' ? { pids: e.handle.pids() } : {}),
     }))
+  }
+
+  /** The kind and current process of a unit, by name (undefined: no such unit). */
+  unitProcess (name: string): { readonly kind: DesiredUnit['kind'], readonly process: ManagedProcess | undefined } | undefined {
+    const entry = this.#entries.get(name)
+    return entry === undefined ? undefined : { kind: entry.unit.kind, process: entry.handle?.process }
   }
 
   /** Where each ready engine and instance serves, by unit name. */

@@ -7,6 +7,7 @@ import pg from 'pg'
 import { OutgrowError } from '../../errors/index.js'
 import { ManagedProcess, type RunAs } from '../managed-process.js'
 import { postgresBinDir } from './binaries.js'
+import { statementStatsSettings } from './pg-statement-stats.js'
 import { postgresRunAs } from './run-as.js'
 import { waitUntil } from './wait.js'
 
@@ -44,7 +45,7 @@ export class PostgresServer {
       command: join(this.#bin, 'postgres'),
       args: [
         '-D', options.dataDir, '-p', String(options.port), '-k', options.dataDir, '-c', 'listen_addresses=127.0.0.1',
-        ...Object.entries(options.settings ?? {}).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+        ...Object.entries({ ...statementStatsSettings(this.#bin), ...options.settings }).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
       ],
       logFile: options.logFile,
       runAs: this.#runAs,
