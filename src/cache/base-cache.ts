@@ -3,7 +3,8 @@ import type { Cache, CacheSetOptions } from '../runtime/ports.js'
 
 /**
  * Cache-aside on top of get/set, shared by every cache adapter. Concurrent misses on one key in
- * this process share one load (no stampede from a single instance).
+ * this process share one load (no stampede from a single instance); adapters shared by several
+ * instances add leases on top (lease-load.ts).
  */
 export abstract class BaseCache implements Cache {
   readonly #loading = new Map<string, Promise<unknown>>()
@@ -14,6 +15,14 @@ export abstract class BaseCache implements Cache {
   abstract invalidateTags (...tags: string[]): Promise<void>
   abstract close (): Promise<void>
 
+  async getMany<T>(keys: readonly string[]): Promise<Array<T | undefined>> {
+    return await Promise.all(keys.map(async (key) => await this.get<T>(key)))
+  }
+
+  async setMany<T>(entries: ReadonlyArray<{ readonly key: string, readonly value: T }>, ttlSeconds: number, options?: CacheSetOptions): Promise<void> {
+    await Promise.all(entries.map(async ({ key, value }) => { await this.set(key, value, ttlSeconds, options) }))
+  }
+
   async wrap<T>(key: string, ttlSeconds: number, load: () => Promise<T>, options?: CacheSetOptions): Promise<T> {
     const cached = await this.get<T>(key)
     if (cached !== undefined) {
@@ -21,16 +30,21 @@ export abstract class BaseCache implements Cache {
       return cached
     }
     cacheRequests.inc({ result: 'miss' })
-    const pending = this.#loading.get(key)
-    if (pending !== undefined) return await (pending as Promise<T>)
-    const loading = (async () => {
+    return await this.singleFlight(key, async () => {
       const value = await load()
       if (value !== undefined) await this.set(key, value, ttlSeconds, options)
       return value
-    })()
-    this.#loading.set(key, loading)
+    })
+  }
+
+  /** Runs `fn` for `key` unless a run for it is under way in this process; then shares that run's result. */
+  protected async singleFlight<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const pending = this.#loading.get(key)
+    if (pending !== undefined) return await (pending as Promise<T>)
+    const running = fn()
+    this.#loading.set(key, running)
     try {
-      return await loading
+      return await running
     } finally {
       this.#loading.delete(key)
     }

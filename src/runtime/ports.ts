@@ -52,7 +52,11 @@ export interface CacheSetOptions {
 
 export interface Cache {
   get<T>(key: string): Promise<T | undefined>
+  /** Several look-ups in one round trip; the values in the keys' order, undefined for a miss. */
+  getMany<T>(keys: readonly string[]): Promise<Array<T | undefined>>
   set<T>(key: string, value: T, ttlSeconds: number, options?: CacheSetOptions): Promise<void>
+  /** Several sets in one round trip, with one TTL and the same tags. */
+  setMany<T>(entries: ReadonlyArray<{ readonly key: string, readonly value: T }>, ttlSeconds: number, options?: CacheSetOptions): Promise<void>
   delete(...keys: string[]): Promise<void>
   invalidateTags(...tags: string[]): Promise<void>
   /** Cache-aside: return the cached value, or load, store and return it. */
