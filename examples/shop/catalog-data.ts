@@ -38,6 +38,18 @@ export async function loadProduct (ports: Ports, id: number): Promise<Product | 
   return found ?? undefined
 }
 
+/**
+ * Several products: one cache round trip for all of them (getMany), and cache-aside loads, in
+ * parallel, for the misses only. In `ids`' order; undefined for a product that does not exist.
+ */
+export async function loadProducts (ports: Ports, ids: readonly number[]): Promise<Array<Product | undefined>> {
+  const cached = await ports.cache.getMany<Product | null>(ids.map(productKey))
+  return await Promise.all(ids.map(async (id, i) => {
+    const hit = cached[i]
+    return hit === undefined ? await loadProduct(ports, id) : hit ?? undefined
+  }))
+}
+
 export async function requireProduct (ports: Ports, id: number): Promise<Product> {
   const product = await loadProduct(ports, id)
   if (product === undefined) throw new OutgrowError('OUTGROW_NOT_FOUND', `product ${id} does not exist`)
