@@ -1,5 +1,6 @@
 import { cacheRequests } from '../runtime/metrics.js'
-import type { Cache, CacheSetOptions } from '../runtime/ports.js'
+import type { Cache, CacheSetOptions, Invalidation, LoadContext } from '../runtime/ports.js'
+import { WriteFences } from './write-fences.js'
 
 /**
  * Cache-aside on top of get/set, shared by every cache adapter. Concurrent misses on one key in
@@ -8,6 +9,7 @@ import type { Cache, CacheSetOptions } from '../runtime/ports.js'
  */
 export abstract class BaseCache implements Cache {
   readonly #loading = new Map<string, Promise<unknown>>()
+  readonly #fences = new WriteFences()
 
   abstract get<T>(key: string): Promise<T | undefined>
   abstract set<T>(key: string, value: T, ttlSeconds: number, options?: CacheSetOptions): Promise<void>
@@ -23,7 +25,14 @@ export abstract class BaseCache implements Cache {
     await Promise.all(entries.map(async ({ key, value }) => { await this.set(key, value, ttlSeconds, options) }))
   }
 
-  async wrap<T>(key: string, ttlSeconds: number, load: () => Promise<T>, options?: CacheSetOptions): Promise<T> {
+  async invalidate (what: Invalidation): Promise<void> {
+    const keys = what.keys ?? []
+    const tags = what.tags ?? []
+    if (what.after !== undefined) this.#fences.add(keys, tags, what.after)
+    await Promise.all([this.delete(...keys), this.invalidateTags(...tags)])
+  }
+
+  async wrap<T>(key: string, ttlSeconds: number, load: (context: LoadContext) => Promise<T>, options?: CacheSetOptions): Promise<T> {
     const cached = await this.get<T>(key)
     if (cached !== undefined) {
       cacheRequests.inc({ result: 'hit' })
@@ -31,7 +40,7 @@ export abstract class BaseCache implements Cache {
     }
     cacheRequests.inc({ result: 'miss' })
     return await this.singleFlight(key, async () => {
-      const value = await load()
+      const value = await load({ after: this.#fences.of(key, options?.tags ?? []) })
       if (value !== undefined) await this.set(key, value, ttlSeconds, options)
       return value
     })

@@ -1,6 +1,6 @@
 import { adapterLog } from '../runtime/log.js'
 import { cacheLeases } from '../runtime/metrics.js'
-import type { CacheSetOptions } from '../runtime/ports.js'
+import type { CacheSetOptions, LoadContext, WritePosition } from '../runtime/ports.js'
 import type { StoredEntry } from './cache-entry.js'
 
 /**
@@ -15,6 +15,8 @@ export interface Lookup<T> {
   readonly entry?: StoredEntry<T> | undefined
   /** The lease's token when granted. */
   readonly token?: string | undefined
+  /** A recent write invalidated the key or a tag: the load reads at or after this position. */
+  readonly after?: WritePosition | undefined
 }
 
 /** A shared store with leases (Facebook memcache's scheme): what loadWithLease needs. */
@@ -43,7 +45,7 @@ const sleep = async (ms: number): Promise<void> => { await new Promise((resolve)
  * delete in the meantime voids the lease, so a value read before a write cannot be cached after it.
  * A stale entry whose lease this caller gets is returned at once and refreshed in the background.
  */
-export async function loadWithLease<T> (store: LeasedStore, key: string, ttlSeconds: number, load: () => Promise<T>, options: CacheSetOptions, waitMs: number): Promise<Loaded<T>> {
+export async function loadWithLease<T> (store: LeasedStore, key: string, ttlSeconds: number, load: (context: LoadContext) => Promise<T>, options: CacheSetOptions, waitMs: number): Promise<Loaded<T>> {
   const started = Date.now()
   let pause = 5
   for (;;) {
@@ -51,9 +53,9 @@ export async function loadWithLease<T> (store: LeasedStore, key: string, ttlSeco
     if (found.state === 'fresh' && found.entry !== undefined) return { value: found.entry.value, entry: found.entry, hit: true }
     if (found.state === 'granted' && found.token !== undefined) {
       const token = found.token
-      if (found.entry === undefined) return await loadAndFill(store, key, token, ttlSeconds, load, options.tags ?? [])
+      if (found.entry === undefined) return await loadAndFill(store, key, token, ttlSeconds, async () => await load({ after: found.after }), options.tags ?? [])
       cacheLeases.inc({ outcome: 'stale_served' })
-      loadAndFill(store, key, token, ttlSeconds, load, options.tags ?? []).catch((err: unknown) => {
+      loadAndFill(store, key, token, ttlSeconds, async () => await load({ after: found.after }), options.tags ?? []).catch((err: unknown) => {
         adapterLog.warn({ err, key }, 'cache refresh failed; the stale value is served until its grace ends')
       })
       return { value: found.entry.value, entry: found.entry, hit: true }
@@ -70,7 +72,7 @@ export async function loadWithLease<T> (store: LeasedStore, key: string, ttlSeco
       }
       cacheLeases.inc({ outcome: 'wait_expired' })
     }
-    return { value: await load() }
+    return { value: await load({ after: found.after }) }
   }
 }
 

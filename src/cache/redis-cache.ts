@@ -4,14 +4,15 @@ import { isRedisConnectionError } from '../runtime/connection-errors.js'
 import type { DependencyHealth, DependencyState, ReportsDependencies } from '../runtime/dependencies.js'
 import { adapterLog } from '../runtime/log.js'
 import { cacheDegraded, cacheErrors, cacheLeases, cacheRequests } from '../runtime/metrics.js'
-import type { CacheSetOptions } from '../runtime/ports.js'
+import type { CacheSetOptions, Invalidation, LoadContext, WritePosition } from '../runtime/ports.js'
 import { createFailFastRedis, type RedisTarget } from '../runtime/redis-client.js'
 import { BaseCache } from './base-cache.js'
 import { CacheBreaker } from './breaker.js'
 import { NO_GRACE, decodeEntry, encodeEntry, entryTimes, type StoredEntry, type TtlPolicy } from './cache-entry.js'
 import { encodeBusMessage } from './invalidation-bus.js'
 import { loadWithLease, type LeasedStore, type Loaded, type Lookup } from './lease-load.js'
-import { FILL, LOOKUP, RELEASE, TAG_ADD, entryKey, leaseKey, tagKey } from './redis-scripts.js'
+import { FENCE, FILL, LOOKUP, RELEASE, TAG_ADD, entryFenceKey, entryKey, leaseKey, tagFenceKey, tagKey } from './redis-scripts.js'
+import { FENCE_SECONDS, laterPosition } from './write-fences.js'
 import { UnconfirmedInvalidations } from './unconfirmed-invalidations.js'
 
 export interface RedisCacheOptions {
@@ -28,10 +29,11 @@ export interface RedisCacheOptions {
 }
 
 interface Scripts {
-  cacheLookup(entry: string, lease: string, now: number, token: string, leaseMs: number): Promise<[string, number, number]>
+  cacheLookup(entry: string, lease: string, fence: string, now: number, token: string, leaseMs: number): Promise<[string, number, number, string]>
   cacheFill(entry: string, lease: string, token: string, payload: string, px: number): Promise<number>
   cacheRelease(lease: string, token: string): Promise<number>
-  cacheTagAdd(tag: string, key: string, max: number, seconds: number): Promise<number>
+  cacheTagAdd(tag: string, fence: string, key: string, max: number, seconds: number): Promise<[number, string]>
+  cacheFence(fence: string, position: string, px: number): Promise<number>
 }
 
 /**
@@ -67,10 +69,11 @@ export class RedisCache extends BaseCache implements ReportsDependencies, Leased
     this.#leases = options.leases ?? { ms: 5000, waitMs: 500 }
     this.#maxTagKeys = options.maxTagKeys ?? 10_000
     this.#bus = options.bus
-    redis.defineCommand('cacheLookup', { numberOfKeys: 2, lua: LOOKUP })
+    redis.defineCommand('cacheLookup', { numberOfKeys: 3, lua: LOOKUP })
     redis.defineCommand('cacheFill', { numberOfKeys: 2, lua: FILL })
     redis.defineCommand('cacheRelease', { numberOfKeys: 1, lua: RELEASE })
-    redis.defineCommand('cacheTagAdd', { numberOfKeys: 1, lua: TAG_ADD })
+    redis.defineCommand('cacheTagAdd', { numberOfKeys: 2, lua: TAG_ADD })
+    redis.defineCommand('cacheFence', { numberOfKeys: 1, lua: FENCE })
     this.#scripts = redis as unknown as Scripts
     cacheDegraded.set(0)
     this.#breaker = new CacheBreaker({
@@ -118,7 +121,7 @@ export class RedisCache extends BaseCache implements ReportsDependencies, Leased
   async set<T>(key: string, value: T, ttlSeconds: number, options: CacheSetOptions = {}): Promise<void> {
     if (this.#unconfirmed.has(key) || !this.#breaker.allow()) return
     try {
-      if (!await this.#tag(key, options.tags ?? [], ttlSeconds)) return
+      if (!(await this.#tag(key, options.tags ?? [], ttlSeconds)).cached) return
       const now = Date.now()
       const { freshUntil, staleUntil } = entryTimes(ttlSeconds, this.#policy, now)
       // A set replaces whatever a loader holding the lease would store.
@@ -143,12 +146,19 @@ export class RedisCache extends BaseCache implements ReportsDependencies, Leased
     await this.#invalidateOrRemember([], tags, 'invalidate_tags')
   }
 
-  override async wrap<T>(key: string, ttlSeconds: number, load: () => Promise<T>, options: CacheSetOptions = {}): Promise<T> {
+  override async invalidate (what: Invalidation): Promise<void> {
+    const keys = [...what.keys ?? []]
+    const tags = [...what.tags ?? []]
+    if (keys.length === 0 && tags.length === 0) return
+    await this.#invalidateOrRemember(keys, tags, 'invalidate', what.after)
+  }
+
+  override async wrap<T>(key: string, ttlSeconds: number, load: (context: LoadContext) => Promise<T>, options: CacheSetOptions = {}): Promise<T> {
     return (await this.singleFlight(key, async () => await this.load(key, ttlSeconds, load, options))).value
   }
 
   /** wrap() with what it cached: the tiered cache keeps the same entry in its own tier. */
-  async load<T>(key: string, ttlSeconds: number, load: () => Promise<T>, options: CacheSetOptions = {}): Promise<Loaded<T>> {
+  async load<T>(key: string, ttlSeconds: number, load: (context: LoadContext) => Promise<T>, options: CacheSetOptions = {}): Promise<Loaded<T>> {
     const loaded = await loadWithLease(this, key, ttlSeconds, load, options, this.#leases.waitMs)
     cacheRequests.inc({ result: loaded.hit === true ? 'hit' : 'miss' })
     return loaded
@@ -158,9 +168,10 @@ export class RedisCache extends BaseCache implements ReportsDependencies, Leased
     if (this.#unconfirmed.has(key) || !this.#breaker.allow()) return { state: 'unavailable' }
     const entry = entryKey(this.#prefix, key)
     const lease = leaseKey(this.#prefix, key)
+    const fence = entryFenceKey(this.#prefix, key)
     try {
       const now = Date.now()
-      const [raw, pttl] = await this.#scripts.cacheLookup(entry, lease, now, '', this.#leases.ms)
+      const [raw, pttl] = await this.#scripts.cacheLookup(entry, lease, fence, now, '', this.#leases.ms)
       const current = raw === '' ? undefined : decodeEntry<T>(raw, now + pttl)
       if (current !== undefined && current.freshUntil > now) {
         this.#breaker.success()
@@ -168,14 +179,16 @@ export class RedisCache extends BaseCache implements ReportsDependencies, Leased
       }
       // A miss: the key joins its tags before it may be loaded, so an invalidation of a tag
       // while it loads finds it and voids its lease.
-      if (!await this.#tag(key, tags, ttlSeconds)) return { state: 'unavailable' }
+      const tagged = await this.#tag(key, tags, ttlSeconds)
+      if (!tagged.cached) return { state: 'unavailable', after: tagged.after }
       const token = randomUUID()
       const again = Date.now()
-      const [raw2, pttl2, state] = await this.#scripts.cacheLookup(entry, lease, again, token, this.#leases.ms)
+      const [raw2, pttl2, state, keyFence] = await this.#scripts.cacheLookup(entry, lease, fence, again, token, this.#leases.ms)
       this.#breaker.success()
       const found = raw2 === '' ? undefined : decodeEntry<T>(raw2, again + pttl2)
-      if (state === 0) return found === undefined ? { state: 'unavailable' } : { state: 'fresh', entry: found }
-      return state === 1 ? { state: 'granted', entry: found, token } : { state: 'busy', entry: found }
+      const after = laterPosition(keyFence, tagged.after)
+      if (state === 0) return found === undefined ? { state: 'unavailable', after } : { state: 'fresh', entry: found }
+      return state === 1 ? { state: 'granted', entry: found, token, after } : { state: 'busy', entry: found, after }
     } catch (err) {
       this.#failed('get', err)
       return { state: 'unavailable' }
@@ -205,20 +218,24 @@ export class RedisCache extends BaseCache implements ReportsDependencies, Leased
     }
   }
 
-  /** Adds key to each tag's set; false when one is full (then the key is not cached). */
-  async #tag (key: string, tags: readonly string[], ttlSeconds: number): Promise<boolean> {
-    if (tags.length === 0) return true
+  /**
+   * Adds key to each tag's set: cached is false when one is full (then the key is not cached);
+   * after is the greatest write fence of the tags.
+   */
+  async #tag (key: string, tags: readonly string[], ttlSeconds: number): Promise<{ cached: boolean, after?: WritePosition | undefined }> {
+    if (tags.length === 0) return { cached: true }
     const seconds = Math.ceil(2 * (ttlSeconds + this.#policy.graceSeconds))
-    const added = await Promise.all(tags.map(async (tag) => await this.#scripts.cacheTagAdd(tagKey(this.#prefix, tag), key, this.#maxTagKeys, seconds)))
-    if (added.every((a) => a === 1)) return true
+    const added = await Promise.all(tags.map(async (tag) => await this.#scripts.cacheTagAdd(tagKey(this.#prefix, tag), tagFenceKey(this.#prefix, tag), key, this.#maxTagKeys, seconds)))
+    const after = added.reduce<WritePosition | undefined>((max, [, fence]) => laterPosition(max, fence), undefined)
+    if (added.every(([cached]) => cached === 1)) return { cached: true, after }
     cacheLeases.inc({ outcome: 'tag_full' })
-    return false
+    return { cached: false, after }
   }
 
-  async #invalidateOrRemember (keys: string[], tags: string[], operation: string): Promise<void> {
+  async #invalidateOrRemember (keys: string[], tags: string[], operation: string, after?: WritePosition): Promise<void> {
     try {
       if (!this.#breaker.allow()) throw new Error('cache breaker open')
-      await this.#invalidate(keys, tags)
+      await this.#invalidate(keys, tags, after)
     } catch (err) {
       this.#failed(operation, err)
       adapterLog.warn({ err, keys, tags }, 'cache invalidation failed; retrying until redis confirms it')
@@ -229,11 +246,19 @@ export class RedisCache extends BaseCache implements ReportsDependencies, Leased
   /**
    * Deletes the keys and the keys of the tags, each with its lease (so a load under way cannot
    * store what it read before), then takes the deleted keys out of the tags' sets (keys added
-   * meanwhile stay), then tells the other instances.
+   * meanwhile stay), then tells the other instances. With a write position, the keys and tags
+   * are fenced first: for FENCE_SECONDS their loads read at or after it.
    */
-  async #invalidate (keys: readonly string[], tags: readonly string[]): Promise<void> {
+  async #invalidate (keys: readonly string[], tags: readonly string[], after?: WritePosition): Promise<void> {
     const members = await Promise.all(tags.map(async (tag) => await this.#redis.smembers(tagKey(this.#prefix, tag))))
     const all = new Set([...keys, ...members.flat()])
+    if (after !== undefined) {
+      const px = FENCE_SECONDS * 1000
+      await Promise.all([
+        ...[...all].map(async (key) => await this.#scripts.cacheFence(entryFenceKey(this.#prefix, key), after, px)),
+        ...tags.map(async (tag) => await this.#scripts.cacheFence(tagFenceKey(this.#prefix, tag), after, px)),
+      ])
+    }
     await Promise.all([...all].map(async (key) => await this.#redis.del(entryKey(this.#prefix, key), leaseKey(this.#prefix, key))))
     await Promise.all(tags.map(async (tag, i) => {
       const taken = members[i] ?? []

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { DependencyState, ReportsDependencies } from '../runtime/dependencies.js'
 import { adapterLog } from '../runtime/log.js'
 import { cacheL1Requests, cacheRequests } from '../runtime/metrics.js'
-import type { CacheSetOptions } from '../runtime/ports.js'
+import type { CacheSetOptions, Invalidation, LoadContext } from '../runtime/ports.js'
 import type { RedisTarget } from '../runtime/redis-client.js'
 import { BaseCache } from './base-cache.js'
 import type { StoredEntry } from './cache-entry.js'
@@ -92,7 +92,12 @@ export class TieredCache extends BaseCache implements ReportsDependencies {
     await this.#l2.invalidateTags(...tags)
   }
 
-  override async wrap<T>(key: string, ttlSeconds: number, load: () => Promise<T>, options: CacheSetOptions = {}): Promise<T> {
+  override async invalidate (what: Invalidation): Promise<void> {
+    this.#drop(what.keys ?? [], what.tags ?? [])
+    await this.#l2.invalidate(what)
+  }
+
+  override async wrap<T>(key: string, ttlSeconds: number, load: (context: LoadContext) => Promise<T>, options: CacheSetOptions = {}): Promise<T> {
     const now = Date.now()
     const local = this.#bus.live ? this.#l1.get<T>(key, now) : undefined
     if (local !== undefined) {
@@ -112,7 +117,7 @@ export class TieredCache extends BaseCache implements ReportsDependencies {
     return await this.#fromL2(key, ttlSeconds, load, options)
   }
 
-  async #fromL2<T>(key: string, ttlSeconds: number, load: () => Promise<T>, options: CacheSetOptions): Promise<T> {
+  async #fromL2<T>(key: string, ttlSeconds: number, load: (context: LoadContext) => Promise<T>, options: CacheSetOptions): Promise<T> {
     return await this.singleFlight(key, async () => {
       const epoch = this.#epoch
       const loaded = await this.#l2.load(key, ttlSeconds, load, options)

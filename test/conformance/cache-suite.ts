@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it, after } from 'node:test'
 import type { BaseCache } from '../../src/cache/base-cache.js'
+import type { LoadContext } from '../../src/runtime/ports.js'
 
 /** One behaviour for every cache adapter. */
 export function cacheConformance (name: string, create: () => Promise<BaseCache>): void {
@@ -95,6 +96,22 @@ export function cacheConformance (name: string, create: () => Promise<BaseCache>
       await ready
       await assert.rejects(cache.wrap('f', 60, async () => { throw new Error('database down') }), /database down/)
       assert.equal(await cache.wrap('f', 60, async () => 'ok'), 'ok')
+    })
+
+    it('a load after an invalidation with a write position is told to read at or after it', async () => {
+      await ready
+      const seen: Array<string | undefined> = []
+      const load = async ({ after }: LoadContext): Promise<number> => { seen.push(after); return seen.length }
+      await cache.wrap('fenced', 60, load)
+      await cache.invalidate({ keys: ['fenced'], after: '00000000/00000200' })
+      await cache.invalidate({ keys: ['fenced'], after: '00000000/00000100' })
+      assert.equal(await cache.get('fenced'), undefined, 'invalidated')
+      await cache.wrap('fenced', 60, load)
+      // A list never cached before the write is fenced through its tag.
+      await cache.invalidate({ tags: ['fenced-lists'], after: '00000000/00000300' })
+      await cache.wrap('new-list', 60, load, { tags: ['fenced-lists'] })
+      await cache.wrap('unrelated', 60, load)
+      assert.deepEqual(seen, [undefined, '00000000/00000200', '00000000/00000300', undefined], 'the greatest position; nothing for others')
     })
 
     it('a returned value cannot be changed by the caller', async () => {

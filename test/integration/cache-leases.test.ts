@@ -144,3 +144,17 @@ test('an entry and its lease share a hash slot, and every script is given the ke
   assert.deepEqual(keys, [`r${prefixes}:tag:{lists}`, `r${prefixes}:{products:cat:{q}:1}`])
   await a.close()
 })
+
+test('a write fence reaches every instance: after one instance invalidates with a write position, a load on another reads at or after it', async (t) => {
+  for (const [a, b] of [await tieredPair(), redisPair()]) {
+    t.after(async () => { await a.close(); await b.close() })
+    await a.wrap('product:9', 60, async () => ({ price: 100 }))
+    await a.invalidate({ keys: ['product:9'], tags: ['lists'], after: '00000001/0000A000' })
+    let after: string | undefined
+    assert.deepEqual(await b.wrap('product:9', 60, async (context) => { after = context.after; return { price: 90 } }), { price: 90 })
+    assert.equal(after, '00000001/0000A000', `${a.constructor.name}: the key's fence`)
+    after = undefined
+    await b.wrap('products:search', 30, async (context) => { after = context.after; return [] }, { tags: ['lists'] })
+    assert.equal(after, '00000001/0000A000', 'the tag\'s fence, for a key first cached after the write')
+  }
+})
