@@ -6,6 +6,7 @@ import type { CacheSetOptions, Invalidation, LoadContext } from '../runtime/port
 import type { RedisTarget } from '../runtime/redis-client.js'
 import { BaseCache } from './base-cache.js'
 import type { StoredEntry } from './cache-entry.js'
+import { HotKeys } from './hot-keys.js'
 import { InvalidationBus } from './invalidation-bus.js'
 import { LocalEntries } from './local-entries.js'
 import { RedisCache, type RedisCacheOptions } from './redis-cache.js'
@@ -13,6 +14,8 @@ import { RedisCache, type RedisCacheOptions } from './redis-cache.js'
 export interface TieredCacheOptions extends Omit<RedisCacheOptions, 'bus'> {
   /** Entries the in-process tier holds (an LRU). */
   readonly l1MaxEntries: number
+  /** When set, L1 keeps only keys among this many hottest (top-k of look-ups); unset: every key. */
+  readonly l1HotKeys?: number | undefined
 }
 
 /**
@@ -30,6 +33,7 @@ export class TieredCache extends BaseCache implements ReportsDependencies {
   readonly #l1: LocalEntries
   readonly #l2: RedisCache
   readonly #bus: InvalidationBus
+  readonly #hot: HotKeys | undefined
   /** Counts invalidations seen; a read from L2 fills L1 only if it did not change meanwhile. */
   #epoch = 0
 
@@ -38,6 +42,7 @@ export class TieredCache extends BaseCache implements ReportsDependencies {
     const origin = randomUUID()
     const channel = `${prefix}bus`
     this.#l1 = new LocalEntries(options.l1MaxEntries)
+    this.#hot = options.l1HotKeys === undefined ? undefined : new HotKeys(options.l1HotKeys)
     this.#l2 = new RedisCache(target, prefix, { ...options, bus: { channel, origin } })
     this.#bus = new InvalidationBus(target, channel, origin, {
       onInvalidate: (keys, tags) => { this.#drop(keys, tags) },
@@ -57,6 +62,7 @@ export class TieredCache extends BaseCache implements ReportsDependencies {
     const values: Array<T | undefined> = []
     const missing: number[] = []
     keys.forEach((key, i) => {
+      this.#hot?.observe(key)
       const local = this.#bus.live ? this.#l1.get<T>(key, now) : undefined
       if (local !== undefined && local.freshUntil > now) {
         cacheL1Requests.inc({ result: 'hit' })
@@ -99,6 +105,7 @@ export class TieredCache extends BaseCache implements ReportsDependencies {
 
   override async wrap<T>(key: string, ttlSeconds: number, load: (context: LoadContext) => Promise<T>, options: CacheSetOptions = {}): Promise<T> {
     const now = Date.now()
+    this.#hot?.observe(key)
     const local = this.#bus.live ? this.#l1.get<T>(key, now) : undefined
     if (local !== undefined) {
       cacheRequests.inc({ result: 'hit' })
@@ -126,9 +133,18 @@ export class TieredCache extends BaseCache implements ReportsDependencies {
     })
   }
 
-  /** Keeps an entry read from L2 in L1, unless the bus is down or an invalidation came in since `epoch`. */
+  /** The hottest keys this instance sees, hottest first (none unless `l1HotKeys` is set). */
+  hotKeys (n?: number): Array<{ key: string, count: number }> {
+    return this.#hot?.top(n) ?? []
+  }
+
+  /**
+   * Keeps an entry read from L2 in L1, unless the bus is down, an invalidation came in since
+   * `epoch`, or only hot keys are kept and this one is not.
+   */
   #keep (key: string, entry: StoredEntry, epoch: number): void {
     if (!this.#bus.live || epoch !== this.#epoch) return
+    if (this.#hot !== undefined && !this.#hot.isHot(key)) return
     this.#l1.set(key, entry, entry.tags)
   }
 

@@ -70,7 +70,11 @@ export const cacheConfigSchema = z.discriminatedUnion('kind', [
      */
     l1: z.union([
       z.literal(false),
-      z.object({ maxEntries: z.number().int().min(1).max(10_000_000).optional() }).strict(),
+      z.object({
+        maxEntries: z.number().int().min(1).max(10_000_000).optional(),
+        /** Keep only keys among this many hottest (top-k of look-ups) in L1; unset: every key. */
+        hotKeys: z.number().int().min(1).max(100_000).optional(),
+      }).strict(),
     ]).optional(),
     /** How long past its TTL a value may still be served while one loader refreshes it (unset: 0, never). */
     graceSeconds: z.number().int().min(0).max(86_400).optional(),

@@ -32,7 +32,7 @@ export function createCache (config: CacheConfig): BaseCache {
       // Two tiers unless turned off (`l1: false`): see docs/cache.md.
       return config.l1 === false
         ? new RedisCache(redisTargetOf(config), config.prefix, options)
-        : new TieredCache(redisTargetOf(config), config.prefix, { ...options, l1MaxEntries: config.l1?.maxEntries ?? 10_000 })
+        : new TieredCache(redisTargetOf(config), config.prefix, { ...options, l1MaxEntries: config.l1?.maxEntries ?? 10_000, l1HotKeys: config.l1?.hotKeys })
     }
   }
 }

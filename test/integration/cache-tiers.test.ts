@@ -99,3 +99,19 @@ test('getMany takes what L1 has and asks Redis for the rest in one call', async 
   assert.equal(await b.get('k2'), 2)
   assert.deepEqual(await b.getMany(['k1', 'k2', 'missing', 'k3']), [1, 2, undefined, 3])
 })
+
+test('with l1HotKeys, L1 keeps only the hottest keys: a key read once stays in Redis only', async (t) => {
+  const prefix = `t${++prefixes}:`
+  const options = { l1MaxEntries: 100, l1HotKeys: 5, ttl: { graceSeconds: 0, jitter: 0 } }
+  const a = new TieredCache(url, prefix, options)
+  t.after(async () => { await a.close() })
+  await a.ready()
+  await a.set('cold', 'c', 60)
+  await a.set('hot', 'h', 60)
+  for (let i = 0; i < 5; i++) assert.equal(await a.get('hot'), 'h')
+  assert.equal(await a.get('cold'), 'c')
+  await raw.del(`${prefix}{cold}`, `${prefix}{hot}`)
+  assert.equal(await a.get('hot'), 'h', 'the hot key is served from L1')
+  assert.equal(await a.get('cold'), undefined, 'the cold key was not kept in L1')
+  assert.equal(a.hotKeys(1)[0]?.key, 'hot')
+})

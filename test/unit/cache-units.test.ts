@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { decodeEntry, encodeEntry, entryTimes } from '../../src/cache/cache-entry.js'
+import { HotKeys } from '../../src/cache/hot-keys.js'
 import { LocalEntries } from '../../src/cache/local-entries.js'
 import { MemoryCache } from '../../src/cache/memory-cache.js'
 import { RedisCache } from '../../src/cache/redis-cache.js'
@@ -19,6 +20,7 @@ test('the cache\'s fields are checked, and a bad one is named', () => {
   const cases: Array<[Record<string, unknown>, string]> = [
     [{ l1: { maxEntries: 0 } }, 'cache.l1'],
     [{ l1: true }, 'cache.l1'],
+    [{ l1: { hotKeys: 0 } }, 'cache.l1'],
     [{ graceSeconds: -1 }, 'cache.graceSeconds'],
     [{ jitter: 0.9 }, 'cache.jitter'],
     [{ leases: { ms: 10 } }, 'cache.leases.ms'],
@@ -76,4 +78,16 @@ test('a stale in-process entry is served only until its grace ends', () => {
   entries.set('k', { value: 'v', freshUntil: 1000, staleUntil: 2000 }, [], 0)
   assert.equal(entries.get('k', 1500)?.value, 'v')
   assert.equal(entries.get('k', 2000), undefined)
+})
+
+test('hot keys: the most requested keys are found among many cold ones, and a cold key is never hot', () => {
+  const hot = new HotKeys(10)
+  for (let round = 0; round < 50; round++) {
+    for (const key of ['product:1', 'product:2', 'product:3']) hot.observe(key)
+    hot.observe(`search:${round}`)
+  }
+  assert.deepEqual(hot.top(3).map((h) => h.key).sort(), ['product:1', 'product:2', 'product:3'])
+  assert.ok(hot.isHot('product:1'))
+  assert.equal(hot.isHot('search:49'), false, 'one request: not hot, though it took over a counter')
+  assert.equal(hot.isHot('never-seen'), false)
 })
