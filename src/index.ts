@@ -2,8 +2,8 @@
 export { defineService, type ServiceDefinition, type SeedOptions } from './runtime/service.js'
 export { defineConfig, type StackConfigInput } from './config/stack-config.js'
 export type {
-  AttemptDecision, AttemptLimit, Cache, CacheSetOptions, Db, EnqueueOptions, JobContext, JobHandler, Jobs, JsonValue, Logger, Ports,
-  Queryable, QueryResult, RateLimiter, ReadOptions, Session, WritePosition,
+  AttemptDecision, AttemptLimit, Cache, CacheSetOptions, Db, EnqueueOptions, Invalidation, JobContext, JobHandler, Jobs, JsonValue, Logger, Ports,
+  LoadContext, Queryable, QueryResult, RateLimiter, ReadOptions, Session, WritePosition,
 } from './runtime/ports.js'
 export { OutgrowError, ERRORS, type ErrorCode } from './errors/index.js'
 export { bearerTokenMatches } from './config/admin-token.js'

@@ -25,10 +25,11 @@ export const productKey = (id: number): string => `product:${id}`
 
 /** A product through the cache (cache-aside); undefined when it does not exist. */
 export async function loadProduct (ports: Ports, id: number): Promise<Product | undefined> {
-  const found = await ports.cache.wrap(productKey(id), PRODUCT_TTL, async () => {
+  // `after`: a load that follows a write reads at or after it, so a lagging replica's old row is never cached.
+  const found = await ports.cache.wrap(productKey(id), PRODUCT_TTL, async ({ after }) => {
     const result = await ports.db.read<{ id: number, name: string, description: string, category: string, price_cents: number, stock: number }>(
       `SELECT p.id, p.name, p.description, c.name AS category, p.price_cents, p.stock
-         FROM products p JOIN categories c ON c.id = p.category_id WHERE p.id = $1`, [id])
+         FROM products p JOIN categories c ON c.id = p.category_id WHERE p.id = $1`, [id], { after })
     const row = result.rows[0]
     // null (not undefined) is cached too: a missing product is a cheap miss next time.
     return row === undefined
@@ -36,6 +37,18 @@ export async function loadProduct (ports: Ports, id: number): Promise<Product | 
       : { id: row.id, name: row.name, description: row.description, category: row.category, priceCents: row.price_cents, stock: row.stock }
   })
   return found ?? undefined
+}
+
+/**
+ * Several products: one cache round trip for all of them (getMany), and cache-aside loads, in
+ * parallel, for the misses only. In `ids`' order; undefined for a product that does not exist.
+ */
+export async function loadProducts (ports: Ports, ids: readonly number[]): Promise<Array<Product | undefined>> {
+  const cached = await ports.cache.getMany<Product | null>(ids.map(productKey))
+  return await Promise.all(ids.map(async (id, i) => {
+    const hit = cached[i]
+    return hit === undefined ? await loadProduct(ports, id) : hit ?? undefined
+  }))
 }
 
 export async function requireProduct (ports: Ports, id: number): Promise<Product> {
@@ -46,7 +59,7 @@ export async function requireProduct (ports: Ports, id: number): Promise<Product
 
 export async function listProducts (ports: Ports, filter: { category?: string | undefined, q?: string | undefined, page: number }): Promise<ProductPage> {
   const key = `products:${filter.category ?? ''}:${filter.q ?? ''}:${filter.page}`
-  return await ports.cache.wrap(key, LIST_TTL, async () => {
+  return await ports.cache.wrap(key, LIST_TTL, async ({ after }) => {
     const result = await ports.db.read<{ id: number, name: string, category: string, price_cents: number, stock: number }>(
       `SELECT p.id, p.name, c.name AS category, p.price_cents, p.stock
          FROM products p JOIN categories c ON c.id = p.category_id
@@ -54,7 +67,7 @@ export async function listProducts (ports: Ports, filter: { category?: string | 
           AND ($2::text IS NULL OR p.search @@ plainto_tsquery('simple', $2))
         ORDER BY p.id
         LIMIT $3 OFFSET $4`,
-      [filter.category ?? null, filter.q ?? null, PAGE_SIZE + 1, (filter.page - 1) * PAGE_SIZE])
+      [filter.category ?? null, filter.q ?? null, PAGE_SIZE + 1, (filter.page - 1) * PAGE_SIZE], { after })
     const rows = result.rows.slice(0, PAGE_SIZE)
     return {
       items: rows.map((r) => ({ id: r.id, name: r.name, category: r.category, priceCents: r.price_cents, stock: r.stock })),

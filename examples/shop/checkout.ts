@@ -77,7 +77,7 @@ export async function completeCheckout (ports: Ports, request: FastifyRequest, o
   })
   await afterCommit(ports, orderId, 'remember the write position', async () => { await rememberWrite(request.session, position) })
   await afterCommit(ports, orderId, 'invalidate the cached products', async () => {
-    await ports.cache.delete(...lines.map(([productId]) => productKey(productId)))
+    await ports.cache.invalidate({ keys: lines.map(([productId]) => productKey(productId)), after: position })
   })
   // A receipt not enqueued here is enqueued by a replay of the request, or by the recovery in
   // the service's onStart (orders still 'placed' after 30 s).

@@ -1,12 +1,15 @@
 import { cacheRequests } from '../runtime/metrics.js'
-import type { Cache, CacheSetOptions } from '../runtime/ports.js'
+import type { Cache, CacheSetOptions, Invalidation, LoadContext } from '../runtime/ports.js'
+import { WriteFences } from './write-fences.js'
 
 /**
  * Cache-aside on top of get/set, shared by every cache adapter. Concurrent misses on one key in
- * this process share one load (no stampede from a single instance).
+ * this process share one load (no stampede from a single instance); adapters shared by several
+ * instances add leases on top (lease-load.ts).
  */
 export abstract class BaseCache implements Cache {
   readonly #loading = new Map<string, Promise<unknown>>()
+  readonly #fences = new WriteFences()
 
   abstract get<T>(key: string): Promise<T | undefined>
   abstract set<T>(key: string, value: T, ttlSeconds: number, options?: CacheSetOptions): Promise<void>
@@ -14,23 +17,43 @@ export abstract class BaseCache implements Cache {
   abstract invalidateTags (...tags: string[]): Promise<void>
   abstract close (): Promise<void>
 
-  async wrap<T>(key: string, ttlSeconds: number, load: () => Promise<T>, options?: CacheSetOptions): Promise<T> {
+  async getMany<T>(keys: readonly string[]): Promise<Array<T | undefined>> {
+    return await Promise.all(keys.map(async (key) => await this.get<T>(key)))
+  }
+
+  async setMany<T>(entries: ReadonlyArray<{ readonly key: string, readonly value: T }>, ttlSeconds: number, options?: CacheSetOptions): Promise<void> {
+    await Promise.all(entries.map(async ({ key, value }) => { await this.set(key, value, ttlSeconds, options) }))
+  }
+
+  async invalidate (what: Invalidation): Promise<void> {
+    const keys = what.keys ?? []
+    const tags = what.tags ?? []
+    if (what.after !== undefined) this.#fences.add(keys, tags, what.after)
+    await Promise.all([this.delete(...keys), this.invalidateTags(...tags)])
+  }
+
+  async wrap<T>(key: string, ttlSeconds: number, load: (context: LoadContext) => Promise<T>, options?: CacheSetOptions): Promise<T> {
     const cached = await this.get<T>(key)
     if (cached !== undefined) {
       cacheRequests.inc({ result: 'hit' })
       return cached
     }
     cacheRequests.inc({ result: 'miss' })
-    const pending = this.#loading.get(key)
-    if (pending !== undefined) return await (pending as Promise<T>)
-    const loading = (async () => {
-      const value = await load()
+    return await this.singleFlight(key, async () => {
+      const value = await load({ after: this.#fences.of(key, options?.tags ?? []) })
       if (value !== undefined) await this.set(key, value, ttlSeconds, options)
       return value
-    })()
-    this.#loading.set(key, loading)
+    })
+  }
+
+  /** Runs `fn` for `key` unless a run for it is under way in this process; then shares that run's result. */
+  protected async singleFlight<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const pending = this.#loading.get(key)
+    if (pending !== undefined) return await (pending as Promise<T>)
+    const running = fn()
+    this.#loading.set(key, running)
     try {
-      return await loading
+      return await running
     } finally {
       this.#loading.delete(key)
     }

@@ -1,48 +1,39 @@
-import { LRUCache } from 'lru-cache'
 import type { CacheSetOptions } from '../runtime/ports.js'
 import { BaseCache } from './base-cache.js'
+import { LocalEntries } from './local-entries.js'
 
 /** In-process LRU cache with TTLs and tags: the single-server default. */
 export class MemoryCache extends BaseCache {
-  readonly #entries: LRUCache<string, { value: unknown }>
-  readonly #tags = new Map<string, Set<string>>()
+  readonly #entries: LocalEntries
 
   constructor (maxEntries: number) {
     super()
-    this.#entries = new LRUCache({ max: maxEntries, ttlAutopurge: false })
+    this.#entries = new LocalEntries(maxEntries)
   }
 
   async get<T>(key: string): Promise<T | undefined> {
-    // Values are cloned so a caller mutating its copy cannot change what others read.
-    const entry = this.#entries.get(key)
-    return entry === undefined ? undefined : structuredClone(entry.value) as T
+    return this.#entries.get<T>(key)?.value
   }
 
   async set<T>(key: string, value: T, ttlSeconds: number, options: CacheSetOptions = {}): Promise<void> {
-    this.#entries.set(key, { value: structuredClone(value) }, { ttl: ttlSeconds * 1000 })
-    for (const tag of options.tags ?? []) {
-      let keys = this.#tags.get(tag)
-      if (keys === undefined) this.#tags.set(tag, keys = new Set())
-      keys.add(key)
-    }
+    const now = Date.now()
+    const until = now + ttlSeconds * 1000
+    this.#entries.set(key, { value, freshUntil: until, staleUntil: until }, options.tags, now)
   }
 
   async delete (...keys: string[]): Promise<void> {
-    for (const key of keys) this.#entries.delete(key)
+    this.#entries.delete(keys)
   }
 
   async invalidateTags (...tags: string[]): Promise<void> {
-    for (const tag of tags) {
-      const keys = this.#tags.get(tag)
-      if (keys === undefined) continue
-      this.#tags.delete(tag)
-      for (const key of keys) this.#entries.delete(key)
-    }
+    this.#entries.invalidateTags(tags)
   }
+
+  /** Tags indexed (they leave with their entries). */
+  get tagCount (): number { return this.#entries.tagCount }
 
   async close (): Promise<void> {
     this.#entries.clear()
-    this.#tags.clear()
   }
 }
 

@@ -1,23 +1,45 @@
+import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { isRedisConnectionError } from '../runtime/connection-errors.js'
 import type { DependencyHealth, DependencyState, ReportsDependencies } from '../runtime/dependencies.js'
 import { adapterLog } from '../runtime/log.js'
-import { cacheDegraded, cacheErrors } from '../runtime/metrics.js'
-import type { CacheSetOptions } from '../runtime/ports.js'
+import { cacheDegraded, cacheErrors, cacheLeases, cacheRequests } from '../runtime/metrics.js'
+import type { CacheSetOptions, Invalidation, LoadContext, WritePosition } from '../runtime/ports.js'
 import { createFailFastRedis, type RedisTarget } from '../runtime/redis-client.js'
 import { BaseCache } from './base-cache.js'
 import { CacheBreaker } from './breaker.js'
+import { NO_GRACE, decodeEntry, encodeEntry, entryTimes, type StoredEntry, type TtlPolicy } from './cache-entry.js'
+import { encodeBusMessage } from './invalidation-bus.js'
+import { loadWithLease, type LeasedStore, type Loaded, type Lookup } from './lease-load.js'
+import { FENCE, FILL, LOOKUP, RELEASE, TAG_ADD, entryFenceKey, entryKey, leaseKey, tagFenceKey, tagKey } from './redis-scripts.js'
+import { FENCE_SECONDS, laterPosition } from './write-fences.js'
 import { UnconfirmedInvalidations } from './unconfirmed-invalidations.js'
 
-// Deletes every key a tag lists, and the tag, in one atomic step.
-const INVALIDATE_TAG = `
-local keys = redis.call('SMEMBERS', KEYS[1])
-for i = 1, #keys do redis.call('DEL', keys[i]) end
-redis.call('DEL', KEYS[1])
-return #keys`
+export interface RedisCacheOptions {
+  /** Consecutive failed calls that open the breaker, and how long it stays open. */
+  readonly breaker?: { readonly failures: number, readonly openMs: number }
+  /** Grace (stale-while-revalidate) and TTL jitter. */
+  readonly ttl?: TtlPolicy
+  /** How long a lease lasts (a loader that dies blocks no one longer), and how long other misses wait for its value. */
+  readonly leases?: { readonly ms: number, readonly waitMs: number }
+  /** The most keys one tag's set holds; a key that would go beyond is not cached. */
+  readonly maxTagKeys?: number
+  /** Publish every invalidation and set on this channel (the tiered cache's bus), as `origin`. */
+  readonly bus?: { readonly channel: string, readonly origin: string }
+}
+
+interface Scripts {
+  cacheLookup(entry: string, lease: string, fence: string, now: number, token: string, leaseMs: number): Promise<[string, number, number, string]>
+  cacheFill(entry: string, lease: string, token: string, payload: string, px: number): Promise<number>
+  cacheRelease(lease: string, token: string): Promise<number>
+  cacheTagAdd(tag: string, fence: string, key: string, max: number, seconds: number): Promise<[number, string]>
+  cacheFence(fence: string, position: string, px: number): Promise<number>
+}
 
 /**
- * Shared cache in Redis: values as JSON with TTLs; tags as Redis sets of keys.
+ * Shared cache in Redis: entries with a fresh and a stale time (cache-entry.ts), leases against
+ * stampedes and against storing a value loaded before a write (lease-load.ts), tags as bounded
+ * Redis sets. Every script declares its keys (redis-scripts.ts).
  *
  * A cache is an optimisation, so a Redis that fails never fails the request (it fails open): a
  * get is a miss (the caller loads from the database), a set is skipped, and a delete or tag
@@ -25,22 +47,37 @@ return #keys`
  * confirms it. A breaker (breaker.ts) stops asking a Redis that keeps failing; while it is not
  * closed the cache is `degraded` (in /readyz and outgrow_cache_degraded).
  */
-export class RedisCache extends BaseCache implements ReportsDependencies {
+export class RedisCache extends BaseCache implements ReportsDependencies, LeasedStore {
   readonly #redis: Redis
+  readonly #scripts: Scripts
   readonly #health: DependencyHealth
   readonly #prefix: string
   readonly #unconfirmed: UnconfirmedInvalidations
   readonly #breaker: CacheBreaker
+  readonly #policy: TtlPolicy
+  readonly #leases: { readonly ms: number, readonly waitMs: number }
+  readonly #maxTagKeys: number
+  readonly #bus: { readonly channel: string, readonly origin: string } | undefined
 
-  constructor (target: RedisTarget, prefix: string, breaker: { failures: number, openMs: number } = { failures: 5, openMs: 2000 }) {
+  constructor (target: RedisTarget, prefix: string, options: RedisCacheOptions = {}) {
     super()
     const { redis, health } = createFailFastRedis(target, 'cache')
     this.#redis = redis
     this.#health = health
     this.#prefix = prefix
+    this.#policy = options.ttl ?? NO_GRACE
+    this.#leases = options.leases ?? { ms: 5000, waitMs: 500 }
+    this.#maxTagKeys = options.maxTagKeys ?? 10_000
+    this.#bus = options.bus
+    redis.defineCommand('cacheLookup', { numberOfKeys: 3, lua: LOOKUP })
+    redis.defineCommand('cacheFill', { numberOfKeys: 2, lua: FILL })
+    redis.defineCommand('cacheRelease', { numberOfKeys: 1, lua: RELEASE })
+    redis.defineCommand('cacheTagAdd', { numberOfKeys: 2, lua: TAG_ADD })
+    redis.defineCommand('cacheFence', { numberOfKeys: 1, lua: FENCE })
+    this.#scripts = redis as unknown as Scripts
     cacheDegraded.set(0)
     this.#breaker = new CacheBreaker({
-      ...breaker,
+      ...(options.breaker ?? { failures: 5, openMs: 2000 }),
       onChange: (state) => {
         cacheDegraded.set(state === 'closed' ? 0 : 1)
         adapterLog.warn({ breaker: state }, state === 'closed' ? 'cache breaker closed: using redis again' : `cache breaker ${state}: serving from the database`)
@@ -52,29 +89,46 @@ export class RedisCache extends BaseCache implements ReportsDependencies {
   }
 
   async get<T>(key: string): Promise<T | undefined> {
-    // An entry whose invalidation Redis has not confirmed may be stale: load it instead.
-    if (this.#unconfirmed.has(key) || !this.#breaker.allow()) return undefined
-    let raw: string | null
+    return (await this.getEntries<T>([key]))[0]?.value
+  }
+
+  override async getMany<T>(keys: readonly string[]): Promise<Array<T | undefined>> {
+    return (await this.getEntries<T>(keys)).map((entry) => entry?.value)
+  }
+
+  /** The fresh entries of `keys` in one round trip (the GETs are pipelined); undefined for misses. */
+  async getEntries<T>(keys: readonly string[]): Promise<Array<StoredEntry<T> | undefined>> {
+    const asked = keys.filter((key) => !this.#unconfirmed.has(key))
+    if (asked.length === 0 || !this.#breaker.allow()) return keys.map(() => undefined)
+    let raws: Array<string | null>
     try {
-      raw = await this.#redis.get(this.#prefix + key)
+      raws = await Promise.all(asked.map(async (key) => await this.#redis.get(entryKey(this.#prefix, key))))
       this.#breaker.success()
     } catch (err) {
       this.#failed('get', err)
-      return undefined
+      return keys.map(() => undefined)
     }
-    return raw === null ? undefined : JSON.parse(raw) as T
+    const now = Date.now()
+    const found = new Map<string, StoredEntry<T>>()
+    asked.forEach((key, i) => {
+      const raw = raws[i]
+      const entry = raw === null || raw === undefined ? undefined : decodeEntry<T>(raw, 0)
+      if (entry !== undefined && entry.freshUntil > now) found.set(key, { ...entry, staleUntil: entry.freshUntil })
+    })
+    return keys.map((key) => found.get(key))
   }
 
   async set<T>(key: string, value: T, ttlSeconds: number, options: CacheSetOptions = {}): Promise<void> {
     if (this.#unconfirmed.has(key) || !this.#breaker.allow()) return
-    const fullKey = this.#prefix + key
-    const multi = this.#redis.multi().set(fullKey, JSON.stringify(value), 'EX', ttlSeconds)
-    for (const tag of options.tags ?? []) {
-      const tagKey = `${this.#prefix}tag:${tag}`
-      // The tag outlives its entries so an invalidation always finds them.
-      multi.sadd(tagKey, fullKey).expire(tagKey, ttlSeconds * 2, 'GT').expire(tagKey, ttlSeconds * 2, 'NX')
-    }
     try {
+      if (!(await this.#tag(key, options.tags ?? [], ttlSeconds)).cached) return
+      const now = Date.now()
+      const { freshUntil, staleUntil } = entryTimes(ttlSeconds, this.#policy, now)
+      // A set replaces whatever a loader holding the lease would store.
+      const multi = this.#redis.multi()
+        .set(entryKey(this.#prefix, key), encodeEntry(value, freshUntil, options.tags), 'PX', staleUntil - now)
+        .del(leaseKey(this.#prefix, key))
+      if (this.#bus !== undefined) multi.publish(this.#bus.channel, encodeBusMessage({ origin: this.#bus.origin, keys: [key], tags: [] }))
       await multi.exec()
       this.#breaker.success()
     } catch (err) {
@@ -92,10 +146,96 @@ export class RedisCache extends BaseCache implements ReportsDependencies {
     await this.#invalidateOrRemember([], tags, 'invalidate_tags')
   }
 
-  async #invalidateOrRemember (keys: string[], tags: string[], operation: string): Promise<void> {
+  override async invalidate (what: Invalidation): Promise<void> {
+    const keys = [...what.keys ?? []]
+    const tags = [...what.tags ?? []]
+    if (keys.length === 0 && tags.length === 0) return
+    await this.#invalidateOrRemember(keys, tags, 'invalidate', what.after)
+  }
+
+  override async wrap<T>(key: string, ttlSeconds: number, load: (context: LoadContext) => Promise<T>, options: CacheSetOptions = {}): Promise<T> {
+    return (await this.singleFlight(key, async () => await this.load(key, ttlSeconds, load, options))).value
+  }
+
+  /** wrap() with what it cached: the tiered cache keeps the same entry in its own tier. */
+  async load<T>(key: string, ttlSeconds: number, load: (context: LoadContext) => Promise<T>, options: CacheSetOptions = {}): Promise<Loaded<T>> {
+    const loaded = await loadWithLease(this, key, ttlSeconds, load, options, this.#leases.waitMs)
+    cacheRequests.inc({ result: loaded.hit === true ? 'hit' : 'miss' })
+    return loaded
+  }
+
+  async lookup<T>(key: string, tags: readonly string[], ttlSeconds: number): Promise<Lookup<T>> {
+    if (this.#unconfirmed.has(key) || !this.#breaker.allow()) return { state: 'unavailable' }
+    const entry = entryKey(this.#prefix, key)
+    const lease = leaseKey(this.#prefix, key)
+    const fence = entryFenceKey(this.#prefix, key)
+    try {
+      const now = Date.now()
+      const [raw, pttl] = await this.#scripts.cacheLookup(entry, lease, fence, now, '', this.#leases.ms)
+      const current = raw === '' ? undefined : decodeEntry<T>(raw, now + pttl)
+      if (current !== undefined && current.freshUntil > now) {
+        this.#breaker.success()
+        return { state: 'fresh', entry: current }
+      }
+      // A miss: the key joins its tags before it may be loaded, so an invalidation of a tag
+      // while it loads finds it and voids its lease.
+      const tagged = await this.#tag(key, tags, ttlSeconds)
+      if (!tagged.cached) return { state: 'unavailable', after: tagged.after }
+      const token = randomUUID()
+      const again = Date.now()
+      const [raw2, pttl2, state, keyFence] = await this.#scripts.cacheLookup(entry, lease, fence, again, token, this.#leases.ms)
+      this.#breaker.success()
+      const found = raw2 === '' ? undefined : decodeEntry<T>(raw2, again + pttl2)
+      const after = laterPosition(keyFence, tagged.after)
+      if (state === 0) return found === undefined ? { state: 'unavailable', after } : { state: 'fresh', entry: found }
+      return state === 1 ? { state: 'granted', entry: found, token, after } : { state: 'busy', entry: found, after }
+    } catch (err) {
+      this.#failed('get', err)
+      return { state: 'unavailable' }
+    }
+  }
+
+  async fill<T>(key: string, token: string, value: T, ttlSeconds: number, tags: readonly string[]): Promise<StoredEntry<T> | undefined> {
+    if (this.#unconfirmed.has(key) || !this.#breaker.allow()) return undefined
+    const now = Date.now()
+    const { freshUntil, staleUntil } = entryTimes(ttlSeconds, this.#policy, now)
+    try {
+      const stored = await this.#scripts.cacheFill(entryKey(this.#prefix, key), leaseKey(this.#prefix, key), token, encodeEntry(value, freshUntil, tags), staleUntil - now)
+      this.#breaker.success()
+      return stored === 1 ? { value, freshUntil, staleUntil, tags } : undefined
+    } catch (err) {
+      this.#failed('set', err)
+      return undefined
+    }
+  }
+
+  async release (key: string, token: string): Promise<void> {
+    try {
+      await this.#scripts.cacheRelease(leaseKey(this.#prefix, key), token)
+    } catch (err) {
+      // The lease runs out by itself.
+      this.#failed('release', err)
+    }
+  }
+
+  /**
+   * Adds key to each tag's set: cached is false when one is full (then the key is not cached);
+   * after is the greatest write fence of the tags.
+   */
+  async #tag (key: string, tags: readonly string[], ttlSeconds: number): Promise<{ cached: boolean, after?: WritePosition | undefined }> {
+    if (tags.length === 0) return { cached: true }
+    const seconds = Math.ceil(2 * (ttlSeconds + this.#policy.graceSeconds))
+    const added = await Promise.all(tags.map(async (tag) => await this.#scripts.cacheTagAdd(tagKey(this.#prefix, tag), tagFenceKey(this.#prefix, tag), key, this.#maxTagKeys, seconds)))
+    const after = added.reduce<WritePosition | undefined>((max, [, fence]) => laterPosition(max, fence), undefined)
+    if (added.every(([cached]) => cached === 1)) return { cached: true, after }
+    cacheLeases.inc({ outcome: 'tag_full' })
+    return { cached: false, after }
+  }
+
+  async #invalidateOrRemember (keys: string[], tags: string[], operation: string, after?: WritePosition): Promise<void> {
     try {
       if (!this.#breaker.allow()) throw new Error('cache breaker open')
-      await this.#invalidate(keys, tags)
+      await this.#invalidate(keys, tags, after)
     } catch (err) {
       this.#failed(operation, err)
       adapterLog.warn({ err, keys, tags }, 'cache invalidation failed; retrying until redis confirms it')
@@ -103,11 +243,28 @@ export class RedisCache extends BaseCache implements ReportsDependencies {
     }
   }
 
-  async #invalidate (keys: readonly string[], tags: readonly string[]): Promise<void> {
-    await Promise.all([
-      keys.length === 0 ? undefined : this.#redis.del(...keys.map((k) => this.#prefix + k)),
-      ...tags.map(async (tag) => await this.#redis.eval(INVALIDATE_TAG, 1, `${this.#prefix}tag:${tag}`)),
-    ])
+  /**
+   * Deletes the keys and the keys of the tags, each with its lease (so a load under way cannot
+   * store what it read before), then takes the deleted keys out of the tags' sets (keys added
+   * meanwhile stay), then tells the other instances. With a write position, the keys and tags
+   * are fenced first: for FENCE_SECONDS their loads read at or after it.
+   */
+  async #invalidate (keys: readonly string[], tags: readonly string[], after?: WritePosition): Promise<void> {
+    const members = await Promise.all(tags.map(async (tag) => await this.#redis.smembers(tagKey(this.#prefix, tag))))
+    const all = new Set([...keys, ...members.flat()])
+    if (after !== undefined) {
+      const px = FENCE_SECONDS * 1000
+      await Promise.all([
+        ...[...all].map(async (key) => await this.#scripts.cacheFence(entryFenceKey(this.#prefix, key), after, px)),
+        ...tags.map(async (tag) => await this.#scripts.cacheFence(tagFenceKey(this.#prefix, tag), after, px)),
+      ])
+    }
+    await Promise.all([...all].map(async (key) => await this.#redis.del(entryKey(this.#prefix, key), leaseKey(this.#prefix, key))))
+    await Promise.all(tags.map(async (tag, i) => {
+      const taken = members[i] ?? []
+      if (taken.length > 0) await this.#redis.srem(tagKey(this.#prefix, tag), ...taken)
+    }))
+    if (this.#bus !== undefined) await this.#redis.publish(this.#bus.channel, encodeBusMessage({ origin: this.#bus.origin, keys: [...keys], tags: [...tags] }))
     this.#health.markUp()
     this.#breaker.success()
   }

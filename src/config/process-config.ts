@@ -63,6 +63,30 @@ export const cacheConfigSchema = z.discriminatedUnion('kind', [
       failures: z.number().int().min(1).max(1000).default(5),
       openMs: z.number().int().min(10).max(600_000).default(2000),
     }).strict().optional(),
+    /**
+     * The in-process tier in front of Redis (docs/cache.md): an LRU of `maxEntries`, kept
+     * consistent by the invalidation bus. `false`: Redis only. Unset: on, 10 000 entries.
+     * (The defaults of these fields are applied where the cache is made, src/runtime/adapters.ts.)
+     */
+    l1: z.union([
+      z.literal(false),
+      z.object({
+        maxEntries: z.number().int().min(1).max(10_000_000).optional(),
+        /** Keep only keys among this many hottest (top-k of look-ups) in L1; unset: every key. */
+        hotKeys: z.number().int().min(1).max(100_000).optional(),
+      }).strict(),
+    ]).optional(),
+    /** How long past its TTL a value may still be served while one loader refreshes it (unset: 0, never). */
+    graceSeconds: z.number().int().min(0).max(86_400).optional(),
+    /** TTLs are shortened at random by up to this fraction, so entries set together expire apart (unset: 0.1). */
+    jitter: z.number().min(0).max(0.5).optional(),
+    /** A lease lasts `ms` at most (unset: 5000); other misses wait up to `waitMs` (unset: 500) for its value, then load uncached. */
+    leases: z.object({
+      ms: z.number().int().min(100).max(600_000).optional(),
+      waitMs: z.number().int().min(0).max(10_000).optional(),
+    }).strict().optional(),
+    /** The most keys one tag's set holds in Redis (unset: 10 000); a key beyond it is not cached. */
+    maxTagKeys: z.number().int().min(1).max(10_000_000).optional(),
   }).strict(),
 ]).superRefine((c, ctx) => { if (c.kind === 'redis') checkRedisTarget(c, ctx) })
 

@@ -1,5 +1,6 @@
 import { MemoryCache, NoCache } from '../cache/memory-cache.js'
 import { RedisCache } from '../cache/redis-cache.js'
+import { TieredCache } from '../cache/tiered-cache.js'
 import type { BaseCache } from '../cache/base-cache.js'
 import type { CacheConfig, JobsConfig, SessionConfig } from '../config/process-config.js'
 import { redisTargetOf } from '../config/redis-target.js'
@@ -21,7 +22,18 @@ export function createCache (config: CacheConfig): BaseCache {
   switch (config.kind) {
     case 'none': return new NoCache()
     case 'memory': return new MemoryCache(config.maxEntries)
-    case 'redis': return new RedisCache(redisTargetOf(config), config.prefix, config.breaker)
+    case 'redis': {
+      const options = {
+        ...(config.breaker === undefined ? {} : { breaker: config.breaker }),
+        ttl: { graceSeconds: config.graceSeconds ?? 0, jitter: config.jitter ?? 0.1 },
+        leases: { ms: config.leases?.ms ?? 5000, waitMs: config.leases?.waitMs ?? 500 },
+        maxTagKeys: config.maxTagKeys ?? 10_000,
+      }
+      // Two tiers unless turned off (`l1: false`): see docs/cache.md.
+      return config.l1 === false
+        ? new RedisCache(redisTargetOf(config), config.prefix, options)
+        : new TieredCache(redisTargetOf(config), config.prefix, { ...options, l1MaxEntries: config.l1?.maxEntries ?? 10_000, l1HotKeys: config.l1?.hotKeys })
+    }
   }
 }
 

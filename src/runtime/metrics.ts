@@ -69,6 +69,27 @@ export const dependencyUp = new client.Gauge({
   registers: [registry],
 })
 
+export const cacheLeases = new client.Counter({
+  name: 'outgrow_cache_leases_total',
+  help: 'What became of cache leases: filled (a loaded value stored), refused (its lease was voided by a delete), stale_served (a stale value served while one loader refreshes), wait_expired (waited for another loader in vain, loaded uncached)',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+})
+
+export const cacheL1Requests = new client.Counter({
+  name: 'outgrow_cache_l1_requests_total',
+  help: 'Look-ups in the in-process tier of the tiered cache, by result (hit, stale or miss: a miss asks Redis)',
+  labelNames: ['result'] as const,
+  registers: [registry],
+})
+
+export const cacheBusMessages = new client.Counter({
+  name: 'outgrow_cache_bus_messages_total',
+  help: 'Invalidations received from other instances on the cache bus, and times the bus was lost (the in-process tier is then emptied)',
+  labelNames: ['event'] as const,
+  registers: [registry],
+})
+
 export const cacheErrors = new client.Counter({
   name: 'outgrow_cache_errors_total',
   help: 'Cache operations that failed and were skipped (get served as a miss), by operation',

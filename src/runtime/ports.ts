@@ -50,13 +50,37 @@ export interface CacheSetOptions {
   readonly tags?: readonly string[]
 }
 
+/** What a cache-aside load is told. */
+export interface LoadContext {
+  /**
+   * The key (or one of its tags) was invalidated after a write at this position, recently: the
+   * load must read at or after it (pass it as `after` to `db.read`), so a lagging replica's old
+   * row is never cached.
+   */
+  readonly after?: WritePosition | undefined
+}
+
+/** What one write invalidates, and that write's position. */
+export interface Invalidation {
+  readonly keys?: readonly string[]
+  readonly tags?: readonly string[]
+  /** The write's position: loads of these keys and tags for a while read at or after it. */
+  readonly after?: WritePosition | undefined
+}
+
 export interface Cache {
   get<T>(key: string): Promise<T | undefined>
+  /** Several look-ups in one round trip; the values in the keys' order, undefined for a miss. */
+  getMany<T>(keys: readonly string[]): Promise<Array<T | undefined>>
   set<T>(key: string, value: T, ttlSeconds: number, options?: CacheSetOptions): Promise<void>
+  /** Several sets in one round trip, with one TTL and the same tags. */
+  setMany<T>(entries: ReadonlyArray<{ readonly key: string, readonly value: T }>, ttlSeconds: number, options?: CacheSetOptions): Promise<void>
   delete(...keys: string[]): Promise<void>
   invalidateTags(...tags: string[]): Promise<void>
+  /** Deletes keys and invalidates tags after a write; later loads of them read at or after its position. */
+  invalidate(what: Invalidation): Promise<void>
   /** Cache-aside: return the cached value, or load, store and return it. */
-  wrap<T>(key: string, ttlSeconds: number, load: () => Promise<T>, options?: CacheSetOptions): Promise<T>
+  wrap<T>(key: string, ttlSeconds: number, load: (context: LoadContext) => Promise<T>, options?: CacheSetOptions): Promise<T>
 }
 
 /** The per-request session. Field updates are atomic per field, so concurrent requests never overwrite each other. */

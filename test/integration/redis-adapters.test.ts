@@ -1,9 +1,7 @@
 import { after, before } from 'node:test'
-import { RedisCache } from '../../src/cache/redis-cache.js'
 import { BullMqQueue } from '../../src/jobs/bullmq-queue.js'
 import { RedisRateLimiter } from '../../src/limits/redis-limiter.js'
 import { RedisSessionStore } from '../../src/session/redis-store.js'
-import { cacheConformance } from '../conformance/cache-suite.js'
 import { jobQueueConformance } from '../conformance/jobs-suite.js'
 import { rateLimiterConformance } from '../conformance/rate-limiter-suite.js'
 import { sessionStoreConformance } from '../conformance/session-suite.js'
@@ -18,7 +16,7 @@ const ready = startRedis().then((started) => {
 before(async () => { await ready })
 after(async () => { await stop() })
 
-cacheConformance('redis', async () => { await ready; return new RedisCache(url, 'cache:') })
+// The cache adapters' suite runs in cache-conformance.test.ts.
 sessionStoreConformance('redis', async () => { await ready; return new RedisSessionStore(url, 3600) })
 rateLimiterConformance('redis', async () => { await ready; return new RedisRateLimiter(url) })
 let queueCount = 0

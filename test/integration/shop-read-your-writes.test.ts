@@ -3,7 +3,7 @@ import { after, before, beforeEach, afterEach, test } from 'node:test'
 import pg from 'pg'
 import { parseLsn } from '../../src/data/lsn.js'
 import { startEngines, type TestEngines } from '../helpers/engines.js'
-import { Browser, startShop, type ShopUnderTest } from '../helpers/shop.js'
+import { ADMIN_TOKEN, Browser, startShop, type ShopUnderTest } from '../helpers/shop.js'
 import { waitUntil } from '../helpers/wait.js'
 
 /**
@@ -19,7 +19,7 @@ before(async () => {
   engines = await startEngines({ replica: true })
   replica = new pg.Pool({ connectionString: engines.replica?.url, max: 2 })
   replica.on('error', () => {})
-  shop = await startShop({ primary: engines.primary.url, replicas: [engines.replica?.url as string], cache: { kind: 'none' }, session: { kind: 'memory', ttlSeconds: 3600 } })
+  shop = await startShop({ primary: engines.primary.url, replicas: [engines.replica?.url as string], cache: { kind: 'memory', maxEntries: 1000 }, session: { kind: 'memory', ttlSeconds: 3600 } })
 })
 after(async () => {
   await shop.close()
@@ -81,4 +81,22 @@ test('right after registering, /api/me answers with the new user, though the rep
   assert.equal(registered.status, 201)
   const me = await browser.request('GET', '/api/me')
   assert.deepEqual(me.json, { id: registered.json.id, email: 'fresh@example.com', name: 'Fresh' })
+})
+
+test('after an admin write, the next cached loads of the product and of the lists read at or after it, though the replica is behind', async () => {
+  const anyone = new Browser(shop.app)
+  const before = await anyone.request('GET', '/api/products/7')
+  assert.equal(before.status, 200)
+  const listed = async (): Promise<number | undefined> => {
+    const page = await anyone.request('GET', '/api/products?q=' + encodeURIComponent(String(before.json.name)))
+    return (page.json.items as Array<{ id: number, priceCents: number }>).find((p) => p.id === 7)?.priceCents
+  }
+  assert.equal(await listed(), before.json.priceCents, 'the list is cached too')
+  const price = Number(before.json.priceCents) + 1
+  const admin = new Browser(shop.app)
+  assert.equal((await admin.request('PUT', '/api/admin/products/7', { priceCents: price }, { authorization: `Bearer ${ADMIN_TOKEN}` })).status, 200)
+  const { rows } = await replica.query<{ price_cents: number }>('SELECT price_cents FROM products WHERE id = 7')
+  assert.equal(rows[0]?.price_cents, before.json.priceCents, 'the replica is behind')
+  assert.equal((await anyone.request('GET', '/api/products/7')).json.priceCents, price, 'not the replica\'s old price')
+  assert.equal(await listed(), price)
 })

@@ -51,7 +51,7 @@ test('after openMs one probe goes through (half-open): its success closes the br
 })
 
 test('a Redis cache whose Redis is gone fails open: gets are misses, sets and deletes never throw, degraded once the breaker opens', async (t) => {
-  const cache = new RedisCache(`redis://127.0.0.1:${await freePort()}`, 'cache:', { failures: 3, openMs: 60_000 })
+  const cache = new RedisCache(`redis://127.0.0.1:${await freePort()}`, 'cache:', { breaker: { failures: 3, openMs: 60_000 } })
   t.after(async () => { await cache.close() })
   assert.deepEqual(cache.degradedParts(), [])
   for (let i = 0; i < 3; i++) assert.equal(await cache.get('product:1'), undefined)

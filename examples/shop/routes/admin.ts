@@ -26,9 +26,9 @@ export function adminRoutes (app: FastifyInstance, ports: Ports): void {
         WHERE id = $1 RETURNING id, price_cents, stock`, [id, input.priceCents ?? null, input.stock ?? null])
     const row = result.rows[0]
     if (row === undefined) throw new OutgrowError('OUTGROW_NOT_FOUND', `product ${id} does not exist`)
-    // Invalidation on write: the product page and every list that may show it.
-    await ports.cache.delete(productKey(id))
-    await ports.cache.invalidateTags(LISTS_TAG)
+    // Invalidation on write: the product page and every list that may show it; their next loads
+    // read at or after this write.
+    await ports.cache.invalidate({ keys: [productKey(id)], tags: [LISTS_TAG], after: result.position })
     return { id: row.id, priceCents: row.price_cents, stock: row.stock }
   })
 }

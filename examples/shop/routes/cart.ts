@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { OutgrowError, type Ports } from '../../../src/index.js'
 import { CART_PREFIX, MAX_CART_LINES, MAX_QTY_PER_ITEM, cartQuantities } from '../cart.js'
-import { loadProduct, requireProduct } from '../catalog-data.js'
+import { loadProducts, requireProduct } from '../catalog-data.js'
 import { parse } from '../validation.js'
 
 const addItem = z.object({
@@ -13,11 +13,12 @@ const addItem = z.object({
 const productParam = z.object({ productId: z.coerce.number().int().positive().max(2_147_483_647) })
 
 export async function cartView (ports: Ports, request: FastifyRequest): Promise<{ items: unknown[], totalCents: number }> {
-  const lines = await cartQuantities(request.session)
+  const lines = [...(await cartQuantities(request.session))]
+  const products = await loadProducts(ports, lines.map(([productId]) => productId))
   const items = []
   let totalCents = 0
-  for (const [productId, qty] of lines) {
-    const product = await loadProduct(ports, productId)
+  for (const [i, [productId, qty]] of lines.entries()) {
+    const product = products[i]
     if (product === undefined) continue
     totalCents += product.priceCents * qty
     items.push({ productId, name: product.name, priceCents: product.priceCents, qty, lineCents: product.priceCents * qty })
