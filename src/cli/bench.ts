@@ -135,11 +135,11 @@ export async function bench (options: BenchCliOptions): Promise<void> {
     await benchScenario(options, options.scenario, log)
     return
   }
-  if (options.levels !== undefined && options.rate === undefined) {
-    await benchLevelCapacity(options, options.levels, log)
+  if ((options.levels !== undefined || options.scaleOut !== undefined) && options.rate === undefined) {
+    await benchLevelCapacity(options, options.levels ?? [], log)
     return
   }
-  if (options.scaleOut !== undefined) throw new OutgrowError('OUTGROW_CONFIG_INVALID', '--scale-out needs --levels and no --rate (it is part of the capacity search)', { field: 'scaleOut' })
+  if (options.scaleOut !== undefined) throw new OutgrowError('OUTGROW_CONFIG_INVALID', '--scale-out is part of the capacity search: it takes no --rate', { field: 'scaleOut' })
   if (options.levels !== undefined) {
     const { report, files } = await benchLevels({ configFile: resolveConfigFile(options.config), levels: options.levels, load, outDir: options.out, overrides: configOverrides(options), log })
     process.stdout.write(`${levelsTable(report.levels)}\n\nreport written to ${files.join(' and ')}\n`)
