@@ -12,6 +12,7 @@ import { diagnoseKnee, type KneeDiagnosis } from './knee.js'
 import { describeMachine, type MachineDescription } from './machine.js'
 import { runOpenLoop } from './open-loop.js'
 import { progressPrinter } from './progress.js'
+import { quietStart } from './quiet-start.js'
 import { compactJson } from './scenario-bench.js'
 import { UserMix } from './user-mix.js'
 import { loginUsers } from './virtual-users.js'
@@ -26,6 +27,8 @@ export interface CapacityTarget {
 }
 
 export interface CapacityRun {
+  /** The machine's single-core speed just before this run (calibration ops/s): it drifts. */
+  readonly calibration: number
   readonly capacity: number
   readonly firstFailing: number
   readonly limited: boolean
@@ -41,6 +44,8 @@ export interface TargetCapacity {
   readonly runs: readonly CapacityRun[]
   /** Median of the runs' capacities, with their range. */
   readonly capacity: { readonly median: number, readonly min: number, readonly max: number }
+  /** Capacity per 1000 calibration ops/s of the same run (the machine's speed taken out): median, min, max. */
+  readonly perCalibration: { readonly median: number, readonly min: number, readonly max: number }
   /** What ran out at the knee, measured on the last run. */
   readonly knee?: KneeDiagnosis | undefined
 }
@@ -88,12 +93,15 @@ export interface CapacityBenchOptions {
 
 /** Brings the target's stack up fresh, searches its capacity, diagnoses the knee when asked, brings it down. */
 async function measureRun (options: CapacityBenchOptions, target: CapacityTarget, bracket: readonly [number, number] | undefined, diagnose: boolean): Promise<{ run: CapacityRun, topology: Topology, emulation: string, instances: number, knee?: KneeDiagnosis }> {
+  const calibration = calibrateCpu().opsPerSecond
   const overrides = { ...options.overrides, level: target.level, port: await freePort(), ...(target.instances === undefined ? {} : { instances: target.instances }) }
   const loaded = await loadStackConfig(options.configFile, overrides)
   const stack = new Stack({ loaded, control: false, log: (line) => { options.log(`  ${target.label}: ${line}`) } })
   const info = await stack.up()
   try {
     const { settings } = options
+    const quiet = await quietStart(stack)
+    options.log(`  ${target.label}: ${quiet.quiet ? 'quiet' : 'still busy'} after ${(quiet.waitedMs / 1000).toFixed(1)} s (vacuum, checkpoint, then every server idle; busiest ${quiet.busiest})`)
     const users = await loginUsers(info.url, settings.users, settings.password)
     const mix = new UserMix(users, loaded.config.seed.products, seededRandom(42))
     const next = (): ReturnType<UserMix['next']> => mix.next()
@@ -107,7 +115,7 @@ async function measureRun (options: CapacityBenchOptions, target: CapacityTarget
       options.log(`  ${target.label}: ${step.rate} req/s (${step.kind}) ${step.pass ? 'holds' : `fails: ${step.reason}`}`)
     })
     const result = await searchCapacity(probe, { ...settings.search, bracket })
-    const run: CapacityRun = { capacity: result.capacity, firstFailing: result.firstFailing, limited: result.limited, steps }
+    const run: CapacityRun = { calibration, capacity: result.capacity, firstFailing: result.firstFailing, limited: result.limited, steps }
     const instances = info.processes.filter((p) => p.role === 'app').length
     if (!diagnose || result.capacity === 0) return { run, topology: info.topology, emulation: info.emulation, instances }
     // At the knee: just past the capacity, where the bottleneck is certainly at its limit.
@@ -133,7 +141,7 @@ async function measureTarget (options: CapacityBenchOptions, target: CapacityTar
     options.log(`${target.label}: run ${i + 1}: capacity ${last.run.capacity} req/s${last.run.limited ? ' (the search\'s maximum)' : ''}`)
   }
   if (last === undefined) throw new RangeError('repeats must be at least 1')
-  return { label: target.label, level: target.level, instances: last.instances, topology: last.topology, emulation: last.emulation, runs, capacity: spread(runs.map((r) => r.capacity)), knee: last.knee }
+  return { label: target.label, level: target.level, instances: last.instances, topology: last.topology, emulation: last.emulation, runs, capacity: spread(runs.map((r) => r.capacity)), perCalibration: spread(runs.map((r) => Math.round(r.capacity / r.calibration * 1000 * 100) / 100)), knee: last.knee }
 }
 
 /**

@@ -106,13 +106,14 @@ export function renderCapacityMarkdown (report: CapacityReport): string {
   const { machine, settings, calibration } = report
   const s = settings.steps
   const targets = [...report.levels, ...report.scaleOut]
-  const perCalibration = report.levels.map((t) => `${t.label} ${(t.capacity.median / calibration.opsPerSecond * 1000).toFixed(1)}`).join(', ')
+  const perCalibration = report.levels.map((t) => `${t.label} ${t.perCalibration.median} (${t.perCalibration.min}–${t.perCalibration.max})`).join(', ')
+  const drift = [...report.levels, ...report.scaleOut].flatMap((t) => t.runs.map((r) => r.calibration)).filter((c) => c > 0)
   return `# Outgrow capacity per level
 
 Measured ${report.createdAt} by \`${report.command}\`.
 
 **Machine:** ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}.
-**CPU calibration:** ${calibration.opsPerSecond.toLocaleString('en-US')} ops/s on one core (${calibration.workload}; best of ${calibration.rounds} rounds).
+**CPU calibration:** ${calibration.opsPerSecond.toLocaleString('en-US')} ops/s on one core (${calibration.workload}; best of ${calibration.rounds} rounds)${drift.length === 0 ? '' : `; measured again before each run: ${Math.min(...drift).toLocaleString('en-US')}–${Math.max(...drift).toLocaleString('en-US')} ops/s`}.
 The load generator runs on the same machine, unconstrained, and competes with the stack for the same cores.
 
 **Server emulation:** ${targets[0]?.emulation ?? 'n/a'}. Level 4 ${settings.ha ? 'with failover (etcd, two PostgreSQL HA nodes in synchronous mode, Redis with Sentinel)' : 'without failover (--no-ha)'}.
@@ -131,7 +132,8 @@ ${levelsTable(report)}
 
 **Active users** = capacity × ${settings.thinkSeconds} s: a person who sends one request every ${settings.thinkSeconds} s (reading in between) adds
 ${(1 / settings.thinkSeconds).toFixed(2)} req/s. The playbook's ranges (seed 003) are for comparison; they assume whole servers, not ${settings.cpusPerServer} core each.
-Ratios are what should hold across machines; absolute figures scale with the machine — per 1 000 calibration ops/s: ${perCalibration} req/s.
+Ratios are what should hold across machines; absolute figures scale with the machine's speed, which drifts on a shared
+machine even within a run, so each run's capacity is also given per 1 000 calibration ops/s measured just before it — median (min–max): ${perCalibration} req/s.
 
 ${repeatTable(report)}
 ${scaleOutSection(report)}
@@ -146,6 +148,6 @@ ${targets.map(kneeSection).filter((x) => x !== '').join('\n')}
 
 Each step: offered req/s (\`r\`: a short ramp step), ✓ held or ✗ why not.
 
-${targets.map((t) => t.runs.map((r, i) => `- ${t.label} run ${i + 1} → ${r.capacity}: ${stepsLine(r)}`).join('\n')).join('\n')}
+${targets.map((t) => t.runs.map((r, i) => `- ${t.label} run ${i + 1} (calibration ${r.calibration} ops/s) → ${r.capacity}: ${stepsLine(r)}`).join('\n')).join('\n')}
 `
 }

@@ -33,16 +33,25 @@ export interface ProfileSummary {
   readonly functions: readonly ProfiledFunction[]
 }
 
-/** `url:line`, with a file URL or path inside the working directory made relative to it. */
+/** Outgrow's own install folder (…/dist/src/lab → three levels up). */
+const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+
+/** path relative to root when inside it, else undefined. */
+function inside (root: string, path: string): string | undefined {
+  const rel = relative(root, path)
+  return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel) ? rel : undefined
+}
+
+/**
+ * `url:line`, a file inside the working directory or Outgrow's install folder shown relative to
+ * it (`node_modules/fastify/lib/route.js`), so reports name code, not where it was installed.
+ */
 function locationOf (url: string, lineNumber: number): string {
   if (url === '') return ''
   let shown = url
   try {
     const path = url.startsWith('file://') ? fileURLToPath(url) : url
-    if (isAbsolute(path)) {
-      const inside = relative(process.cwd(), path)
-      shown = inside !== '' && !inside.startsWith(`..${sep}`) && inside !== '..' && !isAbsolute(inside) ? inside : path
-    }
+    if (isAbsolute(path)) shown = inside(process.cwd(), path) ?? inside(PACKAGE_ROOT, path) ?? path
   } catch {}
   return lineNumber >= 0 ? `${shown}:${lineNumber + 1}` : shown
 }

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import type { Topology } from '../../src/config/levels.js'
+import type { CapacityReport, TargetCapacity } from '../../src/lab/capacity-levels.js'
+import { renderCapacityMarkdown } from '../../src/lab/capacity-report.js'
+import { DEFAULT_SEARCH } from '../../src/lab/capacity-search.js'
+import { DEFAULT_STEPS } from '../../src/lab/capacity-step.js'
+import { activeUsers, playbookRange } from '../../src/lab/seed-users.js'
+
+const topology = (level: number, instances = 1): Topology => ({
+  level, colocateDb: level === 1, instances, replicas: level === 4 ? 1 : 0, workers: level === 4 ? 1 : 0, gateway: level === 4,
+  redis: level >= 3, redisFailover: level === 4, cache: level >= 3 ? 'redis' : 'none', session: level >= 3 ? 'redis' : 'memory', jobs: level === 4 ? 'bullmq' : 'inprocess',
+})
+
+function target (label: string, level: number, capacities: number[], instances = 1): TargetCapacity {
+  const sorted = [...capacities].sort((a, b) => a - b)
+  return {
+    label, level, instances, topology: topology(level, instances), emulation: 'cgroup v1 CPU quota: 0.25 core(s) per server',
+    runs: capacities.map((capacity) => ({ calibration: 40_000, capacity, firstFailing: capacity * 1.05, limited: false, steps: [{ rate: capacity, kind: 'full', pass: true, reason: '', p99Ms: 40, achievedRate: capacity, errorRatio: 0, sendLagP99Ms: 1, errorsByKind: {} }] })),
+    capacity: { median: sorted[1] ?? sorted[0] ?? 0, min: sorted[0] ?? 0, max: sorted.at(-1) ?? 0 },
+    perCalibration: { median: (sorted[1] ?? 0) / 40, min: (sorted[0] ?? 0) / 40, max: (sorted.at(-1) ?? 0) / 40 },
+  }
+}
+
+const report: CapacityReport = {
+  createdAt: '2026-01-01T00:00:00.000Z',
+  command: 'outgrow bench --levels 1,2 --scale-out 1,2,4',
+  machine: { cpu: 'Test CPU', cores: 2, memoryGiB: 8, os: 'Linux', node: 'v20.0.0' },
+  calibration: { opsPerSecond: 40_000, rounds: 5, workload: 'test' },
+  settings: { repeats: 3, steps: DEFAULT_STEPS, search: DEFAULT_SEARCH, users: 8, password: 'x', warmupSeconds: 3, thinkSeconds: 10, products: 1000, cpusPerServer: 0.25, ha: true },
+  levels: [target('L1', 1, [90, 100, 110]), target('L2', 2, [190, 200, 210])],
+  scaleOut: [target('L4 ×1', 4, [100, 100, 100], 1), target('L4 ×2', 4, [190, 195, 200], 2), target('L4 ×4', 4, [200, 205, 210], 4)],
+  previous: { createdAt: '2025-12-31T00:00:00.000Z', capacities: { L1: 95, L2: 220 } },
+}
+
+test('the capacity report gives each level its median and range, ratios to L1 and to the level before, and active users', () => {
+  const md = renderCapacityMarkdown(report)
+  assert.match(md, /\| L1 \| app\+db on one server \| 100 \(90–110\) \| ±10\.0 % \| 1\.00× \| — \| 1,000 \| 100–1K \|/)
+  assert.match(md, /\| L2 \| 1 app, db primary \| 200 \(190–210\) \| ±5\.0 % \| 2\.00× \| 2\.00× \| 2,000 \| 1K–10K \|/)
+  assert.match(md, /40,000 ops\/s on one core/)
+})
+
+test('scale-out shows efficiency and where capacity stops growing', () => {
+  const md = renderCapacityMarkdown(report)
+  assert.match(md, /\| 2 \| 195 \(190–200\) \| 0\.97 \|/)
+  assert.match(md, /\| 4 \| 205 \(200–210\) \| 0\.51 \|/)
+  assert.match(md, /stops growing between 2 and 4 instances \(195 → 205 req\/s\)/)
+})
+
+test('an earlier run is shown beside this one with the change', () => {
+  const md = renderCapacityMarkdown(report)
+  assert.match(md, /\| L1 \| 100 \| 95 \| 5\.3 % \|/)
+  assert.match(md, /\| L2 \| 200 \| 220 \| -9\.1 % \|/)
+})
+
+test('active users follow the think time, and the playbook ranges are seed 003\'s', () => {
+  assert.equal(activeUsers(123.4, 10), 1234)
+  assert.equal(playbookRange(1), '100–1K')
+  assert.equal(playbookRange(4), '100K–1M')
+  assert.equal(playbookRange(9), '—')
+})

@@ -1,0 +1,30 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { DEFAULT_STEPS, judgeStep } from '../../src/lab/capacity-step.js'
+import type { LatencySummary, OpenLoopResult } from '../../src/lab/open-loop.js'
+
+const latency = (p99Ms: number): LatencySummary => ({ count: 1000, meanMs: p99Ms / 4, p50Ms: p99Ms / 5, p90Ms: p99Ms / 2, p99Ms, p999Ms: p99Ms * 2, maxMs: p99Ms * 3 })
+
+function result (overrides: Partial<OpenLoopResult> = {}): OpenLoopResult {
+  return {
+    offeredRate: 100, achievedRate: 100, durationMs: 10_000, sent: 1000, completed: 1000, ok: 990, answered: 1000,
+    latency: latency(40), byAction: {}, errorsByKind: { '4xx:409': 10 }, instances: {}, sendLag: latency(2), ...overrides,
+  }
+}
+
+test('a step holds with p99 within the objective, refused checkouts (4xx) being answers', () => {
+  const step = judgeStep(100, 'full', result(), DEFAULT_STEPS)
+  assert.equal(step.pass, true)
+  assert.equal(step.reason, '')
+  assert.equal(step.errorRatio, 0)
+})
+
+test('a step fails on p99, on failures at or above 0.1 %, on unanswered requests and on a late generator, saying why', () => {
+  assert.match(judgeStep(100, 'full', result({ latency: latency(150) }), DEFAULT_STEPS).reason, /^p99 150 ms > 100 ms$/)
+  const errors = judgeStep(100, 'full', result({ errorsByKind: { '5xx:503': 1, timeout: 1 } }), DEFAULT_STEPS)
+  assert.equal(errors.pass, false)
+  assert.match(errors.reason, /errors 0\.20 %/)
+  assert.equal(judgeStep(100, 'full', result({ errorsByKind: { 'net:ECONNRESET': 0 } }), DEFAULT_STEPS).pass, true)
+  assert.match(judgeStep(100, 'full', result({ completed: 990 }), DEFAULT_STEPS).reason, /10 unanswered/)
+  assert.match(judgeStep(100, 'ramp', result({ sendLag: latency(45) }), DEFAULT_STEPS).reason, /generator late/)
+})
