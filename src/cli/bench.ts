@@ -82,7 +82,7 @@ async function benchLevelCapacity (options: BenchCliOptions, levels: number[], l
         settleSeconds: options.settle, rampSeconds: options.rampStep, fullSeconds: options.step, pauseMs: 1500,
         connections: options.connections, timeoutMs: options.timeout, slo: { p99Ms: options.sloMs, errorRatio: 0.001 }, maxSendLagMs: 20,
       },
-      search: { startRate: options.startRate, growth: 1.6, precision: options.precision, maxRate: options.maxRate, minRate: 1 },
+      search: { startRate: options.startRate, growth: 1.6, precision: options.precision, maxRate: options.maxRate, minRate: 1, retryWithin: 3, sloP99Ms: options.sloMs },
       users: options.users, password: options.password, warmupSeconds: options.warmup, thinkSeconds: options.think,
     },
     diagnose: options.diagnose,

@@ -121,7 +121,8 @@ The load generator runs on the same machine, unconstrained, and competes with th
 **Capacity** is the highest offered rate a level sustains with p99 ≤ ${s.slo.p99Ms} ms (latency from each request's intended
 send time: no coordinated omission) and failures (5xx, network errors, time-outs) under ${(s.slo.errorRatio * 100).toFixed(1)} %, over
 a sustained window of ${s.fullSeconds} s after ${s.settleSeconds} s at the same rate. Searched with a ramp (×${settings.search.growth} per ${s.rampSeconds} s step
-from ${settings.search.startRate} req/s), the ramp's best confirmed on a full step, then a bisection to ${(settings.search.precision * 100).toFixed(0)} %; open model throughout.
+from ${settings.search.startRate} req/s), the ramp's best confirmed on a full step, then a bisection to ${(settings.search.precision * 100).toFixed(0)} %; open model throughout.${settings.search.retryWithin === undefined || settings.search.retryWithin === 0 ? '' : `
+A step that fails narrowly (p99 within ${settings.search.retryWithin}× the objective, no failures) is run once more and fails only if it fails again.`}
 Each level is searched ${settings.repeats} times, each time on a fresh stack (later runs start from a bracket around the first run's capacity);
 the table gives the median and the range.
 

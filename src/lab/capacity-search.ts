@@ -36,6 +36,14 @@ export interface SearchOptions {
   readonly minRate: number
   /** A bracket from an earlier run ([passes, fails] there): the ramp starts from it instead. */
   readonly bracket?: readonly [number, number] | undefined
+  /**
+   * A step that fails narrowly — p99 within this many times the objective and no failures — is
+   * run once more and fails only if it fails again: one stall (a GC pause, a CFS period missed, a
+   * neighbour on the machine) must not cap the search. 0 turns the retry off.
+   */
+  readonly retryWithin?: number | undefined
+  /** The p99 objective (ms) the retry rule compares with. */
+  readonly sloP99Ms?: number | undefined
 }
 
 export interface SearchResult {
@@ -48,7 +56,7 @@ export interface SearchResult {
   readonly steps: readonly StepOutcome[]
 }
 
-export const DEFAULT_SEARCH: SearchOptions = { startRate: 50, growth: 1.6, precision: 0.05, maxRate: 20_000, minRate: 1 }
+export const DEFAULT_SEARCH: SearchOptions = { startRate: 50, growth: 1.6, precision: 0.05, maxRate: 20_000, minRate: 1, retryWithin: 3, sloP99Ms: 100 }
 
 const round = (rate: number): number => rate >= 100 ? Math.round(rate) : Math.round(rate * 10) / 10
 
@@ -57,10 +65,15 @@ export async function searchCapacity (probe: Probe, options: SearchOptions = DEF
   if (!(options.growth > 1)) throw new RangeError('growth must be above 1')
   if (!(options.precision > 0)) throw new RangeError('precision must be above 0')
   const steps: StepOutcome[] = []
+  const narrow = (o: StepOutcome): boolean => options.retryWithin !== undefined && options.retryWithin > 0 && options.sloP99Ms !== undefined &&
+    o.errorRatio === 0 && o.p99Ms <= options.sloP99Ms * options.retryWithin
   const run = async (rate: number, kind: StepKind): Promise<boolean> => {
     const outcome = await probe(round(rate), kind)
     steps.push(outcome)
-    return outcome.pass
+    if (outcome.pass || !narrow(outcome)) return outcome.pass
+    const again = await probe(round(rate), kind)
+    steps.push(again)
+    return again.pass
   }
 
   // high: lowest rate seen to fail; passed: rates that passed a short ramp step, highest first.

@@ -67,3 +67,27 @@ test('spread gives the median with min and max', () => {
   assert.deepEqual(spread([100, 200]), { median: 150, min: 100, max: 200 })
   assert.deepEqual(spread([]), { median: 0, min: 0, max: 0 })
 })
+
+test('a narrow failure is run once more and counts only if it fails again; a clear one is not retried', async () => {
+  let calls = 0
+  // Sustains 400; the first step at any rate above 300 stalls once (p99 just over the objective).
+  const stalledOnce = new Set<number>()
+  const probe: Probe = async (rate, kind) => {
+    calls++
+    const stall = rate > 300 && rate <= 400 && !stalledOnce.has(rate)
+    if (stall) stalledOnce.add(rate)
+    const pass = rate <= 400 && !stall
+    const p99Ms = pass ? 20 : rate <= 400 ? 140 : 2000
+    return { rate, kind, pass, reason: pass ? '' : 'p99', p99Ms, achievedRate: rate, errorRatio: 0 }
+  }
+  const settings = { startRate: 50, growth: 1.6, precision: 0.05, maxRate: 20_000, minRate: 1 }
+  const withRetry = await searchCapacity(probe, { ...settings, retryWithin: 3, sloP99Ms: 100 })
+  assert.ok(withRetry.capacity > 380 && withRetry.capacity <= 400, `found ${withRetry.capacity}`)
+  // Clear failures (p99 20× the objective) were not retried: every retried rate is one that stalled.
+  const rates = withRetry.steps.map((s) => s.rate)
+  for (const rate of rates.filter((r, i) => rates.indexOf(r) !== i && withRetry.steps[i - 1]?.rate === r)) assert.ok(rate <= 400, `retried ${rate}`)
+  stalledOnce.clear()
+  const without = await searchCapacity(probe, { ...settings, retryWithin: 0, sloP99Ms: 100 })
+  assert.ok(without.capacity <= 300, `without the retry one stall caps the search: ${without.capacity}`)
+  assert.ok(calls > 0)
+})
