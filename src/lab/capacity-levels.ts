@@ -160,7 +160,8 @@ export async function benchCapacity (options: CapacityBenchOptions): Promise<{ r
   await mkdir(options.outDir, { recursive: true })
   let report: CapacityReport = { createdAt: new Date().toISOString(), command: options.command, machine: describeMachine(), calibration, settings, levels, scaleOut, previous: options.previous }
   const write = async (): Promise<void> => {
-    report = { ...report, levels: [...levels], scaleOut: [...scaleOut] }
+    // Measured in the order given; reported by level, so ratios compare each level with the one below.
+    report = { ...report, levels: [...levels].sort((a, b) => a.level - b.level), scaleOut: [...scaleOut] }
     await writeFile(files[0] as string, renderCapacityMarkdown(report))
     await writeFile(files[1] as string, compactJson(report))
   }

@@ -83,7 +83,9 @@ export class HaNodeHandle implements LocalHandle {
     const initialized = ready.bootstrap === 'initialized'
     if (initialized || leader === o.name) {
       const port = o.peers[leader] as number
-      if (initialized) await createDatabase(port)
+      // Also when not initialized by this start: a first start that failed after initdb (CREATE
+      // DATABASE can outlast a time-out on a server of a fraction of a core) left it to a restart.
+      await createDatabase(port)
       await o.bootstrap(urlFor(port), initialized)
     }
     return urlFor(o.port)
@@ -108,8 +110,8 @@ export class HaNodeHandle implements LocalHandle {
   }
 }
 
-async function withClient<T> (url: string, work: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000, query_timeout: 2000 })
+async function withClient<T> (url: string, work: (c: pg.Client) => Promise<T>, queryTimeoutMs = 2000): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000, query_timeout: queryTimeoutMs })
   client.on('error', () => {})
   await client.connect()
   try {
@@ -134,5 +136,5 @@ async function createDatabase (port: number): Promise<void> {
   await withClient(urlFor(port, 'postgres'), async (c) => {
     const exists = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE])
     if (exists.rowCount === 0) await c.query(`CREATE DATABASE ${DATABASE}`)
-  })
+  }, 120_000) // CREATE DATABASE copies the template and checkpoints: seconds on a throttled server
 }
