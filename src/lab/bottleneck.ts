@@ -8,7 +8,12 @@ import type { CpuWindow, ResidentRole, ServerCpu } from './cpu-window.js'
 export interface BottleneckOptions {
   /** Use of its quota from which a server is saturated (default 0.9). */
   readonly saturatedAt?: number
-  /** Share of periods throttled from which a server is saturated too, when it also uses `busyAt` of its quota (defaults 0.5, 0.6). */
+  /**
+   * Share of periods throttled from which a server is saturated too, when it also uses `busyAt` of
+   * its quota (defaults 0.15, 0.5). Low on purpose: each throttled CFS period stalls every request
+   * on the server for the rest of the period (75 ms of 100 at a quarter core), so a server
+   * throttled in one period in six breaks a 100 ms p99 long before it averages 90 % of its quota.
+   */
   readonly throttledAt?: number
   readonly busyAt?: number
   /** Share of the machine's cores busy from which the machine itself is the limit (default 0.9). */
@@ -32,7 +37,7 @@ export interface Bottleneck {
 }
 
 export function isSaturated (s: ServerCpu, options: BottleneckOptions = {}): boolean {
-  const throttled = s.throttledShare !== undefined && s.throttledShare >= (options.throttledAt ?? 0.5) && s.utilization >= (options.busyAt ?? 0.6)
+  const throttled = s.throttledShare !== undefined && s.throttledShare >= (options.throttledAt ?? 0.15) && s.utilization >= (options.busyAt ?? 0.5)
   return s.utilization >= (options.saturatedAt ?? 0.9) || throttled
 }
 

@@ -29,9 +29,11 @@ test('the app server at its small quota is named, and the advice is more app ins
   assert.match(result.advice, /app instances/)
 })
 
-test('saturated: at 90% of the quota, or throttled in most periods while busy; not throttled bursts on an idle server', () => {
+test('saturated: at 90% of the quota, or throttled in one period in six or more while busy; not throttled bursts on an idle server', () => {
   assert.ok(isSaturated(server('a', [], 0.9, 1, 0)))
   assert.ok(isSaturated(server('a', [], 0.7, 1, 0.6)))
+  assert.ok(isSaturated(server('a', [], 0.86, 1, 0.39)), 'level 1 at its knee: 86 % used, throttled in 39 % of periods')
+  assert.ok(!isSaturated(server('a', [], 0.54, 1, 0.1)))
   assert.ok(!isSaturated(server('a', [], 0.3, 1, 0.9)))
   assert.ok(!isSaturated(server('a', [], 0.85, 1, undefined)))
   assert.ok(isSaturated(server('a', [], 0.85, 1, undefined), { saturatedAt: 0.8 }))
