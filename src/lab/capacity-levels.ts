@@ -102,7 +102,7 @@ async function measureRun (options: CapacityBenchOptions, target: CapacityTarget
     const { settings } = options
     const quiet = await quietStart(stack)
     options.log(`  ${target.label}: ${quiet.quiet ? 'quiet' : 'still busy'} after ${(quiet.waitedMs / 1000).toFixed(1)} s (vacuum, checkpoint, then every server idle; busiest ${quiet.busiest})`)
-    const users = await loginUsers(info.url, settings.users, settings.password)
+    const users = await loginUsers(info.url, settings.users, settings.password, 2)
     const mix = new UserMix(users, loaded.config.seed.products, seededRandom(42))
     const next = (): ReturnType<UserMix['next']> => mix.next()
     const warmRate = bracket === undefined ? settings.search.startRate : bracket[0] * 0.7

@@ -8,7 +8,7 @@ export interface QuietOptions {
   readonly idleBelow?: number
   /** Length of each CPU reading (ms, default 2000). */
   readonly windowMs?: number
-  /** Give up waiting after this long (ms, default 90 000): measure anyway, and say so. */
+  /** Give up waiting after this long (ms, default 30 000): measure anyway, and say so. */
   readonly timeoutMs?: number
 }
 
@@ -33,7 +33,7 @@ export async function quietStart (stack: Stack, options: QuietOptions = {}): Pro
     }
   }
   const idleBelow = options.idleBelow ?? 0.15
-  const deadline = started + (options.timeoutMs ?? 90_000)
+  const deadline = started + (options.timeoutMs ?? 30_000)
   let busiest = ''
   for (;;) {
     const window = startCpuWindow(stack)
