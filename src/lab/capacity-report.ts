@@ -1,19 +1,7 @@
-import type { Topology } from '../config/levels.js'
 import type { CapacityReport, CapacityRun, TargetCapacity } from './capacity-levels.js'
 import type { KneeDiagnosis } from './knee.js'
+import { describeServers } from './report.js'
 import { activeUsers, playbookRange } from './seed-users.js'
-
-export function describeServers (t: Topology): string {
-  const parts = [
-    t.colocateDb ? 'app+db on one server' : `${t.instances} app`,
-    ...(t.colocateDb ? [] : ['db primary']),
-    ...(t.replicas > 0 ? [`${t.replicas} replica`] : []),
-    ...(t.redis ? [t.redisFailover ? 'redis + replica + 3 sentinels' : 'redis'] : []),
-    ...(t.workers > 0 ? [`${t.workers} worker`] : []),
-    ...(t.gateway ? ['gateway'] : []),
-  ]
-  return parts.join(', ')
-}
 
 const ratio = (a: number, b: number | undefined): string => b === undefined || b === 0 ? '—' : `${(a / b).toFixed(2)}×`
 const range = (t: TargetCapacity): string => `${t.capacity.median} (${t.capacity.min}–${t.capacity.max})`

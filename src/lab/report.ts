@@ -28,7 +28,8 @@ export interface BenchReport {
   readonly levels: readonly LevelResult[]
 }
 
-function servers (t: Topology): string {
+/** The servers of a topology in a few words, for report tables. */
+export function describeServers (t: Topology): string {
   const parts = [
     t.colocateDb ? 'app+db on one server' : `${t.instances} app`,
     ...(t.colocateDb ? [] : ['db primary']),
@@ -52,7 +53,7 @@ export function levelsTable (levels: readonly LevelResult[]): string {
   const header = '| Level | Servers | Offered req/s | Achieved req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | Errors | Primary q/s | Replica q/s | Cache hit ratio |\n' +
     '|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|'
   const rows = levels.map((l) =>
-    `| L${l.level} | ${servers(l.topology)} | ${l.load.offeredRate} | ${l.load.achievedRate} | ${ms(l.load.latency.p50Ms)} | ${ms(l.load.latency.p90Ms)} | ${ms(l.load.latency.p99Ms)} | ${ms(l.load.latency.p999Ms)} | ${errorSummary(l.load)} | ${l.server.primaryQueriesPerSecond} | ${l.server.replicaQueriesPerSecond} | ${l.server.cacheHitRatio === null ? '—' : l.server.cacheHitRatio.toFixed(3)} |`)
+    `| L${l.level} | ${describeServers(l.topology)} | ${l.load.offeredRate} | ${l.load.achievedRate} | ${ms(l.load.latency.p50Ms)} | ${ms(l.load.latency.p90Ms)} | ${ms(l.load.latency.p99Ms)} | ${ms(l.load.latency.p999Ms)} | ${errorSummary(l.load)} | ${l.server.primaryQueriesPerSecond} | ${l.server.replicaQueriesPerSecond} | ${l.server.cacheHitRatio === null ? '—' : l.server.cacheHitRatio.toFixed(3)} |`)
   return [header, ...rows].join('\n')
 }
 
