@@ -1,6 +1,7 @@
 import { mkdtemp, rm, chmod } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { after, before } from 'node:test'
 import { PgBouncer } from '../../src/supervisor/engines/pgbouncer.js'
 import { PostgresServer } from '../../src/supervisor/engines/postgres.js'
 import { RedisServer } from '../../src/supervisor/engines/redis.js'
@@ -61,6 +62,17 @@ export async function startEngines (options: StartEnginesOptions = {}): Promise<
 export async function startRedis (): Promise<{ redis: RedisServer, stop: () => Promise<void> }> {
   const engines = await startEngines({ postgres: false, redis: true })
   return { redis: engines.redis as RedisServer, stop: engines.stop }
+}
+
+/**
+ * One Redis for a whole test file: started at once, awaited before the first test, stopped after
+ * the last. `ready` gives its URL.
+ */
+export function redisPerFile (): { readonly ready: Promise<string> } {
+  const started = startRedis()
+  before(async () => { await started })
+  after(async () => { await (await started).stop() })
+  return { ready: started.then((s) => s.redis.url) }
 }
 
 /** A PgBouncer in front of server, on a free port in a temporary directory. */

@@ -1,17 +1,12 @@
-import { after, before } from 'node:test'
+import { before } from 'node:test'
 import { TieredCache } from '../../src/cache/tiered-cache.js'
 import { createCache } from '../../src/runtime/adapters.js'
 import { cacheConformance } from '../conformance/cache-suite.js'
-import { startRedis } from '../helpers/engines.js'
+import { redisPerFile } from '../helpers/engines.js'
 
 let url = ''
-let stop: () => Promise<void> = async () => {}
-const ready = startRedis().then((started) => {
-  url = started.redis.url
-  stop = started.stop
-})
+const ready = redisPerFile().ready.then((started) => { url = started })
 before(async () => { await ready })
-after(async () => { await stop() })
 
 // The suite on the Redis adapters, made as configs make them (the memory cache runs it in
 // test/unit/memory-adapters.test.ts).

@@ -3,21 +3,19 @@ import { after, before, test } from 'node:test'
 import { Redis } from 'ioredis'
 import { RedisCache, type RedisCacheOptions } from '../../src/cache/redis-cache.js'
 import { TieredCache } from '../../src/cache/tiered-cache.js'
-import { startRedis } from '../helpers/engines.js'
+import { redisPerFile } from '../helpers/engines.js'
 import { sleep } from '../helpers/wait.js'
 
 /** Leases across instances (two caches on one Redis), grace, and bounded tags. */
 let url = ''
-let stop: () => Promise<void> = async () => {}
 let raw: Redis
 let prefixes = 0
-const ready = startRedis().then((started) => {
-  url = started.redis.url
-  stop = started.stop
+const ready = redisPerFile().ready.then((started) => {
+  url = started
   raw = new Redis(url)
 })
 before(async () => { await ready })
-after(async () => { raw.disconnect(); await stop() })
+after(() => { raw.disconnect() })
 
 const NO_JITTER = { graceSeconds: 0, jitter: 0 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { Redis } from 'ioredis'
 import { TieredCache } from '../../src/cache/tiered-cache.js'
-import { startRedis } from '../helpers/engines.js'
+import { redisPerFile } from '../helpers/engines.js'
 import { sleep, waitUntil } from '../helpers/wait.js'
 
 /**
@@ -10,16 +10,14 @@ import { sleep, waitUntil } from '../helpers/wait.js'
  * instances would be): what one writes must leave the other's in-process tier at once.
  */
 let url = ''
-let stop: () => Promise<void> = async () => {}
 let raw: Redis
 let prefixes = 0
-const ready = startRedis().then((started) => {
-  url = started.redis.url
-  stop = started.stop
+const ready = redisPerFile().ready.then((started) => {
+  url = started
   raw = new Redis(url)
 })
 before(async () => { await ready })
-after(async () => { raw.disconnect(); await stop() })
+after(() => { raw.disconnect() })
 
 async function pair (): Promise<{ a: TieredCache, b: TieredCache, prefix: string }> {
   const prefix = `t${++prefixes}:`

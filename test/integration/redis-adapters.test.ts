@@ -1,20 +1,15 @@
-import { after, before } from 'node:test'
+import { before } from 'node:test'
 import { BullMqQueue } from '../../src/jobs/bullmq-queue.js'
 import { RedisRateLimiter } from '../../src/limits/redis-limiter.js'
 import { RedisSessionStore } from '../../src/session/redis-store.js'
 import { jobQueueConformance } from '../conformance/jobs-suite.js'
 import { rateLimiterConformance } from '../conformance/rate-limiter-suite.js'
 import { sessionStoreConformance } from '../conformance/session-suite.js'
-import { startRedis } from '../helpers/engines.js'
+import { redisPerFile } from '../helpers/engines.js'
 
 let url = ''
-let stop: () => Promise<void> = async () => {}
-const ready = startRedis().then((started) => {
-  url = started.redis.url
-  stop = started.stop
-})
+const ready = redisPerFile().ready.then((started) => { url = started })
 before(async () => { await ready })
-after(async () => { await stop() })
 
 // The cache adapters' suite runs in cache-conformance.test.ts.
 sessionStoreConformance('redis', async () => { await ready; return new RedisSessionStore(url, 3600) })
