@@ -7,18 +7,14 @@ import { after, before, test } from 'node:test'
 import { request } from 'undici'
 import { loadStackConfig } from '../../src/config/load.js'
 import { Stack } from '../../src/control/stack.js'
-import { OutgrowError } from '../../src/errors/index.js'
 import { findBottleneck } from '../../src/lab/bottleneck.js'
-import { summarizeProfile } from '../../src/lab/cpu-profile.js'
 import { startCpuWindow } from '../../src/lab/cpu-window.js'
-import { resetStatements, topStatements } from '../../src/lab/pg-statements.js'
 import { freePort } from '../../src/supervisor/free-port.js'
 import { sleep } from '../helpers/wait.js'
 
 // Level 2 (the app on app-1, PostgreSQL on db-primary) with app-1 given a tenth of a core and
 // db-primary its default half: under load, the finder must name app-1 from the kernel's accounting.
-// The same stack serves the other probes of the knee: a CPU profile of the app by name, and the
-// statements its database ran. A tenth, not less: the app starts under its quota too, and Node's start-up costs about 2 CPU
+// A tenth, not less: the app starts under its quota too, and Node's start-up costs about 2 CPU
 // seconds, so a twentieth would take most of a minute just to bring app-1 up.
 
 const SHOP = fileURLToPath(new URL('../../examples/shop/service.js', import.meta.url))
@@ -95,36 +91,4 @@ test('the bottleneck finder names the saturated server in a stack where one serv
   assert.equal(result.kind, 'app', detail)
   assert.match(result.verdict, /^Bottleneck: app-1 \(app-1: app\) at \d+% of its 0\.1-core CPU quota/)
   assert.match(result.advice, /more app instances/)
-})
-
-const processOf = (role: string): { name: string, url?: string | undefined } => {
-  const found = stack.info().processes.find((p) => p.role === role)
-  assert.ok(found !== undefined, `a ${role} process runs`)
-  return found
-}
-
-test('under load, an app instance is profiled by name and its database shows the statements it ran', async () => {
-  const app = processOf('app')
-  const database = processOf('postgres')
-  assert.ok(database.url?.startsWith('postgres://') === true)
-  await resetStatements(database.url)
-  const load = startLoad(4)
-  let answered: number
-  let profile
-  try {
-    profile = await stack.cpuProfile(app.name, 1500)
-  } finally {
-    answered = await load.stop()
-  }
-  assert.ok(answered > 5, `${answered} answers`)
-  const summary = summarizeProfile(profile)
-  assert.ok(summary.samples > 50 && summary.sampledMs > 1000, JSON.stringify({ samples: summary.samples, sampledMs: summary.sampledMs }))
-  assert.ok(summary.functions.length > 0)
-  const statements = await topStatements(database.url)
-  assert.ok(statements.length > 0 && statements.some((s) => /products/i.test(s.query) && s.calls > 0), JSON.stringify(statements.slice(0, 3)))
-})
-
-test('a profile of an engine or of an unknown process is refused with a stable code', async () => {
-  await assert.rejects(stack.cpuProfile(processOf('postgres').name, 500), (err: unknown) => err instanceof OutgrowError && err.code === 'OUTGROW_PROFILE_UNSUPPORTED')
-  await assert.rejects(stack.cpuProfile('no-such-process', 500), (err: unknown) => err instanceof OutgrowError && err.code === 'OUTGROW_NOT_FOUND')
 })
