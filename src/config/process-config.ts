@@ -33,8 +33,10 @@ export const dbConfigSchema = z.object({
   leader: dbLeaderConfigSchema.optional(),
   replicas: z.array(z.string().min(1)).default([]),
   poolSize: z.number().int().min(1).max(200).default(10),
-  /** How often replica replay positions are polled for read-your-writes routing. */
+  /** How often a replica's replay position is polled while a read waits to see a write there. */
   replicaPollMs: z.number().int().min(5).max(10_000).default(20),
+  /** How often each server's role, health and position are polled otherwise. */
+  replicaIdlePollMs: z.number().int().min(5).max(60_000).default(1000),
   /** A connection attempt (or a wait for a free pooled connection) fails after this long: a dead server answers 503 fast. */
   connectTimeoutMs: z.number().int().min(100).max(60_000).default(2000),
   /** A statement is cancelled by the server after this long (statement_timeout); the client gives up a second later. */

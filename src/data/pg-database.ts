@@ -74,17 +74,18 @@ export class PgDatabase implements Db, ReportsDependencies {
     })
     const open = options.pools ?? pgPoolFactory(config)
     const servers: ReadServer[] = []
+    const trackerIntervals = { fastMs: config.replicaPollMs, idleMs: Math.max(config.replicaPollMs, config.replicaIdlePollMs) }
     for (const { name, url } of topology.members) {
       const pool = open(url)
       // An idle client of the leader died (e.g. the server was killed): the pool drops it; we learn the primary is down.
       pool.onIdleError((err) => { if (isPgConnectionError(err) && this.#terms.current.leader === name) this.#primaryHealth.markDown(err) })
       this.#members.set(name, pool)
-      if (topology.membersServeReads) servers.push({ name, pool, tracker: new ReplicaTracker(pool, config.replicaPollMs), member: true })
+      if (topology.membersServeReads) servers.push({ name, pool, tracker: new ReplicaTracker(pool, trackerIntervals), member: true })
     }
     topology.replicas.forEach((url, i) => {
       const pool = open(url)
       pool.onIdleError(() => { /* the tracker's next poll notices */ })
-      servers.push({ name: `replica-${i + 1}`, pool, tracker: new ReplicaTracker(pool, config.replicaPollMs), member: false })
+      servers.push({ name: `replica-${i + 1}`, pool, tracker: new ReplicaTracker(pool, trackerIntervals), member: false })
     })
     for (const server of servers) server.tracker.start()
     this.#router = new ReadRouter(servers)

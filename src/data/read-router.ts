@@ -68,7 +68,10 @@ export class ReadRouter {
     for (let i = 0; i < count; i++) {
       const server = this.#servers[(this.#next + i) % count] as ReadServer
       if (server === except || !this.serves(server, leader)) continue
-      if (required !== undefined && (!server.tracker.hasReplayed(required) || server.tracker.timeline < timeline)) continue
+      if (required !== undefined && (!server.tracker.hasReplayed(required) || server.tracker.timeline < timeline)) {
+        server.tracker.want(required, timeline)
+        continue
+      }
       this.#next = (this.#next + i + 1) % count
       dbReadRouting.inc({ reason })
       return server

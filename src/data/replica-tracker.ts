@@ -16,37 +16,82 @@ export const TRACKER_POLL_SQL = `SELECT r AS recovery,
 
 interface PollRow { recovery: boolean, lsn: string | null, timeline: number | null }
 
+export interface TrackerIntervals {
+  /** Between polls while a read waits to see a position this server has not shown it replayed. */
+  readonly fastMs: number
+  /** Between polls otherwise: role, health and timeline only. */
+  readonly idleMs: number
+}
+
 /**
  * Knows how far one server has replayed the primary's WAL, on which timeline, and whether it is a
  * replica at all, by polling. Reads that must see a write check here instead of asking the server
  * per request, so read-your-writes costs no extra round trip.
+ *
+ * It polls fast only while it is wanted: a read that had to skip this server because it had not
+ * shown a position yet (`want`) switches it to `fastMs` until the position is seen; otherwise it
+ * polls every `idleMs`. Polling every process's trackers at the fast rate all the time costs each
+ * database server a query per tracker every few milliseconds even when nothing is written.
  */
 export class ReplicaTracker {
   readonly #pool: SqlQueryable
-  readonly #intervalMs: number
+  readonly #intervals: TrackerIntervals
   #replayed = -1n
+  #wanted = -1n
+  #wantedTimeline = 0
   #timeline = 0
   #inRecovery = false
   #healthy = false
   #timer: NodeJS.Timeout | undefined
+  #nextPollAt = Infinity
+  #lastPollAt = 0
+  #stopped = true
   #polling: Promise<void> | undefined
 
-  constructor (pool: SqlQueryable, intervalMs: number) {
+  constructor (pool: SqlQueryable, intervals: number | TrackerIntervals) {
     this.#pool = pool
-    this.#intervalMs = intervalMs
+    this.#intervals = typeof intervals === 'number' ? { fastMs: intervals, idleMs: intervals } : intervals
   }
 
   start (): void {
-    // Fire and forget: poll() never rejects; a failed poll marks the server unhealthy.
-    this.#timer = setInterval(() => { void this.poll() }, this.#intervalMs)
-    this.#timer.unref()
+    this.#stopped = false
     void this.poll()
   }
 
-  /** Polls now (or joins the poll under way). Never rejects. */
+  /** Polls now (or joins the poll under way). Never rejects; a failed poll marks the server unhealthy. */
   async poll (): Promise<void> {
-    this.#polling ??= this.#pollOnce().finally(() => { this.#polling = undefined })
+    this.#polling ??= this.#pollOnce().finally(() => {
+      this.#polling = undefined
+      this.#lastPollAt = Date.now()
+      this.#schedule()
+    })
     await this.#polling
+  }
+
+  /** A read needs this server to have replayed `position` on `timeline`: poll fast until it has. */
+  want (position: bigint, timeline: number): void {
+    if (position > this.#wanted) this.#wanted = position
+    if (timeline > this.#wantedTimeline) this.#wantedTimeline = timeline
+    if (this.#polling === undefined) this.#schedule()
+  }
+
+  get #behind (): boolean {
+    return this.#wanted > this.#replayed || this.#wantedTimeline > this.#timeline
+  }
+
+  #schedule (): void {
+    if (this.#stopped) return
+    const at = this.#lastPollAt + (this.#behind ? this.#intervals.fastMs : this.#intervals.idleMs)
+    // An earlier poll already planned stays; a later one is replaced (idle → fast).
+    if (this.#timer !== undefined && this.#nextPollAt <= at) return
+    clearTimeout(this.#timer)
+    this.#nextPollAt = at
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
+      this.#nextPollAt = Infinity
+      void this.poll()
+    }, Math.max(0, at - Date.now()))
+    this.#timer.unref()
   }
 
   async #pollOnce (): Promise<void> {
@@ -77,6 +122,8 @@ export class ReplicaTracker {
   }
 
   stop (): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer)
+    this.#stopped = true
+    clearTimeout(this.#timer)
+    this.#timer = undefined
   }
 }
