@@ -79,6 +79,7 @@ async function main (): Promise<void> {
   onShutdown(async () => {
     await agent.stop()
     await postgres.fence().catch(() => {})
+    postgres.close()
     await node.stop()
     await dcs.revokeLeases()
     keeper.close()

@@ -18,7 +18,7 @@ import type { LocalPostgres, PostgresStatus } from './local.js'
 import { parseLsn } from './lsn.js'
 import { hasStandbySignal, setAutoConf, writeStandbySignal } from './pg-files.js'
 import type { PgNode } from './pg-node.js'
-import { alterSystem, applyFence, withConnection } from './pg-sql.js'
+import { alterSystem, applyFence, KeptConnection, withConnection } from './pg-sql.js'
 import {
   conninfoFor, diverged, followedPeer, identifyTimeline, parseHistory, parseSyncStandbyNames, readStatus, readTimelineHistory, syncStandbyNames, type Peer,
 } from './pg-status.js'
@@ -44,26 +44,33 @@ export class PgLocalPostgres implements LocalPostgres {
   #lastTimeline = 0
   #syncChangedAtLsn: Lsn = 0
   #timelineStart: { timeline: number, lsn: Lsn } = { timeline: 1, lsn: 0 }
+  readonly #statusConnection: KeptConnection
+  readonly #walsenderConnection: KeptConnection
 
   constructor (options: PgLocalOptions) {
     this.#o = options
     this.#timeoutMs = options.requestTimeoutMs ?? 1000
     this.#lastRole = hasStandbySignal(options.node.dataDir) ? 'replica' : 'primary'
+    this.#statusConnection = new KeptConnection(options.node.server.adminUrl)
+    this.#walsenderConnection = new KeptConnection(options.node.server.adminUrl, { replication: true })
   }
 
   get #url (): string { return this.#o.node.server.adminUrl }
   get #slot (): string { return replicationSlotName(this.#o.name) }
 
   async status (): Promise<PostgresStatus> {
-    if (!this.#o.node.running) return this.#stopped()
+    if (!this.#o.node.running) {
+      this.close()
+      return this.#stopped()
+    }
     let raw
     try {
-      raw = await withConnection(this.#url, this.#timeoutMs, readStatus)
+      raw = await this.#statusConnection.run(this.#timeoutMs, readStatus)
     } catch {
       return this.#stopped()
     }
     if (raw.recovery) {
-      const replaying = await withConnection(this.#url, this.#timeoutMs, identifyTimeline, { replication: true }).catch(() => 0)
+      const replaying = await this.#walsenderConnection.run(this.#timeoutMs, identifyTimeline).catch(() => 0)
       raw = { ...raw, timeline: Math.max(raw.timeline, replaying) }
     }
     this.#lastRole = raw.recovery ? 'replica' : 'primary'
@@ -148,6 +155,12 @@ export class PgLocalPostgres implements LocalPostgres {
       const { rows } = await client.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')
       this.#syncChangedAtLsn = parseLsn(rows[0]?.lsn) ?? 0
     })
+  }
+
+  /** Closes the connections kept open for status reads (a later read opens them again). */
+  close (): void {
+    this.#statusConnection.close()
+    this.#walsenderConnection.close()
   }
 
   #stopped (): PostgresStatus {
