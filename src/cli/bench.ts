@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { OutgrowError } from '../errors/index.js'
 import { benchLevels, measure, type LoadSettings } from '../lab/bench.js'
 import { benchCapacity, type CapacityReport } from '../lab/capacity-levels.js'
+import { raiseOwnPriority } from '../supervisor/priority.js'
 import { levelsTable } from '../lab/report.js'
 import type { ScalingMetric } from '../lab/contenders.js'
 import type { ShapeName } from '../lab/load-shapes.js'
@@ -127,6 +128,11 @@ async function benchScenario (options: BenchCliOptions, scenarios: ShapeName[], 
 /** `outgrow bench`: against a running stack (--url), or level by level (--levels) with a written report. */
 export async function bench (options: BenchCliOptions): Promise<void> {
   const log = (line: string): void => { process.stderr.write(`outgrow: ${line}\n`) }
+  // The generator shares the machine with the stack it loads: above the servers, it sends on time.
+  const nice = raiseOwnPriority()
+  log(nice === undefined
+    ? 'the load generator runs at the servers\' priority (raising it needs root or CAP_SYS_NICE): a busy machine can delay its sends'
+    : `the load generator runs at nice ${nice}, the servers it starts at their usual priority`)
   const load: LoadSettings = {
     rate: options.rate ?? 200, durationSeconds: options.duration, warmupSeconds: options.warmup, users: options.users,
     connections: options.connections, timeoutMs: options.timeout, password: options.password,

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { openSync, closeSync, existsSync, readFileSync } from 'node:fs'
 import { OutgrowError } from '../errors/index.js'
+import { childNiceArgs } from './priority.js'
 
 export interface RunAs { readonly uid: number, readonly gid: number }
 
@@ -48,7 +49,7 @@ export class ManagedProcess extends EventEmitter {
     } else if (spec.runAs !== undefined) {
       throw new OutgrowError('OUTGROW_ENGINE_MISSING', 'setpriv (util-linux) is needed to run engines as another user: apt-get install util-linux')
     }
-    const argv = [...wrapper, spec.command, ...spec.args]
+    const argv = [...childNiceArgs(), ...wrapper, spec.command, ...spec.args]
     const log = openSync(spec.logFile, 'a')
     try {
       const child = spawn(argv[0] as string, argv.slice(1), {
