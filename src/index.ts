@@ -5,6 +5,8 @@ export type {
   AttemptDecision, AttemptLimit, Cache, CacheSetOptions, Db, EnqueueOptions, Invalidation, JobContext, JobHandler, Jobs, JsonValue, Logger, Ports,
   LoadContext, Queryable, QueryResult, RateLimiter, ReadOptions, Session, WritePosition,
 } from './runtime/ports.js'
+export type { Notice, Notices } from './notices/notices.js'
+export { streamNotices, type EventStreamOptions } from './runtime/event-stream.js'
 export { OutgrowError, ERRORS, type ErrorCode } from './errors/index.js'
 export { bearerTokenMatches } from './config/admin-token.js'
 export { firstZodIssue } from './config/validate.js'

@@ -13,6 +13,13 @@ function failureKind (code: string): 'connect' | 'timeout' | 'reset' {
 
 type Outcome = 'success' | 'failure' | 'neutral'
 
+function isEventStream (rawHeaders: Array<Buffer | string>): boolean {
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (String(rawHeaders[i]).toLowerCase() === 'content-type') return String(rawHeaders[i + 1]).toLowerCase().startsWith('text/event-stream')
+  }
+  return false
+}
+
 /**
  * One try on one instance: an undici dispatch handler. It waits for response headers at most its
  * per-try timeout (or, when hedged, asks for a second copy then), and feeds outlier detection,
@@ -30,6 +37,7 @@ export class Attempt implements ResponseHandler, InFlightTry {
   #hedgeTimer: NodeJS.Timeout | undefined
   #settled = false
   #answered = false
+  #stream = false
   /** Later callbacks are ignored: the try was cancelled, failed over, or its answer dropped for a retry. */
   #discarding = false
 
@@ -148,7 +156,19 @@ export class Attempt implements ResponseHandler, InFlightTry {
     x.res.writeHead(statusCode, clientResponseHeaders(rawHeaders, extra))
     this.#resume = resume
     if (statusCode >= 500) this.#settle('failure')
+    else if (isEventStream(rawHeaders)) {
+      // Answered: the instance did its part. What follows may last hours and is no load.
+      this.#stream = true
+      u.streams++
+      this.#settle('success')
+    }
     return true
+  }
+
+  #streamEnded (): void {
+    if (!this.#stream) return
+    this.#stream = false
+    this.#upstream.streams--
   }
 
   onData (chunk: Buffer): boolean {
@@ -165,6 +185,7 @@ export class Attempt implements ResponseHandler, InFlightTry {
 
   onComplete (): void {
     if (this.#discarding) return
+    this.#streamEnded()
     this.#settle('success')
     this.#x.live.delete(this)
     this.#x.res.end()
@@ -172,6 +193,7 @@ export class Attempt implements ResponseHandler, InFlightTry {
 
   onError (err: Error): void {
     if (this.#discarding) return
+    this.#streamEnded()
     const x = this.#x
     const u = this.#upstream
     const code = (err as { code?: string }).code ?? ''

@@ -55,6 +55,11 @@ export class Upstream {
   weight: number
   /** Requests in flight on this instance. */
   active = 0
+  /**
+   * Event streams (text/event-stream) open through this instance: answered, so not in `active`,
+   * which the balancers read as load; a stream is an idle connection, not work in progress.
+   */
+  streams = 0
   /** Active health: set by the health checker (rise/fall). */
   healthy = true
   /** Passive health: ejected by outlier detection until this time (ms since epoch). */

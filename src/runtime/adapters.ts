@@ -10,6 +10,9 @@ import type { JobQueue } from '../jobs/queue.js'
 import { MemoryRateLimiter } from '../limits/memory-limiter.js'
 import { RedisRateLimiter } from '../limits/redis-limiter.js'
 import type { RateLimiter } from './ports.js'
+import { MemoryNotices } from '../notices/memory-notices.js'
+import type { Notices } from '../notices/notices.js'
+import { RedisNotices } from '../notices/redis-notices.js'
 import { MemorySessionStore } from '../session/memory-store.js'
 import { RedisSessionStore } from '../session/redis-store.js'
 import type { SessionStore } from '../session/store.js'
@@ -52,6 +55,14 @@ export function createRateLimiter (config: SessionConfig): RateLimiter & { close
   switch (config.kind) {
     case 'memory': return new MemoryRateLimiter()
     case 'redis': return new RedisRateLimiter(redisTargetOf(config))
+  }
+}
+
+/** Notices live with the sessions, like attempt counters: they are for a session's browser. */
+export function createNotices (config: SessionConfig): Notices {
+  switch (config.kind) {
+    case 'memory': return new MemoryNotices()
+    case 'redis': return new RedisNotices(redisTargetOf(config))
   }
 }
 

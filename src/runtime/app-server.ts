@@ -4,6 +4,7 @@ import { sessionPlugin } from '../session/plugin.js'
 import type { SessionStore } from '../session/store.js'
 import { collectDegradedParts, collectDependencyStates } from './dependencies.js'
 import { installErrorHandling } from './http-errors.js'
+import type { OpenStream } from './event-stream.js'
 import { httpInFlight, httpRequests, registry } from './metrics.js'
 import type { Ports } from './ports.js'
 import type { ServiceDefinition } from './service.js'
@@ -38,6 +39,8 @@ export interface AppServer {
   drain(): void
   /** Requests received and not yet answered or aborted: scale-in waits for 0 before closing. */
   inFlight(): number
+  /** Ends every open event stream; their browsers reconnect elsewhere. */
+  endStreams(): void
 }
 
 const UNCOUNTED_ROUTES = new Set(['/healthz', '/readyz', '/metrics'])
@@ -62,6 +65,9 @@ export async function createAppServer (options: AppServerOptions): Promise<AppSe
     inFlight--
     httpInFlight.dec()
   }
+  const openStreams = new Set<OpenStream>()
+  app.decorate('openStreams', openStreams)
+  app.decorateRequest('leaveInFlight', function (this: FastifyRequest) { leaveInFlight(this) })
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-outgrow-instance', ports.instanceId)
     request.startedAt = process.hrtime.bigint()
@@ -84,7 +90,7 @@ export async function createAppServer (options: AppServerOptions): Promise<AppSe
     // Both at once: they share each dependency's probe, so a primary that hangs (frozen, not
     // refusing) costs one probe wait, within the balancers' health-check time-out, not two.
     const [dependencies, readiness] = await Promise.all([
-      collectDependencyStates([ports.db, ports.cache, ports.jobs, options.sessionStore]),
+      collectDependencyStates([ports.db, ports.cache, ports.jobs, ports.notices, options.sessionStore]),
       Promise.resolve(options.readiness?.()).then(() => undefined, (err: unknown) => err as Error),
     ])
     // Parts that fail open (the cache reading from the database) keep the instance ready.
@@ -106,12 +112,23 @@ export async function createAppServer (options: AppServerOptions): Promise<AppSe
     listenHost: options.listenHost ?? '127.0.0.1',
   })
   if (options.serveRoutes !== false) await app.register(async (scope) => { await service.routes(scope, ports) })
-  return { app, drain: () => { draining = true }, inFlight: () => inFlight }
+  return {
+    app,
+    drain: () => { draining = true },
+    inFlight: () => inFlight,
+    endStreams: () => { for (const stream of [...openStreams]) stream.end() },
+  }
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
     startedAt: bigint
     countedInFlight: boolean
+    /** Takes the request out of the in-flight count: it became a long-lived stream. */
+    leaveInFlight(): void
+  }
+  interface FastifyInstance {
+    /** Event streams open on this server (event-stream.ts); ended at shutdown. */
+    openStreams: Set<OpenStream>
   }
 }

@@ -62,6 +62,12 @@ export const httpInFlight = new client.Gauge({
   registers: [registry],
 })
 
+export const httpStreamsOpen = new client.Gauge({
+  name: 'outgrow_http_streams_open',
+  help: 'Long-lived event streams (Server-Sent Events) open on this process; not counted in outgrow_http_in_flight',
+  registers: [registry],
+})
+
 export const dependencyUp = new client.Gauge({
   name: 'outgrow_dependency_up',
   help: 'Whether an engine this process depends on answered at last look (1) or not (0)',

@@ -1,3 +1,4 @@
+import type { Notices } from '../notices/notices.js'
 /**
  * The ports an application is written against. Adapters implement them; configuration picks the
  * adapters; the application never imports one.
@@ -161,6 +162,8 @@ export interface Ports {
   readonly db: Db
   readonly cache: Cache
   readonly jobs: Jobs
+  /** Signals pushed to browsers (the "job is done" notice): see src/notices/notices.ts. */
+  readonly notices: Notices
   readonly rateLimiter: RateLimiter
   readonly instanceId: string
   readonly adminToken: string

@@ -5,7 +5,7 @@ import { redisTargetOf } from '../config/redis-target.js'
 import { PgDatabase } from '../data/pg-database.js'
 import { createAppServer } from './app-server.js'
 import { installCpuProfiler } from './cpu-profiler.js'
-import { createCache, createJobQueue, createRateLimiter, createSessionStore } from './adapters.js'
+import { createCache, createJobQueue, createNotices, createRateLimiter, createSessionStore } from './adapters.js'
 import { onShutdown, reportReady } from './lifecycle.js'
 import type { Ports } from './ports.js'
 import { listeningAddress } from './published-address.js'
@@ -39,7 +39,8 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
   const jobs = createJobQueue(config.jobs)
   const sessionStore = createSessionStore(config.session)
   const rateLimiter = createRateLimiter(config.session)
-  const ports: Ports = { db, cache, jobs, rateLimiter, instanceId: config.instanceId, adminToken: config.adminToken, log }
+  const notices = createNotices(config.session)
+  const ports: Ports = { db, cache, jobs, notices, rateLimiter, instanceId: config.instanceId, adminToken: config.adminToken, log }
 
   // In-process queues run their jobs here; a Redis queue's jobs run in worker processes only.
   const runsJobs = config.role === 'worker' || config.jobs.kind === 'inprocess'
@@ -63,6 +64,8 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
     log.info({ reason }, 'stopping')
     const deadline = Date.now() + SHUTDOWN_GRACE_MS - CLOSE_RESERVE_MS
     server.drain()
+    // Streams never finish by themselves: end them now, and their browsers reconnect elsewhere.
+    server.endStreams()
     if (registration !== undefined) {
       const left = await leaveRotation({ leave: async () => { await registration.leave() }, inFlight: () => server.inFlight(), deadline })
       if (left > 0) log.warn({ inFlight: left }, 'closing with requests still in flight')
@@ -70,7 +73,7 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
     await registry?.close()
     await server.app.close()
     await jobs.close()
-    await Promise.allSettled([db.close(), cache.close(), sessionStore.close(), rateLimiter.close()])
+    await Promise.allSettled([db.close(), cache.close(), sessionStore.close(), rateLimiter.close(), notices.close()])
   }, { graceMs: SHUTDOWN_GRACE_MS })
   reportReady({ role: config.role, instanceId: config.instanceId, ...listening })
 }

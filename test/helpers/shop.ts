@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
-import { createCache, createJobQueue, createRateLimiter, createSessionStore } from '../../src/runtime/adapters.js'
+import { createCache, createJobQueue, createNotices, createRateLimiter, createSessionStore } from '../../src/runtime/adapters.js'
 import { createAppServer } from '../../src/runtime/app-server.js'
 import type { Ports } from '../../src/runtime/ports.js'
 import type { ServiceDefinition } from '../../src/runtime/service.js'
@@ -41,7 +41,8 @@ export async function startShop (options: ShopOptions): Promise<ShopUnderTest> {
   const jobs = createJobQueue(options.jobs ?? { kind: 'inprocess', concurrency: 2 })
   const sessionStore = createSessionStore(options.session)
   const rateLimiter = createRateLimiter(options.session)
-  const ports: Ports = { db, cache, jobs, rateLimiter, instanceId: 'test-1', adminToken: ADMIN_TOKEN, log: pino({ level: 'silent' }) }
+  const notices = createNotices(options.session)
+  const ports: Ports = { db, cache, jobs, notices, rateLimiter, instanceId: 'test-1', adminToken: ADMIN_TOKEN, log: pino({ level: 'silent' }) }
   await jobs.process(shop.jobs ?? {}, ports)
   const server = await createAppServer({ service: options.service ?? shop, ports, sessionStore, sessionTtlSeconds: 3600, readiness: async () => { await db.assertCanServe() } })
   await server.app.ready()
@@ -52,7 +53,7 @@ export async function startShop (options: ShopOptions): Promise<ShopUnderTest> {
     close: async () => {
       await server.app.close()
       await jobs.close()
-      await Promise.allSettled([cache.close(), sessionStore.close(), rateLimiter.close()])
+      await Promise.allSettled([cache.close(), sessionStore.close(), rateLimiter.close(), notices.close()])
       await db.close()
     },
   }

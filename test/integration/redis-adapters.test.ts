@@ -1,8 +1,10 @@
 import { before } from 'node:test'
 import { BullMqQueue } from '../../src/jobs/bullmq-queue.js'
+import { RedisNotices } from '../../src/notices/redis-notices.js'
 import { RedisRateLimiter } from '../../src/limits/redis-limiter.js'
 import { RedisSessionStore } from '../../src/session/redis-store.js'
 import { jobQueueConformance } from '../conformance/jobs-suite.js'
+import { noticesConformance } from '../conformance/notices-suite.js'
 import { rateLimiterConformance } from '../conformance/rate-limiter-suite.js'
 import { sessionStoreConformance } from '../conformance/session-suite.js'
 import { redisPerFile } from '../helpers/engines.js'
@@ -16,3 +18,4 @@ sessionStoreConformance('redis', async () => { await ready; return new RedisSess
 rateLimiterConformance('redis', async () => { await ready; return new RedisRateLimiter(url) })
 let queueCount = 0
 jobQueueConformance('bullmq', async (retention) => { await ready; return new BullMqQueue(url, `conformance-${++queueCount}`, 2, retention) })
+noticesConformance('redis', async () => { await ready; return new RedisNotices(url) })

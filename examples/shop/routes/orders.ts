@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
-import { OutgrowError, type Ports, type Queryable } from '../../../src/index.js'
+import { OutgrowError, streamNotices, type Ports, type Queryable } from '../../../src/index.js'
 import { cartQuantities } from '../cart.js'
 import { completeCheckout, orderJson, orderLines, placeOrder, type OrderLine, type OrderRow } from '../checkout.js'
 import { claimKey, isRecordableError, recordResponse, requestHash, type RecordedResponse } from '../idempotency.js'
@@ -43,7 +43,16 @@ async function runCheckout (tx: Queryable, userId: number, keyed: { key: string,
   }
 }
 
+/** The audience a user's browser listens to for the shop's notices. */
+export const userAudience = (userId: number | string): string => `user:${userId}`
+
 export function orderRoutes (app: FastifyInstance, ports: Ports): void {
+  // Server-Sent Events for the logged-in user: `order.confirmed` when a receipt is ready.
+  app.get('/api/events', async (request, reply) => {
+    const userId = await currentUserId(request)
+    await streamNotices(request, reply, ports.notices, userAudience(userId))
+  })
+
   app.post('/api/orders', async (request, reply) => {
     const userId = await currentUserId(request)
     const key = parse(idempotencyKey, request.headers['idempotency-key'])
