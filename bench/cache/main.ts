@@ -39,10 +39,10 @@ const { values } = parseArgs({
     'stampede-rounds': { type: 'string', default: '5' },
     interleavings: { type: 'string', default: '10000' },
     'hit-rounds': { type: 'string', default: '3' },
-    'hit-ops': { type: 'string', default: '200000' },
-    'shop-rate': { type: 'string', default: '300' },
-    'shop-duration': { type: 'string', default: '30' },
-    'shop-warmup': { type: 'string', default: '15' },
+    'hit-ops': { type: 'string', default: '40000' },
+    'shop-rate': { type: 'string', default: '200' },
+    'shop-duration': { type: 'string', default: '20' },
+    'shop-warmup': { type: 'string', default: '10' },
   },
 })
 if (values.render) {
