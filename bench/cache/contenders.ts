@@ -22,6 +22,8 @@ export interface CacheShape {
   readonly l1: boolean
   readonly redisUrl: string
   readonly prefix: string
+  /** bentocache only: its memory L1 keeps entries serialised (its default) or as the objects themselves. */
+  readonly l1Serialize?: boolean
   /** Entries the in-process tier holds at most (both: 10 000 unless told). */
   readonly l1MaxEntries?: number
 }
@@ -54,7 +56,7 @@ async function bentoCache (shape: CacheShape): Promise<BenchCache> {
   const redis = new Redis(connection)
   const store = bentostore().useL2Layer(redisDriver({ connection: redis }))
   if (shape.l1) {
-    store.useL1Layer(memoryDriver({ maxItems: shape.l1MaxEntries ?? L1_MAX_ENTRIES }))
+    store.useL1Layer(memoryDriver({ maxItems: shape.l1MaxEntries ?? L1_MAX_ENTRIES, serialize: shape.l1Serialize ?? true }))
     store.useBus(redisBusDriver({ connection }))
   }
   const bento = new BentoCache({ default: 'cache', prefix: shape.prefix.replace(/:$/, ''), stores: { cache: store } })

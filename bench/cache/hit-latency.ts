@@ -88,6 +88,8 @@ export interface HitContender {
 export const HIT_CONTENDERS: readonly HitContender[] = [
   { name: 'Outgrow L1+L2', shape: { system: 'outgrow', l1: true } },
   { name: 'bentocache L1+L2+bus', shape: { system: 'bentocache', l1: true } },
+  // Its L1 without serialisation, like Outgrow's: how much of the difference is JSON parsing.
+  { name: 'bentocache L1 (serialize: false)+L2+bus', shape: { system: 'bentocache', l1: true, l1Serialize: false } },
   { name: 'Outgrow Redis only', shape: { system: 'outgrow', l1: false } },
   { name: 'bentocache L2 only', shape: { system: 'bentocache', l1: false } },
 ]

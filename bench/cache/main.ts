@@ -10,7 +10,7 @@
  *
  * Writes <out>.json (raw numbers; rewritten after each part) and <out>.md.
  *
- *   npm run bench:cache -- [--parts stampede,stale,hits,shop] [--out docs/benchmarks/cache] [--render]
+ *   npm run bench:cache -- [--parts stampede,stale,hits,shop] [--keep] [--out docs/benchmarks/cache] [--render]
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
@@ -34,6 +34,8 @@ const { values } = parseArgs({
     parts: { type: 'string', default: PARTS.join(',') },
     out: { type: 'string', default: 'docs/benchmarks/cache' },
     render: { type: 'boolean', default: false },
+    // Keeps the parts not measured now from <out>.json (and says so in the report).
+    keep: { type: 'boolean', default: false },
     'stampede-instances': { type: 'string', default: '4' },
     'stampede-misses': { type: 'string', default: '1000' },
     'stampede-rounds': { type: 'string', default: '5' },
@@ -60,6 +62,12 @@ const run: CacheRun = {
   command: `npm run bench:cache${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
   machine: describeMachine(),
   versions: {},
+}
+if (values.keep) {
+  const previous = JSON.parse(await readFile(`${values.out}.json`, 'utf8')) as CacheRun
+  const kept = PARTS.filter((p) => !parts.includes(p) && previous[p] !== undefined)
+  for (const p of kept) Object.assign(run, { [p]: previous[p] })
+  if (kept.length > 0) run.kept = { parts: kept, startedAt: previous.startedAt, finishedAt: previous.finishedAt, command: previous.command }
 }
 const save = async (): Promise<void> => {
   const finished = { ...run, finishedAt: new Date().toISOString() }

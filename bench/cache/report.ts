@@ -20,6 +20,8 @@ export interface CacheRun {
   stale?: { readonly settings: { readonly instances: number, readonly interleavings: number, readonly batch: number, readonly maxDelayMs: number, readonly settleMs: number }, readonly systems: Partial<Record<SystemName, StaleSetsResult>> }
   hits?: { readonly settings: { readonly rounds: number, readonly operations: readonly HitOperation[], readonly keys: number, readonly zipfS: number, readonly concurrency: number, readonly warmupOps: number, readonly ops: number }, measurements: HitMeasurement[] }
   shop?: ShopMixResult
+  /** Parts kept from an earlier run (`--keep`), and when and how that run measured them. */
+  kept?: { readonly parts: readonly string[], readonly startedAt: string, readonly finishedAt: string, readonly command: string }
   /** Set when the run stopped early. */
   incomplete?: string
 }
@@ -71,7 +73,7 @@ A stale key is one whose cached value is older than the database's after the wri
 `
 }
 
-const PAIRS: ReadonlyArray<[string, string]> = [['Outgrow L1+L2', 'bentocache L1+L2+bus'], ['Outgrow Redis only', 'bentocache L2 only']]
+const PAIRS: ReadonlyArray<[string, string]> = [['Outgrow L1+L2', 'bentocache L1+L2+bus'], ['Outgrow L1+L2', 'bentocache L1 (serialize: false)+L2+bus'], ['Outgrow Redis only', 'bentocache L2 only']]
 
 function hitsSection (h: NonNullable<CacheRun['hits']>): string {
   const s = h.settings
@@ -115,7 +117,7 @@ ${tables.join('\n')}`
 
 function shopSection (shop: ShopMixResult): string {
   const s = shop.settings
-  const rows = shop.measurements.map((m) => `| L${m.level} | ${m.mix} | ${m.load.offeredRate} | ${m.load.achievedRate} | ${m.load.latency.p50Ms} | ${m.load.latency.p99Ms} | ${m.server.primaryQueriesPerSecond} | ${m.server.cacheHitRatio ?? '—'} |`)
+  const rows = shop.measurements.map((m) => `| L${m.level} | ${m.mix} | ${m.load.offeredRate} | ${m.load.achievedRate} | ${m.load.latency.p50Ms} | ${m.load.latency.p99Ms} | ${m.server.primaryQueriesPerSecond} | ${m.level === 2 ? 'no cache' : m.server.cacheHitRatio ?? '—'} |`)
   const verdicts = [...new Set(shop.measurements.map((m) => m.mix))].map((mix) => {
     const l2 = shop.measurements.find((m) => m.level === 2 && m.mix === mix)
     const l3 = shop.measurements.find((m) => m.level === 3 && m.mix === mix)
@@ -157,7 +159,7 @@ ${statements.join('\n')}`
 const FAIRNESS = `## What is the same and what differs
 
 - Same Redis and PostgreSQL servers, same values (about 1 KB), same keys, same concurrency, same TTLs (60 s in the stampede and stale-set parts, 3600 s for hits); no grace for either (neither's default).
-- L1: both an LRU of 10 000 entries. Outgrow's L1 holds the decoded value; bentocache's memory driver serialises entries by default (\`serialize: true\`), so each of its L1 hits parses JSON. Both run with their defaults.
+- L1: both an LRU of 10 000 entries. Outgrow's L1 holds the decoded value; bentocache's memory driver serialises entries by default (\`serialize: true\`), so each of its L1 hits parses JSON. Both run with their defaults; the hit measurements add bentocache with \`serialize: false\` (its L1 then holds the objects, as Outgrow's does).
 - Outgrow runs exactly as a process config makes it (\`cacheConfigSchema\` defaults, \`src/runtime/adapters.ts\`): TTL jitter 10 %, leases of 5000 ms, misses waiting up to 500 ms for the lease holder's value. bentocache has no jitter and no cross-process lock: its stampede protection is a lock per key in each process.
 - Every Outgrow \`wrap\` miss runs a Lua script (value, lease, write fence in one round trip); bentocache's a GET, then a SET after the factory.
 `
@@ -167,7 +169,7 @@ export function cacheMarkdown (run: CacheRun): string {
   return [
     `# Cache: Outgrow against bentocache
 
-Measured ${run.startedAt} to ${run.finishedAt} by \`${run.command}\`.${run.incomplete === undefined ? '' : `\n\n**Incomplete:** ${run.incomplete}`}
+Measured ${run.startedAt} to ${run.finishedAt} by \`${run.command}\`.${run.kept === undefined ? '' : ` The ${run.kept.parts.join(', ')} part${run.kept.parts.length > 1 ? 's were' : ' was'} measured earlier, ${run.kept.startedAt} to ${run.kept.finishedAt}, by \`${run.kept.command}\` on the same machine, and kept.`}${run.incomplete === undefined ? '' : `\n\n**Incomplete:** ${run.incomplete}`}
 
 **Machine:** ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}. Every process of the run (Redis, PostgreSQL, the instances, the load generator) shares these cores.
 
