@@ -110,7 +110,7 @@ ${ratios.join('\n')}
   })
   return `## Hit latency and throughput
 
-${s.keys} keys (values of about 1 KB, like a product's JSON) cached first, then ${s.concurrency} callers in a closed loop look up keys drawn from Zipf(${s.zipfS}) in one process: ${s.warmupOps} look-ups of warm-up, then ${s.ops} measured, each timed into a histogram (µs). Each contender runs in a fresh process, Redis emptied before it; ${s.rounds} rounds, the order rotated each round. Medians over rounds, with the range in brackets. Both L1s hold ${s.keys} entries, so with L1 every measured look-up is an L1 hit; without it, a Redis round trip.
+${s.keys} keys (values of about 1 KB, like a product's JSON) cached first, then ${s.concurrency} callers in a closed loop look up keys drawn from Zipf(${s.zipfS}) in one process: ${s.warmupOps} look-ups of warm-up, then ${s.ops} measured, each timed into a histogram (µs). Each contender runs in a fresh process, Redis emptied before it; ${s.rounds} rounds, the order rotated each round. Medians over rounds, with the range in brackets. Both L1s hold ${s.keys} entries, so with L1 every measured look-up is an L1 hit; without it, a Redis round trip. With ${s.concurrency} callers on one event loop a look-up's time includes its turn behind the others (about ${s.concurrency} ÷ throughput), so p50 follows throughput, and p99 catches garbage-collection pauses and the machine's scheduling.
 
 ${tables.join('\n')}`
 }
@@ -161,7 +161,7 @@ const FAIRNESS = `## What is the same and what differs
 - Same Redis and PostgreSQL servers, same values (about 1 KB), same keys, same concurrency, same TTLs (60 s in the stampede and stale-set parts, 3600 s for hits); no grace for either (neither's default).
 - L1: both an LRU of 10 000 entries. Outgrow's L1 holds the decoded value; bentocache's memory driver serialises entries by default (\`serialize: true\`), so each of its L1 hits parses JSON. Both run with their defaults; the hit measurements add bentocache with \`serialize: false\` (its L1 then holds the objects, as Outgrow's does).
 - Outgrow runs exactly as a process config makes it (\`cacheConfigSchema\` defaults, \`src/runtime/adapters.ts\`): TTL jitter 10 %, leases of 5000 ms, misses waiting up to 500 ms for the lease holder's value. bentocache has no jitter and no cross-process lock: its stampede protection is a lock per key in each process.
-- Every Outgrow \`wrap\` miss runs a Lua script (value, lease, write fence in one round trip); bentocache's a GET, then a SET after the factory.
+- Every Outgrow \`wrap\` that reaches Redis runs its LOOKUP script (GET and PTTL in Lua; on a miss a second call takes the lease and reads the write fence), where bentocache sends a plain GET (and a SET after the factory): on a hit without L1 Outgrow asks more of Redis, which shares the machine's cores. \`get\` is a plain GET in both.
 `
 
 export function cacheMarkdown (run: CacheRun): string {
