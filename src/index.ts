@@ -6,5 +6,6 @@ export type {
   LoadContext, Queryable, QueryResult, RateLimiter, ReadOptions, Session, WritePosition,
 } from './runtime/ports.js'
 export { OutgrowError, ERRORS, type ErrorCode } from './errors/index.js'
+export type { InvalidationRule, InvalidationRules, RowChange, RowInvalidation } from './data/change-rules.js'
 export { bearerTokenMatches } from './config/admin-token.js'
 export { firstZodIssue } from './config/validate.js'

@@ -121,8 +121,11 @@ export class ChangeFeed {
       await prepareReplicaIdentity(admin, tables, log)
       await preparePublication(admin, publication, tables)
       await prepareFlushMarker(admin)
-      if (state.exists && slotPredates(state.confirmed, await timelineStart(url))) {
-        log.warn({ slot, confirmed: state.confirmed }, 'change feed: the slot predates this primary\'s promotion; it is dropped and made again')
+      const stale = state.exists && !state.lost && slotPredates(state.confirmed, await timelineStart(url))
+      if (state.lost || stale) {
+        // Lost: no consumer kept up and max_slot_wal_keep_size removed WAL it needed. Stale: it
+        // survived a demotion and missed the other primary's writes. Either way, start over.
+        log.warn({ slot, confirmed: state.confirmed }, state.lost ? 'change feed: the slot lost WAL it needed; it is dropped and made again' : 'change feed: the slot predates this primary\'s promotion; it is dropped and made again')
         await dropSlot(admin, slot)
         state = await slotState(admin, slot)
       }
@@ -159,7 +162,7 @@ export class ChangeFeed {
     let waitingSince: bigint | undefined
     let applyingSince: bigint | undefined
     let applying = false
-    let failed: unknown
+    let failed: Error | undefined
     let started = false
 
     const apply = async (): Promise<void> => {
@@ -178,7 +181,7 @@ export class ChangeFeed {
           await service.acknowledge(target)
         }
       } catch (err) {
-        failed = err
+        failed = err instanceof Error ? err : new Error(String(err))
         log.warn({ err, slot }, 'change feed: invalidation not confirmed; the stream restarts and the change is sent again')
         await service.stop().catch(() => {})
       } finally {
@@ -190,12 +193,7 @@ export class ChangeFeed {
       switch (message.tag) {
         case 'begin': inTransaction = true; break
         case 'insert': this.#row(open, message.relation, 'insert', message.new); break
-        case 'update': {
-          const old = message.old ?? message.key
-          if (old !== null) this.#row(open, message.relation, 'update', old)
-          this.#row(open, message.relation, 'update', message.new)
-          break
-        }
+        case 'update': this.#row(open, message.relation, 'update', message.new, message.old ?? message.key ?? undefined); break
         case 'delete': this.#row(open, message.relation, 'delete', message.old ?? message.key ?? {}); break
         case 'truncate':
           if (message.relations.some((r) => this.#byRelation.has(`${r.schema}.${r.name}`))) open.flushAll('truncate')
@@ -245,12 +243,12 @@ export class ChangeFeed {
   }
 
   /** Maps one row image through its table's rule into the open transaction's invalidations. */
-  #row (open: PendingInvalidations, relation: Pgoutput.MessageRelation, op: RowChange['op'], row: Record<string, unknown>): void {
+  #row (open: PendingInvalidations, relation: Pgoutput.MessageRelation, op: RowChange['op'], row: Record<string, unknown>, old?: Record<string, unknown>): void {
     const table = this.#byRelation.get(`${relation.schema}.${relation.name}`)
     if (table === undefined) return
     changeFeedRows.inc({ table: table.table, op })
     try {
-      const { keys, tags } = applyRule(table, { table: table.table, op, row })
+      const { keys, tags } = applyRule(table, { table: table.table, op, row, old })
       open.add(keys, tags)
     } catch (err) {
       // Skipping the row could leave a stale entry, and retrying would fail again: flush instead.

@@ -1,15 +1,20 @@
 import { OutgrowError } from '../errors/index.js'
 
-/** One row image from the database's change stream, as an invalidation rule sees it. */
+/** One row change from the database's change stream, as an invalidation rule sees it. */
 export interface RowChange {
   /** The table as declared in `invalidateOn` (`products`, or `schema.table` outside `public`). */
   readonly table: string
   readonly op: 'insert' | 'update' | 'delete'
   /**
-   * The row: the new row of an insert or update; for a delete, and for the old image of an
-   * update whose key changed, the old row's key columns (every column with REPLICA IDENTITY FULL).
+   * The new row of an insert or update; for a delete, the old row's key columns (every column
+   * with REPLICA IDENTITY FULL).
    */
   readonly row: Readonly<Record<string, unknown>>
+  /**
+   * An update's old row, when PostgreSQL sends it: its key columns when the key changed, every
+   * column with REPLICA IDENTITY FULL (then a rule can tell which columns changed).
+   */
+  readonly old?: Readonly<Record<string, unknown>> | undefined
 }
 
 /** What a changed row invalidates: cache keys to delete, tags to invalidate. */

@@ -89,13 +89,16 @@ export interface SlotState {
   readonly exists: boolean
   readonly active: boolean
   readonly confirmed: string | undefined
+  /** PostgreSQL removed WAL the slot still needed (max_slot_wal_keep_size): it can stream no more. */
+  readonly lost: boolean
 }
 
 export async function slotState (client: pg.Client, slot: string): Promise<SlotState> {
-  const { rows } = await client.query<{ active: boolean, confirmed: string | null }>(
-    'SELECT active, confirmed_flush_lsn::text AS confirmed FROM pg_replication_slots WHERE slot_name = $1', [slot])
+  const { rows } = await client.query<{ active: boolean, confirmed: string | null, wal_status: string | null }>(
+    'SELECT active, confirmed_flush_lsn::text AS confirmed, wal_status FROM pg_replication_slots WHERE slot_name = $1', [slot])
   const row = rows[0]
-  return row === undefined ? { exists: false, active: false, confirmed: undefined } : { exists: true, active: row.active, confirmed: row.confirmed ?? undefined }
+  if (row === undefined) return { exists: false, active: false, confirmed: undefined, lost: false }
+  return { exists: true, active: row.active, confirmed: row.confirmed ?? undefined, lost: row.wal_status === 'lost' }
 }
 
 /** Creates the logical slot (pgoutput); false when another consumer made it first. */
