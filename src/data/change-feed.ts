@@ -8,7 +8,7 @@ import { applyRule, type RowChange, type TableRule } from './change-rules.js'
 import {
   assertLogicalPrimary, createSlot, dropSlot, flushOwed, prepareFlushMarker, preparePublication, prepareReplicaIdentity, setFlushOwed, slotLagBytes, slotPredates, slotState, timelineStart,
 } from './change-slot.js'
-import { parseLsn } from './lsn.js'
+import { formatLsn, parseLsn } from './lsn.js'
 import { PendingInvalidations } from './pending-invalidations.js'
 
 export interface ChangeFeedOptions {
@@ -26,10 +26,26 @@ export interface ChangeFeedOptions {
   readonly maxNames?: number
   /** How often the active consumer reads the slot's lag in bytes. */
   readonly lagPollMs?: number
+  /**
+   * An invalidation the cache has not confirmed within this long fails: the stream ends and the
+   * change is sent again. Bounded because a primary that shuts down (a switchover) waits for its
+   * logical walsenders' confirmations, so a stuck cache must not hold up the database.
+   */
+  readonly applyTimeoutMs?: number
 }
 
 const later = (a: string, b: string): string => parseLsn(a) >= parseLsn(b) ? a : b
 const SLOT_IN_USE = '55006'
+
+/**
+ * Confirms exactly `lsn`. The library reports its argument + 1 (the "last byte + 1" of physical
+ * replication); a shutting-down primary waits until a logical walsender's confirmed position equals
+ * what it sent, so reporting one byte more would hold its shutdown (and a switchover) forever.
+ */
+async function confirm (service: LogicalReplicationService, lsn: string): Promise<void> {
+  const n = parseLsn(lsn)
+  await service.acknowledge(n === 0n ? lsn : formatLsn(n - 1n))
+}
 
 /**
  * Cache invalidation from PostgreSQL's change stream (Facebook's mcsqueal): row changes of the
@@ -178,7 +194,7 @@ export class ChangeFeed {
           if (applyingSince !== undefined) changeFeedDelay.observe(Math.max(0, Date.now() / 1000 - Number(applyingSince) / 1e6))
           applyingSince = undefined
           confirmed = target
-          await service.acknowledge(target)
+          await confirm(service, target)
         }
       } catch (err) {
         failed = err instanceof Error ? err : new Error(String(err))
@@ -209,7 +225,7 @@ export class ChangeFeed {
       }
     })
     service.on('heartbeat', (lsn: string, _timestamp: number, shouldRespond: boolean) => {
-      if (shouldRespond) void service.acknowledge(confirmed)
+      if (shouldRespond) void confirm(service, confirmed)
       // Between transactions everything before this position has been received: confirmable.
       if (!inTransaction) {
         confirmable = later(confirmable, lsn)
@@ -257,15 +273,27 @@ export class ChangeFeed {
     }
   }
 
+  async #withinTimeout (work: Promise<void>): Promise<void> {
+    const ms = this.#options.applyTimeoutMs ?? 10_000
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await Promise.race([work, new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => { reject(new Error(`the cache did not confirm the invalidation within ${ms} ms`)) }, ms)
+      })])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
   async #apply (batch: PendingInvalidations): Promise<void> {
     if (batch.flush !== undefined) {
-      await this.#options.cache.flushAll()
+      await this.#withinTimeout(this.#options.cache.flushAll())
       changeFeedFullFlushes.inc({ reason: batch.flush })
       this.#options.log.warn({ reason: batch.flush }, 'change feed: every cache entry was flushed')
       return
     }
     const { keys, tags } = batch
-    await this.#options.cache.invalidateConfirmed({ keys, tags })
+    await this.#withinTimeout(this.#options.cache.invalidateConfirmed({ keys, tags }))
     changeFeedInvalidations.inc({ kind: 'key' }, keys.length)
     changeFeedInvalidations.inc({ kind: 'tag' }, tags.length)
   }

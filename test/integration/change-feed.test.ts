@@ -1,7 +1,4 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { join } from 'node:path'
-import { promisify } from 'node:util'
 import { after, before, test } from 'node:test'
 import { Redis } from 'ioredis'
 import pg from 'pg'
@@ -11,8 +8,8 @@ import { ChangeFeed } from '../../src/data/change-feed.js'
 import { tableRules } from '../../src/data/change-rules.js'
 import { registry } from '../../src/runtime/metrics.js'
 import type { Invalidation, Logger } from '../../src/runtime/ports.js'
-import { postgresBinDir } from '../../src/supervisor/engines/binaries.js'
 import { startEngines, type TestEngines } from '../helpers/engines.js'
+import { psql as psqlAt } from '../helpers/psql.js'
 import { waitUntil } from '../helpers/wait.js'
 
 /**
@@ -20,7 +17,6 @@ import { waitUntil } from '../helpers/wait.js'
  * leaves the cache on every instance; a consumer that dies before confirming leaves the change to
  * the next; a slot that has to be made again (a new primary) flushes the whole cache.
  */
-const run = promisify(execFile)
 let engines: TestEngines
 let raw: Redis
 let admin: pg.Client
@@ -42,8 +38,7 @@ after(async () => {
 
 /** The real psql binary, beside the server binaries the engines use. */
 async function psql (sql: string): Promise<void> {
-  const { port } = engines.primary.options
-  await run(join(postgresBinDir(), 'psql'), ['-X', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'outgrow', '-c', sql])
+  await psqlAt(engines.primary.url, sql)
 }
 
 const lines: string[] = []
@@ -106,6 +101,12 @@ test('an UPDATE made by psql invalidates a value cached through wrap, in Redis a
   assert.equal(await price(a, 1), 150)
   assert.ok(await metric('outgrow_change_feed_invalidations_total', { kind: 'key' }) > invalidationsBefore)
   assert.ok(await waitUntil(async () => await metric('outgrow_change_feed_lag_seconds') === 0, 5000), 'nothing waits')
+  // A primary that shuts down (a switchover) waits until each logical walsender's confirmed
+  // position equals what it sent: one byte more or less would hold the shutdown forever.
+  const caughtUp = async (): Promise<boolean> => (await admin.query<{ equal: boolean }>(
+    `SELECT r.sent_lsn = r.flush_lsn AS equal FROM pg_stat_replication r
+       JOIN pg_replication_slots s ON s.active_pid = r.pid WHERE s.slot_name = 'feed_psql'`)).rows[0]?.equal === true
+  assert.ok(await waitUntil(caughtUp, 10_000), 'confirmed exactly what was sent')
   t.diagnostic(`psql UPDATE seen by the other instance after ${seenMs} ms`)
 })
 
