@@ -6,6 +6,7 @@ import { TieredCache } from '../../src/cache/tiered-cache.js'
 import type { ChangeStreamCache } from '../../src/cache/full-flush.js'
 import { ChangeFeed } from '../../src/data/change-feed.js'
 import { tableRules } from '../../src/data/change-rules.js'
+import { slotPredates, timelineStart } from '../../src/data/change-slot.js'
 import { registry } from '../../src/runtime/metrics.js'
 import type { Invalidation, Logger } from '../../src/runtime/ports.js'
 import { startEngines, type TestEngines } from '../helpers/engines.js'
@@ -175,4 +176,22 @@ test('a missing slot (a new primary after a failover) is made again and every ca
   assert.equal(await b.get('unrelated'), undefined, 'gone from b\'s L1')
   assert.equal(await price(b, 3), 333, 'the missed change is loaded afresh')
   assert.deepEqual((await raw.keys(`${prefix}*`)).filter((k) => k.includes('unrelated')), [])
+})
+
+test('a slot confirmed before the server\'s last promotion is told apart by the timeline history (it missed the other primary\'s writes)', async () => {
+  const pair = await startEngines({ replica: true })
+  const promoted = new pg.Client({ connectionString: pair.replica?.url })
+  try {
+    assert.equal(await timelineStart(pair.primary.url), undefined, 'timeline 1 began with the cluster')
+    await promoted.connect()
+    await promoted.query('SELECT pg_promote(true, 30)')
+    const start = await timelineStart(pair.replica?.url ?? '')
+    assert.ok(start !== undefined, 'timeline 2 has a start')
+    const { rows } = await promoted.query<{ now: string }>('SELECT pg_current_wal_lsn()::text AS now')
+    assert.equal(slotPredates(rows[0]?.now, start), false, 'a slot made after the promotion')
+    assert.equal(slotPredates('0/1000000', start), true, 'a slot from before it')
+  } finally {
+    await promoted.end().catch(() => {})
+    await pair.stop()
+  }
 })
