@@ -8,5 +8,6 @@ export type {
 export type { Notice, Notices } from './notices/notices.js'
 export { streamNotices, type EventStreamOptions } from './runtime/event-stream.js'
 export { OutgrowError, ERRORS, type ErrorCode } from './errors/index.js'
+export type { InvalidationRule, InvalidationRules, RowChange, RowInvalidation } from './data/change-rules.js'
 export { bearerTokenMatches } from './config/admin-token.js'
 export { firstZodIssue } from './config/validate.js'

@@ -1,4 +1,5 @@
 import { defineService } from '../../src/index.js'
+import { LISTS_TAG, productKey } from './catalog-data.js'
 import { pruneExpiredKeys } from './idempotency.js'
 import { dummyHash } from './credentials.js'
 import { renderReceipt } from './jobs.js'
@@ -17,6 +18,18 @@ export default defineService({
   migrate,
   seed,
   jobs: { 'order.receipt': renderReceipt },
+  // Invalidation from the database's change stream (docs/cache.md): a product or category changed
+  // by any path — psql, another service — leaves the cache as the admin route's write does.
+  invalidateOn: {
+    // A new or removed product changes the lists; a price or stock change reaches them within
+    // their TTL (30 s), as after a checkout — tagging every update would empty them on each order.
+    products: ({ op, row, old }) => ({
+      keys: [row, old].flatMap((r) => r === undefined ? [] : [productKey(Number(r.id))]),
+      tags: op === 'update' ? [] : [LISTS_TAG],
+    }),
+    // Product pages show the category's name too: they follow within their TTL (60 s).
+    categories: () => ({ keys: ['categories'], tags: [LISTS_TAG] }),
+  },
   routes (app, ports) {
     catalogRoutes(app, ports)
     accountRoutes(app, ports)

@@ -8,6 +8,8 @@ export interface BusMessage {
   readonly origin: string
   readonly keys: readonly string[]
   readonly tags: readonly string[]
+  /** Everything under the prefix was deleted: drop the whole L1 (a change-stream consumer's full flush). */
+  readonly all?: boolean
 }
 
 export function encodeBusMessage (message: BusMessage): string {
@@ -18,7 +20,7 @@ function decodeBusMessage (raw: string): BusMessage | undefined {
   try {
     const parsed = JSON.parse(raw) as Partial<BusMessage>
     if (typeof parsed.origin !== 'string' || !Array.isArray(parsed.keys) || !Array.isArray(parsed.tags)) return undefined
-    return { origin: parsed.origin, keys: parsed.keys.map(String), tags: parsed.tags.map(String) }
+    return { origin: parsed.origin, keys: parsed.keys.map(String), tags: parsed.tags.map(String), ...(parsed.all === true ? { all: true } : {}) }
   } catch {
     return undefined
   }
@@ -29,6 +31,8 @@ export interface BusHandlers {
   readonly onInvalidate: (keys: readonly string[], tags: readonly string[]) => void
   /** The subscription was lost: messages may have been missed. */
   readonly onLost: () => void
+  /** Another instance deleted every entry of the cache. */
+  readonly onFlushAll?: () => void
 }
 
 /**
@@ -81,8 +85,9 @@ export class InvalidationBus {
     if (channelName !== this.#channel) return
     const message = decodeBusMessage(raw)
     if (message === undefined || message.origin === this.#origin) return
-    cacheBusMessages.inc({ event: 'invalidation' })
-    this.#handlers.onInvalidate(message.keys, message.tags)
+    cacheBusMessages.inc({ event: message.all === true ? 'flush_all' : 'invalidation' })
+    if (message.all === true) this.#handlers.onFlushAll?.()
+    else this.#handlers.onInvalidate(message.keys, message.tags)
   }
 
   #lost (): void {

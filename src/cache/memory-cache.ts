@@ -1,9 +1,10 @@
-import type { CacheSetOptions } from '../runtime/ports.js'
+import type { CacheSetOptions, Invalidation } from '../runtime/ports.js'
 import { BaseCache } from './base-cache.js'
+import type { ChangeStreamCache } from './full-flush.js'
 import { LocalEntries } from './local-entries.js'
 
 /** In-process LRU cache with TTLs and tags: the single-server default. */
-export class MemoryCache extends BaseCache {
+export class MemoryCache extends BaseCache implements ChangeStreamCache {
   readonly #entries: LocalEntries
 
   constructor (maxEntries: number) {
@@ -29,6 +30,11 @@ export class MemoryCache extends BaseCache {
     this.#entries.invalidateTags(tags)
   }
 
+  /** In the process, an invalidation cannot fail: confirmed once done. */
+  async invalidateConfirmed (what: Invalidation): Promise<void> { await this.invalidate(what) }
+
+  async flushAll (): Promise<void> { this.#entries.clear() }
+
   /** Tags indexed (they leave with their entries). */
   get tagCount (): number { return this.#entries.tagCount }
 
@@ -38,8 +44,10 @@ export class MemoryCache extends BaseCache {
 }
 
 /** A cache that never holds anything: every wrap() loads. For measuring what a cache buys. */
-export class NoCache extends BaseCache {
+export class NoCache extends BaseCache implements ChangeStreamCache {
   async get<T>(): Promise<T | undefined> { return undefined }
+  async invalidateConfirmed (): Promise<void> {}
+  async flushAll (): Promise<void> {}
   async set (): Promise<void> {}
   async delete (): Promise<void> {}
   async invalidateTags (): Promise<void> {}

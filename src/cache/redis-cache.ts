@@ -9,6 +9,7 @@ import { createFailFastRedis, type RedisTarget } from '../runtime/redis-client.j
 import { BaseCache } from './base-cache.js'
 import { CacheBreaker } from './breaker.js'
 import { NO_GRACE, decodeEntry, encodeEntry, entryTimes, type StoredEntry, type TtlPolicy } from './cache-entry.js'
+import { deleteByPrefix, type ChangeStreamCache } from './full-flush.js'
 import { encodeBusMessage } from './invalidation-bus.js'
 import { loadWithLease, type LeasedStore, type Loaded, type Lookup } from './lease-load.js'
 import { FENCE, FILL, LOOKUP, RELEASE, TAG_ADD, entryFenceKey, entryKey, leaseKey, tagFenceKey, tagKey } from './redis-scripts.js'
@@ -47,7 +48,7 @@ interface Scripts {
  * confirms it. A breaker (breaker.ts) stops asking a Redis that keeps failing; while it is not
  * closed the cache is `degraded` (in /readyz and outgrow_cache_degraded).
  */
-export class RedisCache extends BaseCache implements ReportsDependencies, LeasedStore {
+export class RedisCache extends BaseCache implements ReportsDependencies, LeasedStore, ChangeStreamCache {
   readonly #redis: Redis
   readonly #scripts: Scripts
   readonly #health: DependencyHealth
@@ -151,6 +152,30 @@ export class RedisCache extends BaseCache implements ReportsDependencies, Leased
     const tags = [...what.tags ?? []]
     if (keys.length === 0 && tags.length === 0) return
     await this.#invalidateOrRemember(keys, tags, 'invalidate', what.after)
+  }
+
+  /** invalidate() that rejects unless Redis confirmed it (full-flush.ts); nothing is kept to retry. */
+  async invalidateConfirmed (what: Invalidation): Promise<void> {
+    const keys = [...what.keys ?? []]
+    const tags = [...what.tags ?? []]
+    if (keys.length === 0 && tags.length === 0) return
+    try {
+      await this.#invalidate(keys, tags, what.after)
+    } catch (err) {
+      this.#failed('invalidate', err)
+      throw err
+    }
+  }
+
+  /** Deletes everything under the prefix, then tells the other instances to empty their L1. */
+  async flushAll (): Promise<void> {
+    try {
+      await deleteByPrefix(this.#redis, this.#prefix)
+      if (this.#bus !== undefined) await this.#redis.publish(this.#bus.channel, encodeBusMessage({ origin: this.#bus.origin, keys: [], tags: [], all: true }))
+    } catch (err) {
+      this.#failed('flush_all', err)
+      throw err
+    }
   }
 
   override async wrap<T>(key: string, ttlSeconds: number, load: (context: LoadContext) => Promise<T>, options: CacheSetOptions = {}): Promise<T> {

@@ -6,6 +6,7 @@ import type { CacheSetOptions, Invalidation, LoadContext } from '../runtime/port
 import type { RedisTarget } from '../runtime/redis-client.js'
 import { BaseCache } from './base-cache.js'
 import type { StoredEntry } from './cache-entry.js'
+import type { ChangeStreamCache } from './full-flush.js'
 import { HotKeys } from './hot-keys.js'
 import { InvalidationBus } from './invalidation-bus.js'
 import { LocalEntries } from './local-entries.js'
@@ -29,7 +30,7 @@ export interface TieredCacheOptions extends Omit<RedisCacheOptions, 'bus'> {
  * counter), so an entry deleted meanwhile is not put back. L1 keeps an entry only as long as it is
  * fresh (or stale within grace) in Redis.
  */
-export class TieredCache extends BaseCache implements ReportsDependencies {
+export class TieredCache extends BaseCache implements ReportsDependencies, ChangeStreamCache {
   readonly #l1: LocalEntries
   readonly #l2: RedisCache
   readonly #bus: InvalidationBus
@@ -47,6 +48,7 @@ export class TieredCache extends BaseCache implements ReportsDependencies {
     this.#bus = new InvalidationBus(target, channel, origin, {
       onInvalidate: (keys, tags) => { this.#drop(keys, tags) },
       onLost: () => { this.#epoch++; this.#l1.clear() },
+      onFlushAll: () => { this.#epoch++; this.#l1.clear() },
     })
   }
 
@@ -101,6 +103,17 @@ export class TieredCache extends BaseCache implements ReportsDependencies {
   override async invalidate (what: Invalidation): Promise<void> {
     this.#drop(what.keys ?? [], what.tags ?? [])
     await this.#l2.invalidate(what)
+  }
+
+  async invalidateConfirmed (what: Invalidation): Promise<void> {
+    this.#drop(what.keys ?? [], what.tags ?? [])
+    await this.#l2.invalidateConfirmed(what)
+  }
+
+  async flushAll (): Promise<void> {
+    this.#epoch++
+    this.#l1.clear()
+    await this.#l2.flushAll()
   }
 
   override async wrap<T>(key: string, ttlSeconds: number, load: (context: LoadContext) => Promise<T>, options: CacheSetOptions = {}): Promise<T> {

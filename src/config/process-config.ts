@@ -125,6 +125,24 @@ export const jobsConfigSchema = z.discriminatedUnion('kind', [
   }).strict(),
 ]).superRefine((c, ctx) => { if (c.kind === 'bullmq') checkRedisTarget(c, ctx) })
 
+/** A PostgreSQL name the change feed puts in SQL: lower-case, unquoted. */
+const pgName = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lower-case PostgreSQL name (letters, digits, _; at most 63)')
+
+/**
+ * Cache invalidation from the database's change stream (docs/cache.md): the process competes for
+ * the slot, and the one PostgreSQL lets stream applies the service's `invalidateOn` rules.
+ */
+export const changeFeedConfigSchema = z.object({
+  slot: pgName,
+  publication: pgName,
+  /** The primary to stream from when the db config reaches it through a pooler (replication needs the server itself). */
+  url: z.string().min(1).optional(),
+  /** Back-off between tries, doubling up to this: also how soon a waiting process takes a dead consumer's place. */
+  retryMaxMs: z.number().int().min(100).max(60_000).default(5000),
+  /** More keys and tags than this waiting at once become one full flush of the cache. */
+  maxKeys: z.number().int().min(1).max(10_000_000).default(10_000),
+}).strict()
+
 const commonSchema = {
   instanceId: z.string().min(1),
   host: z.string().min(1).default('127.0.0.1'),
@@ -152,6 +170,8 @@ export const appProcessSchema = z.object({
   trustProxy: z.array(z.string().min(1)).default([]),
   /** Where the instance registers itself for gateways to find (level 4). */
   registry: z.object({ ...redisTargetFields, cluster: z.string().min(1).default('app') }).strict().superRefine(checkRedisTarget).optional(),
+  /** Invalidation from the database's change stream; unset: off. */
+  changeFeed: changeFeedConfigSchema.optional(),
 }).strict()
 
 export const workerProcessSchema = appProcessSchema.extend({ role: z.literal('worker') }).strict()
@@ -169,6 +189,7 @@ export type DbLeaderConfig = z.output<typeof dbLeaderConfigSchema>
 export type CacheConfig = z.output<typeof cacheConfigSchema>
 export type SessionConfig = z.output<typeof sessionConfigSchema>
 export type JobsConfig = z.output<typeof jobsConfigSchema>
+export type ChangeFeedConfig = z.output<typeof changeFeedConfigSchema>
 export type AppProcessConfig = z.output<typeof appProcessSchema>
 export type WorkerProcessConfig = z.output<typeof workerProcessSchema>
 export type GatewayProcessConfig = z.output<typeof gatewayProcessSchema>

@@ -26,7 +26,8 @@ export function preset (level: Level, module: string, options: { ha?: boolean } 
       level,
       databases: { postgres: { primary: { server: 'db-primary' }, replicas: { count: 0, server: 'db-replica-{i}' } } },
       redis: { redis: { roles: ['cache', 'sessions'], server: 'redis' } },
-      services: { app: service },
+      // A row changed by any path (psql, another service) leaves the cache: docs/cache.md.
+      services: { app: { ...service, changeFeed: { enabled: true } } },
     }
     case 4: {
       const { listen: _listen, ...routed } = service
@@ -43,7 +44,8 @@ export function preset (level: Level, module: string, options: { ha?: boolean } 
         ...(ha ? { consensus: { members: 3 } } : {}),
         // With HA, Redis runs as a master and a replica under three Sentinels.
         redis: { redis: { roles: ['cache', 'sessions', 'queue', 'registry', 'rate-limits'], server: 'redis', ...(ha ? { sentinel: { enabled: true } } : {}) } },
-        services: { app: { ...routed, instances: { count: 3 } } },
+        // The change feed runs in the worker (one consumer; the instances serve requests).
+        services: { app: { ...routed, instances: { count: 3 }, changeFeed: { enabled: true } } },
         workers: { worker: { service: 'app', instances: { count: 1 }, server: 'worker-{i}' } },
         gateways: { gateway: { port: 8080, server: 'gateway', routes: [{ pathPrefix: '/', service: 'app' }] } },
       }

@@ -55,6 +55,15 @@ export const serviceSchema = z.object({
    * arrives at level 3) or one in each instance's memory.
    */
   localCache: z.enum(['none', 'memory']).default('memory'),
+  /**
+   * Cache invalidation from the database's change stream (docs/cache.md), with the service's
+   * `invalidateOn` rules. It runs in the service's workers when it has any, else in its instances;
+   * one of them streams at a time. `slot` defaults to `outgrow_cache_<service>`.
+   */
+  changeFeed: z.object({
+    enabled: z.boolean().default(true),
+    slot: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lower-case PostgreSQL name (letters, digits, _)').optional(),
+  }).strict().optional(),
 }).strict()
 
 export const workerSchema = z.object({

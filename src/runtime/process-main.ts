@@ -6,6 +6,7 @@ import { PgDatabase } from '../data/pg-database.js'
 import { createAppServer } from './app-server.js'
 import { installCpuProfiler } from './cpu-profiler.js'
 import { createCache, createJobQueue, createNotices, createRateLimiter, createSessionStore } from './adapters.js'
+import { startChangeFeed } from './change-feed-consumer.js'
 import { onShutdown, reportReady } from './lifecycle.js'
 import type { Ports } from './ports.js'
 import { listeningAddress } from './published-address.js'
@@ -52,6 +53,8 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
     readiness: async () => { await db.assertCanServe() }, serveRoutes: config.role === 'app',
   })
   if (config.role === 'app') await service.onStart?.(ports)
+  // In the background: it waits for the primary and for its turn at the slot by itself.
+  const changeFeed = startChangeFeed(config, service, cache, log)
   await server.app.listen({ host: config.host, port: config.port })
   // The socket's own address: the real port when port 0 was asked for.
   const listening = listeningAddress(server.app.server.address() as AddressInfo, config.host, config.publishHost)
@@ -73,6 +76,7 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
     await registry?.close()
     await server.app.close()
     await jobs.close()
+    await changeFeed?.close()
     await Promise.allSettled([db.close(), cache.close(), sessionStore.close(), rateLimiter.close(), notices.close()])
   }, { graceMs: SHUTDOWN_GRACE_MS })
   reportReady({ role: config.role, instanceId: config.instanceId, ...listening })

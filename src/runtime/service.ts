@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import type { InvalidationRules } from '../data/change-rules.js'
 import type { Db, JobHandler, Ports } from './ports.js'
 
 export interface SeedOptions {
@@ -19,6 +20,12 @@ export interface ServiceDefinition {
   readonly seed?: (db: Db, options: SeedOptions) => Promise<void>
   /** Runs once per app instance after its ports are connected (e.g. to re-enqueue lost work). */
   readonly onStart?: (ports: Ports) => Promise<void>
+  /**
+   * What a row change invalidates, by table, for invalidation from the database's change stream
+   * (docs/cache.md): `{ products: ({ row }) => ({ keys: [`product:${row.id}`], tags: ['product-lists'] }) }`.
+   * Used where the process config turns the change feed on.
+   */
+  readonly invalidateOn?: InvalidationRules
 }
 
 export function defineService (definition: ServiceDefinition): ServiceDefinition {

@@ -9,6 +9,7 @@ import { loadStackConfig } from '../../src/config/load.js'
 import { Stack, type StackProcessInfo } from '../../src/control/stack.js'
 import { freePort } from '../../src/supervisor/free-port.js'
 import { startOrderWriter, type OrderWriter } from '../helpers/order-writer.js'
+import { psql } from '../helpers/psql.js'
 import { waitUntil } from '../helpers/wait.js'
 
 // Level 4 as `outgrow up` runs it, small: 3 etcd members, PostgreSQL as two HA nodes in synchronous
@@ -119,4 +120,23 @@ test('kill -9 of the leader node (agent and PostgreSQL): writes come back on a l
   await w.stop()
   assert.deepEqual(w.failures, [], 'no order failed: every retried order was acknowledged in the end')
   assert.deepEqual(await missingOnLeader(w.acks.map((a) => a.id)), [], 'no acknowledged order was lost')
+})
+
+test('after the failovers, a psql UPDATE on the leader leaves the cached product page: the worker\'s change feed made its slot again there', { timeout: 60_000 }, async () => {
+  const address = nodes().find((p) => p.name === leader())?.url
+  assert.ok(address !== undefined, 'a leader with an address')
+  const product = async (): Promise<{ priceCents: number }> => await (await fetch(`${url}/api/products/1`)).json() as { priceCents: number }
+  const before = (await product()).priceCents
+  assert.equal((await product()).priceCents, before, 'cached')
+  await psql(address, `UPDATE products SET price_cents = ${before + 1} WHERE id = 1`)
+  // The product's TTL is 60 s: only the change feed can make the page change within this wait.
+  assert.ok(await waitUntil(async () => (await product()).priceCents === before + 1, 20_000, 50), 'the page shows the new price')
+  const client = new pg.Client({ connectionString: address })
+  await client.connect()
+  try {
+    const { rows } = await client.query<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = \'outgrow_cache_app\'')
+    assert.equal(rows[0]?.active, true, 'the feed streams from the leader')
+  } finally {
+    await client.end()
+  }
 })

@@ -2,7 +2,7 @@ import type { GatewayConfigInput } from '../../config/gateway-config.js'
 import type { ProcessConfigInput } from '../../config/process-config.js'
 import { redisFor, type RedisRole, type TopologySpec } from '../spec.js'
 import { haNodeNames } from '../ha-nodes.js'
-import { databaseEndpoints, etcdMembers, redisDataNodes, redisSentinels } from '../units.js'
+import { databaseEndpoints, etcdMembers, primaryName, redisDataNodes, redisSentinels } from '../units.js'
 
 /** Where each engine serves, by unit name (postgres://…, redis://…). */
 export type Addresses = ReadonlyMap<string, string>
@@ -78,10 +78,26 @@ export function appProcessConfig (spec: TopologySpec, service: string, instanceI
     session: sessions === undefined ? { kind: 'memory' } : { kind: 'redis', ...sessions, ...(acks === undefined ? {} : { replicaAcks: acks }) },
     jobs: queue === undefined ? { kind: 'inprocess' } : { kind: 'bullmq', ...queue, queue: w?.queue ?? 'outgrow-jobs', ...(w === undefined ? {} : { concurrency: w.concurrency }) },
     ...(w === undefined && routed && registry !== undefined ? { registry: { ...registry, cluster: service } } : {}),
+    ...changeFeedConfig(spec, service, addresses, worker),
     // Gateways of a local stack run on this machine and reach instances over loopback: only they
     // may tell the app the client's address and scheme.
     ...(w === undefined && routed ? { trustProxy: ['loopback'] } : {}),
   }
+}
+
+/**
+ * The change feed runs in the service's workers when it has a worker group, else in its instances
+ * (level 3: the app process). It streams from the primary itself, never through a pooler.
+ */
+function changeFeedConfig (spec: TopologySpec, service: string, addresses: Addresses, worker: string | undefined): { changeFeed?: { slot: string, publication: string, url?: string } } {
+  const s = spec.services[service]
+  if (s?.changeFeed?.enabled !== true) return {}
+  const workers = Object.values(spec.workers).some((w) => w.service === service)
+  if (workers !== (worker !== undefined)) return {}
+  const slot = s.changeFeed.slot ?? `outgrow_cache_${service.replace(/-/g, '_')}`.slice(0, 63)
+  const db = spec.databases[s.database]
+  const pooled = db?.pooler.kind === 'pgbouncer' && haNodeNames(spec, s.database).length === 0
+  return { changeFeed: { slot, publication: slot, ...(pooled ? { url: need(addresses, primaryName(s.database)) } : {}) } }
 }
 
 /**

@@ -88,7 +88,8 @@ export class PostgresServer {
     await server.#prepareDir()
     await server.#exec('initdb', ['-D', options.dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync'])
     const settings = [
-      'wal_level = replica',
+      // logical: replicas need only replica, the change feed (src/data/change-feed.ts) decodes rows.
+      'wal_level = logical',
       'max_wal_senders = 10',
       'max_replication_slots = 10',
       'hot_standby = on',
