@@ -10,6 +10,7 @@ import { orderRoutes } from './routes/orders.js'
 import { pageRoutes } from './routes/pages.js'
 import { migrate } from './schema.js'
 import { seed } from './seed.js'
+import { VIEWS_STREAM, applyViews } from './views.js'
 
 /** The reference shop: written once against the ports, it runs unchanged at every level. */
 export default defineService({
@@ -17,6 +18,8 @@ export default defineService({
   migrate,
   seed,
   jobs: { 'order.receipt': renderReceipt },
+  // Page views are counted behind the request (views.ts): readers of the count tolerate lag.
+  writeBehind: { [VIEWS_STREAM]: applyViews },
   routes (app, ports) {
     catalogRoutes(app, ports)
     accountRoutes(app, ports)
