@@ -20,6 +20,8 @@ export interface PartitionConsumerOptions {
 }
 
 type RawEntry = [string, string[] | null]
+/** ioredis' XREADGROUP with the arguments built at run time. */
+interface GroupReader { xreadgroup(...args: Array<string | number>): Promise<Array<[string, RawEntry[]]> | null> }
 type Scripted = Redis & {
   writeBehindAcquire(owner: string, term: string, consumer: string, px: number): Promise<number>
   writeBehindRenew(owner: string, consumer: string, px: number): Promise<number>
@@ -121,7 +123,7 @@ export class PartitionConsumer {
     const { keys, consumer, batchSize } = this.#o
     const args: Array<string | number> = ['GROUP', GROUP, consumer, 'COUNT', batchSize]
     if (blockMs !== undefined) args.push('BLOCK', blockMs)
-    const reply = await this.#redis.call('XREADGROUP', ...args, 'STREAMS', keys.stream, from) as Array<[string, RawEntry[]]> | null
+    const reply = await (this.#redis as unknown as GroupReader).xreadgroup(...args, 'STREAMS', keys.stream, from)
     return reply?.[0]?.[1] ?? []
   }
 
