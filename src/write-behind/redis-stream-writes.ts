@@ -82,6 +82,7 @@ export class RedisStreamWrites implements WriteBehindAdapter, ReportsDependencie
 
   /** Starts one consumer per stream and partition; each applies its partition while it holds its lease. */
   async process (): Promise<void> {
+    if (Object.keys(this.#appliers).length === 0) return
     await ensureOffsetsTable(this.#db)
     const instance = randomUUID().slice(0, 8)
     for (const [stream, applier] of Object.entries(this.#appliers)) {
@@ -115,6 +116,10 @@ export class RedisStreamWrites implements WriteBehindAdapter, ReportsDependencie
 
   async close (): Promise<void> {
     await Promise.all(this.#consumers.map(async (consumer) => { await consumer.stop() }))
-    await Promise.all([this.#redis, ...this.#connections].map(async (redis) => { await redis.quit().catch(() => { redis.disconnect() }) }))
+    // A connection that is not up would queue QUIT until Redis returns: dropped instead.
+    await Promise.all([this.#redis, ...this.#connections].map(async (redis) => {
+      if (redis.status !== 'ready') redis.disconnect()
+      else await redis.quit().catch(() => { redis.disconnect() })
+    }))
   }
 }
