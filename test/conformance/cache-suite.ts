@@ -134,9 +134,11 @@ export function cacheConformance (name: string, create: () => Promise<BaseCache>
     it('a load that read the row before a write-through cannot replace the written value', async () => {
       await ready
       let release: (value: string) => void = () => {}
-      const loading = cache.wrap('wt-load', 60, async () => await new Promise<string>((resolve) => { release = resolve }))
+      let started: () => void = () => {}
+      const loadStarted = new Promise<void>((resolve) => { started = resolve })
+      const loading = cache.wrap('wt-load', 60, async () => { started(); return await new Promise<string>((resolve) => { release = resolve }) })
       // The loader is under way (it holds the lease where there are leases) when the write lands.
-      await new Promise((resolve) => setTimeout(resolve, 50))
+      await loadStarted
       assert.equal(await cache.setVersioned('wt-load', 'written', 60, { version: 7 }), true)
       release('read before the write')
       assert.equal(await loading, 'read before the write', 'the loader still answers its own caller')
