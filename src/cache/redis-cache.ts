@@ -148,8 +148,11 @@ export class RedisCache extends BaseCache implements ReportsDependencies, Leased
   async setVersioned<T>(key: string, value: T, ttlSeconds: number, options: VersionedSetOptions): Promise<boolean> {
     const version = encodeVersion(options.version)
     const tags = options.tags ?? []
+    if (this.#unconfirmed.has(key) || !this.#breaker.allow()) {
+      await this.#invalidateOrRemember([key], [], 'set_versioned', options.after)
+      return false
+    }
     try {
-      if (this.#unconfirmed.has(key) || !this.#breaker.allow()) throw new Error('cache unavailable for this key')
       if (!(await this.#tag(key, tags, ttlSeconds)).cached) {
         await this.#invalidate([key], [], options.after)
         return false
@@ -164,8 +167,10 @@ export class RedisCache extends BaseCache implements ReportsDependencies, Leased
       this.#breaker.success()
       return stored === 1
     } catch (err) {
+      // Whether the script ran is unknown: the key is invalidated until Redis confirms it.
       this.#failed('set_versioned', err)
-      await this.#invalidateOrRemember([key], [], 'set_versioned', options.after)
+      adapterLog.warn({ err, key }, 'cache write-through failed; invalidating the key until redis confirms it')
+      this.#unconfirmed.add([key], [])
       return false
     }
   }
