@@ -4,6 +4,7 @@ export { defineConfig, type StackConfigInput } from './config/stack-config.js'
 export type {
   AttemptDecision, AttemptLimit, Cache, CacheSetOptions, Db, EnqueueOptions, Invalidation, JobContext, JobHandler, Jobs, JsonValue, Logger, Ports,
   LoadContext, Queryable, QueryResult, RateLimiter, ReadOptions, Session, WritePosition,
+  DeferredWrite, VersionedSetOptions, WriteBehind, WriteBehindApplier,
 } from './runtime/ports.js'
 export type { Notice, Notices } from './notices/notices.js'
 export { streamNotices, type EventStreamOptions } from './runtime/event-stream.js'

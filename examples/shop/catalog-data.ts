@@ -16,7 +16,8 @@ export interface ProductPage {
 }
 
 export const PAGE_SIZE = 20
-const PRODUCT_TTL = 60
+/** How long a product page's entry lives (the admin's write-through stores it for as long). */
+export const PRODUCT_TTL = 60
 const LIST_TTL = 30
 /** Every product list carries this tag, so one admin write invalidates them all. */
 export const LISTS_TAG = 'product-lists'

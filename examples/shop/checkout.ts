@@ -27,7 +27,7 @@ export async function placeOrder (tx: Queryable, userId: number, key: string | u
   // Rows are locked in product-id order, so concurrent checkouts cannot deadlock.
   for (const [productId, qty] of lines) {
     const updated = await tx.query<{ price_cents: number }>(
-      'UPDATE products SET stock = stock - $2, updated_at = now() WHERE id = $1 AND stock >= $2 RETURNING price_cents', [productId, qty])
+      'UPDATE products SET stock = stock - $2, updated_at = now(), version = version + 1 WHERE id = $1 AND stock >= $2 RETURNING price_cents', [productId, qty])
     const row = updated.rows[0]
     if (row === undefined) throw new OutgrowError('OUTGROW_OUT_OF_STOCK', `not enough stock for product ${productId}`, { productId })
     total += row.price_cents * qty
@@ -48,6 +48,21 @@ export async function placeOrder (tx: Queryable, userId: number, key: string | u
 export async function orderLines (tx: Queryable, orderId: number): Promise<OrderLine[]> {
   const items = await tx.query<{ product_id: number, qty: number }>('SELECT product_id, qty FROM order_items WHERE order_id = $1 ORDER BY product_id', [orderId])
   return items.rows.map((i) => [i.product_id, i.qty])
+}
+
+/**
+ * The products' versions now (at least what this checkout gave them), so an admin's write-through
+ * of an older version that arrives after this invalidation is refused. Without them (the read
+ * failed) the invalidation still happens.
+ */
+async function productVersions (ports: Ports, lines: readonly OrderLine[], position: WritePosition): Promise<Record<string, number> | undefined> {
+  try {
+    const found = await ports.db.read<{ id: number, version: string }>('SELECT id, version FROM products WHERE id = ANY($1::int[])', [lines.map(([id]) => id)], { after: position })
+    return Object.fromEntries(found.rows.map((row) => [productKey(row.id), Number(row.version)]))
+  } catch (err) {
+    ports.log.warn({ err }, 'product versions not read; the products are invalidated without them')
+    return undefined
+  }
 }
 
 /** A step after the order's commit: a failure is logged, and the order is still returned. */
@@ -77,7 +92,8 @@ export async function completeCheckout (ports: Ports, request: FastifyRequest, o
   })
   await afterCommit(ports, orderId, 'remember the write position', async () => { await rememberWrite(request.session, position) })
   await afterCommit(ports, orderId, 'invalidate the cached products', async () => {
-    await ports.cache.invalidate({ keys: lines.map(([productId]) => productKey(productId)), after: position })
+    const keys = lines.map(([productId]) => productKey(productId))
+    await ports.cache.invalidate({ keys, after: position, versions: await productVersions(ports, lines, position) })
   })
   // A receipt not enqueued here is enqueued by a replay of the request, or by the recovery in
   // the service's onStart (orders still 'placed' after 30 s).

@@ -49,6 +49,13 @@ export async function migrate (db: Db): Promise<void> {
       price_cents int NOT NULL,
       PRIMARY KEY (order_id, product_id)
     );
+    -- Raised by every write of a product: the version its cache entry is written through with.
+    ALTER TABLE products ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFAULT 1;
+    -- Page views, counted through write-behind (views.ts).
+    CREATE TABLE IF NOT EXISTS product_views (
+      product_id int PRIMARY KEY REFERENCES products(id),
+      views bigint NOT NULL DEFAULT 0
+    );
   `)
   await db.write(IDEMPOTENCY_KEYS_SCHEMA)
 }

@@ -11,6 +11,7 @@ import { orderRoutes } from './routes/orders.js'
 import { pageRoutes } from './routes/pages.js'
 import { migrate } from './schema.js'
 import { seed } from './seed.js'
+import { VIEWS_STREAM, applyViews } from './views.js'
 
 /** The reference shop: written once against the ports, it runs unchanged at every level. */
 export default defineService({
@@ -30,6 +31,8 @@ export default defineService({
     // Product pages show the category's name too: they follow within their TTL (60 s).
     categories: () => ({ keys: ['categories'], tags: [LISTS_TAG] }),
   },
+  // Page views are counted behind the request (views.ts): readers of the count tolerate lag.
+  writeBehind: { [VIEWS_STREAM]: applyViews },
   routes (app, ports) {
     catalogRoutes(app, ports)
     accountRoutes(app, ports)

@@ -4,7 +4,7 @@ import { isRedisConnectionError } from '../runtime/connection-errors.js'
 import type { DependencyHealth, DependencyState, ReportsDependencies } from '../runtime/dependencies.js'
 import { adapterLog } from '../runtime/log.js'
 import { cacheDegraded, cacheErrors, cacheLeases, cacheRequests } from '../runtime/metrics.js'
-import type { CacheSetOptions, Invalidation, LoadContext, WritePosition } from '../runtime/ports.js'
+import type { CacheSetOptions, Invalidation, LoadContext, VersionedSetOptions, WritePosition } from '../runtime/ports.js'
 import { createFailFastRedis, type RedisTarget } from '../runtime/redis-client.js'
 import { BaseCache } from './base-cache.js'
 import { CacheBreaker } from './breaker.js'
@@ -12,7 +12,8 @@ import { NO_GRACE, decodeEntry, encodeEntry, entryTimes, type StoredEntry, type 
 import { deleteByPrefix, type ChangeStreamCache } from './full-flush.js'
 import { encodeBusMessage } from './invalidation-bus.js'
 import { loadWithLease, type LeasedStore, type Loaded, type Lookup } from './lease-load.js'
-import { FENCE, FILL, LOOKUP, RELEASE, TAG_ADD, entryFenceKey, entryKey, leaseKey, tagFenceKey, tagKey } from './redis-scripts.js'
+import { FENCE, FILL, LOOKUP, RAISE_VERSION, RELEASE, SET_VERSIONED, TAG_ADD, entryFenceKey, entryKey, entryVersionKey, leaseKey, tagFenceKey, tagKey } from './redis-scripts.js'
+import { VERSION_MIN_SECONDS, encodeVersion, encodeVersions } from './versions.js'
 import { FENCE_SECONDS, laterPosition } from './write-fences.js'
 import { UnconfirmedInvalidations } from './unconfirmed-invalidations.js'
 
@@ -35,6 +36,8 @@ interface Scripts {
   cacheRelease(lease: string, token: string): Promise<number>
   cacheTagAdd(tag: string, fence: string, key: string, max: number, seconds: number): Promise<[number, string]>
   cacheFence(fence: string, position: string, px: number): Promise<number>
+  cacheSetVersioned(entry: string, lease: string, version: string, fence: string, encodedVersion: string, payload: string, px: number, versionPx: number, position: string, fencePx: number): Promise<number>
+  cacheRaiseVersion(version: string, encodedVersion: string, px: number): Promise<number>
 }
 
 /**
@@ -75,6 +78,8 @@ export class RedisCache extends BaseCache implements ReportsDependencies, Leased
     redis.defineCommand('cacheRelease', { numberOfKeys: 1, lua: RELEASE })
     redis.defineCommand('cacheTagAdd', { numberOfKeys: 2, lua: TAG_ADD })
     redis.defineCommand('cacheFence', { numberOfKeys: 1, lua: FENCE })
+    redis.defineCommand('cacheSetVersioned', { numberOfKeys: 4, lua: SET_VERSIONED })
+    redis.defineCommand('cacheRaiseVersion', { numberOfKeys: 1, lua: RAISE_VERSION })
     this.#scripts = redis as unknown as Scripts
     cacheDegraded.set(0)
     this.#breaker = new CacheBreaker({
@@ -137,6 +142,40 @@ export class RedisCache extends BaseCache implements ReportsDependencies, Leased
     }
   }
 
+  /**
+   * Write-through (SET_VERSIONED). When Redis cannot take it, the key is invalidated instead
+   * (retried until Redis confirms it): the entry must not keep the value this write replaced.
+   */
+  async setVersioned<T>(key: string, value: T, ttlSeconds: number, options: VersionedSetOptions): Promise<boolean> {
+    const version = encodeVersion(options.version)
+    const tags = options.tags ?? []
+    if (this.#unconfirmed.has(key) || !this.#breaker.allow()) {
+      await this.#invalidateOrRemember([key], [], 'set_versioned', options.after)
+      return false
+    }
+    try {
+      if (!(await this.#tag(key, tags, ttlSeconds)).cached) {
+        await this.#invalidate([key], [], options.after)
+        return false
+      }
+      const now = Date.now()
+      const { freshUntil, staleUntil } = entryTimes(ttlSeconds, this.#policy, now)
+      const px = staleUntil - now
+      const stored = await this.#scripts.cacheSetVersioned(
+        entryKey(this.#prefix, key), leaseKey(this.#prefix, key), entryVersionKey(this.#prefix, key), entryFenceKey(this.#prefix, key),
+        version, encodeEntry(value, freshUntil, tags), px, Math.max(px, VERSION_MIN_SECONDS * 1000), options.after ?? '', FENCE_SECONDS * 1000)
+      if (stored === 1 && this.#bus !== undefined) await this.#redis.publish(this.#bus.channel, encodeBusMessage({ origin: this.#bus.origin, keys: [key], tags: [] }))
+      this.#breaker.success()
+      return stored === 1
+    } catch (err) {
+      // Whether the script ran is unknown: the key is invalidated until Redis confirms it.
+      this.#failed('set_versioned', err)
+      adapterLog.warn({ err, key }, 'cache write-through failed; invalidating the key until redis confirms it')
+      this.#unconfirmed.add([key], [])
+      return false
+    }
+  }
+
   async delete (...keys: string[]): Promise<void> {
     if (keys.length === 0) return
     await this.#invalidateOrRemember(keys, [], 'delete')
@@ -150,8 +189,10 @@ export class RedisCache extends BaseCache implements ReportsDependencies, Leased
   override async invalidate (what: Invalidation): Promise<void> {
     const keys = [...what.keys ?? []]
     const tags = [...what.tags ?? []]
-    if (keys.length === 0 && tags.length === 0) return
-    await this.#invalidateOrRemember(keys, tags, 'invalidate', what.after)
+    // Checked before anything changes: a bad version refuses the whole invalidation.
+    const versions = encodeVersions(what.versions)
+    if (keys.length === 0 && tags.length === 0 && versions.size === 0) return
+    await this.#invalidateOrRemember(keys, tags, 'invalidate', what.after, versions)
   }
 
   /** invalidate() that rejects unless Redis confirmed it (full-flush.ts); nothing is kept to retry. */
@@ -257,15 +298,22 @@ export class RedisCache extends BaseCache implements ReportsDependencies, Leased
     return { cached: false, after }
   }
 
-  async #invalidateOrRemember (keys: string[], tags: string[], operation: string, after?: WritePosition): Promise<void> {
+  async #invalidateOrRemember (keys: string[], tags: string[], operation: string, after?: WritePosition, versions?: ReadonlyMap<string, string>): Promise<void> {
     try {
       if (!this.#breaker.allow()) throw new Error('cache breaker open')
+      if (versions !== undefined && versions.size > 0) await this.#raiseVersions(versions)
       await this.#invalidate(keys, tags, after)
     } catch (err) {
       this.#failed(operation, err)
       adapterLog.warn({ err, keys, tags }, 'cache invalidation failed; retrying until redis confirms it')
       this.#unconfirmed.add(keys, tags)
     }
+  }
+
+  /** Raises keys' versions (never lowers them), so an older write-through arriving later loses. */
+  async #raiseVersions (versions: ReadonlyMap<string, string>): Promise<void> {
+    const px = VERSION_MIN_SECONDS * 1000
+    await Promise.all([...versions].map(async ([key, version]) => await this.#scripts.cacheRaiseVersion(entryVersionKey(this.#prefix, key), version, px)))
   }
 
   /**

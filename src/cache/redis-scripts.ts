@@ -75,3 +75,34 @@ export const FENCE = `
 local old = redis.call('GET', KEYS[1])
 if (not old) or ARGV[1] > old then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
 return 1`
+
+/** The version of an entry's row as the last write-through or versioned invalidation gave it (same slot). */
+export const entryVersionKey = (prefix: string, key: string): string => `${entryKey(prefix, key)}:v`
+
+/**
+ * Write-through: stores an entry only if its version is newer than the key's (fixed-width
+ * versions: string order), and voids the lease, so a loader that read the row before this write
+ * cannot store its older value after it. Raises the key's write fence too when given one.
+ * KEYS: entry, lease, version, fence. ARGV: version, encoded entry, entry PX, version PX,
+ * fence position ('' = none), fence PX. Returns 1 when stored, 0 when an equal or newer version was there.
+ */
+export const SET_VERSIONED = `
+local current = redis.call('GET', KEYS[3])
+if current and current >= ARGV[1] then return 0 end
+redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[4])
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('DEL', KEYS[2])
+if ARGV[5] ~= '' then
+  local fence = redis.call('GET', KEYS[4])
+  if (not fence) or ARGV[5] > fence then redis.call('SET', KEYS[4], ARGV[5], 'PX', ARGV[6]) end
+end
+return 1`
+
+/**
+ * Raises a key's version, never lowers it: an invalidation that knows the version its write
+ * gave the row. KEYS: version. ARGV: version, PX.
+ */
+export const RAISE_VERSION = `
+local current = redis.call('GET', KEYS[1])
+if (not current) or ARGV[1] > current then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+return 1`

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { DependencyState, ReportsDependencies } from '../runtime/dependencies.js'
 import { adapterLog } from '../runtime/log.js'
 import { cacheL1Requests, cacheRequests } from '../runtime/metrics.js'
-import type { CacheSetOptions, Invalidation, LoadContext } from '../runtime/ports.js'
+import type { CacheSetOptions, Invalidation, LoadContext, VersionedSetOptions } from '../runtime/ports.js'
 import type { RedisTarget } from '../runtime/redis-client.js'
 import { BaseCache } from './base-cache.js'
 import type { StoredEntry } from './cache-entry.js'
@@ -88,6 +88,12 @@ export class TieredCache extends BaseCache implements ReportsDependencies, Chang
   async set<T>(key: string, value: T, ttlSeconds: number, options: CacheSetOptions = {}): Promise<void> {
     this.#drop([key], [])
     await this.#l2.set(key, value, ttlSeconds, options)
+  }
+
+  /** Write-through in Redis (versioned); every instance drops the key from its L1 when it is stored. */
+  async setVersioned<T>(key: string, value: T, ttlSeconds: number, options: VersionedSetOptions): Promise<boolean> {
+    this.#drop([key], [])
+    return await this.#l2.setVersioned(key, value, ttlSeconds, options)
   }
 
   async delete (...keys: string[]): Promise<void> {

@@ -142,6 +142,31 @@ export const changeFeedConfigSchema = z.object({
   /** More keys and tags than this waiting at once become one full flush of the cache. */
   maxKeys: z.number().int().min(1).max(10_000_000).default(10_000),
 }).strict()
+/**
+ * Where write-behind queues its writes: `direct` applies each at once (levels 1–2, no Redis);
+ * `redis` queues them in Redis streams, applied by worker processes (docs/cache.md).
+ */
+export const writeBehindConfigSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('direct') }).strict(),
+  z.object({
+    kind: z.literal('redis'),
+    ...redisTargetFields,
+    prefix: z.string().default('wb:'),
+    /** Streams per write-behind stream (keys spread by hash; one consumer at a time each): the most consumers that apply in parallel. */
+    partitions: z.number().int().min(1).max(256).default(4),
+    /** The most writes one transaction applies. */
+    batchSize: z.number().int().min(1).max(10_000).default(500),
+    /** A consumer's partition is taken over this long after it stopped renewing it (killed, stuck). */
+    leaseMs: z.number().int().min(300).max(600_000).default(5000),
+    /** The most writes one partition holds; further appends are refused with a retryable 503. */
+    maxBacklog: z.number().int().min(1).max(100_000_000).default(1_000_000),
+    /** An append is acknowledged only once this many replicas have it (Redis WAIT). */
+    replicaAcks: z.object({
+      replicas: z.number().int().min(1).max(16),
+      timeoutMs: z.number().int().min(10).max(900).default(500),
+    }).strict().optional(),
+  }).strict(),
+]).superRefine((c, ctx) => { if (c.kind === 'redis') checkRedisTarget(c, ctx) })
 
 const commonSchema = {
   instanceId: z.string().min(1),
@@ -158,6 +183,8 @@ export const appProcessSchema = z.object({
   cache: cacheConfigSchema,
   session: sessionConfigSchema,
   jobs: jobsConfigSchema,
+  /** Write-behind's queue; unset: `direct`. */
+  writeBehind: writeBehindConfigSchema.optional(),
   /**
    * The host others reach this instance at: in its registry URL and its ready message. Defaults to
    * the bind host, or 127.0.0.1 when that is a wildcard (0.0.0.0, ::).
@@ -190,6 +217,7 @@ export type CacheConfig = z.output<typeof cacheConfigSchema>
 export type SessionConfig = z.output<typeof sessionConfigSchema>
 export type JobsConfig = z.output<typeof jobsConfigSchema>
 export type ChangeFeedConfig = z.output<typeof changeFeedConfigSchema>
+export type WriteBehindConfig = z.output<typeof writeBehindConfigSchema>
 export type AppProcessConfig = z.output<typeof appProcessSchema>
 export type WorkerProcessConfig = z.output<typeof workerProcessSchema>
 export type GatewayProcessConfig = z.output<typeof gatewayProcessSchema>

@@ -2,20 +2,23 @@ import { MemoryCache, NoCache } from '../cache/memory-cache.js'
 import { RedisCache } from '../cache/redis-cache.js'
 import { TieredCache } from '../cache/tiered-cache.js'
 import type { BaseCache } from '../cache/base-cache.js'
-import type { CacheConfig, JobsConfig, SessionConfig } from '../config/process-config.js'
+import type { CacheConfig, JobsConfig, SessionConfig, WriteBehindConfig } from '../config/process-config.js'
 import { redisTargetOf } from '../config/redis-target.js'
 import { BullMqQueue } from '../jobs/bullmq-queue.js'
 import { InProcessQueue } from '../jobs/inprocess-queue.js'
 import type { JobQueue } from '../jobs/queue.js'
 import { MemoryRateLimiter } from '../limits/memory-limiter.js'
 import { RedisRateLimiter } from '../limits/redis-limiter.js'
-import type { RateLimiter } from './ports.js'
+import type { Db, RateLimiter } from './ports.js'
 import { MemoryNotices } from '../notices/memory-notices.js'
 import type { Notices } from '../notices/notices.js'
 import { RedisNotices } from '../notices/redis-notices.js'
 import { MemorySessionStore } from '../session/memory-store.js'
 import { RedisSessionStore } from '../session/redis-store.js'
 import type { SessionStore } from '../session/store.js'
+import { DirectWrites } from '../write-behind/direct-writes.js'
+import { RedisStreamWrites } from '../write-behind/redis-stream-writes.js'
+import type { Appliers, WriteBehindAdapter } from '../write-behind/write-behind.js'
 
 /**
  * The one place that maps configuration to adapters (a resolver by kind). Application code only
@@ -71,4 +74,13 @@ export function createJobQueue (config: JobsConfig): JobQueue {
     case 'inprocess': return new InProcessQueue(config.concurrency)
     case 'bullmq': return new BullMqQueue(redisTargetOf(config), config.queue, config.concurrency)
   }
+}
+
+/** Write-behind: applied at once without Redis (unset, `direct`), queued in Redis streams with it. */
+export function createWriteBehind (config: WriteBehindConfig | undefined, db: Db, appliers: Appliers): WriteBehindAdapter {
+  if (config === undefined || config.kind === 'direct') return new DirectWrites(db, appliers)
+  return new RedisStreamWrites(redisTargetOf(config), db, appliers, {
+    prefix: config.prefix, partitions: config.partitions, batchSize: config.batchSize, leaseMs: config.leaseMs,
+    maxBacklog: config.maxBacklog, replicaAcks: config.replicaAcks,
+  })
 }

@@ -108,3 +108,31 @@ export const cacheDegraded = new client.Gauge({
   help: 'Whether the shared cache fails open (1: its breaker is open, every read comes from the database) or not (0)',
   registers: [registry],
 })
+
+export const writeBehindWrites = new client.Counter({
+  name: 'outgrow_write_behind_writes_total',
+  help: 'Deferred writes by stream and outcome (appended, not_appended, applied, skipped: already applied before a redelivery)',
+  labelNames: ['stream', 'outcome'] as const,
+  registers: [registry],
+})
+
+export const writeBehindBatches = new client.Counter({
+  name: 'outgrow_write_behind_batches_total',
+  help: 'Write-behind batches by stream and outcome (applied, failed: retried, fenced: another consumer took the partition over)',
+  labelNames: ['stream', 'outcome'] as const,
+  registers: [registry],
+})
+
+export const writeBehindBacklog = new client.Gauge({
+  name: 'outgrow_write_behind_backlog',
+  help: 'Deferred writes not yet applied, by stream and partition (reported by the consumer that owns the partition)',
+  labelNames: ['stream', 'partition'] as const,
+  registers: [registry],
+})
+
+export const writeBehindLag = new client.Gauge({
+  name: 'outgrow_write_behind_lag_seconds',
+  help: 'Age of the oldest deferred write not yet applied, by stream and partition (0 when none waits)',
+  labelNames: ['stream', 'partition'] as const,
+  registers: [registry],
+})

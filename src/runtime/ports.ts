@@ -67,6 +67,22 @@ export interface Invalidation {
   readonly tags?: readonly string[]
   /** The write's position: loads of these keys and tags for a while read at or after it. */
   readonly after?: WritePosition | undefined
+  /**
+   * The versions the write gave these keys' rows (key → version): a write-through of an older
+   * version that arrives after this invalidation is refused (see Cache.setVersioned).
+   */
+  readonly versions?: Readonly<Record<string, number>> | undefined
+}
+
+/** A write-through's version and options. */
+export interface VersionedSetOptions extends CacheSetOptions {
+  /**
+   * The version of the row the value was read from, as the committed write left it: a
+   * non-negative safe integer that every write to the row raises (e.g. `version = version + 1`).
+   */
+  readonly version: number
+  /** The write's position: loads of this key for a while read at or after it. */
+  readonly after?: WritePosition | undefined
 }
 
 export interface Cache {
@@ -82,6 +98,36 @@ export interface Cache {
   invalidate(what: Invalidation): Promise<void>
   /** Cache-aside: return the cached value, or load, store and return it. */
   wrap<T>(key: string, ttlSeconds: number, load: (context: LoadContext) => Promise<T>, options?: CacheSetOptions): Promise<T>
+  /**
+   * Write-through, after the write committed: stores the row's new value with its version, kept
+   * only if that version is newer than the one the key last had (a racing older write-through
+   * loses, and so does a loader that read the row before this write). True when stored; when
+   * refused or when the cache cannot answer, the key is left without this value (a later load
+   * reads the database).
+   */
+  setVersioned<T>(key: string, value: T, ttlSeconds: number, options: VersionedSetOptions): Promise<boolean>
+}
+
+/** One write handed to write-behind, as its applier receives it. */
+export interface DeferredWrite {
+  /** Its position in its partition's stream (increasing; a re-delivered write has the same id). */
+  readonly id: string
+  readonly key: string
+  readonly payload: JsonValue
+}
+
+/**
+ * Durable write-behind: a write is acknowledged once it is durably queued, and applied to the
+ * database later, in batches, in order per key, by the service's appliers
+ * (ServiceDefinition.writeBehind). For writes whose readers tolerate lag (counters, last-seen
+ * times), never for money or stock.
+ */
+export interface WriteBehind {
+  /**
+   * Queues a write to `stream` (a name the service has an applier for) for `key`. Resolves once
+   * it is durable: it will be applied, after writes appended before it for the same key.
+   */
+  append(stream: string, key: string, payload: JsonValue): Promise<void>
 }
 
 /** The per-request session. Field updates are atomic per field, so concurrent requests never overwrite each other. */
@@ -164,6 +210,7 @@ export interface Ports {
   readonly jobs: Jobs
   /** Signals pushed to browsers (the "job is done" notice): see src/notices/notices.ts. */
   readonly notices: Notices
+  readonly writeBehind: WriteBehind
   readonly rateLimiter: RateLimiter
   readonly instanceId: string
   readonly adminToken: string
@@ -176,3 +223,11 @@ export interface JobContext extends Ports {
 }
 
 export type JobHandler = (payload: JsonValue, context: JobContext) => Promise<unknown>
+
+/**
+ * Applies a batch of deferred writes (stream order; for one key, in the order they were
+ * appended) inside one database transaction. A batch the transaction committed is never applied
+ * again (write-behind records how far each partition got, in that transaction); a batch that
+ * throws is retried, so it must not fail on data it cannot apply (skip such writes instead).
+ */
+export type WriteBehindApplier = (batch: readonly DeferredWrite[], tx: Queryable) => Promise<void>

@@ -5,7 +5,7 @@ import { redisTargetOf } from '../config/redis-target.js'
 import { PgDatabase } from '../data/pg-database.js'
 import { createAppServer } from './app-server.js'
 import { installCpuProfiler } from './cpu-profiler.js'
-import { createCache, createJobQueue, createNotices, createRateLimiter, createSessionStore } from './adapters.js'
+import { createCache, createJobQueue, createNotices, createRateLimiter, createSessionStore, createWriteBehind } from './adapters.js'
 import { startChangeFeed } from './change-feed-consumer.js'
 import { onShutdown, reportReady } from './lifecycle.js'
 import type { Ports } from './ports.js'
@@ -41,11 +41,14 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
   const sessionStore = createSessionStore(config.session)
   const rateLimiter = createRateLimiter(config.session)
   const notices = createNotices(config.session)
-  const ports: Ports = { db, cache, jobs, notices, rateLimiter, instanceId: config.instanceId, adminToken: config.adminToken, log }
+  const writeBehind = createWriteBehind(config.writeBehind, db, service.writeBehind ?? {})
+  const ports: Ports = { db, cache, jobs, notices, writeBehind, rateLimiter, instanceId: config.instanceId, adminToken: config.adminToken, log }
 
   // In-process queues run their jobs here; a Redis queue's jobs run in worker processes only.
   const runsJobs = config.role === 'worker' || config.jobs.kind === 'inprocess'
   if (runsJobs) await jobs.process(service.jobs ?? {}, ports)
+  // Deferred writes are applied where jobs run (a Redis queue's consumers: worker processes).
+  if (runsJobs) await writeBehind.process()
 
   const server = await createAppServer({
     service, ports, sessionStore, sessionTtlSeconds: config.session.ttlSeconds,
@@ -77,6 +80,7 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
     await server.app.close()
     await jobs.close()
     await changeFeed?.close()
+    await writeBehind.close()
     await Promise.allSettled([db.close(), cache.close(), sessionStore.close(), rateLimiter.close(), notices.close()])
   }, { graceMs: SHUTDOWN_GRACE_MS })
   reportReady({ role: config.role, instanceId: config.instanceId, ...listening })

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import type { InvalidationRules } from '../data/change-rules.js'
-import type { Db, JobHandler, Ports } from './ports.js'
+import type { Db, JobHandler, Ports, WriteBehindApplier } from './ports.js'
 
 export interface SeedOptions {
   readonly products: number
@@ -15,6 +15,8 @@ export interface ServiceDefinition {
   readonly name: string
   readonly routes: (app: FastifyInstance, ports: Ports) => Promise<void> | void
   readonly jobs?: Readonly<Record<string, JobHandler>>
+  /** Write-behind streams and the applier of each (ports.writeBehind.append names the stream). */
+  readonly writeBehind?: Readonly<Record<string, WriteBehindApplier>>
   /** Idempotent schema set-up, run on the primary before any instance starts. */
   readonly migrate?: (db: Db) => Promise<void>
   readonly seed?: (db: Db, options: SeedOptions) => Promise<void>

@@ -114,6 +114,60 @@ export function cacheConformance (name: string, create: () => Promise<BaseCache>
       assert.deepEqual(seen, [undefined, '00000000/00000200', '00000000/00000300', undefined], 'the greatest position; nothing for others')
     })
 
+    it('a versioned write-through keeps only the newest version, across deletes', async () => {
+      await ready
+      assert.equal(await cache.setVersioned('wt', 'v2', 60, { version: 2 }), true)
+      assert.equal(await cache.setVersioned('wt', 'v1', 60, { version: 1 }), false, 'an older version loses')
+      assert.equal(await cache.setVersioned('wt', 'v2 again', 60, { version: 2 }), false, 'an equal version loses')
+      assert.equal(await cache.get('wt'), 'v2')
+      assert.equal(await cache.setVersioned('wt', 'v3', 60, { version: 3 }), true)
+      assert.equal(await cache.get('wt'), 'v3')
+      await cache.delete('wt')
+      assert.equal(await cache.setVersioned('wt', 'late v2', 60, { version: 2 }), false, 'a delete does not forget the version')
+      assert.equal(await cache.get('wt'), undefined)
+      // Racing writers, in any order: the newest version is what stays.
+      const versions = Array.from({ length: 30 }, (_, i) => i + 10).sort(() => Math.random() - 0.5)
+      await Promise.all(versions.map(async (version) => await cache.setVersioned('wt-race', { version }, 60, { version })))
+      assert.deepEqual(await cache.get('wt-race'), { version: 39 })
+    })
+
+    it('a load that read the row before a write-through cannot replace the written value', async () => {
+      await ready
+      let release: (value: string) => void = () => {}
+      let started: () => void = () => {}
+      const loadStarted = new Promise<void>((resolve) => { started = resolve })
+      const loading = cache.wrap('wt-load', 60, async () => { started(); return await new Promise<string>((resolve) => { release = resolve }) })
+      // The loader is under way (it holds the lease where there are leases) when the write lands.
+      await loadStarted
+      assert.equal(await cache.setVersioned('wt-load', 'written', 60, { version: 7 }), true)
+      release('read before the write')
+      assert.equal(await loading, 'read before the write', 'the loader still answers its own caller')
+      assert.equal(await cache.get('wt-load'), 'written', 'but its older value is not cached')
+    })
+
+    it('an invalidation with versions makes an older write-through that arrives later lose', async () => {
+      await ready
+      await cache.set('wt-inv', 'cached', 60)
+      await cache.invalidate({ keys: ['wt-inv'], versions: { 'wt-inv': 5 } })
+      assert.equal(await cache.get('wt-inv'), undefined)
+      assert.equal(await cache.setVersioned('wt-inv', 'v4', 60, { version: 4 }), false)
+      assert.equal(await cache.get('wt-inv'), undefined)
+      assert.equal(await cache.setVersioned('wt-inv', 'v6', 60, { version: 6 }), true)
+      assert.equal(await cache.get('wt-inv'), 'v6')
+    })
+
+    it('a bad version is refused naming the field, and changes nothing', async () => {
+      await ready
+      await cache.setVersioned('wt-bad', 'kept', 60, { version: 1 })
+      for (const version of [-1, 1.5, Number.NaN, 2 ** 60]) {
+        await assert.rejects(cache.setVersioned('wt-bad', 'bad', 60, { version }), (err: { code?: string, details?: { field?: string } }) =>
+          err.code === 'OUTGROW_VALIDATION' && err.details?.field === 'version')
+      }
+      await assert.rejects(cache.invalidate({ keys: ['wt-bad'], versions: { 'wt-bad': -3 } }), (err: { code?: string, details?: { field?: string } }) =>
+        err.code === 'OUTGROW_VALIDATION' && err.details?.field === 'versions.wt-bad')
+      assert.equal(await cache.get('wt-bad'), 'kept')
+    })
+
     it('a returned value cannot be changed by the caller', async () => {
       await ready
       await cache.set('obj', { n: 1 }, 60)

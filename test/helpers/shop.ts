@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
-import { createCache, createJobQueue, createNotices, createRateLimiter, createSessionStore } from '../../src/runtime/adapters.js'
+import { createCache, createJobQueue, createNotices, createRateLimiter, createSessionStore, createWriteBehind } from '../../src/runtime/adapters.js'
 import { createAppServer } from '../../src/runtime/app-server.js'
 import type { Ports } from '../../src/runtime/ports.js'
 import type { ServiceDefinition } from '../../src/runtime/service.js'
 import { PgDatabase } from '../../src/data/pg-database.js'
 import shop from '../../examples/shop/service.js'
-import type { CacheConfig, JobsConfig, SessionConfig } from '../../src/config/process-config.js'
+import type { CacheConfig, JobsConfig, SessionConfig, WriteBehindConfig } from '../../src/config/process-config.js'
 
 export const ADMIN_TOKEN = 'test-admin-token'
 
@@ -23,6 +23,8 @@ export interface ShopOptions {
   readonly cache: CacheConfig
   readonly session: SessionConfig
   readonly jobs?: JobsConfig
+  /** Unset: direct (applied at once). A Redis config is also consumed in this process. */
+  readonly writeBehind?: WriteBehindConfig
   readonly products?: number
   readonly users?: number
   /** Another service than the shop (e.g. the shop with other limits); schema and seed are still the shop's. */
@@ -42,9 +44,12 @@ export async function startShop (options: ShopOptions): Promise<ShopUnderTest> {
   const sessionStore = createSessionStore(options.session)
   const rateLimiter = createRateLimiter(options.session)
   const notices = createNotices(options.session)
-  const ports: Ports = { db, cache, jobs, notices, rateLimiter, instanceId: 'test-1', adminToken: ADMIN_TOKEN, log: pino({ level: 'silent' }) }
+  const service = options.service ?? shop
+  const writeBehind = createWriteBehind(options.writeBehind, db, service.writeBehind ?? {})
+  const ports: Ports = { db, cache, jobs, notices, writeBehind, rateLimiter, instanceId: 'test-1', adminToken: ADMIN_TOKEN, log: pino({ level: 'silent' }) }
   await jobs.process(shop.jobs ?? {}, ports)
-  const server = await createAppServer({ service: options.service ?? shop, ports, sessionStore, sessionTtlSeconds: 3600, readiness: async () => { await db.assertCanServe() } })
+  await writeBehind.process()
+  const server = await createAppServer({ service, ports, sessionStore, sessionTtlSeconds: 3600, readiness: async () => { await db.assertCanServe() } })
   await server.app.ready()
   return {
     app: server.app,
@@ -53,6 +58,7 @@ export async function startShop (options: ShopOptions): Promise<ShopUnderTest> {
     close: async () => {
       await server.app.close()
       await jobs.close()
+      await writeBehind.close()
       await Promise.allSettled([cache.close(), sessionStore.close(), rateLimiter.close(), notices.close()])
       await db.close()
     },

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { OutgrowError, bearerTokenMatches, type Ports } from '../../../src/index.js'
-import { LISTS_TAG, productKey } from '../catalog-data.js'
+import { LISTS_TAG, PRODUCT_TTL, productKey, type Product } from '../catalog-data.js'
 import { parse } from '../validation.js'
 import { idParam } from './catalog.js'
 
@@ -21,14 +21,19 @@ export function adminRoutes (app: FastifyInstance, ports: Ports): void {
     requireAdmin(request, ports.adminToken)
     const { id } = parse(idParam, request.params)
     const input = parse(productUpdate, request.body)
-    const result = await ports.db.write<{ id: number, price_cents: number, stock: number }>(
-      `UPDATE products SET price_cents = COALESCE($2, price_cents), stock = COALESCE($3, stock), updated_at = now()
-        WHERE id = $1 RETURNING id, price_cents, stock`, [id, input.priceCents ?? null, input.stock ?? null])
+    // `version` rises with every write of the row: the cache keeps the newest written value.
+    const result = await ports.db.write<{ id: number, name: string, description: string, category: string, price_cents: number, stock: number, version: string }>(
+      `UPDATE products p SET price_cents = COALESCE($2, p.price_cents), stock = COALESCE($3, p.stock), updated_at = now(), version = p.version + 1
+         FROM categories c WHERE p.id = $1 AND c.id = p.category_id
+       RETURNING p.id, p.name, p.description, c.name AS category, p.price_cents, p.stock, p.version`, [id, input.priceCents ?? null, input.stock ?? null])
     const row = result.rows[0]
     if (row === undefined) throw new OutgrowError('OUTGROW_NOT_FOUND', `product ${id} does not exist`)
-    // Invalidation on write: the product page and every list that may show it; their next loads
-    // read at or after this write.
-    await ports.cache.invalidate({ keys: [productKey(id)], tags: [LISTS_TAG], after: result.position })
+    // Write-through: the product page gets the new price now rather than a miss; a slower request
+    // that wrote an older version, or a load that read the row before this write, cannot replace it.
+    const product: Product = { id: row.id, name: row.name, description: row.description, category: row.category, priceCents: row.price_cents, stock: row.stock }
+    await ports.cache.setVersioned(productKey(id), product, PRODUCT_TTL, { version: Number(row.version), after: result.position })
+    // Lists are many entries per product: invalidated, and their next loads read at or after this write.
+    await ports.cache.invalidate({ tags: [LISTS_TAG], after: result.position })
     return { id: row.id, priceCents: row.price_cents, stock: row.stock }
   })
 }

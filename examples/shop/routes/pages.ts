@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { OutgrowError, type Ports } from '../../../src/index.js'
 import { listCategories, listProducts, requireProduct } from '../catalog-data.js'
 import { parse } from '../validation.js'
+import { countView } from '../views.js'
 import { idParam } from './catalog.js'
 
 const categoryParams = z.object({ slug: z.string().min(1).max(64).regex(/^[a-z0-9-]+$/) })
@@ -49,6 +50,7 @@ export function pageRoutes (app: FastifyInstance, ports: Ports): void {
   app.get('/products/:id', async (request, reply) => {
     const { id } = parse(idParam, request.params)
     const product = await requireProduct(ports, id)
+    await countView(ports, id)
     const body = `<h1>${escapeHtml(product.name)}</h1><p>${escapeHtml(product.description)}</p>
 <p><strong>${price(product.priceCents)}</strong> · ${product.stock} in stock · ${escapeHtml(product.category)}</p>`
     return await reply.type('text/html; charset=utf-8').send(layout(product.name, body))

@@ -77,6 +77,8 @@ export function appProcessConfig (spec: TopologySpec, service: string, instanceI
     cache: cache === undefined ? { kind: s.localCache } : { kind: 'redis', ...cache },
     session: sessions === undefined ? { kind: 'memory' } : { kind: 'redis', ...sessions, ...(acks === undefined ? {} : { replicaAcks: acks }) },
     jobs: queue === undefined ? { kind: 'inprocess' } : { kind: 'bullmq', ...queue, queue: w?.queue ?? 'outgrow-jobs', ...(w === undefined ? {} : { concurrency: w.concurrency }) },
+    // Deferred writes queue in the queue's Redis (persistent, consumed by the workers), else apply at once.
+    writeBehind: queue === undefined ? { kind: 'direct' } : { kind: 'redis', ...queue, ...(acks === undefined ? {} : { replicaAcks: acks }) },
     ...(w === undefined && routed && registry !== undefined ? { registry: { ...registry, cluster: service } } : {}),
     ...changeFeedConfig(spec, service, addresses, worker),
     // Gateways of a local stack run on this machine and reach instances over loopback: only they
