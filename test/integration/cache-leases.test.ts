@@ -4,7 +4,7 @@ import { Redis } from 'ioredis'
 import { RedisCache, type RedisCacheOptions } from '../../src/cache/redis-cache.js'
 import { TieredCache } from '../../src/cache/tiered-cache.js'
 import { redisPerFile } from '../helpers/engines.js'
-import { sleep } from '../helpers/wait.js'
+import { sleep, waitUntil } from '../helpers/wait.js'
 
 /** Leases across instances (two caches on one Redis), grace, and bounded tags. */
 let url = ''
@@ -76,7 +76,8 @@ test('a list loaded before its tag is invalidated is not stored after it', async
   t.after(async () => { await a.close(); await b.close() })
   const old = gatedLoad(['old page'])
   const loading = a.wrap('products:1', 30, old.load, { tags: ['lists'] })
-  await sleep(50)
+  // The loader runs: its key joined the tag and holds the lease.
+  assert.ok(await waitUntil(async () => old.calls() === 1, 10_000, 5))
   await b.invalidateTags('lists')
   old.release()
   await loading
@@ -84,22 +85,26 @@ test('a list loaded before its tag is invalidated is not stored after it', async
 })
 
 test('a loader that waited in vain loads itself, uncached; a failed load gives its lease back at once', async (t) => {
-  const [a, b] = redisPair({ leases: { ms: 5000, waitMs: 100 } })
+  // A lease far longer than the wait: a caller that waited for the lease would be seen.
+  const [a, b] = redisPair({ leases: { ms: 60_000, waitMs: 100 } })
   t.after(async () => { await a.close(); await b.close() })
   const slow = gatedLoad('slow')
   const first = a.wrap('k', 60, slow.load)
-  await sleep(30)
+  assert.ok(await waitUntil(async () => slow.calls() === 1, 10_000, 5))
   const started = Date.now()
   assert.equal(await b.wrap('k', 60, async () => 'own'), 'own')
-  assert.ok(Date.now() - started < 1000, 'waited about waitMs, not the lease')
+  assert.ok(Date.now() - started < 30_000, 'waited about waitMs, not the lease')
   slow.release()
   assert.equal(await first, 'slow')
   assert.equal(await b.get('k'), 'slow', 'the lease holder stored its value')
 
-  await assert.rejects(a.wrap('f', 60, async () => { throw new Error('db down') }))
+  // Here a wait would last the whole waitMs: a caller that loads at once found no lease.
+  const [c, d] = redisPair({ leases: { ms: 60_000, waitMs: 30_000 } })
+  t.after(async () => { await c.close(); await d.close() })
+  await assert.rejects(c.wrap('f', 60, async () => { throw new Error('db down') }))
   const again = Date.now()
-  assert.equal(await b.wrap('f', 60, async () => 'loaded'), 'loaded')
-  assert.ok(Date.now() - again < 90, 'no wait for a lease that was given back')
+  assert.equal(await d.wrap('f', 60, async () => 'loaded'), 'loaded')
+  assert.ok(Date.now() - again < 15_000, 'no wait for a lease that was given back')
 })
 
 test('grace: past its TTL a value is served stale at once while one refresh runs', async (t) => {
