@@ -37,6 +37,7 @@ export class DeliveryRunner {
   readonly #log: Logger
   readonly #running = new Set<Promise<void>>()
   #abandoned = false
+  #stopped = false
   #slotFreed: (() => void) | undefined
 
   constructor (group: string, handler: EventHandler, options: ResolvedSubscribeOptions, deadLetter: DeadLetterSink, log: Logger) {
@@ -51,9 +52,17 @@ export class DeliveryRunner {
   get freeSlots (): number { return Math.max(0, this.#options.concurrency - this.#running.size) }
   get abandoned (): boolean { return this.#abandoned }
 
-  /** Resolves when a handler slot is free. */
+  /** Resolves when a handler slot is free, or once taking stopped (see stopTaking). */
   async slot (): Promise<void> {
-    while (this.freeSlots === 0) await new Promise<void>((resolve) => { this.#slotFreed = resolve })
+    while (this.freeSlots === 0 && !this.#stopped) await new Promise<void>((resolve) => { this.#slotFreed = resolve })
+  }
+
+  /** A closing subscription takes no more deliveries: wakes a reader waiting for a slot. */
+  stopTaking (): void {
+    this.#stopped = true
+    const waiting = this.#slotFreed
+    this.#slotFreed = undefined
+    waiting?.()
   }
 
   /** Starts handling a delivery (call only with a free slot); the returned promise never rejects. */

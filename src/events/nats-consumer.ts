@@ -63,6 +63,7 @@ export class NatsConsumer implements Subscription {
   async close ({ graceMs = 10_000 }: { readonly graceMs?: number } = {}): Promise<void> {
     if (this.#closing) return
     this.#closing = true
+    this.#runner.stopTaking()
     this.#messages?.stop()
     await this.#loop?.catch(() => {})
     await this.#runner.drain(graceMs)

@@ -115,6 +115,7 @@ export class RedisStreamConsumer implements Subscription {
   async close ({ graceMs = 10_000 }: { readonly graceMs?: number } = {}): Promise<void> {
     if (this.#closing) return
     this.#closing = true
+    this.#o.runner.stopTaking()
     // The loop ends after its current read (at most MAX_BLOCK_MS), so nothing read is left unstarted.
     await this.#loop
     const finished = await this.#o.runner.drain(graceMs)

@@ -21,9 +21,13 @@ export function parseEntries (raw: unknown): StreamEntry[] {
   })
 }
 
-/** XREADGROUP's reply for one stream: [[key, entries]] or null when BLOCK timed out. */
+/**
+ * XREADGROUP's reply for one stream: [[key, entries]] (RESP2), [key, entries] (a RESP3 map as the
+ * client flattens it), or null when BLOCK timed out.
+ */
 export function entriesOfRead (reply: unknown): StreamEntry[] {
   if (!Array.isArray(reply) || reply.length === 0) return []
+  if (typeof reply[0] === 'string' || Buffer.isBuffer(reply[0])) return parseEntries(reply[1])
   const first = reply[0] as [string, unknown]
   return parseEntries(first[1])
 }
