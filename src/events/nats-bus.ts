@@ -24,8 +24,8 @@ const DAY_MS = 24 * 3600 * 1000
  * The bus on NATS JetStream: one stream per namespace (subjects `<namespace>.>`, file storage,
  * limits retention), a durable pull consumer per group and topic. Publish resolves on the
  * stream's PubAck: stored by the server (by a majority of the stream's replicas when there are
- * several). The event id goes out as Nats-Msg-Id, so JetStream drops a republished id within its
- * duplicate window (2 minutes).
+ * several). Topic and event id go out as Nats-Msg-Id, so JetStream drops an id republished to the
+ * same topic within its duplicate window (2 minutes).
  */
 export class NatsEventBus implements EventBus {
   readonly #servers: string[]
@@ -101,7 +101,8 @@ export class NatsEventBus implements EventBus {
   async #append (stored: StoredEnvelope): Promise<void> {
     const { js } = await this.#connection()
     try {
-      await js.publish(this.subject(stored.topic), serializeEnvelope(stored), { msgID: stored.id })
+      // Deduplicated per topic: a dead letter keeps its event's id but is a message of its own.
+      await js.publish(this.subject(stored.topic), serializeEnvelope(stored), { msgID: `${stored.topic}/${stored.id}` })
     } catch (err) {
       throw new OutgrowError('OUTGROW_DEPENDENCY_UNAVAILABLE', `event bus (nats) did not accept the event: ${err instanceof Error ? err.message : String(err)}`, { dependency: 'event bus' }, { cause: err })
     }
