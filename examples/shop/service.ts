@@ -1,6 +1,7 @@
 import { defineService } from '../../src/index.js'
 import { pruneExpiredKeys } from './idempotency.js'
 import { dummyHash } from './credentials.js'
+import { cacheInvalidation } from './events.js'
 import { renderReceipt } from './jobs.js'
 import { accountRoutes } from './routes/account.js'
 import { adminRoutes } from './routes/admin.js'
@@ -17,6 +18,7 @@ export default defineService({
   migrate,
   seed,
   jobs: { 'order.receipt': renderReceipt },
+  subscriptions: { 'cache-invalidation': cacheInvalidation },
   routes (app, ports) {
     catalogRoutes(app, ports)
     accountRoutes(app, ports)

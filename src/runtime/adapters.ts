@@ -2,14 +2,18 @@ import { MemoryCache, NoCache } from '../cache/memory-cache.js'
 import { RedisCache } from '../cache/redis-cache.js'
 import { TieredCache } from '../cache/tiered-cache.js'
 import type { BaseCache } from '../cache/base-cache.js'
-import type { CacheConfig, JobsConfig, SessionConfig } from '../config/process-config.js'
+import type { CacheConfig, EventsConfig, JobsConfig, SessionConfig } from '../config/process-config.js'
 import { redisTargetOf } from '../config/redis-target.js'
+import type { EventBus } from '../events/bus.js'
+import { MemoryEventBus } from '../events/memory-bus.js'
+import { NatsEventBus } from '../events/nats-bus.js'
+import { RedisEventBus } from '../events/redis-bus.js'
 import { BullMqQueue } from '../jobs/bullmq-queue.js'
 import { InProcessQueue } from '../jobs/inprocess-queue.js'
 import type { JobQueue } from '../jobs/queue.js'
 import { MemoryRateLimiter } from '../limits/memory-limiter.js'
 import { RedisRateLimiter } from '../limits/redis-limiter.js'
-import type { RateLimiter } from './ports.js'
+import type { Logger, RateLimiter } from './ports.js'
 import { MemorySessionStore } from '../session/memory-store.js'
 import { RedisSessionStore } from '../session/redis-store.js'
 import type { SessionStore } from '../session/store.js'
@@ -59,5 +63,13 @@ export function createJobQueue (config: JobsConfig): JobQueue {
   switch (config.kind) {
     case 'inprocess': return new InProcessQueue(config.concurrency)
     case 'bullmq': return new BullMqQueue(redisTargetOf(config), config.queue, config.concurrency)
+  }
+}
+
+export function createEventBus (config: EventsConfig, log?: Logger): EventBus {
+  switch (config.kind) {
+    case 'memory': return new MemoryEventBus({ log })
+    case 'redis': return new RedisEventBus(redisTargetOf(config), { namespace: config.namespace, maxLen: config.maxLen, log })
+    case 'nats': return new NatsEventBus(config.url, { namespace: config.namespace, replicas: config.replicas, maxAgeMs: config.maxAgeMs, log })
   }
 }

@@ -1,3 +1,5 @@
+import type { Events } from '../events/bus.js'
+
 /**
  * The ports an application is written against. Adapters implement them; configuration picks the
  * adapters; the application never imports one.
@@ -161,6 +163,8 @@ export interface Ports {
   readonly db: Db
   readonly cache: Cache
   readonly jobs: Jobs
+  /** Domain events out (src/events, docs/events.md); services consume them through ServiceDefinition.subscriptions. */
+  readonly events: Events
   readonly rateLimiter: RateLimiter
   readonly instanceId: string
   readonly adminToken: string

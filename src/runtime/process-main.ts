@@ -5,12 +5,12 @@ import { redisTargetOf } from '../config/redis-target.js'
 import { PgDatabase } from '../data/pg-database.js'
 import { createAppServer } from './app-server.js'
 import { installCpuProfiler } from './cpu-profiler.js'
-import { createCache, createJobQueue, createRateLimiter, createSessionStore } from './adapters.js'
+import { createCache, createEventBus, createJobQueue, createRateLimiter, createSessionStore } from './adapters.js'
 import { onShutdown, reportReady } from './lifecycle.js'
 import type { Ports } from './ports.js'
 import { listeningAddress } from './published-address.js'
 import { leaveRotation } from './scale-in.js'
-import { importService } from './service.js'
+import { importService, subscribeService } from './service.js'
 import { RedisRegistry } from '../gateway/redis-registry.js'
 
 /** After this long a stopping process is killed (lifecycle.ts). */
@@ -39,11 +39,14 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
   const jobs = createJobQueue(config.jobs)
   const sessionStore = createSessionStore(config.session)
   const rateLimiter = createRateLimiter(config.session)
-  const ports: Ports = { db, cache, jobs, rateLimiter, instanceId: config.instanceId, adminToken: config.adminToken, log }
+  const events = createEventBus(config.events, log)
+  const ports: Ports = { db, cache, jobs, events, rateLimiter, instanceId: config.instanceId, adminToken: config.adminToken, log }
 
   // In-process queues run their jobs here; a Redis queue's jobs run in worker processes only.
   const runsJobs = config.role === 'worker' || config.jobs.kind === 'inprocess'
   if (runsJobs) await jobs.process(service.jobs ?? {}, ports)
+  // Every instance and worker joins the service's consumer groups; a group shares its events among them.
+  await subscribeService(service, ports, events)
 
   const server = await createAppServer({
     service, ports, sessionStore, sessionTtlSeconds: config.session.ttlSeconds,
@@ -70,6 +73,7 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
     await registry?.close()
     await server.app.close()
     await jobs.close()
+    await events.close()
     await Promise.allSettled([db.close(), cache.close(), sessionStore.close(), rateLimiter.close()])
   }, { graceMs: SHUTDOWN_GRACE_MS })
   reportReady({ role: config.role, instanceId: config.instanceId, ...listening })

@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
-import { createCache, createJobQueue, createRateLimiter, createSessionStore } from '../../src/runtime/adapters.js'
+import { createCache, createEventBus, createJobQueue, createRateLimiter, createSessionStore } from '../../src/runtime/adapters.js'
 import { createAppServer } from '../../src/runtime/app-server.js'
+import type { EventBus } from '../../src/events/bus.js'
 import type { Ports } from '../../src/runtime/ports.js'
-import type { ServiceDefinition } from '../../src/runtime/service.js'
+import { subscribeService, type ServiceDefinition } from '../../src/runtime/service.js'
 import { PgDatabase } from '../../src/data/pg-database.js'
 import shop from '../../examples/shop/service.js'
-import type { CacheConfig, JobsConfig, SessionConfig } from '../../src/config/process-config.js'
+import type { CacheConfig, EventsConfig, JobsConfig, SessionConfig } from '../../src/config/process-config.js'
 
 export const ADMIN_TOKEN = 'test-admin-token'
 
@@ -14,6 +15,8 @@ export interface ShopUnderTest {
   readonly app: FastifyInstance
   readonly db: PgDatabase
   readonly ports: Ports
+  /** The bus behind ports.events, for probes of what the shop publishes. */
+  readonly events: EventBus
   close(): Promise<void>
 }
 
@@ -23,6 +26,8 @@ export interface ShopOptions {
   readonly cache: CacheConfig
   readonly session: SessionConfig
   readonly jobs?: JobsConfig
+  /** The event bus (in the process unless told). */
+  readonly events?: EventsConfig
   readonly products?: number
   readonly users?: number
   /** Another service than the shop (e.g. the shop with other limits); schema and seed are still the shop's. */
@@ -41,17 +46,21 @@ export async function startShop (options: ShopOptions): Promise<ShopUnderTest> {
   const jobs = createJobQueue(options.jobs ?? { kind: 'inprocess', concurrency: 2 })
   const sessionStore = createSessionStore(options.session)
   const rateLimiter = createRateLimiter(options.session)
-  const ports: Ports = { db, cache, jobs, rateLimiter, instanceId: 'test-1', adminToken: ADMIN_TOKEN, log: pino({ level: 'silent' }) }
+  const events = createEventBus(options.events ?? { kind: 'memory' })
+  const ports: Ports = { db, cache, jobs, events, rateLimiter, instanceId: 'test-1', adminToken: ADMIN_TOKEN, log: pino({ level: 'silent' }) }
   await jobs.process(shop.jobs ?? {}, ports)
+  await subscribeService(options.service ?? shop, ports, events)
   const server = await createAppServer({ service: options.service ?? shop, ports, sessionStore, sessionTtlSeconds: 3600, readiness: async () => { await db.assertCanServe() } })
   await server.app.ready()
   return {
     app: server.app,
     db,
     ports,
+    events,
     close: async () => {
       await server.app.close()
       await jobs.close()
+      await events.close()
       await Promise.allSettled([cache.close(), sessionStore.close(), rateLimiter.close()])
       await db.close()
     },

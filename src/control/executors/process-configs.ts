@@ -77,6 +77,8 @@ export function appProcessConfig (spec: TopologySpec, service: string, instanceI
     cache: cache === undefined ? { kind: s.localCache } : { kind: 'redis', ...cache },
     session: sessions === undefined ? { kind: 'memory' } : { kind: 'redis', ...sessions, ...(acks === undefined ? {} : { replicaAcks: acks }) },
     jobs: queue === undefined ? { kind: 'inprocess' } : { kind: 'bullmq', ...queue, queue: w?.queue ?? 'outgrow-jobs', ...(w === undefined ? {} : { concurrency: w.concurrency }) },
+    // Events live where the jobs do: Redis Streams on the queue's (persistent) Redis, else in the process.
+    events: queue === undefined ? { kind: 'memory' } : { kind: 'redis', ...queue },
     ...(w === undefined && routed && registry !== undefined ? { registry: { ...registry, cluster: service } } : {}),
     // Gateways of a local stack run on this machine and reach instances over loopback: only they
     // may tell the app the client's address and scheme.
