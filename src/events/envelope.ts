@@ -47,7 +47,7 @@ export function checkJson (value: unknown, path: string, seen: Set<object> = new
     value.forEach((item, i) => { checkJson(item, `${path}[${i}]`, seen) })
   } else {
     const proto = Object.getPrototypeOf(value) as unknown
-    if (proto !== Object.prototype && proto !== null) throw invalid(path, `a ${(value as object).constructor?.name ?? 'class'} instance is not plain JSON`)
+    if (proto !== Object.prototype && proto !== null) throw invalid(path, `a ${value.constructor?.name ?? 'class'} instance is not plain JSON`)
     for (const [k, v] of Object.entries(value)) checkJson(v, `${path}.${k}`, seen)
   }
   seen.delete(value)
