@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { EventEnvelope } from '../../src/events/bus.js'
+import { createProcessedEventsTable, idempotentInTransaction } from '../../src/events/idempotent.js'
 import { LISTS_TAG, productKey } from '../../examples/shop/catalog-data.js'
 import { ORDER_PLACED, PRODUCT_CHANGED } from '../../examples/shop/events.js'
 import { startEngines, type TestEngines } from '../helpers/engines.js'
@@ -57,5 +58,30 @@ describe('the shop on the event bus (in-process bus, real PostgreSQL)', () => {
     assert.equal(seen[0]?.id, `order-placed-${orderId}`)
     assert.equal(seen[0]?.key, `order-${orderId}`)
     assert.deepEqual(seen[0]?.data, { orderId, lines: [{ productId: 2, qty: 1 }] })
+  })
+
+  it('the database form of the idempotent consumer applies an event once: a lost ack does not repeat it, a failed handler leaves no trace', async () => {
+    await createProcessedEventsTable(shop.db)
+    await shop.db.write('CREATE TABLE IF NOT EXISTS event_effects (event_id text NOT NULL, note text NOT NULL)')
+    const group = 'effects'
+    const deliveries: Array<[unknown, number]> = []
+    const apply = idempotentInTransaction(shop.db, group, async (event, tx) => {
+      await tx.query('INSERT INTO event_effects (event_id, note) VALUES ($1, $2)', [event.id, JSON.stringify(event.data)])
+      // Fails inside the transaction: effect and mark roll back together.
+      if (event.data === 'fails-inside' && event.deliveries === 1) throw new Error('handler failed')
+    })
+    await shop.events.subscribe('ledger.entry', group, async (event) => {
+      deliveries.push([event.data, event.deliveries])
+      await apply(event)
+      // Committed, then the ack is lost (a crash right after the commit): delivered again.
+      if (event.data === 'ack-lost' && event.deliveries === 1) throw new Error('crash after commit')
+    }, { ackWaitMs: 500 })
+    const lost = await shop.events.publish('ledger.entry', 'ack-lost')
+    const inside = await shop.events.publish('ledger.entry', 'fails-inside')
+    await eventually(() => deliveries.length === 4, 'each event delivered twice')
+    const rows = await shop.db.read<{ event_id: string, n: string }>('SELECT event_id, count(*) AS n FROM event_effects GROUP BY event_id', [], { primary: true })
+    assert.deepEqual(Object.fromEntries(rows.rows.map((r) => [r.event_id, Number(r.n)])), { [lost.id]: 1, [inside.id]: 1 })
+    const marks = await shop.db.read<{ n: string }>('SELECT count(*) AS n FROM processed_events WHERE group_name = $1', [group], { primary: true })
+    assert.equal(Number(marks.rows[0]?.n), 2)
   })
 })
