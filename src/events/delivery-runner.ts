@@ -86,9 +86,11 @@ export class DeliveryRunner {
         await this.#sendToDeadLetter(delivery, 'its consumer stopped without acknowledging it on the last allowed delivery')
         return
       }
+      // Unref'd, and stopped once abandoned: a hung handler must not keep the process alive.
       const heartbeat = setInterval(() => {
-        if (!this.#abandoned) delivery.extend().catch(() => {})
-      }, Math.max(30, Math.floor(ackWaitMs / 3)))
+        if (this.#abandoned) clearInterval(heartbeat)
+        else delivery.extend().catch(() => {})
+      }, Math.max(30, Math.floor(ackWaitMs / 3))).unref()
       let failure: unknown
       let failed = false
       try {
