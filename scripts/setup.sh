@@ -36,6 +36,10 @@ have_etcd() {
   [ -n "${OUTGROW_ETCD:-}" ] && [ -x "$OUTGROW_ETCD" ] && return 0
   command -v etcd >/dev/null 2>&1
 }
+have_nats() {
+  [ -n "${OUTGROW_NATS_SERVER:-}" ] && [ -x "$OUTGROW_NATS_SERVER" ] && return 0
+  command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ]
+}
 have_patroni() { command -v patroni >/dev/null 2>&1; }
 have_setpriv() { command -v setpriv >/dev/null 2>&1; }
 have_cc() { command -v cc >/dev/null 2>&1; }
@@ -47,6 +51,8 @@ have_redis || missing+=(redis-server)
 have_sentinel || missing+=(redis-sentinel)
 have_pgbouncer || missing+=(pgbouncer)
 have_etcd || missing+=(etcd-server)
+# The event bus's NATS JetStream adapter and its tests.
+have_nats || missing+=(nats-server)
 # Only the failover benchmark needs it: it does not hold up a setup without apt.
 have_patroni || ! command -v apt-get >/dev/null 2>&1 || missing+=(patroni)
 have_setpriv || missing+=(util-linux)
@@ -74,13 +80,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
     if [[ " ${missing[*]} " == *" redis-sentinel "* ]] && command -v systemctl >/dev/null 2>&1; then
       $sudo systemctl disable --now redis-sentinel >/dev/null 2>&1 || true
     fi
+    # Likewise NATS: a system nats-server would hold 4222; Outgrow's tests run their own.
+    if [[ " ${missing[*]} " == *" nats-server "* ]] && command -v systemctl >/dev/null 2>&1; then
+      $sudo systemctl disable --now nats-server >/dev/null 2>&1 || true
+    fi
     # Likewise etcd: the package's system member would hold 2379/2380; Outgrow runs its own members.
     if [[ " ${missing[*]} " == *" etcd-server "* ]] && command -v systemctl >/dev/null 2>&1; then
       $sudo systemctl disable --now etcd >/dev/null 2>&1 || true
     fi
   else
     say "missing: ${missing[*]}. Install PostgreSQL >= 13 (server binaries: initdb, postgres, pg_basebackup),"
-    say "Redis >= 7 (redis-server and redis-sentinel), PgBouncer, etcd >= 3.4, util-linux (setpriv) and a C compiler (cc) with your package manager, e.g."
+    say "Redis >= 7 (redis-server and redis-sentinel), PgBouncer, etcd >= 3.4, NATS Server >= 2.9, util-linux (setpriv) and a C compiler (cc) with your package manager, e.g."
     say "  Fedora: dnf install postgresql-server redis pgbouncer etcd util-linux   Alpine: apk add postgresql redis pgbouncer etcd util-linux"
     say "  macOS:  brew install postgresql@16 redis pgbouncer etcd   (then set OUTGROW_PG_BIN to its bin directory)"
     say "and, for the failover benchmark only, Patroni >= 3 with its etcd3 DCS (e.g. pip install 'patroni[etcd3,psycopg2]')"

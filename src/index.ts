@@ -1,5 +1,7 @@
 /** The Outgrow SDK: what an application imports. Adapters are never exported to applications. */
-export { defineService, type ServiceDefinition, type SeedOptions } from './runtime/service.js'
+export { defineService, type ServiceDefinition, type ServiceSubscription, type SeedOptions } from './runtime/service.js'
+export { deadLetterTopic, type EventEnvelope, type EventHandler, type Events, type PublishOptions } from './events/bus.js'
+export { idempotentInTransaction, idempotentWithClaims, PROCESSED_EVENTS_DDL, type ClaimStore } from './events/idempotent.js'
 export { defineConfig, type StackConfigInput } from './config/stack-config.js'
 export type {
   AttemptDecision, AttemptLimit, Cache, CacheSetOptions, Db, EnqueueOptions, Invalidation, JobContext, JobHandler, Jobs, JsonValue, Logger, Ports,

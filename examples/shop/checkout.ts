@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import { OutgrowError, type Ports, type Queryable, type WritePosition } from '../../src/index.js'
 import { CART_PREFIX } from './cart.js'
+import { ORDER_PLACED } from './events.js'
 import { productKey } from './catalog-data.js'
 import { rememberWrite } from './read-your-writes.js'
 
@@ -94,6 +95,12 @@ export async function completeCheckout (ports: Ports, request: FastifyRequest, o
   await afterCommit(ports, orderId, 'invalidate the cached products', async () => {
     const keys = lines.map(([productId]) => productKey(productId))
     await ports.cache.invalidate({ keys, after: position, versions: await productVersions(ports, lines, position) })
+  })
+  // One id per order: a replay publishes it again, and consumers deduplicate by it. Without the
+  // transactional outbox, a crash (or a bus outage) between commit and publish that no replay
+  // follows loses the event (docs/events.md).
+  await afterCommit(ports, orderId, 'publish order.placed', async () => {
+    await ports.events.publish(ORDER_PLACED, { orderId, lines: lines.map(([productId, qty]) => ({ productId, qty })) }, { id: `order-placed-${orderId}`, key: `order-${orderId}` })
   })
   // A receipt not enqueued here is enqueued by a replay of the request, or by the recovery in
   // the service's onStart (orders still 'placed' after 30 s).

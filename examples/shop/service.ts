@@ -2,6 +2,7 @@ import { defineService } from '../../src/index.js'
 import { LISTS_TAG, productKey } from './catalog-data.js'
 import { pruneExpiredKeys } from './idempotency.js'
 import { dummyHash } from './credentials.js'
+import { cacheInvalidation } from './events.js'
 import { renderReceipt } from './jobs.js'
 import { accountRoutes } from './routes/account.js'
 import { adminRoutes } from './routes/admin.js'
@@ -33,6 +34,8 @@ export default defineService({
   },
   // Page views are counted behind the request (views.ts): readers of the count tolerate lag.
   writeBehind: { [VIEWS_STREAM]: applyViews },
+  // Domain events consumed by this service (events.ts).
+  subscriptions: { 'cache-invalidation': cacheInvalidation },
   routes (app, ports) {
     catalogRoutes(app, ports)
     accountRoutes(app, ports)

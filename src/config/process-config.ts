@@ -168,6 +168,30 @@ export const writeBehindConfigSchema = z.discriminatedUnion('kind', [
   }).strict(),
 ]).superRefine((c, ctx) => { if (c.kind === 'redis') checkRedisTarget(c, ctx) })
 
+/**
+ * The event bus (docs/events.md): in the process (levels 1–3), Redis Streams (level 4, on the
+ * queue's Redis), or a NATS server with JetStream the user runs and names by `url`.
+ */
+export const eventsConfigSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('memory') }).strict(),
+  z.object({
+    kind: z.literal('redis'),
+    ...redisTargetFields,
+    /** Stream keys are `<namespace>:<topic>`. */
+    namespace: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and -').default('events'),
+    /** Each stream is trimmed to about this many entries (XADD MAXLEN ~): a group further behind loses its oldest events. */
+    maxLen: z.number().int().min(1000).max(100_000_000).default(100_000),
+  }).strict(),
+  z.object({
+    kind: z.literal('nats'),
+    url: z.union([z.string().regex(/^(nats|tls):\/\/\S+$/, 'a nats:// or tls:// URL'), z.array(z.string().regex(/^(nats|tls):\/\/\S+$/, 'a nats:// or tls:// URL')).min(1)]),
+    /** The JetStream stream's name and subject prefix. */
+    namespace: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and -').default('events'),
+    replicas: z.number().int().min(1).max(5).default(1),
+    maxAgeMs: z.number().int().min(60_000).optional(),
+  }).strict(),
+]).superRefine((c, ctx) => { if (c.kind === 'redis') checkRedisTarget(c, ctx) })
+
 const commonSchema = {
   instanceId: z.string().min(1),
   host: z.string().min(1).default('127.0.0.1'),
@@ -185,6 +209,7 @@ export const appProcessSchema = z.object({
   jobs: jobsConfigSchema,
   /** Write-behind's queue; unset: `direct`. */
   writeBehind: writeBehindConfigSchema.optional(),
+  events: eventsConfigSchema.default({ kind: 'memory' }),
   /**
    * The host others reach this instance at: in its registry URL and its ready message. Defaults to
    * the bind host, or 127.0.0.1 when that is a wildcard (0.0.0.0, ::).
@@ -218,6 +243,7 @@ export type SessionConfig = z.output<typeof sessionConfigSchema>
 export type JobsConfig = z.output<typeof jobsConfigSchema>
 export type ChangeFeedConfig = z.output<typeof changeFeedConfigSchema>
 export type WriteBehindConfig = z.output<typeof writeBehindConfigSchema>
+export type EventsConfig = z.output<typeof eventsConfigSchema>
 export type AppProcessConfig = z.output<typeof appProcessSchema>
 export type WorkerProcessConfig = z.output<typeof workerProcessSchema>
 export type GatewayProcessConfig = z.output<typeof gatewayProcessSchema>

@@ -2,14 +2,18 @@ import { MemoryCache, NoCache } from '../cache/memory-cache.js'
 import { RedisCache } from '../cache/redis-cache.js'
 import { TieredCache } from '../cache/tiered-cache.js'
 import type { BaseCache } from '../cache/base-cache.js'
-import type { CacheConfig, JobsConfig, SessionConfig, WriteBehindConfig } from '../config/process-config.js'
+import type { CacheConfig, EventsConfig, JobsConfig, SessionConfig, WriteBehindConfig } from '../config/process-config.js'
 import { redisTargetOf } from '../config/redis-target.js'
+import type { EventBus } from '../events/bus.js'
+import { MemoryEventBus } from '../events/memory-bus.js'
+import { NatsEventBus } from '../events/nats-bus.js'
+import { RedisEventBus } from '../events/redis-bus.js'
 import { BullMqQueue } from '../jobs/bullmq-queue.js'
 import { InProcessQueue } from '../jobs/inprocess-queue.js'
 import type { JobQueue } from '../jobs/queue.js'
 import { MemoryRateLimiter } from '../limits/memory-limiter.js'
 import { RedisRateLimiter } from '../limits/redis-limiter.js'
-import type { Db, RateLimiter } from './ports.js'
+import type { Db, Logger, RateLimiter } from './ports.js'
 import { MemoryNotices } from '../notices/memory-notices.js'
 import type { Notices } from '../notices/notices.js'
 import { RedisNotices } from '../notices/redis-notices.js'
@@ -83,4 +87,12 @@ export function createWriteBehind (config: WriteBehindConfig | undefined, db: Db
     prefix: config.prefix, partitions: config.partitions, batchSize: config.batchSize, leaseMs: config.leaseMs,
     maxBacklog: config.maxBacklog, replicaAcks: config.replicaAcks,
   })
+}
+
+export function createEventBus (config: EventsConfig, log?: Logger): EventBus {
+  switch (config.kind) {
+    case 'memory': return new MemoryEventBus({ log })
+    case 'redis': return new RedisEventBus(redisTargetOf(config), { namespace: config.namespace, maxLen: config.maxLen, log })
+    case 'nats': return new NatsEventBus(config.url, { namespace: config.namespace, replicas: config.replicas, maxAgeMs: config.maxAgeMs, log })
+  }
 }

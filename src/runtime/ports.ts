@@ -1,4 +1,6 @@
 import type { Notices } from '../notices/notices.js'
+import type { Events } from '../events/bus.js'
+
 /**
  * The ports an application is written against. Adapters implement them; configuration picks the
  * adapters; the application never imports one.
@@ -211,6 +213,8 @@ export interface Ports {
   /** Signals pushed to browsers (the "job is done" notice): see src/notices/notices.ts. */
   readonly notices: Notices
   readonly writeBehind: WriteBehind
+  /** Domain events out (src/events, docs/events.md); services consume them through ServiceDefinition.subscriptions. */
+  readonly events: Events
   readonly rateLimiter: RateLimiter
   readonly instanceId: string
   readonly adminToken: string

@@ -5,13 +5,13 @@ import { redisTargetOf } from '../config/redis-target.js'
 import { PgDatabase } from '../data/pg-database.js'
 import { createAppServer } from './app-server.js'
 import { installCpuProfiler } from './cpu-profiler.js'
-import { createCache, createJobQueue, createNotices, createRateLimiter, createSessionStore, createWriteBehind } from './adapters.js'
+import { createCache, createEventBus, createJobQueue, createNotices, createRateLimiter, createSessionStore, createWriteBehind } from './adapters.js'
 import { startChangeFeed } from './change-feed-consumer.js'
 import { onShutdown, reportReady } from './lifecycle.js'
 import type { Ports } from './ports.js'
 import { listeningAddress } from './published-address.js'
 import { leaveRotation } from './scale-in.js'
-import { importService } from './service.js'
+import { importService, subscribeService } from './service.js'
 import { RedisRegistry } from '../gateway/redis-registry.js'
 
 /** After this long a stopping process is killed (lifecycle.ts). */
@@ -42,13 +42,16 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
   const rateLimiter = createRateLimiter(config.session)
   const notices = createNotices(config.session)
   const writeBehind = createWriteBehind(config.writeBehind, db, service.writeBehind ?? {})
-  const ports: Ports = { db, cache, jobs, notices, writeBehind, rateLimiter, instanceId: config.instanceId, adminToken: config.adminToken, log }
+  const events = createEventBus(config.events, log)
+  const ports: Ports = { db, cache, jobs, notices, writeBehind, events, rateLimiter, instanceId: config.instanceId, adminToken: config.adminToken, log }
 
   // In-process queues run their jobs here; a Redis queue's jobs run in worker processes only.
   const runsJobs = config.role === 'worker' || config.jobs.kind === 'inprocess'
   if (runsJobs) await jobs.process(service.jobs ?? {}, ports)
   // Deferred writes are applied where jobs run (a Redis queue's consumers: worker processes).
   if (runsJobs) await writeBehind.process()
+  // Every instance and worker joins the service's consumer groups; a group shares its events among them.
+  await subscribeService(service, ports, events)
 
   const server = await createAppServer({
     service, ports, sessionStore, sessionTtlSeconds: config.session.ttlSeconds,
@@ -81,6 +84,7 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
     await jobs.close()
     await changeFeed?.close()
     await writeBehind.close()
+    await events.close()
     await Promise.allSettled([db.close(), cache.close(), sessionStore.close(), rateLimiter.close(), notices.close()])
   }, { graceMs: SHUTDOWN_GRACE_MS })
   reportReady({ role: config.role, instanceId: config.instanceId, ...listening })

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { InvalidationRules } from '../data/change-rules.js'
-import type { Db, JobHandler, Ports, WriteBehindApplier } from './ports.js'
+import type { EventBus, EventEnvelope } from '../events/bus.js'
+import type { Db, JobHandler, JsonValue, Ports, WriteBehindApplier } from './ports.js'
 
 export interface SeedOptions {
   readonly products: number
@@ -11,12 +12,26 @@ export interface SeedOptions {
  * An Outgrow application: routes as a Fastify plugin that receives ports, background job
  * handlers, and its schema and seed. The same definition runs at every level.
  */
+/**
+ * A consumer of one topic, in the consumer group `<service name>-<subscription name>`: every
+ * instance and worker of the service joins the group and they share its events (docs/events.md).
+ */
+export interface ServiceSubscription {
+  readonly topic: string
+  readonly handler: (event: EventEnvelope<JsonValue>, ports: Ports) => Promise<void>
+  readonly concurrency?: number
+  readonly maxDeliveries?: number
+  readonly ackWaitMs?: number
+}
+
 export interface ServiceDefinition {
   readonly name: string
   readonly routes: (app: FastifyInstance, ports: Ports) => Promise<void> | void
   readonly jobs?: Readonly<Record<string, JobHandler>>
   /** Write-behind streams and the applier of each (ports.writeBehind.append names the stream). */
   readonly writeBehind?: Readonly<Record<string, WriteBehindApplier>>
+  /** Event consumers by name (the name is part of the group's). */
+  readonly subscriptions?: Readonly<Record<string, ServiceSubscription>>
   /** Idempotent schema set-up, run on the primary before any instance starts. */
   readonly migrate?: (db: Db) => Promise<void>
   readonly seed?: (db: Db, options: SeedOptions) => Promise<void>
@@ -42,4 +57,15 @@ export async function importService (modulePath: string): Promise<ServiceDefinit
     throw new OutgrowError('OUTGROW_CONFIG_INVALID', `invalid config: app.service: ${modulePath} has no default export made by defineService`, { field: 'app.service' })
   }
   return mod.default
+}
+
+/** Joins the consumer groups of the service's subscriptions (group `<service>-<subscription>`). */
+export async function subscribeService (service: ServiceDefinition, ports: Ports, bus: EventBus): Promise<void> {
+  for (const [name, s] of Object.entries(service.subscriptions ?? {})) {
+    await bus.subscribe(s.topic, `${service.name}-${name}`, async (event) => { await s.handler(event, ports) }, {
+      ...(s.concurrency === undefined ? {} : { concurrency: s.concurrency }),
+      ...(s.maxDeliveries === undefined ? {} : { maxDeliveries: s.maxDeliveries }),
+      ...(s.ackWaitMs === undefined ? {} : { ackWaitMs: s.ackWaitMs }),
+    })
+  }
 }

@@ -7,7 +7,7 @@ const quietLog = { info () {}, warn () {}, error () {} }
 
 function fakePorts (jobs: JobQueue): Ports {
   // Jobs under test use none of the other ports.
-  return { db: undefined as never, cache: undefined as never, rateLimiter: undefined as never, notices: undefined as never, writeBehind: undefined as never, jobs, instanceId: 'test', adminToken: 'x'.repeat(8), log: quietLog }
+  return { db: undefined as never, cache: undefined as never, rateLimiter: undefined as never, notices: undefined as never, writeBehind: undefined as never, events: undefined as never, jobs, instanceId: 'test', adminToken: 'x'.repeat(8), log: quietLog }
 }
 
 async function eventually (check: () => boolean, timeoutMs = 10_000): Promise<void> {

@@ -2,6 +2,7 @@ import { mkdtemp, rm, chmod } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before } from 'node:test'
+import { NatsServer } from '../../src/supervisor/engines/nats.js'
 import { PgBouncer } from '../../src/supervisor/engines/pgbouncer.js'
 import { PostgresServer } from '../../src/supervisor/engines/postgres.js'
 import { RedisServer } from '../../src/supervisor/engines/redis.js'
@@ -94,4 +95,29 @@ export async function startPgBouncer (server: PostgresServer, options: { poolSiz
     throw err
   }
   return { bouncer, stop }
+}
+
+/** A NATS server with JetStream on a free port in a temporary directory. */
+export async function startNats (): Promise<{ nats: NatsServer, stop: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'outgrow-test-'))
+  const nats = new NatsServer({ name: 'test-nats', dataDir: join(dir, 'jetstream'), logFile: join(dir, 'nats.log'), port: await freePort() })
+  const stop = async (): Promise<void> => {
+    await nats.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+  try {
+    await nats.start()
+  } catch (err) {
+    await stop()
+    throw err
+  }
+  return { nats, stop }
+}
+
+/** One NATS server for a whole test file, as redisPerFile. */
+export function natsPerFile (): { readonly ready: Promise<string> } {
+  const started = startNats()
+  before(async () => { await started })
+  after(async () => { await (await started).stop() })
+  return { ready: started.then((s) => s.nats.url) }
 }

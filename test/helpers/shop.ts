@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
-import { createCache, createJobQueue, createNotices, createRateLimiter, createSessionStore, createWriteBehind } from '../../src/runtime/adapters.js'
+import { createCache, createEventBus, createJobQueue, createNotices, createRateLimiter, createSessionStore, createWriteBehind } from '../../src/runtime/adapters.js'
 import { createAppServer } from '../../src/runtime/app-server.js'
+import type { EventBus } from '../../src/events/bus.js'
 import type { Ports } from '../../src/runtime/ports.js'
-import type { ServiceDefinition } from '../../src/runtime/service.js'
+import { subscribeService, type ServiceDefinition } from '../../src/runtime/service.js'
 import { PgDatabase } from '../../src/data/pg-database.js'
 import shop from '../../examples/shop/service.js'
-import type { CacheConfig, JobsConfig, SessionConfig, WriteBehindConfig } from '../../src/config/process-config.js'
+import type { CacheConfig, EventsConfig, JobsConfig, SessionConfig, WriteBehindConfig } from '../../src/config/process-config.js'
 
 export const ADMIN_TOKEN = 'test-admin-token'
 
@@ -14,6 +15,8 @@ export interface ShopUnderTest {
   readonly app: FastifyInstance
   readonly db: PgDatabase
   readonly ports: Ports
+  /** The bus behind ports.events, for probes of what the shop publishes. */
+  readonly events: EventBus
   close(): Promise<void>
 }
 
@@ -25,6 +28,8 @@ export interface ShopOptions {
   readonly jobs?: JobsConfig
   /** Unset: direct (applied at once). A Redis config is also consumed in this process. */
   readonly writeBehind?: WriteBehindConfig
+  /** The event bus (in the process unless told). */
+  readonly events?: EventsConfig
   readonly products?: number
   readonly users?: number
   /** Another service than the shop (e.g. the shop with other limits); schema and seed are still the shop's. */
@@ -46,19 +51,23 @@ export async function startShop (options: ShopOptions): Promise<ShopUnderTest> {
   const notices = createNotices(options.session)
   const service = options.service ?? shop
   const writeBehind = createWriteBehind(options.writeBehind, db, service.writeBehind ?? {})
-  const ports: Ports = { db, cache, jobs, notices, writeBehind, rateLimiter, instanceId: 'test-1', adminToken: ADMIN_TOKEN, log: pino({ level: 'silent' }) }
+  const events = createEventBus(options.events ?? { kind: 'memory' })
+  const ports: Ports = { db, cache, jobs, notices, writeBehind, events, rateLimiter, instanceId: 'test-1', adminToken: ADMIN_TOKEN, log: pino({ level: 'silent' }) }
   await jobs.process(shop.jobs ?? {}, ports)
   await writeBehind.process()
+  await subscribeService(service, ports, events)
   const server = await createAppServer({ service, ports, sessionStore, sessionTtlSeconds: 3600, readiness: async () => { await db.assertCanServe() } })
   await server.app.ready()
   return {
     app: server.app,
     db,
     ports,
+    events,
     close: async () => {
       await server.app.close()
       await jobs.close()
       await writeBehind.close()
+      await events.close()
       await Promise.allSettled([cache.close(), sessionStore.close(), rateLimiter.close(), notices.close()])
       await db.close()
     },

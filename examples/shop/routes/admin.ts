@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { OutgrowError, bearerTokenMatches, type Ports } from '../../../src/index.js'
 import { LISTS_TAG, PRODUCT_TTL, productKey, type Product } from '../catalog-data.js'
+import { PRODUCT_CHANGED } from '../events.js'
 import { parse } from '../validation.js'
 import { idParam } from './catalog.js'
 
@@ -34,6 +35,10 @@ export function adminRoutes (app: FastifyInstance, ports: Ports): void {
     await ports.cache.setVersioned(productKey(id), product, PRODUCT_TTL, { version: Number(row.version), after: result.position })
     // Lists are many entries per product: invalidated, and their next loads read at or after this write.
     await ports.cache.invalidate({ tags: [LISTS_TAG], after: result.position })
+    // For every other consumer (and a second, at-least-once invalidation should this one have
+    // failed open). Until the transactional outbox exists, a crash between the write and this
+    // publish loses the event (docs/events.md).
+    await ports.events.publish(PRODUCT_CHANGED, { productId: row.id, priceCents: row.price_cents, stock: row.stock, position: result.position }, { key: `product-${row.id}` })
     return { id: row.id, priceCents: row.price_cents, stock: row.stock }
   })
 }

@@ -79,6 +79,8 @@ export function appProcessConfig (spec: TopologySpec, service: string, instanceI
     jobs: queue === undefined ? { kind: 'inprocess' } : { kind: 'bullmq', ...queue, queue: w?.queue ?? 'outgrow-jobs', ...(w === undefined ? {} : { concurrency: w.concurrency }) },
     // Deferred writes queue in the queue's Redis (persistent, consumed by the workers), else apply at once.
     writeBehind: queue === undefined ? { kind: 'direct' } : { kind: 'redis', ...queue, ...(acks === undefined ? {} : { replicaAcks: acks }) },
+    // Events live where the jobs do: Redis Streams on the queue's (persistent) Redis, else in the process.
+    events: queue === undefined ? { kind: 'memory' } : { kind: 'redis', ...queue },
     ...(w === undefined && routed && registry !== undefined ? { registry: { ...registry, cluster: service } } : {}),
     ...changeFeedConfig(spec, service, addresses, worker),
     // Gateways of a local stack run on this machine and reach instances over loopback: only they

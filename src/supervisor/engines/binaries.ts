@@ -67,3 +67,12 @@ export function etcdBinary (): string {
   }
   return found
 }
+
+/** NATS with JetStream, for a stack whose event bus is NATS and for its tests (Debian: package nats-server, /usr/sbin/nats-server). */
+export function natsServerBinary (): string {
+  const found = process.env.OUTGROW_NATS_SERVER ?? onPath('nats-server') ?? ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'].find((p) => existsSync(p))
+  if (found === undefined || !existsSync(found)) {
+    throw new OutgrowError('OUTGROW_ENGINE_MISSING', 'nats-server not found: run `bash scripts/setup.sh` (Debian: apt-get install nats-server; elsewhere install NATS Server ≥ 2.9 and put it on PATH, or set OUTGROW_NATS_SERVER)')
+  }
+  return found
+}
