@@ -34,7 +34,10 @@ describe('the shop on the event bus (in-process bus, real PostgreSQL)', () => {
     assert.equal(res.statusCode, 200)
     await eventually(() => seen.length === 1, 'product.changed published')
     assert.equal(seen[0]?.key, 'product-3')
-    assert.deepEqual({ ...seen[0]?.data as Record<string, unknown>, position: undefined, stock: undefined }, { productId: 3, priceCents: 4321, position: undefined, stock: undefined })
+    assert.deepEqual({ ...seen[0]?.data as Record<string, unknown>, position: undefined, stock: undefined }, { productId: 3, priceCents: 4321, position: undefined, stock: undefined, writtenThrough: true })
+    // The consumer keeps what the route wrote through: the new price is served from the cache.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    assert.equal((await shop.ports.cache.get<{ priceCents: number }>(productKey(3)))?.priceCents, 4321, 'the written-through product stays cached')
   })
 
   it('the cache-invalidation consumer drops a product and its lists when product.changed arrives from anywhere', async () => {

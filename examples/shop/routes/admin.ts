@@ -32,13 +32,13 @@ export function adminRoutes (app: FastifyInstance, ports: Ports): void {
     // Write-through: the product page gets the new price now rather than a miss; a slower request
     // that wrote an older version, or a load that read the row before this write, cannot replace it.
     const product: Product = { id: row.id, name: row.name, description: row.description, category: row.category, priceCents: row.price_cents, stock: row.stock }
-    await ports.cache.setVersioned(productKey(id), product, PRODUCT_TTL, { version: Number(row.version), after: result.position })
+    const writtenThrough = await ports.cache.setVersioned(productKey(id), product, PRODUCT_TTL, { version: Number(row.version), after: result.position })
     // Lists are many entries per product: invalidated, and their next loads read at or after this write.
     await ports.cache.invalidate({ tags: [LISTS_TAG], after: result.position })
     // For every other consumer (and a second, at-least-once invalidation should this one have
     // failed open). Until the transactional outbox exists, a crash between the write and this
     // publish loses the event (docs/events.md).
-    await ports.events.publish(PRODUCT_CHANGED, { productId: row.id, priceCents: row.price_cents, stock: row.stock, position: result.position }, { key: `product-${row.id}` })
+    await ports.events.publish(PRODUCT_CHANGED, { productId: row.id, priceCents: row.price_cents, stock: row.stock, position: result.position, writtenThrough }, { key: `product-${row.id}` })
     return { id: row.id, priceCents: row.price_cents, stock: row.stock }
   })
 }
