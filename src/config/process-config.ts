@@ -98,6 +98,12 @@ const sessionCommon = {
   cookieSecure: z.union([z.boolean(), z.literal('auto')]).optional(),
 }
 
+/** Redis WAIT after each write: acknowledged only once this many replicas have it, within timeoutMs. */
+const replicaAcksSchema = z.object({
+  replicas: z.number().int().min(1).max(16),
+  timeoutMs: z.number().int().min(10).max(900).default(500),
+}).strict()
+
 export const sessionConfigSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('memory'), ...sessionCommon }).strict(),
   z.object({
@@ -108,10 +114,7 @@ export const sessionConfigSchema = z.discriminatedUnion('kind', [
      * A write is acknowledged only once this many replicas have it (Redis WAIT), so a master kill
      * loses no acknowledged session; a write that misses it answers a retryable 503.
      */
-    replicaAcks: z.object({
-      replicas: z.number().int().min(1).max(16),
-      timeoutMs: z.number().int().min(10).max(900).default(500),
-    }).strict().optional(),
+    replicaAcks: replicaAcksSchema.optional(),
   }).strict(),
 ]).superRefine((c, ctx) => { if (c.kind === 'redis') checkRedisTarget(c, ctx) })
 
@@ -161,10 +164,7 @@ export const writeBehindConfigSchema = z.discriminatedUnion('kind', [
     /** The most writes one partition holds; further appends are refused with a retryable 503. */
     maxBacklog: z.number().int().min(1).max(100_000_000).default(1_000_000),
     /** An append is acknowledged only once this many replicas have it (Redis WAIT). */
-    replicaAcks: z.object({
-      replicas: z.number().int().min(1).max(16),
-      timeoutMs: z.number().int().min(10).max(900).default(500),
-    }).strict().optional(),
+    replicaAcks: replicaAcksSchema.optional(),
   }).strict(),
 ]).superRefine((c, ctx) => { if (c.kind === 'redis') checkRedisTarget(c, ctx) })
 
