@@ -107,8 +107,10 @@ export class PgDatabase implements Db, ReportsDependencies {
         return await this.#readOnReplica<Row>(replica, sql, params)
       } catch (err) {
         // A replica that fails, or cancels the read to keep replaying, is skipped for this read;
-        // the primary can answer.
-        if (!isPgConnectionError(err) && !isReplicaRecoveryConflict(err)) throw overloadAsUnavailable(err, 'database replica')
+        // the primary can answer. One that cannot be reached is asked again now, so the next reads
+        // skip it without waiting for its tracker's idle poll.
+        if (isPgConnectionError(err)) void replica.tracker.poll()
+        else if (!isReplicaRecoveryConflict(err)) throw overloadAsUnavailable(err, 'database replica')
       }
     }
     try {

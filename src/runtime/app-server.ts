@@ -90,7 +90,7 @@ export async function createAppServer (options: AppServerOptions): Promise<AppSe
     // Both at once: they share each dependency's probe, so a primary that hangs (frozen, not
     // refusing) costs one probe wait, within the balancers' health-check time-out, not two.
     const [dependencies, readiness] = await Promise.all([
-      collectDependencyStates([ports.db, ports.cache, ports.jobs, ports.notices, options.sessionStore]),
+      collectDependencyStates([ports.db, ports.cache, ports.jobs, options.sessionStore]),
       Promise.resolve(options.readiness?.()).then(() => undefined, (err: unknown) => err as Error),
     ])
     // Parts that fail open (the cache reading from the database) keep the instance ready.
