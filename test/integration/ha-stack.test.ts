@@ -54,10 +54,22 @@ const leader = (): string | null => stack.info().ha.clusters.postgres?.leader ??
 const roleOf = (name: string): string | undefined => nodes().find((p) => p.name === name)?.ha?.role
 const logs = (): string => JSON.stringify(stack.info().ha.clusters) + '\n' + stack.events.since(0).filter((e) => e.actor === 'ha' || e.action === 'exited').map((e) => `${e.action} ${e.target ?? ''} ${e.detail ?? ''}`).join('\n')
 
+/**
+ * The leader's address, once there is a leader: right after a node is killed and restarted, the
+ * key it held may still name it for a moment, then be handed over, and for that moment name nobody.
+ */
+async function leaderAddress (): Promise<string> {
+  let address: string | undefined
+  assert.ok(await waitUntil(async () => {
+    address = nodes().find((p) => p.name === leader())?.url
+    return address !== undefined
+  }, LEADER_CHANGE_MS, 100), `a leader with an address\n${logs()}`)
+  return address as string
+}
+
 /** The ids of `acked` that the database (asked on the leader) does not hold. */
 async function missingOnLeader (acked: readonly number[]): Promise<number[]> {
-  const address = nodes().find((p) => p.name === leader())?.url
-  assert.ok(address !== undefined, 'a leader with an address')
+  const address = await leaderAddress()
   const client = new pg.Client({ connectionString: address })
   await client.connect()
   try {
@@ -123,8 +135,7 @@ test('kill -9 of the leader node (agent and PostgreSQL): writes come back on a l
 })
 
 test('after the failovers, a psql UPDATE on the leader leaves the cached product page: the worker\'s change feed made its slot again there', { timeout: 60_000 }, async () => {
-  const address = nodes().find((p) => p.name === leader())?.url
-  assert.ok(address !== undefined, 'a leader with an address')
+  const address = await leaderAddress()
   const product = async (): Promise<{ priceCents: number }> => await (await fetch(`${url}/api/products/1`)).json() as { priceCents: number }
   const before = (await product()).priceCents
   assert.equal((await product()).priceCents, before, 'cached')
