@@ -2,6 +2,7 @@
  * The cache report: each part's numbers against bentocache's from the same run, the issue's
  * targets checked, and what differs between the two set-ups.
  */
+import { PRODUCT_TTL } from '../../examples/shop/catalog-data.js'
 import type { MachineDescription } from '../../src/lab/machine.js'
 import type { SystemName } from './contenders.js'
 import { HIT_CONTENDERS, type HitMeasurement, type HitOperation } from './hit-latency.js'
@@ -26,8 +27,7 @@ export interface CacheRun {
   incomplete?: string
 }
 
-/** The shop's product TTL (examples/shop/catalog-data.ts keeps it private). */
-const PRODUCT_TTL_SECONDS = 60
+const PRODUCT_TTL_SECONDS = PRODUCT_TTL
 
 const LABEL: Record<SystemName, string> = { outgrow: 'Outgrow (TieredCache, leases)', bentocache: 'bentocache (L1 memory + L2 Redis + Redis bus)' }
 
@@ -124,6 +124,8 @@ function shopSection (shop: ShopMixResult): string {
     if (l2 === undefined || l3 === undefined) return undefined
     const reduction = l2.server.primaryQueriesPerSecond / Math.max(1, l3.server.primaryQueriesPerSecond)
     const ratio = l3.server.cacheHitRatio ?? 0
+    // The targets are for the read-heavy mix; the whole mix's writes reach the database whatever caches.
+    if (mix !== 'catalogue') return `| ${mix} | ${l2.server.primaryQueriesPerSecond} | ${l3.server.primaryQueriesPerSecond} | ${reduction.toFixed(1)}× (writes included: for reference) | ${(ratio * 100).toFixed(1)} % |`
     return `| ${mix} | ${l2.server.primaryQueriesPerSecond} | ${l3.server.primaryQueriesPerSecond} | **${reduction.toFixed(1)}×** ${met(reduction >= 20)} | **${(ratio * 100).toFixed(1)} %** ${met(ratio >= 0.95)} |`
   }).filter((r) => r !== undefined)
   const statements = shop.measurements.map((m) => `**L${m.level}, ${m.mix} mix** (${m.server.primaryQueriesPerSecond} statements/s counted by the app):
@@ -136,7 +138,8 @@ ${m.statements.map((st) => `| \`${st.query.replace(/\|/g, '\\|').slice(0, 120)}\
   const productRate = s.rate * 35 / 70
   const model = steadyStateHits({ requestsPerSecond: productRate, keys: s.products, zipfS: 1.0, ttlSeconds: PRODUCT_TTL_SECONDS * 0.95 })
   const productLoads = catalogue?.statements.find((st) => st.query.includes('p.description'))?.perSecond
-  const why = `**Why the hit ratio stays below 95 %:** product pages are half of the catalogue mix (${productRate} req/s here), their keys live ${PRODUCT_TTL_SECONDS} s (\`PRODUCT_TTL\` in \`examples/shop/catalog-data.ts\`; 5 % less on average with the 10 % jitter), and their popularity is Zipf(1.0) over ${s.products} products: most products are asked for less than once a minute, so each of their requests finds the entry expired. With no invalidation at all, a ${PRODUCT_TTL_SECONDS} s TTL allows at best **${(model.hitRatio * 100).toFixed(1)} %** product-page hits at this rate, ${model.missesPerSecond.toFixed(1)} loads/s (\`ttl-model.ts\`)${productLoads === undefined ? '' : `; the product query ran ${productLoads}/s at L3`}. Lists and searches (a few hundred keys) are nearly all hits. Neither the L1's size (10 000 entries) nor the cache's design is the limit; the TTL against the long tail is, and the hit ratio grows with the rate (more requests per key per TTL) and with a longer product TTL. On the whole shop mix, checkouts also invalidate the products they sell — the popular ones — and carts, checkouts and order history are not cached at all, so the database still answers every write and most of their reads.`
+  const catalogueMet = catalogue !== undefined && (catalogue.server.cacheHitRatio ?? 0) >= 0.95
+  const why = `**Reading it.** Product pages are half of the catalogue mix (${productRate} req/s here); their entries live ${PRODUCT_TTL_SECONDS} s (\`PRODUCT_TTL\` in \`examples/shop/catalog-data.ts\`, less up to 10 % jitter) and are invalidated by every change to their row — through the database's change feed, and by the checkouts and admin writes themselves — so the TTL only bounds memory. Their popularity is Zipf(1.0) over ${s.products} products: most are asked for rarely, so a cache that has just started misses on the long tail for a long time. ${s.warmedCatalogue === true ? 'Each level\'s catalogue was therefore requested once, product by product, before its warm-up (at level 2 this only reads each row once), as a shop that has run for a while would have it: the table measures the steady state, not the cache filling up.' : 'The catalogue was not warmed first: the table includes the cache filling up.'} By TTL expiry alone, ${PRODUCT_TTL_SECONDS} s entries allow at best **${(model.hitRatio * 100).toFixed(1)} %** product-page hits at this rate in the steady state, ${model.missesPerSecond.toFixed(1)} loads/s (\`ttl-model.ts\`)${productLoads === undefined ? '' : `; the product query ran ${productLoads}/s at L3`}. Lists and searches are a few hundred keys, nearly all hits. ${catalogueMet ? '' : 'The catalogue mix misses the 95 % target here. '}The targets are for the read-heavy mix; on the whole shop mix, checkouts write (each one a transaction of several statements the cache cannot take) and invalidate the popular products they sell, and carts, checkouts and order history are not cached, so the database still answers every write and most of their reads: no cache makes that mix's statements 20× fewer.`
   return `## L3 against L2 on the shop's mix
 
 The lab's stacks (\`outgrow bench\`'s stack start and open-loop generator): level 2 (one app, PostgreSQL, no cache) and level 3 (the same with Redis: the tiered cache and sessions), ${s.emulation}. ${s.users} logged-in users, Zipf(1.0) product popularity over ${s.products} products, ${s.rate} req/s offered for ${s.durationSeconds} s after ${s.warmupSeconds} s of warm-up, per mix: **shop** is the shop's whole mix (browse 25 %, product 35 %, search 10 %, add to cart 15 %, cart 5 %, checkout 5 %, history 5 %); **catalogue** only its catalogue reads (browse, product, search in the same proportions). Database statements per second are counted by the app (every statement, BEGIN/COMMIT included); the hit ratio is the cache's \`wrap\` hits over hits and misses.

@@ -9,6 +9,7 @@ import { DEFAULT_MIX, UserMix, type ActionName } from '../../src/lab/user-mix.js
 import { loginUsers } from '../../src/lab/virtual-users.js'
 import { seededRandom } from '../../src/lab/zipf.js'
 import { freePort } from '../../src/supervisor/free-port.js'
+import { warmCatalogue } from './warm-catalogue.js'
 
 /**
  * The shop's traffic against level 2 (one app, PostgreSQL, no cache) and level 3 (the same plus
@@ -17,10 +18,11 @@ import { freePort } from '../../src/supervisor/free-port.js'
  * PostgreSQL's own statement counts (pg_stat_statements) to show what still reaches it.
  */
 export const MIXES: Readonly<Record<string, Readonly<Record<ActionName, number>>>> = {
-  // The shop's whole mix, writes included (carts, checkouts, order history are not cached).
-  shop: DEFAULT_MIX,
-  // Its catalogue reads alone (browse, product, search in the same proportions): what the cache serves.
+  // The shop's catalogue reads alone (browse, product, search in the same proportions): the
+  // read-heavy traffic the cache is for. Measured first, right after the catalogue is warmed.
   catalogue: { browse: 25, product: 35, search: 10, add_to_cart: 0, view_cart: 0, checkout: 0, history: 0, clear_cart: 0 },
+  // The whole mix, writes included (carts, checkouts, order history are not cached).
+  shop: DEFAULT_MIX,
 }
 
 export interface ShopMixMeasurement {
@@ -33,7 +35,7 @@ export interface ShopMixMeasurement {
 }
 
 export interface ShopMixResult {
-  readonly settings: { readonly rate: number, readonly durationSeconds: number, readonly warmupSeconds: number, readonly users: number, readonly products: number, readonly cpusPerServer: number, readonly emulation: string }
+  readonly settings: { readonly rate: number, readonly durationSeconds: number, readonly warmupSeconds: number, readonly users: number, readonly products: number, readonly cpusPerServer: number, readonly emulation: string, readonly warmedCatalogue?: boolean }
   readonly measurements: ShopMixMeasurement[]
 }
 
@@ -55,6 +57,8 @@ export async function runShopMix (options: { rate: number, durationSeconds: numb
     emulation = info.emulation
     try {
       const users = await loginUsers(info.url, USERS, PASSWORD)
+      const warmed = await warmCatalogue(info.url, products)
+      options.log(`shop mix: L${level}: requested each of ${warmed.requested} products once (${warmed.failed} failed)`)
       const primaryUrl = info.processes.find((p) => p.role === 'postgres' && p.url !== undefined)?.url
       for (const [mixName, weights] of Object.entries(MIXES)) {
         const mix = new UserMix(users, products, seededRandom(42), weights)
@@ -79,5 +83,5 @@ export async function runShopMix (options: { rate: number, durationSeconds: numb
       await stack.down()
     }
   }
-  return { settings: { rate: options.rate, durationSeconds: options.durationSeconds, warmupSeconds: options.warmupSeconds, users: USERS, products, cpusPerServer, emulation }, measurements }
+  return { settings: { rate: options.rate, durationSeconds: options.durationSeconds, warmupSeconds: options.warmupSeconds, users: USERS, products, cpusPerServer, emulation, warmedCatalogue: true }, measurements }
 }

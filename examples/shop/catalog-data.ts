@@ -16,8 +16,13 @@ export interface ProductPage {
 }
 
 export const PAGE_SIZE = 20
-/** How long a product page's entry lives (the admin's write-through stores it for as long). */
-export const PRODUCT_TTL = 60
+/**
+ * How long a product's entry lives (the admin's write-through stores it for as long). Long: every
+ * change to a product row, by any path, invalidates it through the database's change feed (levels
+ * 3 and 4), checkouts and admin writes also do so themselves, so the TTL bounds only memory and a
+ * category renamed under it. A short TTL would cap the hit ratio against the catalogue's long tail.
+ */
+export const PRODUCT_TTL = 3600
 const LIST_TTL = 30
 /** Every product list carries this tag, so one admin write invalidates them all. */
 export const LISTS_TAG = 'product-lists'

@@ -29,7 +29,7 @@ export default defineService({
       keys: [row, old].flatMap((r) => r === undefined ? [] : [productKey(Number(r.id))]),
       tags: op === 'update' ? [] : [LISTS_TAG],
     }),
-    // Product pages show the category's name too: they follow within their TTL (60 s).
+    // Product pages show the category's name too: a rename reaches them within their TTL (PRODUCT_TTL).
     categories: () => ({ keys: ['categories'], tags: [LISTS_TAG] }),
   },
   // Page views are counted behind the request (views.ts): readers of the count tolerate lag.

@@ -236,12 +236,14 @@ export class RedisCache extends BaseCache implements ReportsDependencies, Leased
     const lease = leaseKey(this.#prefix, key)
     const fence = entryFenceKey(this.#prefix, key)
     try {
+      // A hit is a plain GET, the cheapest thing Redis does: the entry carries its freshness, and
+      // its grace follows from the TTL policy (the same for every instance of a service).
       const now = Date.now()
-      const [raw, pttl] = await this.#scripts.cacheLookup(entry, lease, fence, now, '', this.#leases.ms)
-      const current = raw === '' ? undefined : decodeEntry<T>(raw, now + pttl)
+      const raw = await this.#redis.get(entry)
+      const current = raw === null ? undefined : decodeEntry<T>(raw, 0)
       if (current !== undefined && current.freshUntil > now) {
         this.#breaker.success()
-        return { state: 'fresh', entry: current }
+        return { state: 'fresh', entry: { ...current, staleUntil: current.freshUntil + this.#policy.graceSeconds * 1000 } }
       }
       // A miss: the key joins its tags before it may be loaded, so an invalidation of a tag
       // while it loads finds it and voids its lease.

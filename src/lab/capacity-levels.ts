@@ -100,9 +100,11 @@ async function measureRun (options: CapacityBenchOptions, target: CapacityTarget
   const info = await stack.up()
   try {
     const { settings } = options
+    // Logins first: each costs a scrypt hash (~0.5 s of CPU), which would still be running on a
+    // fraction-of-a-core app server when the search begins if they came after the quiet start.
+    const users = await loginUsers(info.url, settings.users, settings.password, 2)
     const quiet = await quietStart(stack)
     options.log(`  ${target.label}: ${quiet.quiet ? 'quiet' : 'still busy'} after ${(quiet.waitedMs / 1000).toFixed(1)} s (vacuum, checkpoint, then every server idle; busiest ${quiet.busiest})`)
-    const users = await loginUsers(info.url, settings.users, settings.password, 2)
     const mix = new UserMix(users, loaded.config.seed.products, seededRandom(42))
     const next = (): ReturnType<UserMix['next']> => mix.next()
     const warmRate = bracket === undefined ? settings.search.startRate : bracket[0] * 0.7

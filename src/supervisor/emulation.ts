@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { processTreesCpuNs, readCgroupCpu, type ServerCpuReading } from './server-cpu.js'
@@ -54,6 +54,17 @@ class PlacedPids {
   }
 }
 
+/**
+ * The CFS period of an emulated server (µs). The kernel's default, 100 ms, lets a quarter-core
+ * server spend its 25 ms at once and then stops it for 75 ms: a request arriving then waits up to
+ * 75 ms although the server is far from busy, which is not how a small real server behaves (it is
+ * slower, evenly). A 10 ms period spreads the same share finely; the kernel's smallest quota is 1 ms,
+ * so very small shares get a longer period.
+ */
+export function cfsPeriodFor (cpus: number): number {
+  return Math.max(10_000, Math.ceil(1000 / cpus))
+}
+
 /** cgroup v1 CPU controller: cpu.cfs_quota_us caps each server at `cpus` cores. */
 class CgroupEmulation implements ServerEmulation {
   readonly mode = 'cgroup'
@@ -71,14 +82,17 @@ class CgroupEmulation implements ServerEmulation {
   }
 
   describe (): string {
-    return `cgroup v1 CPU quota: ${this.#cpus} core(s) per server (cpu.cfs_quota_us), on a ${availableParallelism()}-core machine`
+    return `cgroup v1 CPU quota: ${this.#cpus} core(s) per server (cpu.cfs_quota_us over a ${cfsPeriodFor(this.#cpus) / 1000} ms period), on a ${availableParallelism()}-core machine`
   }
 
   place (server: string, pid: number, cpus = this.#cpus): void {
     const dir = join(this.#base, server)
     if (!this.#created.has(dir)) {
       mkdirSync(dir, { recursive: true })
-      const period = Number(readFileSync(join(dir, 'cpu.cfs_period_us'), 'utf8'))
+      const period = cfsPeriodFor(cpus)
+      // Quota first when shrinking the period would otherwise leave quota > period × cores allowed.
+      writeFileSync(join(dir, 'cpu.cfs_quota_us'), '-1')
+      writeFileSync(join(dir, 'cpu.cfs_period_us'), String(period))
       writeFileSync(join(dir, 'cpu.cfs_quota_us'), String(Math.round(period * cpus)))
       this.#created.add(dir)
     }
