@@ -110,7 +110,7 @@ export class StaticFiles {
   #stream (file: FileHandle, res: GatewayResponse): void {
     const stream = file.createReadStream()
     stream.on('data', (chunk) => {
-      if (!res.write(chunk as Buffer)) {
+      if (!res.write(chunk)) {
         stream.pause()
         res.onDrain(() => stream.resume())
       }
