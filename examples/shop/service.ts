@@ -10,6 +10,8 @@ import { cartRoutes } from './routes/cart.js'
 import { catalogRoutes } from './routes/catalog.js'
 import { orderRoutes } from './routes/orders.js'
 import { pageRoutes } from './routes/pages.js'
+import { prerenderRoutes } from './routes/prerender.js'
+import { RENDER_ALL_JOB, RENDER_PRODUCT_JOB, enqueueFullRender, prerender, renderAllJob, renderProductJob } from './prerender.js'
 import { migrate } from './schema.js'
 import { seed } from './seed.js'
 import { VIEWS_STREAM, applyViews } from './views.js'
@@ -19,7 +21,7 @@ export default defineService({
   name: 'shop',
   migrate,
   seed,
-  jobs: { 'order.receipt': renderReceipt },
+  jobs: { 'order.receipt': renderReceipt, [RENDER_PRODUCT_JOB]: renderProductJob, [RENDER_ALL_JOB]: renderAllJob },
   // Invalidation from the database's change stream (docs/cache.md): a product or category changed
   // by any path — psql, another service — leaves the cache as the admin route's write does.
   invalidateOn: {
@@ -35,7 +37,7 @@ export default defineService({
   // Page views are counted behind the request (views.ts): readers of the count tolerate lag.
   writeBehind: { [VIEWS_STREAM]: applyViews },
   // Domain events consumed by this service (events.ts).
-  subscriptions: { 'cache-invalidation': cacheInvalidation },
+  subscriptions: { 'cache-invalidation': cacheInvalidation, prerender },
   routes (app, ports) {
     catalogRoutes(app, ports)
     accountRoutes(app, ports)
@@ -43,6 +45,7 @@ export default defineService({
     orderRoutes(app, ports)
     adminRoutes(app, ports)
     pageRoutes(app, ports)
+    prerenderRoutes(app, ports)
   },
   // Orders whose receipt job was lost (an in-process queue dies with its process, or the queue
   // was down at checkout) are picked up again. Best-effort: an instance that starts while the
@@ -57,6 +60,9 @@ export default defineService({
     } catch (err) {
       ports.log.warn({ err }, 'receipt recovery skipped: a dependency is down; the next instance start retries it')
     }
+    // Every product page into the static store, once: instances starting together (and restarts
+    // within the queue's retention) enqueue the same job id; a full render on demand is an admin call.
+    if (ports.staticStore !== undefined) await enqueueFullRender(ports, 'start').catch((err: unknown) => { ports.log.warn({ err }, 'pages not pre-rendered at start: the dynamic pages serve meanwhile') })
     // Expired idempotency keys are harmless (a claim takes them over) but take space.
     await pruneExpiredKeys(ports.db).catch((err: unknown) => { ports.log.warn({ err }, 'expired idempotency keys not pruned') })
   },

@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path'
 import { z } from 'zod'
 import { gatewayConfigSchema } from './gateway-config.js'
 import { checkRedisTarget, redisTargetFields } from './redis-target.js'
@@ -192,6 +193,14 @@ export const eventsConfigSchema = z.discriminatedUnion('kind', [
   }).strict(),
 ]).superRefine((c, ctx) => { if (c.kind === 'redis') checkRedisTarget(c, ctx) })
 
+/**
+ * The static store the gateways serve (docs/prerender.md): a directory on this machine (or a volume
+ * every writer and gateway mounts). Other kinds (an object store) fit the same port.
+ */
+export const staticStoreConfigSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('directory'), dir: z.string().min(1).refine(isAbsolute, 'expected an absolute path') }).strict(),
+])
+
 const commonSchema = {
   instanceId: z.string().min(1),
   host: z.string().min(1).default('127.0.0.1'),
@@ -224,6 +233,8 @@ export const appProcessSchema = z.object({
   registry: z.object({ ...redisTargetFields, cluster: z.string().min(1).default('app') }).strict().superRefine(checkRedisTarget).optional(),
   /** Invalidation from the database's change stream; unset: off. */
   changeFeed: changeFeedConfigSchema.optional(),
+  /** Where the service's jobs write pre-rendered pages (ports.staticStore); unset: no static store. */
+  staticStore: staticStoreConfigSchema.optional(),
 }).strict()
 
 export const workerProcessSchema = appProcessSchema.extend({ role: z.literal('worker') }).strict()
@@ -244,6 +255,7 @@ export type JobsConfig = z.output<typeof jobsConfigSchema>
 export type ChangeFeedConfig = z.output<typeof changeFeedConfigSchema>
 export type WriteBehindConfig = z.output<typeof writeBehindConfigSchema>
 export type EventsConfig = z.output<typeof eventsConfigSchema>
+export type StaticStoreConfig = z.output<typeof staticStoreConfigSchema>
 export type AppProcessConfig = z.output<typeof appProcessSchema>
 export type WorkerProcessConfig = z.output<typeof workerProcessSchema>
 export type GatewayProcessConfig = z.output<typeof gatewayProcessSchema>

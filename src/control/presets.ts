@@ -44,8 +44,9 @@ export function preset (level: Level, module: string, options: { ha?: boolean } 
         ...(ha ? { consensus: { members: 3 } } : {}),
         // With HA, Redis runs as a master and a replica under three Sentinels.
         redis: { redis: { roles: ['cache', 'sessions', 'queue', 'registry', 'rate-limits'], server: 'redis', ...(ha ? { sentinel: { enabled: true } } : {}) } },
-        // The change feed runs in the worker (one consumer; the instances serve requests).
-        services: { app: { ...routed, instances: { count: 3 }, changeFeed: { enabled: true } } },
+        // The change feed runs in the worker (one consumer; the instances serve requests); product
+        // pages are pre-rendered into the static store the gateway serves (docs/prerender.md).
+        services: { app: { ...routed, instances: { count: 3 }, changeFeed: { enabled: true }, prerender: { enabled: true } } },
         workers: { worker: { service: 'app', instances: { count: 1 }, server: 'worker-{i}' } },
         gateways: { gateway: { port: 8080, server: 'gateway', routes: [{ pathPrefix: '/', service: 'app' }] } },
       }

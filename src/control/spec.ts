@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path'
 import { z } from 'zod'
 import { BALANCER_NAMES, healthCheckSchema } from '../config/stack-config.js'
 import { routeSchema } from '../config/gateway-config.js'
@@ -64,6 +65,11 @@ export const serviceSchema = z.object({
     enabled: z.boolean().default(true),
     slot: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'expected a lower-case PostgreSQL name (letters, digits, _)').optional(),
   }).strict().optional(),
+  /**
+   * Pages rendered ahead into the stack's static store by the service's jobs, served by the
+   * gateways without reaching an instance (docs/prerender.md). Needs a gateway routing to it.
+   */
+  prerender: z.object({ enabled: z.boolean().default(false) }).strict().optional(),
 }).strict()
 
 export const workerSchema = z.object({
@@ -185,6 +191,8 @@ export const topologySpecSchema = z.object({
     users: z.number().int().min(0).max(1_000_000).default(1000),
   }).strict().default({}),
   adminToken: z.string().min(8).default('outgrow-admin-token'),
+  /** Where the static store lives (served by every gateway, written by pre-rendering jobs); default `<data dir>/static`. */
+  staticStore: z.object({ dir: z.string().min(1).refine(isAbsolute, 'expected an absolute path').optional() }).strict().optional(),
 }).strict()
 
 export type TopologySpec = z.output<typeof topologySpecSchema>

@@ -96,6 +96,7 @@ export function validateSpec (input: unknown): TopologySpec {
       if (ports.has(s.listen.port)) refuse(`${field}.listen.port`, `port ${s.listen.port} is also used by ${ports.get(s.listen.port) as string}`)
       ports.set(s.listen.port, `service ${n}`)
     }
+    if (s.prerender?.enabled === true && !routed) refuse(`${field}.prerender.enabled`, 'pre-rendered pages are served by a gateway: route one to this service (level 4), or turn pre-rendering off')
     if (maxCopies(s.instances) > 1 && redisFor(spec, 'sessions') === undefined) {
       refuse(`${field}.instances`, 'several instances need sessions kept outside them: a Redis server with the sessions role')
     }

@@ -2,7 +2,7 @@ import { MemoryCache, NoCache } from '../cache/memory-cache.js'
 import { RedisCache } from '../cache/redis-cache.js'
 import { TieredCache } from '../cache/tiered-cache.js'
 import type { BaseCache } from '../cache/base-cache.js'
-import type { CacheConfig, EventsConfig, JobsConfig, SessionConfig, WriteBehindConfig } from '../config/process-config.js'
+import type { CacheConfig, EventsConfig, JobsConfig, SessionConfig, StaticStoreConfig, WriteBehindConfig } from '../config/process-config.js'
 import { redisTargetOf } from '../config/redis-target.js'
 import type { EventBus } from '../events/bus.js'
 import { MemoryEventBus } from '../events/memory-bus.js'
@@ -20,6 +20,8 @@ import { RedisNotices } from '../notices/redis-notices.js'
 import { MemorySessionStore } from '../session/memory-store.js'
 import { RedisSessionStore } from '../session/redis-store.js'
 import type { SessionStore } from '../session/store.js'
+import { DirectoryStaticStore } from '../static-store/directory-store.js'
+import type { StaticStore } from '../static-store/store.js'
 import { DirectWrites } from '../write-behind/direct-writes.js'
 import { RedisStreamWrites } from '../write-behind/redis-stream-writes.js'
 import type { Appliers, WriteBehindAdapter } from '../write-behind/write-behind.js'
@@ -94,5 +96,13 @@ export function createEventBus (config: EventsConfig, log?: Logger): EventBus {
     case 'memory': return new MemoryEventBus({ log })
     case 'redis': return new RedisEventBus(redisTargetOf(config), { namespace: config.namespace, maxLen: config.maxLen, log })
     case 'nats': return new NatsEventBus(config.url, { namespace: config.namespace, replicas: config.replicas, maxAgeMs: config.maxAgeMs, log })
+  }
+}
+
+/** The static store pre-rendered pages go to: a directory the gateways serve; none when unset. */
+export function createStaticStore (config: StaticStoreConfig | undefined): StaticStore | undefined {
+  if (config === undefined) return undefined
+  switch (config.kind) {
+    case 'directory': return new DirectoryStaticStore(config.dir)
   }
 }

@@ -1,5 +1,6 @@
 import type { Notices } from '../notices/notices.js'
 import type { Events } from '../events/bus.js'
+import type { StaticStore } from '../static-store/store.js'
 
 /**
  * The ports an application is written against. Adapters implement them; configuration picks the
@@ -216,6 +217,8 @@ export interface Ports {
   /** Domain events out (src/events, docs/events.md); services consume them through ServiceDefinition.subscriptions. */
   readonly events: Events
   readonly rateLimiter: RateLimiter
+  /** The static store the gateways serve (src/static-store, docs/prerender.md); absent where the stack has none. */
+  readonly staticStore?: StaticStore
   readonly instanceId: string
   readonly adminToken: string
   readonly log: Logger

@@ -5,7 +5,7 @@ import { redisTargetOf } from '../config/redis-target.js'
 import { PgDatabase } from '../data/pg-database.js'
 import { createAppServer } from './app-server.js'
 import { installCpuProfiler } from './cpu-profiler.js'
-import { createCache, createEventBus, createJobQueue, createNotices, createRateLimiter, createSessionStore, createWriteBehind } from './adapters.js'
+import { createCache, createEventBus, createJobQueue, createNotices, createRateLimiter, createSessionStore, createStaticStore, createWriteBehind } from './adapters.js'
 import { startChangeFeed } from './change-feed-consumer.js'
 import { onShutdown, reportReady } from './lifecycle.js'
 import type { Ports } from './ports.js'
@@ -43,7 +43,8 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
   const notices = createNotices(config.session)
   const writeBehind = createWriteBehind(config.writeBehind, db, service.writeBehind ?? {})
   const events = createEventBus(config.events, log)
-  const ports: Ports = { db, cache, jobs, notices, writeBehind, events, rateLimiter, instanceId: config.instanceId, adminToken: config.adminToken, log }
+  const staticStore = createStaticStore(config.staticStore)
+  const ports: Ports = { db, cache, jobs, notices, writeBehind, events, rateLimiter, instanceId: config.instanceId, adminToken: config.adminToken, log, ...(staticStore === undefined ? {} : { staticStore }) }
 
   // In-process queues run their jobs here; a Redis queue's jobs run in worker processes only.
   const runsJobs = config.role === 'worker' || config.jobs.kind === 'inprocess'
@@ -85,7 +86,7 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
     await changeFeed?.close()
     await writeBehind.close()
     await events.close()
-    await Promise.allSettled([db.close(), cache.close(), sessionStore.close(), rateLimiter.close(), notices.close()])
+    await Promise.allSettled([db.close(), cache.close(), sessionStore.close(), rateLimiter.close(), notices.close(), staticStore?.close()])
   }, { graceMs: SHUTDOWN_GRACE_MS })
   reportReady({ role: config.role, instanceId: config.instanceId, ...listening })
 }

@@ -4,6 +4,7 @@ import { createCache, createEventBus, createJobQueue, createNotices, createRateL
 import { createAppServer } from '../../src/runtime/app-server.js'
 import type { EventBus } from '../../src/events/bus.js'
 import type { Ports } from '../../src/runtime/ports.js'
+import type { StaticStore } from '../../src/static-store/store.js'
 import { subscribeService, type ServiceDefinition } from '../../src/runtime/service.js'
 import { PgDatabase } from '../../src/data/pg-database.js'
 import shop from '../../examples/shop/service.js'
@@ -34,6 +35,8 @@ export interface ShopOptions {
   readonly users?: number
   /** Another service than the shop (e.g. the shop with other limits); schema and seed are still the shop's. */
   readonly service?: ServiceDefinition
+  /** The static store pre-rendered pages go to (ports.staticStore); unset: none. */
+  readonly staticStore?: StaticStore
 }
 
 /** The shop in this process on real PostgreSQL, with the given adapters (in-process jobs unless told). */
@@ -52,7 +55,7 @@ export async function startShop (options: ShopOptions): Promise<ShopUnderTest> {
   const service = options.service ?? shop
   const writeBehind = createWriteBehind(options.writeBehind, db, service.writeBehind ?? {})
   const events = createEventBus(options.events ?? { kind: 'memory' })
-  const ports: Ports = { db, cache, jobs, notices, writeBehind, events, rateLimiter, instanceId: 'test-1', adminToken: ADMIN_TOKEN, log: pino({ level: 'silent' }) }
+  const ports: Ports = { db, cache, jobs, notices, writeBehind, events, rateLimiter, instanceId: 'test-1', adminToken: ADMIN_TOKEN, log: pino({ level: 'silent' }), ...(options.staticStore === undefined ? {} : { staticStore: options.staticStore }) }
   await jobs.process(shop.jobs ?? {}, ports)
   await writeBehind.process()
   await subscribeService(service, ports, events)

@@ -190,6 +190,7 @@ const refusals: Refusal[] = [
   { name: 'several instances without a gateway', level: 3, edit: (s) => { s.services.app.instances = { count: 2 } }, field: 'services.app.instances', message: /needs a gateway route/ },
   { name: 'a routed service with a listen address', level: 4, edit: (s) => { s.services.app.listen = { port: 9000 } }, field: 'services.app.listen', message: /gateway gateway routes to it/ },
   { name: 'a listen port already taken', level: 2, edit: (s) => { s.services.admin = admin({ listen: { port: 8080 } }) }, field: 'services.admin.listen.port', message: /port 8080 is also used by service app/ },
+  { name: 'pre-rendering without a gateway to serve the pages', level: 3, edit: (s) => { s.services.app.prerender = { enabled: true } }, field: 'services.app.prerender.enabled', message: /served by a gateway/ },
   { name: 'several instances without shared sessions', level: 4, edit: (s) => { s.redis.redis.roles = ['cache', 'queue', 'registry'] }, field: 'services.app.instances', message: /sessions role/ },
   { name: 'several instances without a shared cache', level: 4, edit: (s) => { s.redis.redis.roles = ['sessions', 'queue', 'registry'] }, field: 'services.app.instances', message: /cache role/ },
   { name: 'workers of an unknown service', level: 4, edit: (s) => { s.workers.worker.service = 'nope' }, field: 'workers.worker.service', message: /no service named nope/ },

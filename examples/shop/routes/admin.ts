@@ -11,7 +11,7 @@ const productUpdate = z.object({
   stock: z.number().int().min(0).max(10_000_000).optional(),
 }).strict().refine((v) => v.priceCents !== undefined || v.stock !== undefined, 'priceCents or stock is required')
 
-function requireAdmin (request: FastifyRequest, token: string): void {
+export function requireAdmin (request: FastifyRequest, token: string): void {
   const header = request.headers.authorization
   if (header === undefined) throw new OutgrowError('OUTGROW_UNAUTHENTICATED', 'admin token required (Authorization: Bearer …)')
   if (!bearerTokenMatches(header, token)) throw new OutgrowError('OUTGROW_FORBIDDEN', 'wrong admin token')

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { OutgrowError, type Ports } from '../../../src/index.js'
 import { listCategories, listProducts, requireProduct } from '../catalog-data.js'
+import { renderProductPage } from '../html/product-page.js'
 import { parse } from '../validation.js'
 import { countView } from '../views.js'
 import { idParam } from './catalog.js'
@@ -51,8 +52,6 @@ export function pageRoutes (app: FastifyInstance, ports: Ports): void {
     const { id } = parse(idParam, request.params)
     const product = await requireProduct(ports, id)
     await countView(ports, id)
-    const body = `<h1>${escapeHtml(product.name)}</h1><p>${escapeHtml(product.description)}</p>
-<p><strong>${price(product.priceCents)}</strong> · ${product.stock} in stock · ${escapeHtml(product.category)}</p>`
-    return await reply.type('text/html; charset=utf-8').send(layout(product.name, body))
+    return await reply.type('text/html; charset=utf-8').send(renderProductPage(product))
   })
 }

@@ -17,7 +17,7 @@ import type { ManagedProcess } from '../../supervisor/managed-process.js'
 import { haConfigInput, haNodeNames } from '../ha-nodes.js'
 import { HaNodeHandle } from './ha-node-handle.js'
 import { EtcdHandle, NodeHandle, PgBouncerHandle, PostgresHandle, RedisHandle, RedisSentinelHandle, type LocalHandle, type Placement } from './local-handles.js'
-import { admissionDelayMs, appProcessConfig, gatewayProcessConfig } from './process-configs.js'
+import { admissionDelayMs, appProcessConfig, gatewayProcessConfig, staticStoreDir } from './process-configs.js'
 import { RedisRoles } from './redis-roles.js'
 
 export interface LocalExecutorOptions {
@@ -264,17 +264,22 @@ export class LocalExecutor extends EventEmitter {
         }, placement)
       }
       case 'app':
-        return new NodeHandle(unit.name, appProcessConfig(spec, groupName, unit.name, this.addresses()), this.#logDir, placement)
+        return new NodeHandle(unit.name, appProcessConfig(spec, groupName, unit.name, this.addresses(), undefined, await this.#staticDir(spec)), this.#logDir, placement)
       case 'worker': {
         const service = spec.workers[groupName]?.service ?? ''
-        return new NodeHandle(unit.name, appProcessConfig(spec, service, unit.name, this.addresses(), groupName), this.#logDir, placement)
+        return new NodeHandle(unit.name, appProcessConfig(spec, service, unit.name, this.addresses(), groupName, await this.#staticDir(spec)), this.#logDir, placement)
       }
       case 'gateway': {
-        const staticDir = join(this.#options.dataDir, 'static')
-        await mkdir(staticDir, { recursive: true })
-        return new NodeHandle(unit.name, gatewayProcessConfig(spec, unit.name, this.addresses(), staticDir), this.#logDir, placement)
+        return new NodeHandle(unit.name, gatewayProcessConfig(spec, unit.name, this.addresses(), await this.#staticDir(spec)), this.#logDir, placement)
       }
     }
+  }
+
+  /** The static store's directory, made if missing: gateways serve it, pre-rendering jobs write it. */
+  async #staticDir (spec: TopologySpec): Promise<string> {
+    const dir = staticStoreDir(spec, this.#options.dataDir)
+    await mkdir(dir, { recursive: true })
+    return dir
   }
 
   /**

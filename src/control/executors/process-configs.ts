@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import type { GatewayConfigInput } from '../../config/gateway-config.js'
 import type { ProcessConfigInput } from '../../config/process-config.js'
 import { redisFor, type RedisRole, type TopologySpec } from '../spec.js'
@@ -47,7 +48,7 @@ function replicaAcks (spec: TopologySpec): { replicas: number, timeoutMs: number
  * roles of the spec's Redis servers (cache, sessions, queue, registry) — configuration, not code,
  * picks the adapters.
  */
-export function appProcessConfig (spec: TopologySpec, service: string, instanceId: string, addresses: Addresses, worker?: string): ProcessConfigInput {
+export function appProcessConfig (spec: TopologySpec, service: string, instanceId: string, addresses: Addresses, worker?: string, staticDir?: string): ProcessConfigInput {
   const s = spec.services[service]
   if (s === undefined) throw new Error(`no service ${service}`)
   if (spec.databases[s.database] === undefined) throw new Error(`no database ${s.database}`)
@@ -83,6 +84,8 @@ export function appProcessConfig (spec: TopologySpec, service: string, instanceI
     events: queue === undefined ? { kind: 'memory' } : { kind: 'redis', ...queue },
     ...(w === undefined && routed && registry !== undefined ? { registry: { ...registry, cluster: service } } : {}),
     ...changeFeedConfig(spec, service, addresses, worker),
+    // Pre-rendering writes where the gateways serve from (the same directory on this machine).
+    ...(s.prerender?.enabled === true && staticDir !== undefined ? { staticStore: { kind: 'directory' as const, dir: staticDir } } : {}),
     // Gateways of a local stack run on this machine and reach instances over loopback: only they
     // may tell the app the client's address and scheme.
     ...(w === undefined && routed ? { trustProxy: ['loopback'] } : {}),
@@ -154,4 +157,9 @@ export function gatewayProcessConfig (spec: TopologySpec, gateway: string, addre
 export function admissionDelayMs (spec: TopologySpec, service: string): number {
   const checks = Object.values(spec.gateways).filter((g) => g.routes.some((r) => r.service === service)).map((g) => g.healthCheck.intervalMs * g.healthCheck.rise)
   return checks.length === 0 ? 0 : Math.max(...checks) + 250
+}
+
+/** The static store's directory: the spec's, else `static` in the stack's data dir. */
+export function staticStoreDir (spec: TopologySpec, dataDir: string): string {
+  return spec.staticStore?.dir ?? join(dataDir, 'static')
 }
