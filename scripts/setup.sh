@@ -44,6 +44,11 @@ have_patroni() { command -v patroni >/dev/null 2>&1; }
 have_setpriv() { command -v setpriv >/dev/null 2>&1; }
 have_cc() { command -v cc >/dev/null 2>&1; }
 have_ip() { command -v ip >/dev/null 2>&1; }
+# The browser tests drive Debian's Chromium through playwright-core (never Playwright's own downloads).
+have_chromium() {
+  [ -n "${OUTGROW_CHROMIUM:-}" ] && [ -x "$OUTGROW_CHROMIUM" ] && return 0
+  command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1
+}
 
 missing=()
 have_postgres || missing+=(postgresql)
@@ -59,6 +64,7 @@ have_setpriv || missing+=(util-linux)
 # The gateway's multi-host tests build hosts from network namespaces.
 have_ip || missing+=(iproute2)
 have_cc || missing+=(gcc libc6-dev)
+have_chromium || missing+=(chromium)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
@@ -93,6 +99,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     say "Redis >= 7 (redis-server and redis-sentinel), PgBouncer, etcd >= 3.4, NATS Server >= 2.9, util-linux (setpriv) and a C compiler (cc) with your package manager, e.g."
     say "  Fedora: dnf install postgresql-server redis pgbouncer etcd util-linux   Alpine: apk add postgresql redis pgbouncer etcd util-linux"
     say "  macOS:  brew install postgresql@16 redis pgbouncer etcd   (then set OUTGROW_PG_BIN to its bin directory)"
+    say "and, for the browser tests, Chromium (or set OUTGROW_CHROMIUM to a Chromium binary)"
     say "and, for the failover benchmark only, Patroni >= 3 with its etcd3 DCS (e.g. pip install 'patroni[etcd3,psycopg2]')"
     exit 1
   fi
