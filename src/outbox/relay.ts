@@ -90,8 +90,9 @@ export class OutboxRelay {
         }
         this.#woken = false
         const rows = await this.#next(term)
+        // Before handing on, so a backlog that cannot be delivered (the queue is down) still shows.
+        if (rows.length === 0 || Date.now() - this.#reportedAt >= REPORT_EVERY_MS) await this.#report()
         if (rows.length > 0) await this.#deliver(term, rows)
-        if (Date.now() - this.#reportedAt >= REPORT_EVERY_MS || rows.length === 0) await this.#report()
         if (rows.length < this.#o.batchSize && !this.#woken) await this.#pause(this.#o.pollMs)
         pause = 100
       } catch (err) {
