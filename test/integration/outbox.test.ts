@@ -14,6 +14,7 @@ import { registry } from '../../src/runtime/metrics.js'
 import type { JobContext, Ports } from '../../src/runtime/ports.js'
 import { startEngines, type TestEngines } from '../helpers/engines.js'
 import { restart } from '../helpers/outage.js'
+import { Browser, startShop } from '../helpers/shop.js'
 import { waitUntil } from '../helpers/wait.js'
 
 async function waitFor (check: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
@@ -146,6 +147,33 @@ describe('the transactional outbox', () => {
     } finally {
       await relay.close()
       await queue.close()
+    }
+  })
+
+  it('the shop: an order placed while the job queue is down is confirmed with its receipt once the queue is back', { timeout: 60_000 }, async () => {
+    const shop = await startShop({
+      primary: engines.primary.url, cache: { kind: 'memory', maxEntries: 1000 }, session: { kind: 'memory', ttlSeconds: 3600 },
+      jobs: { kind: 'bullmq', url: redisUrl, queue: `shop-${randomBytes(4).toString('hex')}`, concurrency: 2 }, products: 20, users: 3,
+    })
+    const redis = engines.redis as NonNullable<TestEngines['redis']>
+    try {
+      const buyer = new Browser(shop.app)
+      assert.equal((await buyer.request('POST', '/api/login', { email: 'user1@example.com', password: 'password123' })).status, 200)
+      assert.equal((await buyer.request('POST', '/api/cart/items', { productId: 3, qty: 1 })).status, 201)
+      await redis.stop()
+      const order = await buyer.request('POST', '/api/orders', {})
+      assert.equal(order.status, 201, JSON.stringify(order.json))
+      const orderId = order.json.id as number
+      const waiting = await db.read<{ n: string }>(`SELECT count(*) AS n FROM outgrow_outbox WHERE kind = 'job' AND job_id = $1`, [`receipt-${orderId}`], { primary: true })
+      assert.equal(Number(waiting.rows[0]?.n), 1, 'the receipt job waits in the outbox')
+      assert.equal((await buyer.request('GET', `/api/orders/${orderId}`)).json.receiptReady, false)
+      await restart(redis)
+      await waitFor(async () => (await buyer.request('GET', `/api/orders/${orderId}`)).json.receiptReady === true, 'the receipt was rendered', 30_000)
+      const confirmed = await buyer.request('GET', `/api/orders/${orderId}`)
+      assert.equal(confirmed.json.status, 'confirmed')
+      assert.match(String(confirmed.json.receipt), new RegExp(`Receipt for order #${orderId}`))
+    } finally {
+      await shop.close()
     }
   })
 })
