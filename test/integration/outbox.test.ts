@@ -10,6 +10,8 @@ import { RedisEventBus } from '../../src/events/redis-bus.js'
 import { BullMqQueue } from '../../src/jobs/bullmq-queue.js'
 import { ensureOutboxTables } from '../../src/outbox/outbox-table.js'
 import { OutboxRelay } from '../../src/outbox/relay.js'
+import { InProcessQueue } from '../../src/jobs/inprocess-queue.js'
+import { deleteEntriesOnSuccess } from '../../src/outbox/finished-jobs.js'
 import { registry } from '../../src/runtime/metrics.js'
 import type { JobContext, Ports } from '../../src/runtime/ports.js'
 import { startEngines, type TestEngines } from '../helpers/engines.js'
@@ -174,6 +176,33 @@ describe('the transactional outbox', () => {
       assert.match(String(confirmed.json.receipt), new RegExp(`Receipt for order #${orderId}`))
     } finally {
       await shop.close()
+    }
+  })
+
+  it('with jobs kept in the process (levels 1–3), an entry stays until its job finished: a process that died with it queued loses nothing', { timeout: 60_000 }, async () => {
+    const noEvents = { publish: async () => { throw new Error('no events here') } }
+    // The first process queues the jobs but never runs them, then goes away with its queue.
+    const lost = new InProcessQueue(2)
+    const first = new OutboxRelay({ db, jobs: lost, events: noEvents, jobsDurable: false, log: quiet, pollMs: 100, leaseMs: 1000 })
+    first.start()
+    for (let n = 1; n <= 3; n++) await db.transaction(async (tx) => { await tx.outbox.job('kept', { n }) })
+    const dispatched = async (): Promise<number> => Number((await db.read<{ n: string }>('SELECT count(*) AS n FROM outgrow_outbox WHERE dispatched_term IS NOT NULL', [], { primary: true })).rows[0]?.n)
+    await waitFor(async () => await dispatched() === 3, 'the first relay handed the three jobs to its queue', 20_000)
+    await first.close()
+    assert.equal(await outboxSize(), 3, 'handed to a queue in the process is not done: the entries stay')
+    // The next process's relay (a new term) hands them on again; each entry goes once its job ran.
+    const queue = new InProcessQueue(2)
+    await queue.process(deleteEntriesOnSuccess({ kept: async (_payload, context) => { await apply('kept', context.jobId) } }, db, quiet), { log: quiet } as unknown as Ports)
+    const second = new OutboxRelay({ db, jobs: queue, events: noEvents, jobsDurable: false, log: quiet, pollMs: 100, leaseMs: 1000 })
+    second.start()
+    try {
+      await waitFor(async () => await outboxSize() === 0, 'every entry deleted once its job ran', 20_000)
+      const applied = await appliedOnce('kept')
+      assert.equal(applied.size, 3)
+      assert.deepEqual([...applied.values()], [1, 1, 1])
+    } finally {
+      await second.close()
+      await queue.close()
     }
   })
 })
