@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { DbConfig, JobsConfig } from '../config/process-config.js'
 import { dbTopology, leaderSourceFor } from '../data/db-topology.js'
 import type { Events } from '../events/bus.js'
@@ -27,7 +28,8 @@ export function startOutboxRelay (config: { db: DbConfig, jobs: JobsConfig, inst
   const relay = new OutboxRelay({
     ...ports,
     jobsDurable: jobsAreDurable(config.jobs),
-    owner: `${config.instanceId}-${process.pid}`,
+    // Unique even for two relays in one process (tests run several instances in one).
+    owner: `${config.instanceId}-${process.pid}-${randomUUID().slice(0, 8)}`,
     primaryUrl: () => members.get(leader.current() ?? ''),
   })
   relay.start()
