@@ -10,6 +10,7 @@ import { RedisEventBus } from '../../src/events/redis-bus.js'
 import { BullMqQueue } from '../../src/jobs/bullmq-queue.js'
 import { ensureOutboxTables } from '../../src/outbox/outbox-table.js'
 import { OutboxRelay } from '../../src/outbox/relay.js'
+import { acquireLease, deleteDelivered, releaseLease, renewLease } from '../../src/outbox/relay-lease.js'
 import { InProcessQueue } from '../../src/jobs/inprocess-queue.js'
 import { deleteEntriesOnSuccess } from '../../src/outbox/finished-jobs.js'
 import { registry } from '../../src/runtime/metrics.js'
@@ -63,6 +64,26 @@ async function metric (name: string): Promise<number> {
 }
 
 describe('the transactional outbox', () => {
+  it('one relay holds the lease at a time; a relay whose lease was taken over changes nothing', async () => {
+    const a = await acquireLease(db, 'relay-a', 300)
+    assert.ok(a !== undefined, 'a free lease is taken')
+    assert.equal(await acquireLease(db, 'relay-b', 300), undefined, 'a held lease is not')
+    await db.transaction(async (tx) => { await tx.outbox.event('lease.test', { n: 1 }) })
+    const entry = (await db.read<{ id: string }>('SELECT id::text FROM outgrow_outbox ORDER BY id DESC LIMIT 1', [], { primary: true })).rows[0]?.id as string
+    let b: number | undefined
+    await waitFor(async () => (b = await acquireLease(db, 'relay-b', 5000)) !== undefined, 'the expired lease is taken over', 10_000)
+    assert.ok((b as number) > a, 'with a higher term')
+    assert.equal(await renewLease(db, 'relay-a', a, 300), false, 'the old holder cannot renew')
+    assert.equal(await deleteDelivered(db, a, [entry]), false, 'nor delete entries')
+    assert.equal(await outboxSize(), 1)
+    assert.equal(await deleteDelivered(db, b as number, [entry]), true)
+    assert.equal(await outboxSize(), 0)
+    await releaseLease(db, 'relay-b', b as number)
+    const c = await acquireLease(db, 'relay-c', 300)
+    assert.ok(c !== undefined, 'a released lease is free at once')
+    await releaseLease(db, 'relay-c', c)
+  })
+
   it('a relay killed with SIGKILL mid-batch loses nothing: every committed entry is delivered, and redeliveries are applied once', { timeout: 60_000 }, async () => {
     const suffix = randomBytes(4).toString('hex')
     const queueName = `outbox-kill-${suffix}`
