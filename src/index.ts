@@ -7,6 +7,7 @@ export type {
   AttemptDecision, AttemptLimit, Cache, CacheSetOptions, Db, EnqueueOptions, Invalidation, JobContext, JobHandler, Jobs, JsonValue, Logger, Ports,
   LoadContext, Queryable, QueryResult, RateLimiter, ReadOptions, Session, WritePosition,
   DeferredWrite, VersionedSetOptions, WriteBehind, WriteBehindApplier,
+  Outbox, Transaction,
 } from './runtime/ports.js'
 export type { Notice, Notices } from './notices/notices.js'
 export { streamNotices, type EventStreamOptions } from './runtime/event-stream.js'

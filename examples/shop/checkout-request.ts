@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import type { OutgrowError, Ports, Queryable } from '../../src/index.js'
+import type { OutgrowError, Ports, Transaction } from '../../src/index.js'
 import { cartQuantities } from './cart.js'
 import { completeCheckout, orderJson, orderLines, placeOrder, type OrderLine, type OrderRow } from './checkout.js'
 import { claimKey, isRecordableError, recordResponse, type RecordedResponse } from './idempotency.js'
@@ -15,7 +15,7 @@ type Checkout =
  * in flight, or returning what an earlier copy answered), and records its own answer — the
  * order, or a 4xx error such as out-of-stock — in the same transaction.
  */
-async function runCheckout (tx: Queryable, userId: number, keyed: { key: string, hash: string } | undefined, cart: readonly OrderLine[]): Promise<Checkout> {
+async function runCheckout (tx: Transaction, userId: number, keyed: { key: string, hash: string } | undefined, cart: readonly OrderLine[]): Promise<Checkout> {
   if (keyed === undefined) return { kind: 'placed', order: await placeOrder(tx, userId, undefined, cart), lines: cart }
   const recorded = await claimKey(tx, userId, keyed.key, keyed.hash)
   if (recorded !== undefined) {
@@ -49,7 +49,7 @@ export async function checkoutCart (ports: Ports, request: FastifyRequest, userI
   if (outcome.kind === 'failed') throw outcome.error
   if (outcome.kind === 'replayed') {
     const orderId = outcome.response.body.id
-    // A replay finishes what the first copy may not have (receipt, cart, write position).
+    // A replay finishes what the first copy may not have (cart, write position, cache).
     if (typeof orderId === 'number') await completeCheckout(ports, request, orderId, outcome.lines, position)
     return { status: outcome.response.status, body: outcome.response.body, replayed: true }
   }

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { OutgrowError, type Ports, type Queryable, type WritePosition } from '../../src/index.js'
+import { OutgrowError, type Ports, type Queryable, type Transaction, type WritePosition } from '../../src/index.js'
 import { CART_PREFIX } from './cart.js'
 import { ORDER_PLACED } from './events.js'
 import { productKey } from './catalog-data.js'
@@ -20,8 +20,12 @@ export function orderJson (row: OrderRow, items?: unknown[]): Record<string, unk
   }
 }
 
-/** Inside the checkout transaction: takes the stock and inserts the order with its items. */
-export async function placeOrder (tx: Queryable, userId: number, key: string | undefined, lines: readonly OrderLine[]): Promise<OrderRow> {
+/**
+ * Inside the checkout transaction: takes the stock, inserts the order with its items, and writes
+ * its receipt job and its order.placed event to the outbox, which commit with the order or not at
+ * all: a relay hands them on after the commit, whatever dies when (docs/outbox.md).
+ */
+export async function placeOrder (tx: Transaction, userId: number, key: string | undefined, lines: readonly OrderLine[]): Promise<OrderRow> {
   if (lines.length === 0) throw new OutgrowError('OUTGROW_CONFLICT', 'the cart is empty')
   let total = 0
   const priced: Array<[number, number, number]> = []
@@ -42,6 +46,10 @@ export async function placeOrder (tx: Queryable, userId: number, key: string | u
     `INSERT INTO order_items (order_id, product_id, qty, price_cents)
      SELECT $1, p, q, c FROM unnest($2::int[], $3::int[], $4::int[]) AS t(p, q, c)`,
     [order.id, priced.map((l) => l[0]), priced.map((l) => l[1]), priced.map((l) => l[2])])
+  const orderId = Number(order.id)
+  // One id per order for each: a redelivery is the same job (a no-op) and the same event (consumers deduplicate).
+  await tx.outbox.event(ORDER_PLACED, { orderId, lines: lines.map(([productId, qty]) => ({ productId, qty })) }, { id: `order-placed-${orderId}`, key: `order-${orderId}` })
+  await tx.outbox.job('order.receipt', { orderId }, { jobId: `receipt-${orderId}` })
   return order
 }
 
@@ -96,15 +104,5 @@ export async function completeCheckout (ports: Ports, request: FastifyRequest, o
     const keys = lines.map(([productId]) => productKey(productId))
     await ports.cache.invalidate({ keys, after: position, versions: await productVersions(ports, lines, position) })
   })
-  // One id per order: a replay publishes it again, and consumers deduplicate by it. Without the
-  // transactional outbox, a crash (or a bus outage) between commit and publish that no replay
-  // follows loses the event (docs/events.md).
-  await afterCommit(ports, orderId, 'publish order.placed', async () => {
-    await ports.events.publish(ORDER_PLACED, { orderId, lines: lines.map(([productId, qty]) => ({ productId, qty })) }, { id: `order-placed-${orderId}`, key: `order-${orderId}` })
-  })
-  // A receipt not enqueued here is enqueued by a replay of the request, or by the recovery in
-  // the service's onStart (orders still 'placed' after 30 s).
-  await afterCommit(ports, orderId, 'enqueue the receipt', async () => {
-    await ports.jobs.enqueue('order.receipt', { orderId }, { jobId: `receipt-${orderId}` })
-  })
+  // The receipt job and order.placed are not sent from here: placeOrder wrote them to the outbox.
 }

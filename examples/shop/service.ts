@@ -47,19 +47,11 @@ export default defineService({
     pageRoutes(app, ports)
     prerenderRoutes(app, ports)
   },
-  // Orders whose receipt job was lost (an in-process queue dies with its process, or the queue
-  // was down at checkout) are picked up again. Best-effort: an instance that starts while the
-  // primary or the queue is down must still start and serve what it can.
+  // No receipt recovery here: checkout writes the receipt job to the outbox in the order's
+  // transaction, and the relay hands it on whatever dies when (docs/outbox.md).
   async onStart (ports) {
     // Made now, in the background, so the first login for an unknown e-mail does not pay for it.
     dummyHash().catch((err: unknown) => { ports.log.warn({ err }, 'dummy password hash not made; the first unknown-email login makes it') })
-    try {
-      const stale = await ports.db.read<{ id: string }>(
-        `SELECT id FROM orders WHERE status = 'placed' AND created_at < now() - interval '30 seconds' ORDER BY id LIMIT 1000`, [], { primary: true })
-      for (const row of stale.rows) await ports.jobs.enqueue('order.receipt', { orderId: Number(row.id) }, { jobId: `receipt-${row.id}` })
-    } catch (err) {
-      ports.log.warn({ err }, 'receipt recovery skipped: a dependency is down; the next instance start retries it')
-    }
     // Every product page into the static store, once: instances starting together (and restarts
     // within the queue's retention) enqueue the same job id; a full render on demand is an admin call.
     if (ports.staticStore !== undefined) await enqueueFullRender(ports, 'start').catch((err: unknown) => { ports.log.warn({ err }, 'pages not pre-rendered at start: the dynamic pages serve meanwhile') })

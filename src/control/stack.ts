@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis'
 import type { LoadedConfig } from '../config/load.js'
 import { summarize, type Topology } from '../config/levels.js'
 import { PgDatabase } from '../data/pg-database.js'
+import { ensureOutboxTables } from '../outbox/outbox-table.js'
 import { OutgrowError } from '../errors/index.js'
 import { redisTargetOf } from '../config/redis-target.js'
 import type { CpuProfile } from '../runtime/cpu-profiler.js'
@@ -192,6 +193,8 @@ export class Stack {
     await createStatementStatsExtension(dbUrl, postgresBinDir())
     const db = new PgDatabase({ primary: dbUrl, replicas: [], poolSize: 4, replicaPollMs: 1000 })
     try {
+      // The runtime's own tables before the services': their transactions write to the outbox.
+      await ensureOutboxTables(db)
       for (const service of Object.values(spec.services).filter((s) => s.database === cluster)) {
         const definition = await importService(service.module)
         await definition.migrate?.(db)

@@ -4,7 +4,8 @@ import { OutgrowError } from '../errors/index.js'
 import { isPgConnectionError, isPgOverloadError, isReplicaRecoveryConflict } from '../runtime/connection-errors.js'
 import { DependencyHealth, type DependencyState, type ReportsDependencies } from '../runtime/dependencies.js'
 import { dbQueries } from '../runtime/metrics.js'
-import { PRIMARY_ONLY_POSITION, type Db, type Queryable, type QueryResult, type ReadOptions, type WritePosition } from '../runtime/ports.js'
+import { PRIMARY_ONLY_POSITION, type Db, type QueryResult, type ReadOptions, type Transaction, type WritePosition } from '../runtime/ports.js'
+import { outboxOf } from '../outbox/outbox-writer.js'
 import { dbTopology, leaderSourceFor } from './db-topology.js'
 import type { LeaderSource } from './leader-source.js'
 import { DEFAULT_FAILOVER_WINDOW_MS, failoverError, LeaderTerms, type LeaderTerm } from './leader-terms.js'
@@ -146,16 +147,16 @@ export class PgDatabase implements Db, ReportsDependencies {
     }
   }
 
-  async transaction<T> (fn: (tx: Queryable) => Promise<T>): Promise<{ value: T, position: WritePosition }> {
+  async transaction<T> (fn: (tx: Transaction) => Promise<T>): Promise<{ value: T, position: WritePosition }> {
     const { term, client, checkIn } = await this.#checkOut()
     let broken = false
-    const tx: Queryable = {
-      query: async <Row>(sql: string, params: readonly unknown[] = []) => {
-        dbQueries.inc({ target: 'primary' })
-        const result = await this.#onPrimary(term, async () => await client.query<Row>(sql, params))
-        return { rows: result.rows, rowCount: result.rowCount ?? 0 }
-      },
+    const query = async <Row>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<Row>> => {
+      dbQueries.inc({ target: 'primary' })
+      const result = await this.#onPrimary(term, async () => await client.query<Row>(sql, params))
+      return { rows: result.rows, rowCount: result.rowCount ?? 0 }
     }
+    // The outbox writes through the transaction's own statements: its entries commit with the change.
+    const tx: Transaction = { query, outbox: outboxOf({ query }) }
     try {
       dbQueries.inc({ target: 'primary' }, 3)
       await this.#onPrimary(term, async () => await client.query('BEGIN'))

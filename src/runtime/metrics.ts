@@ -136,3 +136,22 @@ export const writeBehindLag = new client.Gauge({
   labelNames: ['stream', 'partition'] as const,
   registers: [registry],
 })
+
+export const outboxBacklog = new client.Gauge({
+  name: 'outgrow_outbox_backlog',
+  help: 'Outbox entries not yet delivered (reported by the relay that holds the lease)',
+  registers: [registry],
+})
+
+export const outboxOldestAge = new client.Gauge({
+  name: 'outgrow_outbox_oldest_age_seconds',
+  help: 'Age of the oldest outbox entry not yet delivered (0 when none waits; reported by the relay that holds the lease)',
+  registers: [registry],
+})
+
+export const outboxDeliveries = new client.Counter({
+  name: 'outgrow_outbox_deliveries_total',
+  help: 'Outbox entries handed on by the relay, by kind (job, event) and outcome (delivered, failed: retried)',
+  labelNames: ['kind', 'outcome'] as const,
+  registers: [registry],
+})

@@ -1,5 +1,5 @@
 import type { Notices } from '../notices/notices.js'
-import type { Events } from '../events/bus.js'
+import type { Events, PublishOptions } from '../events/bus.js'
 import type { StaticStore } from '../static-store/store.js'
 
 /**
@@ -46,7 +46,26 @@ export interface Db {
   /** A single-statement write on the primary; returns the position that includes it. */
   write<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row> & { readonly position: WritePosition }>
   /** A transaction on the primary; committed when fn resolves, rolled back when it throws. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<{ readonly value: T, readonly position: WritePosition }>
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<{ readonly value: T, readonly position: WritePosition }>
+}
+
+/** A transaction's handle: its statements, and its outbox (jobs and events that commit with it). */
+export interface Transaction extends Queryable {
+  readonly outbox: Outbox
+}
+
+/**
+ * The transactional outbox (docs/outbox.md): jobs and events written in the transaction of the
+ * change they follow from, so they exist exactly when the change committed. A relay hands them to
+ * the jobs port and the event bus after the commit, at least once: job ids and event ids are
+ * fixed at write time, so a redelivery is recognizable (a duplicate enqueue is a no-op; consumers
+ * deduplicate events by id). Bad input throws OUTGROW_VALIDATION and writes nothing.
+ */
+export interface Outbox {
+  /** A job to enqueue after commit; without a jobId, one derived from the outbox entry. */
+  job(name: string, payload: JsonValue, options?: EnqueueOptions): Promise<void>
+  /** An event to publish after commit; without an id, one derived from the outbox entry. */
+  event(topic: string, data: JsonValue, options?: PublishOptions): Promise<void>
 }
 
 export interface CacheSetOptions {

@@ -7,6 +7,7 @@ import { createAppServer } from './app-server.js'
 import { installCpuProfiler } from './cpu-profiler.js'
 import { createCache, createEventBus, createJobQueue, createNotices, createRateLimiter, createSessionStore, createStaticStore, createWriteBehind } from './adapters.js'
 import { startChangeFeed } from './change-feed-consumer.js'
+import { outboxJobHandlers, startOutboxRelay } from './outbox-relay-runner.js'
 import { onShutdown, reportReady } from './lifecycle.js'
 import type { Ports } from './ports.js'
 import { listeningAddress } from './published-address.js'
@@ -48,7 +49,7 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
 
   // In-process queues run their jobs here; a Redis queue's jobs run in worker processes only.
   const runsJobs = config.role === 'worker' || config.jobs.kind === 'inprocess'
-  if (runsJobs) await jobs.process(service.jobs ?? {}, ports)
+  if (runsJobs) await jobs.process(outboxJobHandlers(config.jobs, service.jobs ?? {}, db, log), ports)
   // Deferred writes are applied where jobs run (a Redis queue's consumers: worker processes).
   if (runsJobs) await writeBehind.process()
   // Every instance and worker joins the service's consumer groups; a group shares its events among them.
@@ -60,6 +61,8 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
     readiness: async () => { await db.assertCanServe() }, serveRoutes: config.role === 'app',
   })
   if (config.role === 'app') await service.onStart?.(ports)
+  // Every instance and worker runs an outbox relay; its lease lets one deliver (docs/outbox.md).
+  const outboxRelay = startOutboxRelay(config, { db, jobs, events, log })
   // In the background: it waits for the primary and for its turn at the slot by itself.
   const changeFeed = startChangeFeed(config, service, cache, log)
   await server.app.listen({ host: config.host, port: config.port })
@@ -82,6 +85,7 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
     }
     await registry?.close()
     await server.app.close()
+    await outboxRelay.close()
     await jobs.close()
     await changeFeed?.close()
     await writeBehind.close()

@@ -7,8 +7,10 @@ import type { Ports } from '../../src/runtime/ports.js'
 import type { StaticStore } from '../../src/static-store/store.js'
 import { subscribeService, type ServiceDefinition } from '../../src/runtime/service.js'
 import { PgDatabase } from '../../src/data/pg-database.js'
+import { ensureOutboxTables } from '../../src/outbox/outbox-table.js'
+import { outboxJobHandlers, startOutboxRelay } from '../../src/runtime/outbox-relay-runner.js'
 import shop from '../../examples/shop/service.js'
-import type { CacheConfig, EventsConfig, JobsConfig, SessionConfig, WriteBehindConfig } from '../../src/config/process-config.js'
+import { dbConfigSchema, type CacheConfig, type EventsConfig, type JobsConfig, type SessionConfig, type WriteBehindConfig } from '../../src/config/process-config.js'
 
 export const ADMIN_TOKEN = 'test-admin-token'
 
@@ -43,12 +45,14 @@ export interface ShopOptions {
 export async function startShop (options: ShopOptions): Promise<ShopUnderTest> {
   // Schema and seed on the primary alone, as the supervisor does before replicas exist.
   const setup = new PgDatabase({ primary: options.primary, replicas: [], poolSize: 2, replicaPollMs: 20 })
+  await ensureOutboxTables(setup)
   await shop.migrate?.(setup)
   await shop.seed?.(setup, { products: options.products ?? 200, users: options.users ?? 20 })
   await setup.close()
   const db = new PgDatabase({ primary: options.primary, replicas: [...options.replicas ?? []], poolSize: 10, replicaPollMs: 20 })
   const cache = createCache(options.cache)
-  const jobs = createJobQueue(options.jobs ?? { kind: 'inprocess', concurrency: 2 })
+  const jobsConfig: JobsConfig = options.jobs ?? { kind: 'inprocess', concurrency: 2 }
+  const jobs = createJobQueue(jobsConfig)
   const sessionStore = createSessionStore(options.session)
   const rateLimiter = createRateLimiter(options.session)
   const notices = createNotices(options.session)
@@ -56,11 +60,13 @@ export async function startShop (options: ShopOptions): Promise<ShopUnderTest> {
   const writeBehind = createWriteBehind(options.writeBehind, db, service.writeBehind ?? {})
   const events = createEventBus(options.events ?? { kind: 'memory' })
   const ports: Ports = { db, cache, jobs, notices, writeBehind, events, rateLimiter, instanceId: 'test-1', adminToken: ADMIN_TOKEN, log: pino({ level: 'silent' }), ...(options.staticStore === undefined ? {} : { staticStore: options.staticStore }) }
-  await jobs.process(shop.jobs ?? {}, ports)
+  await jobs.process(outboxJobHandlers(jobsConfig, shop.jobs ?? {}, db, ports.log), ports)
   await writeBehind.process()
   await subscribeService(service, ports, events)
   const server = await createAppServer({ service, ports, sessionStore, sessionTtlSeconds: 3600, readiness: async () => { await db.assertCanServe() } })
   await server.app.ready()
+  // As every app process does: the outbox's entries (receipt jobs, order.placed) are handed on by it.
+  const relay = startOutboxRelay({ db: dbConfigSchema.parse({ primary: options.primary, replicas: [...options.replicas ?? []] }), jobs: jobsConfig, instanceId: 'test-1' }, { db, jobs, events, log: ports.log })
   return {
     app: server.app,
     db,
@@ -68,6 +74,7 @@ export async function startShop (options: ShopOptions): Promise<ShopUnderTest> {
     events,
     close: async () => {
       await server.app.close()
+      await relay.close()
       await jobs.close()
       await writeBehind.close()
       await events.close()

@@ -73,15 +73,21 @@ describe('the shop on the event bus (in-process bus, real PostgreSQL)', () => {
       // Fails inside the transaction: effect and mark roll back together.
       if (event.data === 'fails-inside' && event.deliveries === 1) throw new Error('handler failed')
     })
+    let settled = 0
     await shop.events.subscribe('ledger.entry', group, async (event) => {
       deliveries.push([event.data, event.deliveries])
-      await apply(event)
-      // Committed, then the ack is lost (a crash right after the commit): delivered again.
-      if (event.data === 'ack-lost' && event.deliveries === 1) throw new Error('crash after commit')
+      try {
+        await apply(event)
+        // Committed, then the ack is lost (a crash right after the commit): delivered again.
+        if (event.data === 'ack-lost' && event.deliveries === 1) throw new Error('crash after commit')
+      } finally {
+        settled++
+      }
     }, { ackWaitMs: 500 })
     const lost = await shop.events.publish('ledger.entry', 'ack-lost')
     const inside = await shop.events.publish('ledger.entry', 'fails-inside')
-    await eventually(() => deliveries.length === 4, 'each event delivered twice')
+    // Counted once each delivery's transaction has ended, so the last one's effect is in.
+    await eventually(() => deliveries.length === 4 && settled === 4, 'each event delivered twice')
     const rows = await shop.db.read<{ event_id: string, n: string }>('SELECT event_id, count(*) AS n FROM event_effects GROUP BY event_id', [], { primary: true })
     assert.deepEqual(Object.fromEntries(rows.rows.map((r) => [r.event_id, Number(r.n)])), { [lost.id]: 1, [inside.id]: 1 })
     const marks = await shop.db.read<{ n: string }>('SELECT count(*) AS n FROM processed_events WHERE group_name = $1', [group], { primary: true })

@@ -1,0 +1,66 @@
+import { OutgrowError } from '../errors/index.js'
+import { checkJson, checkTopic } from '../events/envelope.js'
+import type { PublishOptions } from '../events/bus.js'
+import type { EnqueueOptions, JsonValue, Outbox, Queryable } from '../runtime/ports.js'
+import { OUTBOX_TABLE } from './outbox-table.js'
+
+const MAX_NAME = 200
+
+function invalid (field: string, message: string): OutgrowError {
+  return new OutgrowError('OUTGROW_VALIDATION', `outbox ${field}: ${message}`, { field })
+}
+
+function optionalName (value: unknown, field: string): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_NAME) throw invalid(field, `must be a non-empty string of at most ${MAX_NAME} characters`)
+  return value
+}
+
+/** An entry as written: what the relay needs to deliver it, checked before anything is written. */
+export interface OutboxEntryInput {
+  readonly kind: 'job' | 'event'
+  readonly name: string
+  readonly payload: JsonValue
+  readonly options: { readonly [key: string]: string | number }
+  /** A job's own id, if its writer gave one (the relay derives one otherwise). */
+  readonly jobId: string | undefined
+}
+
+export function jobEntry (name: unknown, payload: unknown, options: EnqueueOptions = {}): OutboxEntryInput {
+  const jobName = optionalName(name, 'job name')
+  if (jobName === undefined) throw invalid('job name', 'must be a non-empty string')
+  checkJson(payload, 'payload')
+  const jobId = optionalName(options.jobId, 'jobId')
+  const attempts = options.attempts
+  if (attempts !== undefined && (!Number.isInteger(attempts) || attempts < 1 || attempts > 1000)) throw invalid('attempts', 'must be an integer from 1 to 1000')
+  return {
+    kind: 'job', name: jobName, payload: payload as JsonValue, jobId,
+    options: { ...(jobId === undefined ? {} : { jobId }), ...(attempts === undefined ? {} : { attempts }) },
+  }
+}
+
+export function eventEntry (topic: unknown, data: unknown, options: PublishOptions = {}): OutboxEntryInput {
+  const checked = checkTopic(topic)
+  checkJson(data, 'data')
+  const key = optionalName(options.key, 'key')
+  const id = optionalName(options.id, 'id')
+  const type = optionalName(options.type, 'type')
+  return {
+    kind: 'event', name: checked, payload: data as JsonValue, jobId: undefined,
+    options: { ...(key === undefined ? {} : { key }), ...(id === undefined ? {} : { id }), ...(type === undefined ? {} : { type }) },
+  }
+}
+
+/** Writes one entry through the transaction; it commits or rolls back with the transaction's change. */
+export async function writeEntry (tx: Queryable, entry: OutboxEntryInput): Promise<void> {
+  await tx.query(`INSERT INTO ${OUTBOX_TABLE} (kind, name, payload, options, job_id) VALUES ($1, $2, $3, $4, $5)`,
+    [entry.kind, entry.name, JSON.stringify(entry.payload), JSON.stringify(entry.options), entry.jobId ?? null])
+}
+
+/** The outbox of one transaction (Transaction.outbox). */
+export function outboxOf (tx: Queryable): Outbox {
+  return {
+    job: async (name, payload, options) => { await writeEntry(tx, jobEntry(name, payload, options)) },
+    event: async (topic, data, options) => { await writeEntry(tx, eventEntry(topic, data, options)) },
+  }
+}
