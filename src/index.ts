@@ -8,6 +8,7 @@ export type {
   LoadContext, Queryable, QueryResult, RateLimiter, ReadOptions, Session, WritePosition,
   DeferredWrite, VersionedSetOptions, WriteBehind, WriteBehindApplier,
 } from './runtime/ports.js'
+export type { JobBackoff, JobTypeOptions, RepeatableJob } from './runtime/ports.js'
 export type { Notice, Notices } from './notices/notices.js'
 export { streamNotices, type EventStreamOptions } from './runtime/event-stream.js'
 export { OutgrowError, ERRORS, type ErrorCode } from './errors/index.js'
