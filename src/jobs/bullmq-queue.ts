@@ -112,7 +112,7 @@ export class BullMqQueue implements JobQueue, ReportsDependencies {
       const stopTimer = jobRunSeconds.startTimer({ name: job.name })
       try {
         if (handler === undefined) throw new OutgrowError('OUTGROW_JOB_FAILED', `no handler for job ${job.name}`)
-        const progress = async (value: JsonValue): Promise<void> => { await job.updateProgress((value ?? 0) as number | object) }
+        const progress = async (value: JsonValue): Promise<void> => { await job.updateProgress((value ?? 0)) }
         const result = await handler(job.data as JsonValue, { ...ports, jobId: String(job.id), attempt: job.attemptsMade + 1, progress })
         stopTimer({ outcome: 'completed' })
         jobsProcessed.inc({ name: job.name, outcome: 'completed' })
@@ -139,7 +139,7 @@ export class BullMqQueue implements JobQueue, ReportsDependencies {
     for (const [schedule, job] of Object.entries(schedules)) {
       checkSchedule(schedule, job, jobTypes)
       const { attempts, backoff } = effectiveOptions(job.name, {}, this.#options)
-      await this.#queue.upsertJobScheduler(schedule, job.everyMs !== undefined ? { every: job.everyMs } : { pattern: job.cron as string, tz: 'UTC' }, {
+      await this.#queue.upsertJobScheduler(schedule, job.everyMs !== undefined ? { every: job.everyMs } : { pattern: job.cron, tz: 'UTC' }, {
         name: job.name,
         data: job.payload ?? null,
         opts: { attempts, backoff: backoffType(backoff), removeOnComplete: { count: this.#retention.count, age: this.#retention.ageSeconds }, removeOnFail: false },
