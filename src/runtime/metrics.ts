@@ -156,11 +156,22 @@ export function reportJobQueue (queue: string, stats: () => Promise<QueueReading
   jobQueues.set(queue, stats)
 }
 
+/** A queue's reading, or undefined when it fails or takes more than a second: a scrape never waits on a lost Redis. */
+async function withinScrape (reading: Promise<QueueReading>): Promise<QueueReading | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<undefined>((resolve) => { timer = setTimeout(() => { resolve(undefined) }, 1000) })
+  try {
+    return await Promise.race([reading.catch(() => undefined), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /** One reading per scrape, shared by the two gauges below (a scrape collects them concurrently). */
 async function readJobQueues (): Promise<Array<[string, QueueReading | undefined]>> {
   if (lastReading === undefined || Date.now() - lastReading.at > 500) {
     // A queue that cannot answer (its Redis is down) is left out of this scrape; outgrow_dependency_up says why.
-    lastReading = { at: Date.now(), readings: Promise.all([...jobQueues].map(async ([queue, stats]) => [queue, await stats().catch(() => undefined)] as [string, QueueReading | undefined])) }
+    lastReading = { at: Date.now(), readings: Promise.all([...jobQueues].map(async ([queue, stats]) => [queue, await withinScrape(stats())] as [string, QueueReading | undefined])) }
   }
   return await lastReading.readings
 }
