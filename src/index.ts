@@ -9,6 +9,7 @@ export type {
   DeferredWrite, VersionedSetOptions, WriteBehind, WriteBehindApplier,
   Outbox, Transaction,
 } from './runtime/ports.js'
+export type { JobBackoff, JobTypeOptions, RepeatableJob } from './runtime/ports.js'
 export type { Notice, Notices } from './notices/notices.js'
 export { streamNotices, type EventStreamOptions } from './runtime/event-stream.js'
 export { OutgrowError, ERRORS, type ErrorCode } from './errors/index.js'

@@ -7,6 +7,7 @@ import { apply, down, events, logs, scale, status, switchover } from './control.
 import { DEFAULT_SLO } from '../lab/scenario-metrics.js'
 import { fraction, instanceCountList, integer, levelList, positiveNumber, scenarioList } from './options.js'
 import { gateway } from './gateway.js'
+import { jobsFailed, jobsPurge, jobsRetry, jobsStats } from './jobs.js'
 import { CHAOS_HELP_FOOTER, GATEWAY_HELP_EXAMPLE, UP_HELP_FOOTER, upDefault } from './help-text.js'
 import { up } from './up.js'
 
@@ -77,6 +78,24 @@ target(program.command('events').description('the event log: every change, who m
 target(program.command('logs').description('the last lines of one process\'s log, or of every process').argument('[name]'))
   .option('-n, --lines <n>', 'lines per process', integer(1, 10_000), 50)
   .action(logs)
+
+const jobs = program.command('jobs').description('the running stack\'s job queues: dead letters, retries, depth (level 4\'s Redis queue)')
+target(jobs.command('failed').description('dead letters (jobs that used up their attempts), newest first'))
+  .option('--queue <name>', 'one queue (default: every queue)')
+  .option('-n, --limit <n>', 'at most this many', integer(1, 10_000), 100)
+  .option('--json', 'machine-readable')
+  .action(jobsFailed)
+target(jobs.command('retry').description('run a dead letter again with its full attempts').argument('[id]'))
+  .option('--all', 'every dead letter')
+  .option('--queue <name>', 'one queue (default: every queue)')
+  .action(jobsRetry)
+target(jobs.command('purge').description('delete dead letters'))
+  .option('--older-than <duration>', 'only those that failed at least this long ago, e.g. 30m, 1h, 2d')
+  .option('--queue <name>', 'one queue (default: every queue)')
+  .action(jobsPurge)
+target(jobs.command('stats').description('per queue: jobs waiting, active, delayed, failed, and the oldest waiting job\'s age'))
+  .option('--json', 'machine-readable')
+  .action(jobsStats)
 
 target(program.command('chaos')
   .description('inject a fault into the running stack under a checker workload and print a no-loss verdict')

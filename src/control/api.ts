@@ -7,6 +7,7 @@ import { bearerTokenMatches } from '../config/admin-token.js'
 import { firstZodIssue } from '../config/validate.js'
 import { isOutgrowError } from '../errors/index.js'
 import { describeAction } from './actions.js'
+import { jobsRoutes } from './jobs-routes.js'
 import type { Stack } from './stack.js'
 
 export interface ControlApiOptions {
@@ -101,6 +102,8 @@ export async function startControlApi (options: ControlApiOptions): Promise<Cont
     void reply.type('text/plain; charset=utf-8')
     return existsSync(file) ? await tail(file, lines) : ''
   })
+
+  jobsRoutes(app, () => stack.jobs, parse)
 
   const url = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 })
   return { url, close: async () => { await app.close() } }

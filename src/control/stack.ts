@@ -30,6 +30,7 @@ import { LocalExecutor } from './executors/local.js'
 import { redisTarget } from './executors/process-configs.js'
 import type { ObservedUnit } from './observed.js'
 import { Reconciler } from './reconciler.js'
+import { StackJobs } from './stack-jobs.js'
 import type { TopologySpec } from './spec.js'
 import { etcdMembers, type UnitKind } from './units.js'
 
@@ -105,6 +106,7 @@ export class Stack {
   #events: EventLog | undefined
   #autoscaler: AutoscaleController | undefined
   #queueClient: Redis | undefined
+  #jobs: StackJobs | undefined
   #ha: HaMonitor | undefined
   #stopping: Promise<void> | undefined
   readonly #downRequests = new Set<(actor: string) => void>()
@@ -234,6 +236,15 @@ export class Stack {
     return wait + prioritized
   }
 
+  /** The stack's job queues (`outgrow jobs`): those its workers take jobs from, on the queue's Redis. */
+  get jobs (): StackJobs {
+    this.#jobs ??= new StackJobs(() => {
+      const target = redisTarget(this.spec, 'queue', this.#executor?.addresses() ?? new Map())
+      return target === undefined ? undefined : redisTargetOf(target)
+    }, () => [...new Set(Object.values(this.spec.workers).map((w) => w.queue))])
+    return this.#jobs
+  }
+
   /** A server's CPU accounting so far, a counter to read around a window; undefined for a server nothing runs on. */
   serverCpu (server: string): ServerCpuReading | undefined { return this.#emulation?.serverCpu(server) }
 
@@ -314,6 +325,7 @@ export class Stack {
       this.#autoscaler?.stop()
       this.#reconciler?.stop()
       this.#queueClient?.disconnect()
+      await this.#jobs?.close()
       this.#ha?.close()
       this.#events?.append({ actor, action: 'down', result: 'requested' })
       await this.#executor?.stopAll()

@@ -50,6 +50,7 @@ export const ERRORS = {
   OUTGROW_PROFILE_UNSUPPORTED: { status: 422, retryable: false, message: 'This process cannot be CPU-profiled' },
   OUTGROW_PROFILE_FAILED: { status: 503, retryable: true, message: 'The CPU profile could not be taken' },
   OUTGROW_CHANGE_FEED_UNAVAILABLE: { status: 503, retryable: true, message: 'The database\'s change stream cannot be read' },
+  OUTGROW_JOB_QUEUE_UNAVAILABLE: { status: 409, retryable: false, message: 'The running stack has no job queue the supervisor can reach' },
   OUTGROW_INTERNAL: { status: 500, retryable: false, message: 'Internal error' },
 } as const satisfies Record<string, ErrorSpec>
 

@@ -13,6 +13,7 @@ import { InProcessQueue } from '../jobs/inprocess-queue.js'
 import type { JobQueue } from '../jobs/queue.js'
 import { MemoryRateLimiter } from '../limits/memory-limiter.js'
 import { RedisRateLimiter } from '../limits/redis-limiter.js'
+import { reportJobQueue } from './metrics.js'
 import type { Db, Logger, RateLimiter } from './ports.js'
 import { MemoryNotices } from '../notices/memory-notices.js'
 import type { Notices } from '../notices/notices.js'
@@ -76,10 +77,10 @@ export function createNotices (config: SessionConfig): Notices {
 }
 
 export function createJobQueue (config: JobsConfig): JobQueue {
-  switch (config.kind) {
-    case 'inprocess': return new InProcessQueue(config.concurrency)
-    case 'bullmq': return new BullMqQueue(redisTargetOf(config), config.queue, config.concurrency)
-  }
+  const queue = config.kind === 'inprocess' ? new InProcessQueue(config.concurrency) : new BullMqQueue(redisTargetOf(config), config.queue, config.concurrency)
+  // Depth, delayed, dead letters and the oldest job's age on this process's /metrics.
+  reportJobQueue(queue.name, async () => await queue.stats())
+  return queue
 }
 
 /** Write-behind: applied at once without Redis (unset, `direct`), queued in Redis streams with it. */

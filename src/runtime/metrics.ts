@@ -154,4 +154,66 @@ export const outboxDeliveries = new client.Counter({
   help: 'Outbox entries handed on by the relay, by kind (job, event) and outcome (delivered, failed: retried)',
   labelNames: ['kind', 'outcome'] as const,
   registers: [registry],
+export const jobRunSeconds = new client.Histogram({
+  name: 'outgrow_job_run_seconds',
+  help: 'Run time of job attempts in this process, by job name and outcome (completed, failed)',
+  labelNames: ['name', 'outcome'] as const,
+  buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
+  registers: [registry],
+})
+
+type QueueReading = { waiting: number, active: number, delayed: number, failed: number, oldestWaitingSeconds: number }
+
+/** The queues this process reports, read at each scrape (jobs/queue.ts QueueStats). */
+const jobQueues = new Map<string, () => Promise<QueueReading>>()
+let lastReading: { at: number, readings: Promise<Array<[string, QueueReading | undefined]>> } | undefined
+
+/** Reports a job queue's depth on /metrics; a queue reported again under its name replaces the first. */
+export function reportJobQueue (queue: string, stats: () => Promise<QueueReading>): void {
+  jobQueues.set(queue, stats)
+}
+
+/** A queue's reading, or undefined when it fails or takes more than a second: a scrape never waits on a lost Redis. */
+async function withinScrape (reading: Promise<QueueReading>): Promise<QueueReading | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<undefined>((resolve) => { timer = setTimeout(() => { resolve(undefined) }, 1000) })
+  try {
+    return await Promise.race([reading.catch(() => undefined), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** One reading per scrape, shared by the two gauges below (a scrape collects them concurrently). */
+async function readJobQueues (): Promise<Array<[string, QueueReading | undefined]>> {
+  if (lastReading === undefined || Date.now() - lastReading.at > 500) {
+    // A queue that cannot answer (its Redis is down) is left out of this scrape; outgrow_dependency_up says why.
+    lastReading = { at: Date.now(), readings: Promise.all([...jobQueues].map(async ([queue, stats]) => [queue, await withinScrape(stats())] as [string, QueueReading | undefined])) }
+  }
+  return await lastReading.readings
+}
+
+export const jobQueueJobs = new client.Gauge({
+  name: 'outgrow_job_queue_jobs',
+  help: 'Jobs in a queue by state (waiting, active, delayed, failed: dead letters), as the queue held them at the scrape',
+  labelNames: ['queue', 'state'] as const,
+  registers: [registry],
+  async collect () {
+    this.reset()
+    for (const [queue, s] of await readJobQueues()) {
+      if (s === undefined) continue
+      for (const state of ['waiting', 'active', 'delayed', 'failed'] as const) this.set({ queue, state }, s[state])
+    }
+  },
+})
+
+export const jobQueueOldest = new client.Gauge({
+  name: 'outgrow_job_queue_oldest_waiting_seconds',
+  help: 'Age of the oldest job waiting to run in a queue (0 when none waits)',
+  labelNames: ['queue'] as const,
+  registers: [registry],
+  async collect () {
+    this.reset()
+    for (const [queue, s] of await readJobQueues()) if (s !== undefined) this.set({ queue }, s.oldestWaitingSeconds)
+  },
 })

@@ -213,6 +213,37 @@ export interface EnqueueOptions {
    */
   readonly jobId?: string
   readonly attempts?: number
+  /** Waits between attempts (default: the job type's, else 100 ms doubling, capped at 10 s, ±20 % jitter). */
+  readonly backoff?: JobBackoff
+  /** Runs no earlier than this many milliseconds from now. */
+  readonly delayMs?: number
+  /** Runs no earlier than this time (epoch milliseconds or a Date); the later of delayMs and runAt wins. */
+  readonly runAt?: number | Date
+}
+
+/** Exponential back-off: delayMs, then twice that, … at most maxMs, each wait varied by ±jitter (a fraction). */
+export interface JobBackoff {
+  readonly delayMs: number
+  readonly maxMs?: number
+  readonly jitter?: number
+}
+
+/** Per job type defaults (ServiceDefinition.jobOptions); an enqueue's own options win. */
+export interface JobTypeOptions {
+  readonly attempts?: number
+  readonly backoff?: JobBackoff
+}
+
+/**
+ * A job enqueued on a schedule (ServiceDefinition.repeat): every `everyMs`, or on a cron pattern
+ * (`*\/5 * * * *`, UTC). One run per tick, whatever the number of processes that run jobs.
+ */
+export interface RepeatableJob {
+  /** The job type (a key of ServiceDefinition.jobs). */
+  readonly name: string
+  readonly everyMs?: number
+  readonly cron?: string
+  readonly payload?: JsonValue
 }
 
 export interface Jobs {
@@ -246,6 +277,8 @@ export interface Ports {
 export interface JobContext extends Ports {
   readonly jobId: string
   readonly attempt: number
+  /** Records the job's progress (a percentage or any JSON), visible to job listings; forward it as a notice if a browser waits. */
+  readonly progress: (value: JsonValue) => Promise<void>
 }
 
 export type JobHandler = (payload: JsonValue, context: JobContext) => Promise<unknown>

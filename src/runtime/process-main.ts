@@ -39,6 +39,7 @@ async function runApp (config: AppProcessConfig | WorkerProcessConfig): Promise<
   const db = new PgDatabase(config.db)
   const cache = createCache(config.cache)
   const jobs = createJobQueue(config.jobs)
+  jobs.configure({ jobOptions: service.jobOptions, repeat: service.repeat })
   const sessionStore = createSessionStore(config.session)
   const rateLimiter = createRateLimiter(config.session)
   const notices = createNotices(config.session)

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { InvalidationRules } from '../data/change-rules.js'
 import type { EventBus, EventEnvelope } from '../events/bus.js'
-import type { Db, JobHandler, JsonValue, Ports, WriteBehindApplier } from './ports.js'
+import type { Db, JobHandler, JobTypeOptions, JsonValue, Ports, RepeatableJob, WriteBehindApplier } from './ports.js'
 
 export interface SeedOptions {
   readonly products: number
@@ -28,6 +28,10 @@ export interface ServiceDefinition {
   readonly name: string
   readonly routes: (app: FastifyInstance, ports: Ports) => Promise<void> | void
   readonly jobs?: Readonly<Record<string, JobHandler>>
+  /** Attempts and back-off per job type (docs/jobs.md); an enqueue's own options win. */
+  readonly jobOptions?: Readonly<Record<string, JobTypeOptions>>
+  /** Jobs enqueued on a schedule, by schedule name: one run per tick across every process (docs/jobs.md). */
+  readonly repeat?: Readonly<Record<string, RepeatableJob>>
   /** Write-behind streams and the applier of each (ports.writeBehind.append names the stream). */
   readonly writeBehind?: Readonly<Record<string, WriteBehindApplier>>
   /** Event consumers by name (the name is part of the group's). */

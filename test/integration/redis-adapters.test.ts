@@ -17,5 +17,6 @@ before(async () => { await ready })
 sessionStoreConformance('redis', async () => { await ready; return new RedisSessionStore(url, 3600) })
 rateLimiterConformance('redis', async () => { await ready; return new RedisRateLimiter(url) })
 let queueCount = 0
-jobQueueConformance('bullmq', async (retention) => { await ready; return new BullMqQueue(url, `conformance-${++queueCount}`, 2, retention) })
+jobQueueConformance('bullmq', async (retention) => { await ready; return new BullMqQueue(url, `conformance-${++queueCount}`, 2, retention) },
+  async (count) => { await ready; const shared = `conformance-${++queueCount}`; return Array.from({ length: count }, () => new BullMqQueue(url, shared, 2)) })
 noticesConformance('redis', async () => { await ready; return new RedisNotices(url) })
