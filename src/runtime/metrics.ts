@@ -154,6 +154,8 @@ export const outboxDeliveries = new client.Counter({
   help: 'Outbox entries handed on by the relay, by kind (job, event) and outcome (delivered, failed: retried)',
   labelNames: ['kind', 'outcome'] as const,
   registers: [registry],
+})
+
 export const jobRunSeconds = new client.Histogram({
   name: 'outgrow_job_run_seconds',
   help: 'Run time of job attempts in this process, by job name and outcome (completed, failed)',
