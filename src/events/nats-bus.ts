@@ -3,9 +3,10 @@ import { AckPolicy, DeliverPolicy, JetStreamApiError, RetentionPolicy, StorageTy
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node'
 import { OutgrowError } from '../errors/index.js'
 import type { JsonValue, Logger } from '../runtime/ports.js'
-import type { EventBus, EventHandler, PublishOptions, Subscription, SubscribeOptions } from './bus.js'
+import { BrokerEventBus } from './broker-bus.js'
+import type { EventHandler, Subscription, SubscribeOptions } from './bus.js'
 import { DeliveryRunner, quietLog } from './delivery-runner.js'
-import { checkGroup, checkHandler, checkTopic, makeEnvelope, resolveSubscribeOptions, serializeEnvelope, type StoredEnvelope } from './envelope.js'
+import { checkGroup, checkHandler, checkTopic, resolveSubscribeOptions, serializeEnvelope, type StoredEnvelope } from './envelope.js'
 import { NatsConsumer } from './nats-consumer.js'
 
 export interface NatsEventBusOptions {
@@ -27,16 +28,15 @@ const DAY_MS = 24 * 3600 * 1000
  * several). Topic and event id go out as Nats-Msg-Id, so JetStream drops an id republished to the
  * same topic within its duplicate window (2 minutes).
  */
-export class NatsEventBus implements EventBus {
+export class NatsEventBus extends BrokerEventBus<NatsConsumer> {
   readonly #servers: string[]
   readonly #namespace: string
   readonly #options: NatsEventBusOptions
   readonly #log: Logger
-  readonly #subscriptions = new Set<NatsConsumer>()
   #ready: Promise<{ nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager }> | undefined
-  #closed = false
 
   constructor (servers: string | readonly string[], options: NatsEventBusOptions = {}) {
+    super()
     this.#servers = typeof servers === 'string' ? [servers] : [...servers]
     this.#namespace = options.namespace ?? 'events'
     this.#options = options
@@ -91,14 +91,7 @@ export class NatsEventBus implements EventBus {
     }
   }
 
-  async publish (topic: string, data: JsonValue, options?: PublishOptions): Promise<{ id: string }> {
-    this.#assertOpen()
-    const stored = makeEnvelope(topic, data, options)
-    await this.#append(stored)
-    return { id: stored.id }
-  }
-
-  async #append (stored: StoredEnvelope): Promise<void> {
+  protected async append (stored: StoredEnvelope): Promise<void> {
     const { js } = await this.#connection()
     try {
       // Deduplicated per topic: a dead letter keeps its event's id but is a message of its own.
@@ -114,7 +107,7 @@ export class NatsEventBus implements EventBus {
   }
 
   async subscribe<Data extends JsonValue = JsonValue> (topic: string, group: string, handler: EventHandler<Data>, options?: SubscribeOptions): Promise<Subscription> {
-    this.#assertOpen()
+    this.assertOpen()
     checkTopic(topic)
     checkGroup(group)
     checkHandler(handler)
@@ -137,22 +130,15 @@ export class NatsEventBus implements EventBus {
       await jsm.consumers.add(this.streamName, { ...config, durable_name: durable, deliver_policy: DeliverPolicy.New, filter_subject: this.subject(topic) })
     }
     const consumer = await js.consumers.get(this.streamName, durable)
-    const runner = new DeliveryRunner(group, handler as EventHandler, resolved, async (stored) => { await this.#append(stored) }, this.#log)
+    const runner = new DeliveryRunner(group, handler as EventHandler, resolved, async (stored) => { await this.append(stored) }, this.#log)
     const subscription = new NatsConsumer(consumer, runner, resolved.concurrency, group, this.#log)
-    this.#subscriptions.add(subscription)
-    await subscription.start(() => { this.#subscriptions.delete(subscription) })
+    this.subscriptions.add(subscription)
+    await subscription.start(() => { this.subscriptions.delete(subscription) })
     return subscription
   }
 
-  async close (): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
-    await Promise.all([...this.#subscriptions].map(async (s) => { await s.close() }))
+  protected async closeConnection (): Promise<void> {
     const ready = this.#ready
     if (ready !== undefined) await ready.then(async ({ nc }) => { await nc.drain() }, () => {})
-  }
-
-  #assertOpen (): void {
-    if (this.#closed) throw new OutgrowError('OUTGROW_SHUTTING_DOWN', 'event bus is closed')
   }
 }

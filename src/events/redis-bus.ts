@@ -3,9 +3,10 @@ import { OutgrowError } from '../errors/index.js'
 import { isRedisConnectionError } from '../runtime/connection-errors.js'
 import type { JsonValue, Logger } from '../runtime/ports.js'
 import { createRedisClient, type RedisTarget } from '../runtime/redis-client.js'
-import type { EventBus, EventHandler, PublishOptions, Subscription, SubscribeOptions } from './bus.js'
+import { BrokerEventBus } from './broker-bus.js'
+import type { EventHandler, Subscription, SubscribeOptions } from './bus.js'
 import { DeliveryRunner, quietLog } from './delivery-runner.js'
-import { checkGroup, checkHandler, checkTopic, makeEnvelope, resolveSubscribeOptions, serializeEnvelope, type StoredEnvelope } from './envelope.js'
+import { checkGroup, checkHandler, checkTopic, resolveSubscribeOptions, serializeEnvelope, type StoredEnvelope } from './envelope.js'
 import { RedisStreamConsumer } from './redis-consumer.js'
 import { ENVELOPE_FIELD } from './redis-stream-entries.js'
 
@@ -28,16 +29,15 @@ export const DEFAULT_REDIS_STREAM_MAXLEN = 100_000
  * Publish resolves once XADD returned: the event is in Redis's memory and, with the append-only
  * file the stack runs Redis with (fsync every second), on disk within a second.
  */
-export class RedisEventBus implements EventBus {
+export class RedisEventBus extends BrokerEventBus<RedisStreamConsumer> {
   readonly #target: RedisTarget
   readonly #commands: Redis
   readonly #namespace: string
   readonly #maxLen: number
   readonly #log: Logger
-  readonly #subscriptions = new Set<RedisStreamConsumer>()
-  #closed = false
 
   constructor (target: RedisTarget, options: RedisEventBusOptions = {}) {
+    super()
     this.#target = target
     this.#commands = createRedisClient(target, { purpose: 'command' })
     this.#namespace = options.namespace ?? 'events'
@@ -49,14 +49,7 @@ export class RedisEventBus implements EventBus {
     return `${this.#namespace}:${topic}`
   }
 
-  async publish (topic: string, data: JsonValue, options?: PublishOptions): Promise<{ id: string }> {
-    this.#assertOpen()
-    const stored = makeEnvelope(topic, data, options)
-    await this.#append(stored)
-    return { id: stored.id }
-  }
-
-  async #append (stored: StoredEnvelope): Promise<void> {
+  protected async append (stored: StoredEnvelope): Promise<void> {
     try {
       await this.#commands.call('XADD', this.streamKey(stored.topic), 'MAXLEN', '~', this.#maxLen, '*', ENVELOPE_FIELD, serializeEnvelope(stored))
     } catch (err) {
@@ -66,7 +59,7 @@ export class RedisEventBus implements EventBus {
   }
 
   async subscribe<Data extends JsonValue = JsonValue> (topic: string, group: string, handler: EventHandler<Data>, options?: SubscribeOptions): Promise<Subscription> {
-    this.#assertOpen()
+    this.assertOpen()
     checkTopic(topic)
     checkGroup(group)
     checkHandler(handler)
@@ -78,25 +71,18 @@ export class RedisEventBus implements EventBus {
     } catch (err) {
       if (!(err instanceof Error && err.message.startsWith('BUSYGROUP'))) throw err
     }
-    const runner = new DeliveryRunner(group, handler as EventHandler, resolved, async (stored) => { await this.#append(stored) }, this.#log)
+    const runner = new DeliveryRunner(group, handler as EventHandler, resolved, async (stored) => { await this.append(stored) }, this.#log)
     const consumer = new RedisStreamConsumer({
       stream, group, runner, ackWaitMs: resolved.ackWaitMs, log: this.#log,
       commands: this.#commands,
       reader: createRedisClient(this.#target, { purpose: 'blocking' }),
     })
-    this.#subscriptions.add(consumer)
-    consumer.start(() => { this.#subscriptions.delete(consumer) })
+    this.subscriptions.add(consumer)
+    consumer.start(() => { this.subscriptions.delete(consumer) })
     return consumer
   }
 
-  async close (): Promise<void> {
-    if (this.#closed) return
-    this.#closed = true
-    await Promise.all([...this.#subscriptions].map(async (s) => { await s.close() }))
+  protected async closeConnection (): Promise<void> {
     await this.#commands.quit().catch(() => { this.#commands.disconnect() })
-  }
-
-  #assertOpen (): void {
-    if (this.#closed) throw new OutgrowError('OUTGROW_SHUTTING_DOWN', 'event bus is closed')
   }
 }
