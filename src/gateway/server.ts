@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:net'
+import type { Registry as PromRegistry } from 'prom-client'
 import type { GatewayConfig } from '../config/gateway-config.js'
 import { redisTargetOf } from '../config/redis-target.js'
 import { OutgrowError } from '../errors/index.js'
@@ -20,6 +21,7 @@ import { MemoryRegistry, type Registry } from './registry.js'
 import { RetryBudget } from './retry-budget.js'
 import { StaticFiles } from './static-files.js'
 import { TrustedProxies } from './trusted-proxies.js'
+import { upstreamMetricsRegistry } from './upstream-metrics.js'
 import { handleUpgrade } from './websocket.js'
 
 export interface RunningGateway {
@@ -29,6 +31,8 @@ export interface RunningGateway {
   readonly adminPort: number | undefined
   readonly cluster: UpstreamCluster
   readonly registry: Registry | undefined
+  /** The per-upstream metric families of this gateway (the process-wide ones are in runtime/metrics.ts). */
+  readonly metrics: PromRegistry
   close(): Promise<void>
 }
 
@@ -90,6 +94,7 @@ export async function startGateway (config: GatewayConfig, options: { registry?:
     sticky: r.balancer === 'sticky',
     perTry: new PerTryTimeouts(r.perTryTimeout),
   }))
+  const metrics = upstreamMetricsRegistry(cluster, routes.map((r) => r.budget))
   const trusted = TrustedProxies.from(config.trustForwardedFrom)
   const proxy = new GatewayProxy({ cluster, routes, trusted, rateLimiter, requestIdPrefix: `${randomBytes(4).toString('hex')}-` })
   const statics = config.static === undefined ? undefined : new StaticFiles(config.static.dir, config.static.maxAgeSeconds)
@@ -134,10 +139,10 @@ export async function startGateway (config: GatewayConfig, options: { registry?:
       const available = cluster.members.filter((u) => u.available(now)).length
       json(res, available > 0 ? 200 : 503, { status: available > 0 ? 'ready' : 'no instance available', available })
     } else if (path === '/__outgrow/metrics') {
-      void gatewayMetricsText(cluster, routes.map((r) => r.budget)).then((text) => {
+      gatewayMetricsText(metrics).then((text) => {
         res.writeHead(200, ['content-type', 'text/plain; version=0.0.4', 'content-length', String(Buffer.byteLength(text)), 'date', httpDate()])
         res.end(text)
-      })
+      }, (err: unknown) => { sendError(res, 'OUTGROW_METRICS_UNAVAILABLE', err instanceof Error ? err.message : undefined) })
     } else {
       // The admin API included: it listens on its own address (admin-server.ts).
       sendError(res, 'OUTGROW_NOT_FOUND', `no gateway path ${path}`)
@@ -154,6 +159,7 @@ export async function startGateway (config: GatewayConfig, options: { registry?:
     adminPort: admin?.port,
     cluster,
     registry,
+    metrics,
     close: async () => {
       unwatch()
       for (const socket of tunnels) socket.destroy()

@@ -2,8 +2,8 @@
 export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10] as const
 
 /**
- * Per-instance counters as plain numbers: the hot path only increments fields; the Prometheus
- * text is rendered when /__outgrow/metrics is scraped. (A prom-client label look-up per request
+ * Per-instance counters as plain numbers: the hot path only increments fields; upstream-metrics.ts
+ * reads them when /__outgrow/metrics is scraped. (A prom-client label look-up per request
  * cost more than the rest of the bookkeeping together.)
  */
 export class UpstreamStats {

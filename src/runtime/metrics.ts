@@ -49,6 +49,8 @@ export const eventLoopUtilization = new client.Gauge({
   name: 'outgrow_event_loop_utilization',
   help: 'Fraction of time the event loop was busy since the previous scrape (0 to 1)',
   registers: [registry],
+  // A gateway of several processes reports their mean (worker-metrics.ts).
+  aggregator: 'average',
   collect () {
     const now = performance.eventLoopUtilization()
     this.set(performance.eventLoopUtilization(now, lastEventLoop).utilization)

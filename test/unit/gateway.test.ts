@@ -203,9 +203,9 @@ describe(`gateway resilience (${kind} server, ${implementation} client)`, () => 
     }
     assert.ok(statuses.has(503), 'a POST without Idempotency-Key is never sent twice')
     const metrics = await (await request(`${base}/__outgrow/metrics`)).body.text()
-    assert.match(metrics, /outgrow_gateway_upstream_retries_total\{instance="sick"\} [1-9]/)
-    assert.match(metrics, /outgrow_gateway_requests_total\{instance="well",status="2xx"\} [1-9]/)
-    assert.match(metrics, /outgrow_gateway_upstream_latency_seconds_count\{instance="well"\} [1-9]/)
+    assert.match(metrics, /outgrow_gateway_upstream_retries_total\{upstream="sick"\} [1-9]/)
+    assert.match(metrics, /outgrow_gateway_requests_total\{upstream="well",status="2xx"\} [1-9]/)
+    assert.match(metrics, /outgrow_gateway_upstream_latency_seconds_count\{upstream="well"\} [1-9]/)
   })
 
   it('the retry budget caps retries when the whole fleet is sick', async () => {
