@@ -23,6 +23,8 @@ export interface ReconcilerOptions {
   /** Level-triggered re-sync even when nothing was reported (ms). */
   readonly resyncMs?: number
   readonly now?: () => number
+  /** Told what runs after every pass (after each action, exit, change of spec, and every resync). */
+  readonly onSync?: (observed: ObservedUnit[]) => void
 }
 
 /**
@@ -35,6 +37,7 @@ export class Reconciler {
   readonly #events: EventLog
   readonly #log: (line: string) => void
   readonly #now: () => number
+  readonly #onSync: ((observed: ObservedUnit[]) => void) | undefined
   readonly #backoff = new Backoff()
   readonly #inFlight = new Set<string>()
   /** Failures in a row per unit, for callers that give up instead of retrying forever. */
@@ -53,6 +56,7 @@ export class Reconciler {
     this.#spec = options.spec
     this.#log = options.log ?? (() => {})
     this.#now = options.now ?? Date.now
+    this.#onSync = options.onSync
     this.#executor.on('exit', (name, detail) => {
       this.#backoff.failure(name, this.#now())
       this.#events.append({ actor: 'supervisor', action: 'exited', target: name, result: 'observed', detail })
@@ -139,6 +143,7 @@ export class Reconciler {
       this.#wake = setTimeout(() => { this.kick() }, nextTry - now)
       this.#wake.unref()
     }
+    this.#onSync?.(this.#executor.observe())
   }
 
   #run (key: string, action: Action): void {

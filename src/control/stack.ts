@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import type { Redis } from 'ioredis'
 import type { LoadedConfig } from '../config/load.js'
 import { summarize, type Topology } from '../config/levels.js'
@@ -33,6 +33,7 @@ import { Reconciler } from './reconciler.js'
 import { StackJobs } from './stack-jobs.js'
 import type { TopologySpec } from './spec.js'
 import { etcdMembers, type UnitKind } from './units.js'
+import { ScrapeTargetsFile } from './scrape-targets.js'
 
 export interface StackOptions {
   readonly loaded: LoadedConfig
@@ -108,6 +109,7 @@ export class Stack {
   #queueClient: Redis | undefined
   #jobs: StackJobs | undefined
   #ha: HaMonitor | undefined
+  #scrapeTargets: ScrapeTargetsFile | undefined
   #stopping: Promise<void> | undefined
   readonly #downRequests = new Set<(actor: string) => void>()
 
@@ -163,9 +165,13 @@ export class Stack {
       await writeControlEndpoint(this.#dataDir, this.#api.url)
     }
     events.append({ actor: 'supervisor', action: 'up', result: 'requested', detail: `level ${spec.level ?? '-'}, data in ${this.#dataDir}` })
-    this.#reconciler = new Reconciler({ executor, events, spec, log: this.#log })
+    // Prometheus' file-based service discovery, kept equal to what runs (scrape-targets.ts).
+    const targets = this.#scrapeTargets = new ScrapeTargetsFile(this.#dataDir, { stack: basename(dirname(this.#options.loaded.file)), level: spec.level })
+    const onSync = (observed: ObservedUnit[]): void => { targets.update(observed).catch((err: unknown) => { this.#log(`${targets.path}: ${(err as Error).message}`) }) }
+    this.#reconciler = new Reconciler({ executor, events, spec, log: this.#log, onSync })
     this.#reconciler.kick()
     await this.#reconciler.waitConverged(this.#options.startTimeoutMs ?? 300_000, 3)
+    await targets.update(executor.observe())
     const haClusters = Object.keys(spec.databases).filter((c) => spec.databases[c]?.ha.enabled === true)
     if (haClusters.length > 0) {
       const addresses = executor.addresses()
@@ -329,6 +335,7 @@ export class Stack {
       this.#ha?.close()
       this.#events?.append({ actor, action: 'down', result: 'requested' })
       await this.#executor?.stopAll()
+      await this.#scrapeTargets?.update([]).catch(() => {})
       this.#events?.append({ actor, action: 'down', result: 'ok' })
       await this.#events?.flush()
       if (this.#api !== undefined) {
