@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything Outgrow needs and builds it. Safe to run again: it only installs what is missing.
 #   - Debian/Ubuntu: PostgreSQL server binaries, redis-server, redis-sentinel, pgbouncer, etcd, Patroni (the anchor
-#     of the failover benchmark) and a C compiler via apt (as root, or with sudo).
+#     of the failover benchmark) and a C compiler via apt (as root, or with sudo); prometheus for `up --prometheus`.
 #   - Elsewhere: says exactly what to install.
 #   - npm packages (npm ci) and the TypeScript build.
 set -euo pipefail
@@ -41,6 +41,10 @@ have_nats() {
   command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ]
 }
 have_patroni() { command -v patroni >/dev/null 2>&1; }
+have_prometheus() {
+  [ -n "${OUTGROW_PROMETHEUS:-}" ] && [ -x "$OUTGROW_PROMETHEUS" ] && return 0
+  command -v prometheus >/dev/null 2>&1
+}
 have_setpriv() { command -v setpriv >/dev/null 2>&1; }
 have_cc() { command -v cc >/dev/null 2>&1; }
 have_ip() { command -v ip >/dev/null 2>&1; }
@@ -65,6 +69,8 @@ have_setpriv || missing+=(util-linux)
 have_ip || missing+=(iproute2)
 have_cc || missing+=(gcc libc6-dev)
 have_chromium || missing+=(chromium)
+# `outgrow up --prometheus` and its test.
+have_prometheus || missing+=(prometheus)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
@@ -94,6 +100,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
     if [[ " ${missing[*]} " == *" etcd-server "* ]] && command -v systemctl >/dev/null 2>&1; then
       $sudo systemctl disable --now etcd >/dev/null 2>&1 || true
     fi
+    # Likewise Prometheus: the package's system server would hold 9090; `up --prometheus` runs its own.
+    if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1; then
+      $sudo systemctl disable --now prometheus prometheus-node-exporter >/dev/null 2>&1 || true
+    fi
   else
     say "missing: ${missing[*]}. Install PostgreSQL >= 13 (server binaries: initdb, postgres, pg_basebackup),"
     say "Redis >= 7 (redis-server and redis-sentinel), PgBouncer, etcd >= 3.4, NATS Server >= 2.9, util-linux (setpriv) and a C compiler (cc) with your package manager, e.g."
@@ -101,6 +111,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     say "  macOS:  brew install postgresql@16 redis pgbouncer etcd   (then set OUTGROW_PG_BIN to its bin directory)"
     say "and, for the browser tests, Chromium (or set OUTGROW_CHROMIUM to a Chromium binary)"
     say "and, for the failover benchmark only, Patroni >= 3 with its etcd3 DCS (e.g. pip install 'patroni[etcd3,psycopg2]')"
+    say "and, for outgrow up --prometheus, Prometheus >= 2.30 (or set OUTGROW_PROMETHEUS to its binary)"
     exit 1
   fi
 fi

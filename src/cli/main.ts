@@ -37,6 +37,7 @@ program.command('up')
   // Both forms declared, so that neither sets a default over the config file's `ha`.
   .option('--ha', 'failover at level 4: etcd and an HA agent per PostgreSQL node (synchronous mode), Redis with Sentinel (default: on)')
   .option('--no-ha', 'level 4 without failover: one fixed PostgreSQL primary and its replicas, no etcd, Redis without Sentinel')
+  .option('--prometheus', 'also run a Prometheus that scrapes every process (its URL is printed; docs/metrics.md)', false)
   .addHelpText('after', UP_HELP_FOOTER)
   .action(up)
 

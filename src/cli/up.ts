@@ -23,6 +23,7 @@ export interface UpOptions {
   fresh: boolean
   seed: boolean
   ha?: boolean
+  prometheus?: boolean
 }
 
 /** `outgrow up`: runs a stack in the foreground until Ctrl-C, SIGTERM or `outgrow down`, then stops it cleanly. */
@@ -38,7 +39,7 @@ export async function up (options: UpOptions): Promise<void> {
   const loaded = await loadStackConfig(file, overrides)
   const dataDir = resolveDataDir({ dataDir: options.dataDir ?? loaded.config.dataDir, config: file })
   const log = (line: string): void => { process.stderr.write(`outgrow: ${line}\n`) }
-  const stack = new Stack({ loaded, dataDir, fresh: options.fresh, log, seed: options.seed })
+  const stack = new Stack({ loaded, dataDir, fresh: options.fresh, log, seed: options.seed, prometheus: options.prometheus === true })
   const stateFile = join(dataDir, 'stack.json')
   let stopping = false
   const stop = (why: string): void => {
@@ -73,5 +74,6 @@ export async function up (options: UpOptions): Promise<void> {
   const info = await stack.up()
   log(`level ${info.level} is up: ${info.url} (Ctrl-C or \`outgrow down\` stops it; \`outgrow status\` shows it)`)
   log(`control API on ${stack.controlUrl ?? '-'}; data in ${dataDir}`)
-  process.stdout.write(`${JSON.stringify({ ready: true, url: info.url, level: info.level, dataDir, processes: info.processes.map((p) => ({ name: p.name, pid: p.pid, url: p.url })) })}\n`)
+  if (info.prometheus !== undefined) log(`prometheus on ${info.prometheus}`)
+  process.stdout.write(`${JSON.stringify({ ready: true, url: info.url, level: info.level, dataDir, processes: info.processes.map((p) => ({ name: p.name, pid: p.pid, url: p.url })), ...(info.prometheus === undefined ? {} : { prometheus: info.prometheus }) })}\n`)
 }

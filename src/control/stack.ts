@@ -34,6 +34,7 @@ import { StackJobs } from './stack-jobs.js'
 import type { TopologySpec } from './spec.js'
 import { etcdMembers, type UnitKind } from './units.js'
 import { ScrapeTargetsFile } from './scrape-targets.js'
+import { StackPrometheus } from './stack-prometheus.js'
 
 export interface StackOptions {
   readonly loaded: LoadedConfig
@@ -52,6 +53,8 @@ export interface StackOptions {
   readonly startTimeoutMs?: number
   /** How often autoscaled groups are evaluated (ms; default 2000). */
   readonly autoscaleSyncMs?: number
+  /** Run a Prometheus that scrapes the stack (`outgrow up --prometheus`). */
+  readonly prometheus?: boolean | { readonly scrapeIntervalSeconds?: number }
 }
 
 export type ProcessRole = 'app' | 'worker' | 'gateway' | 'postgres' | 'pooler' | 'redis' | 'sentinel' | 'consensus'
@@ -79,6 +82,8 @@ export interface StackInfo {
   readonly processes: readonly StackProcessInfo[]
   /** Failover with election: on when a database cluster runs as HA nodes; each cluster as etcd shows it. */
   readonly ha: { readonly enabled: boolean, readonly clusters: Readonly<Record<string, HaClusterView>> }
+  /** The stack's Prometheus (`--prometheus`), when it runs one. */
+  readonly prometheus?: string | undefined
 }
 
 const ROLE: Record<UnitKind, ProcessRole> = { etcd: 'consensus', 'postgres-primary': 'postgres', 'postgres-replica': 'postgres', 'postgres-ha': 'postgres', pgbouncer: 'pooler', redis: 'redis', 'redis-sentinel': 'sentinel', app: 'app', worker: 'worker', gateway: 'gateway' }
@@ -110,6 +115,7 @@ export class Stack {
   #jobs: StackJobs | undefined
   #ha: HaMonitor | undefined
   #scrapeTargets: ScrapeTargetsFile | undefined
+  #prometheus: StackPrometheus | undefined
   #stopping: Promise<void> | undefined
   readonly #downRequests = new Set<(actor: string) => void>()
 
@@ -150,6 +156,7 @@ export class Stack {
       await rm(join(this.#dataDir, 'data'), { recursive: true, force: true })
       await rm(postgresDataRoot(this.#dataDir), { recursive: true, force: true })
       await rm(join(this.#dataDir, 'ports.json'), { force: true })
+      await rm(join(this.#dataDir, 'prometheus'), { recursive: true, force: true })
     }
     await mkdir(join(this.#dataDir, 'logs'), { recursive: true })
     // PostgreSQL runs as its own OS user and must be able to traverse to its data dir.
@@ -172,6 +179,10 @@ export class Stack {
     this.#reconciler.kick()
     await this.#reconciler.waitConverged(this.#options.startTimeoutMs ?? 300_000, 3)
     await targets.update(executor.observe())
+    const prometheus = this.#options.prometheus
+    if (prometheus !== undefined && prometheus !== false) {
+      this.#prometheus = await StackPrometheus.start({ dataDir: this.#dataDir, targetsFile: targets.path, events, log: this.#log, scrapeIntervalSeconds: prometheus === true ? undefined : prometheus.scrapeIntervalSeconds })
+    }
     const haClusters = Object.keys(spec.databases).filter((c) => spec.databases[c]?.ha.enabled === true)
     if (haClusters.length > 0) {
       const addresses = executor.addresses()
@@ -228,7 +239,7 @@ export class Stack {
       return { name: o.name, role, server: o.server, pid: o.pid, state: o.state, restarts: o.restarts, url: o.address, metricsUrl, detail: o.detail, ha }
     }).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }))
     const ha = { enabled: Object.values(spec.databases).some((d) => d.ha.enabled), clusters: this.#ha?.views() ?? {} }
-    return { level: spec.level ?? 0, topology: summarize(spec), url: publicUrl(spec), emulation: this.#emulation?.describe() ?? '', dataDir: this.#dataDir, processes, ha }
+    return { level: spec.level ?? 0, topology: summarize(spec), url: publicUrl(spec), emulation: this.#emulation?.describe() ?? '', dataDir: this.#dataDir, processes, ha, prometheus: this.#prometheus?.url }
   }
 
   /** Jobs waiting in a BullMQ queue (wait list and prioritized set) on the queue's Redis. */
@@ -334,6 +345,7 @@ export class Stack {
       await this.#jobs?.close()
       this.#ha?.close()
       this.#events?.append({ actor, action: 'down', result: 'requested' })
+      await this.#prometheus?.stop()
       await this.#executor?.stopAll()
       await this.#scrapeTargets?.update([]).catch(() => {})
       this.#events?.append({ actor, action: 'down', result: 'ok' })

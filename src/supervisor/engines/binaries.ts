@@ -76,3 +76,12 @@ export function natsServerBinary (): string {
   }
   return found
 }
+
+/** Prometheus, for `outgrow up --prometheus` (Debian: package prometheus, /usr/bin/prometheus). */
+export function prometheusBinary (): string {
+  const found = process.env.OUTGROW_PROMETHEUS ?? onPath('prometheus') ?? ['/usr/bin/prometheus', '/usr/local/bin/prometheus'].find((p) => existsSync(p))
+  if (found === undefined || !existsSync(found)) {
+    throw new OutgrowError('OUTGROW_ENGINE_MISSING', 'prometheus not found: run `bash scripts/setup.sh` (Debian: apt-get install prometheus; elsewhere install Prometheus ≥ 2.30 and put it on PATH, or set OUTGROW_PROMETHEUS)')
+  }
+  return found
+}
