@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import type { OutgrowError, Ports, Transaction } from '../../src/index.js'
-import { cartQuantities } from './cart.js'
+import { cartLinesOf, cartQuantities } from './cart.js'
 import { completeCheckout, orderJson, orderLines, placeOrder, type OrderLine, type OrderRow, type ProductVersions } from './checkout.js'
 import { claimKey, isRecordableError, recordResponse, type RecordedResponse } from './idempotency.js'
 
@@ -42,9 +42,11 @@ export interface CheckoutAnswer { readonly status: number, readonly body: Record
 /**
  * Places the session's cart as an order — the JSON API's POST /api/orders and the checkout form
  * alike. A refusal (empty cart, out of stock) is thrown, also when it is a replayed one.
+ * `sessionFields`: the session as the caller already read it (one read fewer), else it is read here.
  */
-export async function checkoutCart (ports: Ports, request: FastifyRequest, userId: number, keyed: { key: string, hash: string } | undefined): Promise<CheckoutAnswer> {
-  const cart = [...await cartQuantities(request.session)].sort(([a], [b]) => a - b)
+export async function checkoutCart (ports: Ports, request: FastifyRequest, userId: number, keyed: { key: string, hash: string } | undefined, sessionFields?: Record<string, unknown>): Promise<CheckoutAnswer> {
+  const lines = sessionFields === undefined ? await cartQuantities(request.session) : cartLinesOf(sessionFields)
+  const cart = [...lines].sort(([a], [b]) => a - b)
   const { value: outcome, position } = await ports.db.transaction(async (tx) => await runCheckout(tx, userId, keyed, cart))
   if (outcome.kind === 'failed') throw outcome.error
   if (outcome.kind === 'replayed') {
