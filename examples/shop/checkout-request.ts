@@ -1,12 +1,12 @@
 import type { FastifyRequest } from 'fastify'
 import type { OutgrowError, Ports, Transaction } from '../../src/index.js'
-import { cartQuantities } from './cart.js'
-import { completeCheckout, orderJson, orderLines, placeOrder, type OrderLine, type OrderRow } from './checkout.js'
+import { cartLinesOf, cartQuantities } from './cart.js'
+import { completeCheckout, orderJson, orderLines, placeOrder, type OrderLine, type OrderRow, type ProductVersions } from './checkout.js'
 import { claimKey, isRecordableError, recordResponse, type RecordedResponse } from './idempotency.js'
 
 /** What the checkout transaction decided. */
 type Checkout =
-  | { kind: 'placed', order: OrderRow, lines: readonly OrderLine[] }
+  | { kind: 'placed', order: OrderRow, versions: ProductVersions, lines: readonly OrderLine[] }
   | { kind: 'replayed', response: RecordedResponse, lines: readonly OrderLine[] }
   | { kind: 'failed', error: OutgrowError }
 
@@ -16,7 +16,7 @@ type Checkout =
  * order, or a 4xx error such as out-of-stock — in the same transaction.
  */
 async function runCheckout (tx: Transaction, userId: number, keyed: { key: string, hash: string } | undefined, cart: readonly OrderLine[]): Promise<Checkout> {
-  if (keyed === undefined) return { kind: 'placed', order: await placeOrder(tx, userId, undefined, cart), lines: cart }
+  if (keyed === undefined) return { kind: 'placed', ...await placeOrder(tx, userId, undefined, cart), lines: cart }
   const recorded = await claimKey(tx, userId, keyed.key, keyed.hash)
   if (recorded !== undefined) {
     const orderId = recorded.body.id
@@ -25,9 +25,9 @@ async function runCheckout (tx: Transaction, userId: number, keyed: { key: strin
   // The savepoint lets a refused checkout undo its stock changes yet keep the key and its answer.
   await tx.query('SAVEPOINT checkout')
   try {
-    const order = await placeOrder(tx, userId, keyed.key, cart)
+    const { order, versions } = await placeOrder(tx, userId, keyed.key, cart)
     await recordResponse(tx, userId, keyed.key, { status: 201, body: JSON.parse(JSON.stringify(orderJson(order))) as Record<string, unknown> })
-    return { kind: 'placed', order, lines: cart }
+    return { kind: 'placed', order, versions, lines: cart }
   } catch (err) {
     if (!isRecordableError(err)) throw err
     await tx.query('ROLLBACK TO SAVEPOINT checkout')
@@ -42,9 +42,11 @@ export interface CheckoutAnswer { readonly status: number, readonly body: Record
 /**
  * Places the session's cart as an order — the JSON API's POST /api/orders and the checkout form
  * alike. A refusal (empty cart, out of stock) is thrown, also when it is a replayed one.
+ * `sessionFields`: the session as the caller already read it (one read fewer), else it is read here.
  */
-export async function checkoutCart (ports: Ports, request: FastifyRequest, userId: number, keyed: { key: string, hash: string } | undefined): Promise<CheckoutAnswer> {
-  const cart = [...await cartQuantities(request.session)].sort(([a], [b]) => a - b)
+export async function checkoutCart (ports: Ports, request: FastifyRequest, userId: number, keyed: { key: string, hash: string } | undefined, sessionFields?: Record<string, unknown>): Promise<CheckoutAnswer> {
+  const lines = sessionFields === undefined ? await cartQuantities(request.session) : cartLinesOf(sessionFields)
+  const cart = [...lines].sort(([a], [b]) => a - b)
   const { value: outcome, position } = await ports.db.transaction(async (tx) => await runCheckout(tx, userId, keyed, cart))
   if (outcome.kind === 'failed') throw outcome.error
   if (outcome.kind === 'replayed') {
@@ -53,6 +55,6 @@ export async function checkoutCart (ports: Ports, request: FastifyRequest, userI
     if (typeof orderId === 'number') await completeCheckout(ports, request, orderId, outcome.lines, position)
     return { status: outcome.response.status, body: outcome.response.body, replayed: true }
   }
-  await completeCheckout(ports, request, Number(outcome.order.id), outcome.lines, position)
+  await completeCheckout(ports, request, Number(outcome.order.id), outcome.lines, position, outcome.versions)
   return { status: 201, body: orderJson(outcome.order), replayed: false }
 }

@@ -8,6 +8,8 @@ import { rememberWrite } from './read-your-writes.js'
 export interface OrderRow { id: string, total_cents: string, status: string, created_at: Date, receipt: string | null }
 /** [productId, qty], in product-id order. */
 export type OrderLine = readonly [number, number]
+/** The products' versions as a transaction left them, by cache key. */
+export type ProductVersions = Record<string, number>
 
 export function orderJson (row: OrderRow, items?: unknown[]): Record<string, unknown> {
   return {
@@ -25,18 +27,30 @@ export function orderJson (row: OrderRow, items?: unknown[]): Record<string, unk
  * its receipt job and its order.placed event to the outbox, which commit with the order or not at
  * all: a relay hands them on after the commit, whatever dies when (docs/outbox.md).
  */
-export async function placeOrder (tx: Transaction, userId: number, key: string | undefined, lines: readonly OrderLine[]): Promise<OrderRow> {
+export async function placeOrder (tx: Transaction, userId: number, key: string | undefined, lines: readonly OrderLine[]): Promise<{ order: OrderRow, versions: ProductVersions }> {
   if (lines.length === 0) throw new OutgrowError('OUTGROW_CONFLICT', 'the cart is empty')
+  // One statement for every line: the rows are locked in product-id order (the sorted FOR UPDATE),
+  // so concurrent checkouts cannot deadlock; a line short of stock is simply not updated.
+  const updated = await tx.query<{ id: number, price_cents: number, version: string }>(
+    `WITH wanted AS (SELECT * FROM unnest($1::int[], $2::int[]) AS t(id, qty)),
+     locked AS (SELECT p.id FROM products p JOIN wanted w ON w.id = p.id ORDER BY p.id FOR UPDATE OF p)
+     UPDATE products p SET stock = p.stock - w.qty, updated_at = now(), version = p.version + 1
+       FROM wanted w, locked l
+      WHERE p.id = w.id AND l.id = p.id AND p.stock >= w.qty
+     RETURNING p.id, p.price_cents, p.version`, [lines.map(([id]) => id), lines.map(([, qty]) => qty)])
+  const byId = new Map(updated.rows.map((row) => [row.id, row]))
   let total = 0
   const priced: Array<[number, number, number]> = []
-  // Rows are locked in product-id order, so concurrent checkouts cannot deadlock.
+  // The versions this transaction gives the products: the rows stay locked until it commits, so
+  // they are what the invalidation after the commit must raise the cache's versions to.
+  const versions: ProductVersions = {}
   for (const [productId, qty] of lines) {
-    const updated = await tx.query<{ price_cents: number }>(
-      'UPDATE products SET stock = stock - $2, updated_at = now(), version = version + 1 WHERE id = $1 AND stock >= $2 RETURNING price_cents', [productId, qty])
-    const row = updated.rows[0]
+    const row = byId.get(productId)
+    // The first line (in product-id order) short of stock is named; the caller rolls back the others.
     if (row === undefined) throw new OutgrowError('OUTGROW_OUT_OF_STOCK', `not enough stock for product ${productId}`, { productId })
     total += row.price_cents * qty
     priced.push([productId, qty, row.price_cents])
+    versions[productKey(productId)] = Number(row.version)
   }
   const inserted = await tx.query<OrderRow>(
     `INSERT INTO orders (user_id, idempotency_key, total_cents) VALUES ($1, $2, $3)
@@ -50,7 +64,7 @@ export async function placeOrder (tx: Transaction, userId: number, key: string |
   // One id per order for each: a redelivery is the same job (a no-op) and the same event (consumers deduplicate).
   await tx.outbox.event(ORDER_PLACED, { orderId, lines: lines.map(([productId, qty]) => ({ productId, qty })) }, { id: `order-placed-${orderId}`, key: `order-${orderId}` })
   await tx.outbox.job('order.receipt', { orderId }, { jobId: `receipt-${orderId}` })
-  return order
+  return { order, versions }
 }
 
 /** What an order contains, read inside a transaction (a replayed checkout needs it). */
@@ -62,9 +76,10 @@ export async function orderLines (tx: Queryable, orderId: number): Promise<Order
 /**
  * The products' versions now (at least what this checkout gave them), so an admin's write-through
  * of an older version that arrives after this invalidation is refused. Without them (the read
- * failed) the invalidation still happens.
+ * failed) the invalidation still happens. Read only by a replay: the first copy has them from
+ * its transaction.
  */
-async function productVersions (ports: Ports, lines: readonly OrderLine[], position: WritePosition): Promise<Record<string, number> | undefined> {
+async function productVersions (ports: Ports, lines: readonly OrderLine[], position: WritePosition): Promise<ProductVersions | undefined> {
   try {
     const found = await ports.db.read<{ id: number, version: string }>('SELECT id, version FROM products WHERE id = ANY($1::int[])', [lines.map(([id]) => id)], { after: position })
     return Object.fromEntries(found.rows.map((row) => [productKey(row.id), Number(row.version)]))
@@ -87,22 +102,27 @@ async function afterCommit (ports: Ports, orderId: number, step: string, run: ()
  * Everything after a checkout committed, run by the request that placed the order and again by
  * every replay of it, so a step that failed the first time is done by a retry. Each step is
  * idempotent. A failing part (session store, cache, queue) must not turn the committed order
- * into an error response, which would invite a retry that orders twice.
+ * into an error response, which would invite a retry that orders twice. The steps touch different
+ * things (the cart's fields, the write position, the cache), so they go out together: on a small
+ * server each round trip it waits for alone can cost a CPU period. `versions` are the products'
+ * versions from the order's transaction; a replay, which has none, reads them.
  */
-export async function completeCheckout (ports: Ports, request: FastifyRequest, orderId: number, lines: readonly OrderLine[], position: WritePosition): Promise<void> {
-  await afterCommit(ports, orderId, 'clear the ordered items from the cart', async () => {
-    // Once per session and order: a replay must not take away items added since.
-    if (await request.session.increment(`ordered:${orderId}`, 1) !== 1) return
-    // Only what was ordered leaves the cart; items added meanwhile stay.
-    for (const [productId, qty] of lines) {
-      const left = await request.session.increment(CART_PREFIX + String(productId), -qty)
-      if (left <= 0) await request.session.delete(CART_PREFIX + String(productId))
-    }
-  })
-  await afterCommit(ports, orderId, 'remember the write position', async () => { await rememberWrite(request.session, position) })
-  await afterCommit(ports, orderId, 'invalidate the cached products', async () => {
-    const keys = lines.map(([productId]) => productKey(productId))
-    await ports.cache.invalidate({ keys, after: position, versions: await productVersions(ports, lines, position) })
-  })
+export async function completeCheckout (ports: Ports, request: FastifyRequest, orderId: number, lines: readonly OrderLine[], position: WritePosition, versions?: ProductVersions): Promise<void> {
+  await Promise.all([
+    afterCommit(ports, orderId, 'clear the ordered items from the cart', async () => {
+      // Once per session and order: a replay must not take away items added since.
+      if (await request.session.increment(`ordered:${orderId}`, 1) !== 1) return
+      // Only what was ordered leaves the cart; items added meanwhile stay. One field per line.
+      await Promise.all(lines.map(async ([productId, qty]) => {
+        const left = await request.session.increment(CART_PREFIX + String(productId), -qty)
+        if (left <= 0) await request.session.delete(CART_PREFIX + String(productId))
+      }))
+    }),
+    afterCommit(ports, orderId, 'remember the write position', async () => { await rememberWrite(request.session, position) }),
+    afterCommit(ports, orderId, 'invalidate the cached products', async () => {
+      const keys = lines.map(([productId]) => productKey(productId))
+      await ports.cache.invalidate({ keys, after: position, versions: versions ?? await productVersions(ports, lines, position) })
+    }),
+  ])
   // The receipt job and order.placed are not sent from here: placeOrder wrote them to the outbox.
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { ChainableCommander, Redis } from 'ioredis'
 import { isRedisConnectionError } from '../runtime/connection-errors.js'
 import type { DependencyHealth, DependencyState, ReportsDependencies } from '../runtime/dependencies.js'
 import { adapterLog } from '../runtime/log.js'
@@ -30,14 +30,18 @@ export interface RedisCacheOptions {
   readonly bus?: { readonly channel: string, readonly origin: string }
 }
 
+/** A pipeline with the two scripts an invalidation queues (defined on the client, so pipelines have them too). */
+type InvalidationPipeline = ChainableCommander & {
+  cacheFence(fence: string, position: string, px: number): InvalidationPipeline
+  cacheRaiseVersion(version: string, encodedVersion: string, px: number): InvalidationPipeline
+}
+
 interface Scripts {
   cacheLookup(entry: string, lease: string, fence: string, now: number, token: string, leaseMs: number): Promise<[string, number, number, string]>
   cacheFill(entry: string, lease: string, token: string, payload: string, px: number): Promise<number>
   cacheRelease(lease: string, token: string): Promise<number>
   cacheTagAdd(tag: string, fence: string, key: string, max: number, seconds: number): Promise<[number, string]>
-  cacheFence(fence: string, position: string, px: number): Promise<number>
   cacheSetVersioned(entry: string, lease: string, version: string, fence: string, encodedVersion: string, payload: string, px: number, versionPx: number, position: string, fencePx: number): Promise<number>
-  cacheRaiseVersion(version: string, encodedVersion: string, px: number): Promise<number>
 }
 
 /**
@@ -303,8 +307,7 @@ export class RedisCache extends BaseCache implements ReportsDependencies, Leased
   async #invalidateOrRemember (keys: string[], tags: string[], operation: string, after?: WritePosition, versions?: ReadonlyMap<string, string>): Promise<void> {
     try {
       if (!this.#breaker.allow()) throw new Error('cache breaker open')
-      if (versions !== undefined && versions.size > 0) await this.#raiseVersions(versions)
-      await this.#invalidate(keys, tags, after)
+      await this.#invalidate(keys, tags, after, versions)
     } catch (err) {
       this.#failed(operation, err)
       adapterLog.warn({ err, keys, tags }, 'cache invalidation failed; retrying until redis confirms it')
@@ -312,34 +315,34 @@ export class RedisCache extends BaseCache implements ReportsDependencies, Leased
     }
   }
 
-  /** Raises keys' versions (never lowers them), so an older write-through arriving later loses. */
-  async #raiseVersions (versions: ReadonlyMap<string, string>): Promise<void> {
-    const px = VERSION_MIN_SECONDS * 1000
-    await Promise.all([...versions].map(async ([key, version]) => await this.#scripts.cacheRaiseVersion(entryVersionKey(this.#prefix, key), version, px)))
-  }
-
   /**
-   * Deletes the keys and the keys of the tags, each with its lease (so a load under way cannot
-   * store what it read before), then takes the deleted keys out of the tags' sets (keys added
-   * meanwhile stay), then tells the other instances. With a write position, the keys and tags
-   * are fenced first: for FENCE_SECONDS their loads read at or after it.
+   * Raises the keys' versions (never lowers them), so an older write-through arriving later
+   * loses; fences the keys and tags when given a write position (for FENCE_SECONDS their loads
+   * read at or after it); deletes the keys and the keys of the tags, each with its lease (so a
+   * load under way cannot store what it read before); takes the deleted keys out of the tags'
+   * sets (keys added meanwhile stay); then tells the other instances. One pipeline, which Redis
+   * runs in this order: one round trip after the tags' members are read, not one per stage — on
+   * a server with a fraction of a core each round trip can cost a CPU period. Any command that
+   * failed fails the whole invalidation, which is then retried whole (every step is idempotent).
    */
-  async #invalidate (keys: readonly string[], tags: readonly string[], after?: WritePosition): Promise<void> {
+  async #invalidate (keys: readonly string[], tags: readonly string[], after?: WritePosition, versions?: ReadonlyMap<string, string>): Promise<void> {
     const members = await Promise.all(tags.map(async (tag) => await this.#redis.smembers(tagKey(this.#prefix, tag))))
     const all = new Set([...keys, ...members.flat()])
+    const batch = this.#redis.pipeline() as InvalidationPipeline
+    for (const [key, version] of versions ?? []) batch.cacheRaiseVersion(entryVersionKey(this.#prefix, key), version, VERSION_MIN_SECONDS * 1000)
     if (after !== undefined) {
-      const px = FENCE_SECONDS * 1000
-      await Promise.all([
-        ...[...all].map(async (key) => await this.#scripts.cacheFence(entryFenceKey(this.#prefix, key), after, px)),
-        ...tags.map(async (tag) => await this.#scripts.cacheFence(tagFenceKey(this.#prefix, tag), after, px)),
-      ])
+      for (const key of all) batch.cacheFence(entryFenceKey(this.#prefix, key), after, FENCE_SECONDS * 1000)
+      for (const tag of tags) batch.cacheFence(tagFenceKey(this.#prefix, tag), after, FENCE_SECONDS * 1000)
     }
-    await Promise.all([...all].map(async (key) => await this.#redis.del(entryKey(this.#prefix, key), leaseKey(this.#prefix, key))))
-    await Promise.all(tags.map(async (tag, i) => {
+    for (const key of all) batch.del(entryKey(this.#prefix, key), leaseKey(this.#prefix, key))
+    tags.forEach((tag, i) => {
       const taken = members[i] ?? []
-      if (taken.length > 0) await this.#redis.srem(tagKey(this.#prefix, tag), ...taken)
-    }))
-    if (this.#bus !== undefined) await this.#redis.publish(this.#bus.channel, encodeBusMessage({ origin: this.#bus.origin, keys: [...keys], tags: [...tags] }))
+      if (taken.length > 0) batch.srem(tagKey(this.#prefix, tag), ...taken)
+    })
+    if (this.#bus !== undefined) batch.publish(this.#bus.channel, encodeBusMessage({ origin: this.#bus.origin, keys: [...keys], tags: [...tags] }))
+    const results = await batch.exec()
+    const failure = results === null ? new Error('the invalidation pipeline was discarded') : results.find(([err]) => err !== null)?.[0]
+    if (failure !== undefined && failure !== null) throw failure
     this.#health.markUp()
     this.#breaker.success()
   }

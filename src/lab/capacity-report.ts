@@ -1,5 +1,6 @@
 import type { CapacityReport, CapacityRun, TargetCapacity } from './capacity-levels.js'
 import type { KneeDiagnosis } from './knee.js'
+import { actionTable, firstFailingStep } from './action-latency.js'
 import { describeServers } from './report.js'
 import { activeUsers, playbookRange } from './seed-users.js'
 
@@ -68,7 +69,7 @@ ${stops === '' ? 'Capacity grew with every step of instances measured.' : stops}
 `
 }
 
-function kneeSection (t: TargetCapacity): string {
+function kneeSection (t: TargetCapacity, sloP99Ms: number): string {
   const k = t.knee
   if (k === undefined) return ''
   const servers = k.servers.map((s) => `| ${s.server} | ${s.roles.join(', ')} | ${s.quotaCores} | ${(s.utilization * 100).toFixed(0)} % | ${s.throttledShare === undefined ? '—' : `${(s.throttledShare * 100).toFixed(0)} %`} |`)
@@ -87,7 +88,7 @@ Queries: primary ${k.counters.primaryQueriesPerSecond}/s, replicas ${k.counters.
 | Server | Runs | Quota (cores) | CPU used of quota | Periods throttled |
 |---|---|---:|---:|---:|
 ${servers.join('\n')}
-${profile}${statements}`
+${actionTable('Latency by action at the knee', k.step, sloP99Ms)}${actionTable('The first step that failed in this run', firstFailingStep(t.runs.at(-1)?.steps ?? []), sloP99Ms)}${profile}${statements}`
 }
 
 export function renderCapacityMarkdown (report: CapacityReport): string {
@@ -132,7 +133,7 @@ Each target's last run ends with one more full step just past its capacity, wher
 each emulated server's CPU use against its quota (cgroup accounting), a CPU profile of the busiest Node process
 (V8's sampling profiler through the inspector) and the primary's top statements.
 
-${targets.map(kneeSection).filter((x) => x !== '').join('\n')}
+${targets.map((t) => kneeSection(t, report.settings.steps.slo.p99Ms)).filter((x) => x !== '').join('\n')}
 ## Search steps
 
 Each step: offered req/s (\`r\`: a short ramp step), ✓ held or ✗ why not.

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import { actionLatencies, sloBreakers, type ActionLatency } from './action-latency.js'
 import type { Probe, StepKind, StepOutcome } from './capacity-search.js'
 import { runOpenLoop, type OpenLoopResult } from './open-loop.js'
 import { progressPrinter } from './progress.js'
@@ -36,6 +37,8 @@ export const DEFAULT_STEPS: StepSettings = {
 export interface MeasuredStep extends StepOutcome {
   readonly sendLagP99Ms: number
   readonly errorsByKind: Readonly<Record<string, number>>
+  /** p50 and p99 of each action of the user mix, slowest first: which action broke the objective. */
+  readonly actions?: readonly ActionLatency[] | undefined
 }
 
 const FAILURE = /^(5xx|net:|timeout)/
@@ -45,14 +48,16 @@ export function judgeStep (rate: number, kind: StepKind, result: OpenLoopResult,
   const failures = Object.entries(result.errorsByKind).filter(([k]) => FAILURE.test(k)).reduce((sum, [, n]) => sum + n, 0)
   const errorRatio = result.sent === 0 ? 0 : failures / result.sent
   const reasons: string[] = []
+  const actions = actionLatencies(result.byAction, settings.slo.p99Ms)
+  const breakers = sloBreakers(actions)
   if (result.sendLag.p99Ms > settings.maxSendLagMs) reasons.push(`generator late (send lag p99 ${result.sendLag.p99Ms} ms)`)
-  if (result.latency.p99Ms > settings.slo.p99Ms) reasons.push(`p99 ${result.latency.p99Ms} ms > ${settings.slo.p99Ms} ms`)
+  if (result.latency.p99Ms > settings.slo.p99Ms) reasons.push(`p99 ${result.latency.p99Ms} ms > ${settings.slo.p99Ms} ms${breakers === '' ? '' : ` (${breakers})`}`)
   if (errorRatio >= settings.slo.errorRatio && failures > 0) reasons.push(`errors ${(errorRatio * 100).toFixed(2)} %`)
   if (result.completed < result.sent) reasons.push(`${result.sent - result.completed} unanswered`)
   return {
     rate, kind, pass: reasons.length === 0, reason: reasons.join('; '),
     p99Ms: result.latency.p99Ms, achievedRate: result.achievedRate, errorRatio: Math.round(errorRatio * 1e5) / 1e5,
-    sendLagP99Ms: result.sendLag.p99Ms, errorsByKind: result.errorsByKind,
+    sendLagP99Ms: result.sendLag.p99Ms, errorsByKind: result.errorsByKind, actions,
   }
 }
 

@@ -60,6 +60,19 @@ export async function markDispatched (db: Db, term: number, ids: readonly string
   return await whileHolding(db, term, async (tx) => { await tx.query(`UPDATE ${OUTBOX_TABLE} SET dispatched_term = $1 WHERE id = ANY($2::bigint[])`, [term, ids]) })
 }
 
+/**
+ * deleteDelivered and markDispatched in one transaction (one lease check, one commit): a batch
+ * holding both a job and an event — a checkout's receipt and its order.placed — settles in one
+ * round of statements instead of two. False (nothing changed) when fenced.
+ */
+export async function settleDelivered (db: Db, term: number, deleted: readonly string[], dispatched: readonly string[]): Promise<boolean> {
+  if (deleted.length === 0 && dispatched.length === 0) return true
+  return await whileHolding(db, term, async (tx) => {
+    if (deleted.length > 0) await tx.query(`DELETE FROM ${OUTBOX_TABLE} WHERE id = ANY($1::bigint[])`, [deleted])
+    if (dispatched.length > 0) await tx.query(`UPDATE ${OUTBOX_TABLE} SET dispatched_term = $1 WHERE id = ANY($2::bigint[])`, [term, dispatched])
+  })
+}
+
 /** A job that came from the outbox finished: its entries (by the job's id) are done with. */
 export async function deleteFinishedJob (db: Db, jobId: string): Promise<void> {
   const rowId = rowIdOf(jobId)

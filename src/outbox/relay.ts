@@ -5,7 +5,7 @@ import type { Events } from '../events/bus.js'
 import { deliveryOf, type OutboxRow } from './delivery.js'
 import { NotifyListener } from './notify-listener.js'
 import { OUTBOX_CHANNEL, OUTBOX_TABLE, ensureOutboxTables } from './outbox-table.js'
-import { acquireLease, deleteDelivered, markDispatched, releaseLease, renewLease } from './relay-lease.js'
+import { acquireLease, releaseLease, renewLease, settleDelivered } from './relay-lease.js'
 
 export interface OutboxRelayOptions {
   readonly db: Db
@@ -166,7 +166,7 @@ export class OutboxRelay {
     }))
     const kept = this.#o.jobsDurable ? [] : done.filter((row) => row.kind === 'job').map((row) => row.id)
     const finished = done.filter((row) => this.#o.jobsDurable || row.kind === 'event').map((row) => row.id)
-    const marked = await deleteDelivered(this.#o.db, term, finished) && await markDispatched(this.#o.db, term, kept)
+    const marked = await settleDelivered(this.#o.db, term, finished, kept)
     if (!marked) {
       this.#o.log.warn({ term }, 'outbox relay: another relay took the lease over; standing by')
       this.#lose()

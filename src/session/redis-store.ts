@@ -20,6 +20,7 @@ return value`
 type ScriptedRedis = Redis & {
   sessionWrite: (key: string, create: number, ttl: number, field: string, value: string) => Promise<number | null>
   sessionIncrement: (key: string, create: number, ttl: number, field: string, by: number) => Promise<number | null>
+  sessionMax: (key: string, field: string, value: string, ttl: number, create: number) => Promise<string | null>
 }
 
 /**
@@ -72,6 +73,8 @@ export class RedisSessionStore implements SessionStore, ReportsDependencies {
     const { redis, health } = createFailFastRedis(target, 'sessions')
     redis.defineCommand('sessionWrite', { numberOfKeys: 1, lua: WRITE_IF_EXISTS })
     redis.defineCommand('sessionIncrement', { numberOfKeys: 1, lua: INCREMENT_IF_EXISTS })
+    // EVALSHA, not EVAL: the script's text is not sent (and hashed by Redis) on every write.
+    redis.defineCommand('sessionMax', { numberOfKeys: 1, lua: MAX_FIELD_SCRIPT })
     this.#redis = redis as ScriptedRedis
     this.#health = health
     this.#ttlSeconds = ttlSeconds
@@ -116,7 +119,7 @@ export class RedisSessionStore implements SessionStore, ReportsDependencies {
   }
 
   async maxField (id: string, field: string, value: string, options?: WriteOptions): Promise<string | undefined> {
-    const held = await this.#write(async (r) => await r.eval(MAX_FIELD_SCRIPT, 1, this.#key(id), field, value, this.#ttlSeconds, options?.create === true ? 1 : 0))
+    const held = await this.#write(async (r) => await r.sessionMax(this.#key(id), field, value, this.#ttlSeconds, options?.create === true ? 1 : 0))
     // The script answers the field's value, or nil (null here) when the session does not exist.
     return typeof held === 'string' ? held : undefined
   }

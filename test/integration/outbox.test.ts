@@ -10,7 +10,7 @@ import { RedisEventBus } from '../../src/events/redis-bus.js'
 import { BullMqQueue } from '../../src/jobs/bullmq-queue.js'
 import { ensureOutboxTables } from '../../src/outbox/outbox-table.js'
 import { OutboxRelay } from '../../src/outbox/relay.js'
-import { acquireLease, deleteDelivered, releaseLease, renewLease } from '../../src/outbox/relay-lease.js'
+import { acquireLease, deleteDelivered, releaseLease, renewLease, settleDelivered } from '../../src/outbox/relay-lease.js'
 import { InProcessQueue } from '../../src/jobs/inprocess-queue.js'
 import { deleteEntriesOnSuccess } from '../../src/outbox/finished-jobs.js'
 import { registry } from '../../src/runtime/metrics.js'
@@ -78,6 +78,18 @@ describe('the transactional outbox', () => {
     assert.equal(await outboxSize(), 1)
     assert.equal(await deleteDelivered(db, b as number, [entry]), true)
     assert.equal(await outboxSize(), 0)
+    // A batch's events deleted and its jobs marked in one transaction, under the same lease check.
+    await db.transaction(async (tx) => { await tx.outbox.event('lease.test', { n: 2 }); await tx.outbox.job('lease.job', { n: 2 }) })
+    const rows = (await db.read<{ id: string, kind: string }>('SELECT id::text, kind FROM outgrow_outbox ORDER BY id', [], { primary: true })).rows
+    const event = rows.find((r) => r.kind === 'event')?.id as string
+    const job = rows.find((r) => r.kind === 'job')?.id as string
+    assert.equal(await settleDelivered(db, a, [event], [job]), false, 'the old holder cannot settle a batch')
+    assert.equal((await db.read('SELECT 1 FROM outgrow_outbox WHERE dispatched_term IS NOT NULL', [], { primary: true })).rows.length, 0, 'nor mark its jobs')
+    assert.equal(await outboxSize(), 2)
+    assert.equal(await settleDelivered(db, b as number, [event], [job]), true)
+    const left = (await db.read<{ id: string, dispatched_term: number | null }>('SELECT id::text, dispatched_term FROM outgrow_outbox', [], { primary: true })).rows
+    assert.deepEqual(left.map((r) => [r.id, Number(r.dispatched_term)]), [[job, b]], 'the event is gone, the job stays marked with the term')
+    await db.write('DELETE FROM outgrow_outbox')
     await releaseLease(db, 'relay-b', b as number)
     const c = await acquireLease(db, 'relay-c', 300)
     assert.ok(c !== undefined, 'a released lease is free at once')

@@ -136,6 +136,35 @@ for (const variant of ['memory', 'redis'] as const) {
       assert.equal(count.rows[0]?.n, '1')
     })
 
+    it('a checkout of several lines takes them all or none: concurrent ones do not deadlock, and a line short of stock is named', async () => {
+      const [a, b] = variant === 'memory' ? [170, 172] : [171, 173]
+      const admin = new Browser(shop.app)
+      const token = { authorization: `Bearer ${ADMIN_TOKEN}` }
+      for (const id of [a, b]) assert.equal((await admin.request('PUT', `/api/admin/products/${id}`, { stock: 100 }, token)).status, 200)
+      const buyers = [await login(19), await login(20)]
+      for (let round = 0; round < 3; round++) {
+        // Carts filled in opposite orders: the rows are still locked in product-id order.
+        await buyers[0]?.request('POST', '/api/cart/items', { productId: a, qty: 1 })
+        await buyers[0]?.request('POST', '/api/cart/items', { productId: b, qty: 1 })
+        await buyers[1]?.request('POST', '/api/cart/items', { productId: b, qty: 1 })
+        await buyers[1]?.request('POST', '/api/cart/items', { productId: a, qty: 1 })
+        const placed = await Promise.all(buyers.map(async (buyer) => await buyer.request('POST', '/api/orders')))
+        assert.deepEqual(placed.map((r) => r.status), [201, 201], JSON.stringify(placed.map((r) => r.json)))
+      }
+      const stockOf = async (id: number): Promise<number | undefined> => (await shop.db.read<{ stock: number }>('SELECT stock FROM products WHERE id = $1', [id], { primary: true })).rows[0]?.stock
+      assert.deepEqual([await stockOf(a), await stockOf(b)], [94, 94])
+      assert.equal((await admin.request('PUT', `/api/admin/products/${b}`, { stock: 0 }, token)).status, 200)
+      const buyer = buyers[0] as Browser
+      await buyer.request('POST', '/api/cart/items', { productId: a, qty: 2 })
+      await buyer.request('POST', '/api/cart/items', { productId: b, qty: 1 })
+      const refused = await buyer.request('POST', '/api/orders')
+      assert.equal(refused.status, 409)
+      assert.deepEqual(refused.json.error, { code: 'OUTGROW_OUT_OF_STOCK', message: `not enough stock for product ${b}`, retryable: false, details: { productId: b } })
+      assert.equal(await stockOf(a), 94, 'the line that had stock is not taken either')
+      const product = await admin.request('GET', `/api/products/${a}`)
+      assert.equal(product.json.stock, 94, 'the cached product shows the orders')
+    })
+
     it('orders appear in the buyer\'s history at once and get a receipt from a background job', async () => {
       const buyer = await login(17)
       await buyer.request('POST', '/api/cart/items', { productId: 30, qty: 2 })

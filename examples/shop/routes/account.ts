@@ -7,8 +7,13 @@ import { parse } from '../validation.js'
 export type { AccountOptions } from '../accounts.js'
 
 export async function currentUserId (request: FastifyRequest): Promise<number> {
-  const userId = await request.session.get<number>('userId')
-  if (userId === undefined) throw new OutgrowError('OUTGROW_UNAUTHENTICATED')
+  return userIdOf({ userId: await request.session.get<number>('userId') })
+}
+
+/** The logged-in user's id among a session's fields (a route that reads the whole session anyway). */
+export function userIdOf (fields: Record<string, unknown>): number {
+  const userId = fields.userId
+  if (typeof userId !== 'number') throw new OutgrowError('OUTGROW_UNAUTHENTICATED')
   return userId
 }
 

@@ -5,7 +5,7 @@ import { checkoutCart } from '../checkout-request.js'
 import { requestHash } from '../idempotency.js'
 import { findOrder, listOrders } from '../order-reads.js'
 import { parse } from '../validation.js'
-import { currentUserId } from './account.js'
+import { currentUserId, userIdOf } from './account.js'
 import { idParam } from './catalog.js'
 
 export const idempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces').optional()
@@ -21,10 +21,12 @@ export function orderRoutes (app: FastifyInstance, ports: Ports): void {
   })
 
   app.post('/api/orders', async (request, reply) => {
-    const userId = await currentUserId(request)
+    // The whole session at once: the user and the cart in one read.
+    const fields = await request.session.getAll()
+    const userId = userIdOf(fields)
     const key = parse(idempotencyKey, request.headers['idempotency-key'])
     const keyed = key === undefined ? undefined : { key, hash: requestHash('POST', '/api/orders', request.body) }
-    const answer = await checkoutCart(ports, request, userId, keyed)
+    const answer = await checkoutCart(ports, request, userId, keyed, fields)
     if (answer.replayed) void reply.header('idempotent-replayed', 'true')
     return await reply.code(answer.status).send(answer.body)
   })
