@@ -286,10 +286,8 @@ export class Stack {
     if (unit === undefined) throw new OutgrowError('OUTGROW_NOT_FOUND', `no process ${name} (see outgrow status)`, { field: 'name' })
     const pid = unit.process?.pid
     if (unit.process === undefined || pid === undefined || !unit.process.running) throw new OutgrowError('OUTGROW_CONFLICT', `${name} is not running now (see outgrow status)`)
-    // An HA node is several processes (agent, PostgreSQL, fence keeper): all of them die, as in a crash of its server.
-    const others = Object.values(this.#executor?.observe().find((o) => o.name === name)?.pids ?? {}).filter((p): p is number => p !== undefined && p !== pid)
-    this.events.append({ actor, action: 'kill', target: name, result: 'requested', detail: `SIGKILL pid ${[pid, ...others].join(', ')}` })
-    for (const root of [pid, ...others]) killTree(root)
+    this.events.append({ actor, action: 'kill', target: name, result: 'requested', detail: `SIGKILL pid ${pid}` })
+    killTree(pid)
     return { name, pid }
   }
 
