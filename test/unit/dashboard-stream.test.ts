@@ -49,3 +49,32 @@ test('the stream: hello first, then samples, event-log lines and new autoscaler 
   await Promise.race([stream.ended, new Promise((_resolve, reject) => setTimeout(() => { reject(new Error('still open')) }, 2000))])
   assert.equal(collector.running, false, 'closing the API stops the collector')
 })
+
+test('a watcher that goes away is let go: the collector stops once the last one left', { timeout: 10_000 }, async () => {
+  const events = new EventLog(undefined)
+  const info = { url: 'http://127.0.0.1:8080', processes: [] } as unknown as StackInfo
+  const host: DashboardHost = {
+    spec: { level: 1, services: {}, workers: {} } as unknown as TopologySpec,
+    events,
+    autoscaleHistory: () => [],
+    info: () => info,
+    serverCpu: () => undefined,
+    cacheRedis: () => undefined,
+    jobStats: () => undefined,
+  }
+  const collector = new DashboardCollector({ host, intervalMs: 50, idleStopMs: 100, sources: () => ({ metrics: async () => '', postgres: async () => { throw new Error('none') }, redis: async () => { throw new Error('none') }, close: async () => {} }) })
+  const app = Fastify()
+  registerDashboardStream(app, host, collector)
+  const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  try {
+    const stream = await openSse(`${url}/dashboard/stream`, {})
+    await stream.next((e) => e.event === 'sample', 2000)
+    assert.equal(collector.running, true)
+    stream.close()
+    const deadline = Date.now() + 2000
+    while (collector.running && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.equal(collector.running, false)
+  } finally {
+    await app.close()
+  }
+})
