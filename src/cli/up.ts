@@ -24,6 +24,8 @@ export interface UpOptions {
   seed: boolean
   ha?: boolean
   prometheus?: boolean
+  controlHost?: string
+  controlPort?: number
 }
 
 /** `outgrow up`: runs a stack in the foreground until Ctrl-C, SIGTERM or `outgrow down`, then stops it cleanly. */
@@ -35,6 +37,7 @@ export async function up (options: UpOptions): Promise<void> {
     workers: options.workers, balancer: options.balancer, gatewayProcesses: options.gatewayProcesses, ha: options.ha,
     emulation: base === undefined ? undefined : { ...base.config.emulation, ...definedOnly({ mode: options.emulation, cpusPerServer: options.cpus }) },
     seed: base === undefined ? undefined : { ...base.config.seed, ...definedOnly({ products: options.products, users: options.users }) },
+    control: options.controlHost === undefined && options.controlPort === undefined ? undefined : { ...base?.config.control, ...definedOnly({ host: options.controlHost, port: options.controlPort }) },
   })
   const loaded = await loadStackConfig(file, overrides)
   const dataDir = resolveDataDir({ dataDir: options.dataDir ?? loaded.config.dataDir, config: file })
@@ -75,5 +78,7 @@ export async function up (options: UpOptions): Promise<void> {
   log(`level ${info.level} is up: ${info.url} (Ctrl-C or \`outgrow down\` stops it; \`outgrow status\` shows it)`)
   log(`control API on ${stack.controlUrl ?? '-'}; data in ${dataDir}`)
   if (info.prometheus !== undefined) log(`prometheus on ${info.prometheus}`)
-  process.stdout.write(`${JSON.stringify({ ready: true, url: info.url, level: info.level, dataDir, processes: info.processes.map((p) => ({ name: p.name, pid: p.pid, url: p.url })), ...(info.prometheus === undefined ? {} : { prometheus: info.prometheus }) })}\n`)
+  // The token in this URL signs a browser in; `outgrow dashboard` prints it again.
+  log(`dashboard: ${stack.dashboardUrl ?? '-'}`)
+  process.stdout.write(`${JSON.stringify({ ready: true, url: info.url, level: info.level, dataDir, dashboard: stack.dashboardUrl, processes: info.processes.map((p) => ({ name: p.name, pid: p.pid, url: p.url })), ...(info.prometheus === undefined ? {} : { prometheus: info.prometheus }) })}\n`)
 }

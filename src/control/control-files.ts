@@ -52,3 +52,10 @@ export async function removeControlFiles (dataDir: string): Promise<void> {
   await rm(join(dataDir, ENDPOINT_FILE), { force: true })
   await rm(join(dataDir, TOKEN_FILE), { force: true })
 }
+
+/** The dashboard's URL with the token that signs a browser in (exchanged for a cookie on first load). */
+export function dashboardUrlOf (controlUrl: string, token: string): string {
+  // Bound to every interface: this machine reaches it on loopback (browsers refuse 0.0.0.0); others use its address.
+  const base = controlUrl.replace(/\/$/, '').replace(/^http:\/\/(?:0\.0\.0\.0|\[::\])(?=:|$)/, 'http://127.0.0.1')
+  return `${base}/dashboard?token=${encodeURIComponent(token)}`
+}
