@@ -13,6 +13,7 @@ import { describeMachine, type MachineDescription } from './machine.js'
 import { runOpenLoop } from './open-loop.js'
 import { progressPrinter } from './progress.js'
 import { quietStart } from './quiet-start.js'
+import { writeChartsBeside } from './report-charts/write-report.js'
 import { compactJson } from './scenario-bench.js'
 import { UserMix } from './user-mix.js'
 import { loginUsers } from './virtual-users.js'
@@ -166,6 +167,8 @@ export async function benchCapacity (options: CapacityBenchOptions): Promise<{ r
     report = { ...report, levels: [...levels].sort((a, b) => a.level - b.level), scaleOut: [...scaleOut] }
     await writeFile(files[0] as string, renderCapacityMarkdown(report))
     await writeFile(files[1] as string, compactJson(report))
+    const html = await writeChartsBeside({ kind: 'capacity', report }, files[0] as string)
+    if (!files.includes(html)) files.push(html)
   }
   for (const level of options.levels) {
     levels.push(await measureTarget(options, { label: `L${level}`, level }))
