@@ -11,7 +11,7 @@ import { renderCapacityMarkdown } from './capacity-report.js'
 import { diagnoseKnee, type KneeDiagnosis } from './knee.js'
 import { describeMachine, type MachineDescription } from './machine.js'
 import { runOpenLoop } from './open-loop.js'
-import { progressPrinter } from './progress.js'
+import { formatStepLine, progressPrinter } from './progress.js'
 import { quietStart } from './quiet-start.js'
 import { writeChartsBeside } from './report-charts/write-report.js'
 import { compactJson } from './scenario-bench.js'
@@ -115,7 +115,7 @@ async function measureRun (options: CapacityBenchOptions, target: CapacityTarget
     const steps: MeasuredStep[] = []
     const probe = stepProbe({ url: info.url, next, label: target.label }, settings.steps, (step) => {
       steps.push(step)
-      options.log(`  ${target.label}: ${step.rate} req/s (${step.kind}) ${step.pass ? 'holds' : `fails: ${step.reason}`}`)
+      options.log(`  ${formatStepLine(target.label, step)}`)
     })
     const result = await searchCapacity(probe, { ...settings.search, bracket })
     const run: CapacityRun = { calibration, capacity: result.capacity, firstFailing: result.firstFailing, limited: result.limited, steps }

@@ -16,10 +16,17 @@ export interface HtmlReport {
 
 const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string)
 
-/** The SVG element alone: the XML prolog and doctype, if any, do not belong inside HTML. */
-function inlineSvg (svg: string): string {
+/**
+ * The SVG element alone (a prolog or doctype does not belong inside HTML), its ids prefixed: every
+ * chart numbers its clip paths from 1, and in one page ids must not collide.
+ */
+function inlineSvg (svg: string, prefix: string): string {
   const start = svg.indexOf('<svg')
-  return start < 0 ? '' : svg.slice(start)
+  if (start < 0) return ''
+  return svg.slice(start)
+    .replace(/\bid="([^"]+)"/g, `id="${prefix}-$1"`)
+    .replace(/url\(#([^)]+)\)/g, `url(#${prefix}-$1)`)
+    .replace(/href="#([^"]+)"/g, `href="#${prefix}-$1"`)
 }
 
 const STYLE = `body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:70rem;padding:0 1rem;color:#222}
@@ -42,7 +49,7 @@ export function renderHtmlReport (report: HtmlReport): string {
   ].join('\n')
   const figures = report.figures.map(({ figure, svg }) => [
     `<figure id="${escapeHtml(figure.name)}">`,
-    inlineSvg(svg),
+    inlineSvg(svg, `chart-${figure.name}`),
     figure.caption === undefined ? '' : `<figcaption>${escapeHtml(figure.caption)}</figcaption>`,
     '</figure>',
   ].join('\n'))
