@@ -26,7 +26,9 @@ function linesSpec (f: LinesFigure): TopLevelSpec {
     .filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (f.yLog !== true || p.y > 0))
     .map((p) => ({ series: s.name, style: s.style ?? s.name, x: p.x, y: p.y })))
   const styled = f.series.some((s) => s.style !== undefined)
-  const yScale = f.yLog === true ? { type: 'log' as const } : { zero: true }
+  // Headroom above the highest point, so a line along the maximum is not hidden by the frame.
+  const top = Math.max(0, ...values.map((v) => v.y), ...(f.rules ?? []).map((r) => r.y))
+  const yScale = f.yLog === true ? { type: 'log' as const } : { zero: true, nice: true, ...(top > 0 ? { domainMax: top * 1.08 } : {}) }
   const line = {
     data: { values },
     mark: { type: 'line' as const, point: f.points === true, strokeWidth: 1.5, clip: true },
