@@ -8,7 +8,8 @@ export interface ProgressStream {
 }
 
 const BAR_WIDTH = 24
-const rate = (count: number, seconds: number): string => (count / Math.max(seconds, 0.001)).toFixed(0)
+// Over at least a second: the first draw would otherwise divide the first request by a millisecond.
+const rate = (count: number, seconds: number): string => (count / Math.max(seconds, 1)).toFixed(0)
 
 /**
  * The live line of a run: elapsed, offered and achieved rate, p99 of the last seconds, errors.

@@ -27,6 +27,12 @@ test('the offered rate is held whatever the server does, and latency counts from
     assert.ok(result.latency.p99Ms > 900, `p99 ${result.latency.p99Ms} ms shows the queueing`)
     assert.ok(result.achievedRate < 70, `achieved ${result.achievedRate} req/s is the server's capacity, not the offered rate`)
     assert.equal(result.instances.one, 100)
+    // The HDR plot's points: from 50 % up, never decreasing, ending at the maximum.
+    const points = result.percentiles ?? []
+    assert.equal(points[0]?.percentile, 50)
+    assert.deepEqual(points.at(-1), { percentile: 100, ms: result.latency.maxMs })
+    assert.ok(points.every((p, i) => i === 0 || (p.percentile > (points[i - 1]?.percentile ?? 0) && p.ms >= (points[i - 1]?.ms ?? 0))))
+    assert.ok(points.some((p) => p.percentile > 99.9 && p.percentile < 100), 'the tail beyond 99.9 % is plotted')
   } finally {
     server.close()
   }

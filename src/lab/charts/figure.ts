@@ -34,6 +34,8 @@ export interface LinesFigure extends FigureBase {
   readonly yLog?: boolean | undefined
   /** Draw each point as well as the line (few points, e.g. search steps). */
   readonly points?: boolean | undefined
+  /** A fixed top of the y axis, e.g. 1 for a ratio. */
+  readonly yMax?: number | undefined
   /** Horizontal reference lines, e.g. the latency objective. */
   readonly rules?: ReadonlyArray<{ readonly y: number, readonly label: string }> | undefined
 }
@@ -55,6 +57,7 @@ export interface RangeBarsFigure extends FigureBase {
 export interface GroupedBarsFigure extends FigureBase {
   readonly kind: 'grouped-bars'
   readonly yTitle: string
+  readonly yMax?: number | undefined
   readonly bars: ReadonlyArray<{ readonly group: string, readonly series: string, readonly value: number }>
 }
 

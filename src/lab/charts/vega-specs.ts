@@ -28,7 +28,7 @@ function linesSpec (f: LinesFigure): TopLevelSpec {
   const styled = f.series.some((s) => s.style !== undefined)
   // Headroom above the highest point, so a line along the maximum is not hidden by the frame.
   const top = Math.max(0, ...values.map((v) => v.y), ...(f.rules ?? []).map((r) => r.y))
-  const yScale = f.yLog === true ? { type: 'log' as const } : { zero: true, nice: true, ...(top > 0 ? { domainMax: top * 1.08 } : {}) }
+  const yScale = f.yLog === true ? { type: 'log' as const } : f.yMax !== undefined ? { domain: [0, f.yMax] } : { zero: true, nice: true, ...(top > 0 ? { domainMax: top * 1.08 } : {}) }
   const line = {
     data: { values },
     mark: { type: 'line' as const, point: f.points === true, strokeWidth: 1.5, clip: true },
@@ -93,7 +93,7 @@ function groupedBarsSpec (f: GroupedBarsFigure): TopLevelSpec {
     encoding: {
       x: { field: 'group', type: 'nominal', title: null, sort: groups, axis: { labelAngle: groups.length > 8 ? -40 : 0 } },
       ...(single ? {} : { xOffset: { field: 'series', type: 'nominal' as const, sort: series } }),
-      y: { field: 'value', type: 'quantitative', title: f.yTitle },
+      y: { field: 'value', type: 'quantitative', title: f.yTitle, ...(f.yMax === undefined ? {} : { scale: { domain: [0, f.yMax] } }) },
       color: { field: 'series', type: 'nominal', title: null, sort: series },
     },
   }

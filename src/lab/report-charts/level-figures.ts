@@ -59,7 +59,7 @@ function timelineFigures (runs: readonly ChartedRun[]): Figure[] {
     figures.push({ kind: 'lines', name: 'server-cpu-over-time', title: 'CPU of each emulated server, share of its quota', xTitle: 'seconds into the measured run', yTitle: '% of quota', series: cpu, rules: [{ y: 100, label: 'quota' }] })
   }
   figures.push({ kind: 'lines', name: 'queries-over-time', title: 'Database queries per second, primary and replicas', xTitle: 'seconds into the measured run', yTitle: 'queries per second', series: queries })
-  if (hits.some((s) => s.points.length > 0)) figures.push({ kind: 'lines', name: 'cache-hit-ratio-over-time', title: 'Cache hit ratio over time', xTitle: 'seconds into the measured run', yTitle: 'hits / look-ups', series: hits })
+  if (hits.some((s) => s.points.length > 0)) figures.push({ kind: 'lines', name: 'cache-hit-ratio-over-time', title: 'Cache hit ratio over time', xTitle: 'seconds into the measured run', yTitle: 'hits / look-ups', yMax: 1, series: hits })
   return figures
 }
 
@@ -84,7 +84,7 @@ export function runFigures (runs: readonly ChartedRun[]): Figure[] {
   })
   const hitRuns = runs.filter((r) => r.server.cacheHitRatio !== null)
   if (hitRuns.length > 0) {
-    figures.push({ kind: 'grouped-bars', name: 'cache-hit-ratio', title: 'Cache hit ratio over the run', yTitle: 'hits / look-ups', bars: hitRuns.map((r) => ({ group: r.label, series: 'hit ratio', value: r.server.cacheHitRatio as number })) })
+    figures.push({ kind: 'grouped-bars', name: 'cache-hit-ratio', title: 'Cache hit ratio over the run', yTitle: 'hits / look-ups', yMax: 1, bars: hitRuns.map((r) => ({ group: r.label, series: 'hit ratio', value: r.server.cacheHitRatio as number })) })
   }
   return figures
 }
