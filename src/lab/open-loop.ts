@@ -93,8 +93,10 @@ const PLOT_PERCENTILES = Array.from({ length: 19 }, (_, i) => Math.round((1 - 0.
 
 function percentilePoints (h: hdr.Histogram): Array<{ percentile: number, ms: number }> {
   if (h.totalCount === 0) return []
-  const points = PLOT_PERCENTILES.map((p) => ({ percentile: p, ms: Math.round(h.getValueAtPercentile(p)) / 1000 }))
-  return [...points, { percentile: 100, ms: Math.round(h.maxValue) / 1000 }]
+  // A percentile's value is the top of its bucket, which can lie above the largest value recorded.
+  const max = Math.round(h.maxValue) / 1000
+  const points = PLOT_PERCENTILES.map((p) => ({ percentile: p, ms: Math.min(max, Math.round(h.getValueAtPercentile(p)) / 1000) }))
+  return [...points, { percentile: 100, ms: max }]
 }
 
 export function updateCookie (user: VirtualUser, setCookie: string | string[] | undefined): void {
