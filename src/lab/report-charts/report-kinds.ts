@@ -1,7 +1,7 @@
 import { OutgrowError } from '../../errors/index.js'
 import type { CapacityReport } from '../capacity-levels.js'
 import type { Figure } from '../charts/figure.js'
-import { describeServers, type BenchReport } from '../report.js'
+import { describeServers, type BenchReport, type LevelResult } from '../report.js'
 import type { ScenarioReport } from '../scenario-report.js'
 import { capacityFigures } from './capacity-figures.js'
 import type { SummaryTable } from './html-report.js'
@@ -13,6 +13,16 @@ export type ChartedReport =
   | { readonly kind: 'levels', readonly report: BenchReport }
   | { readonly kind: 'capacity', readonly report: CapacityReport }
   | { readonly kind: 'scenarios', readonly report: ScenarioReport }
+  | { readonly kind: 'shop-mix', readonly report: ShopMixReport }
+
+/** The part of the cache bench's JSON with fixed-rate runs of the shop: one per level and mix. */
+export interface ShopMixReport {
+  readonly machine: BenchReport['machine']
+  readonly shop: {
+    readonly settings: { readonly rate: number, readonly durationSeconds: number, readonly users: number, readonly products: number, readonly emulation: string }
+    readonly measurements: ReadonlyArray<Pick<LevelResult, 'level' | 'load' | 'server'> & { readonly mix: string }>
+  }
+}
 
 /** What the HTML page and the Markdown section are made of, before rendering. */
 export interface ReportCharts {
@@ -25,7 +35,7 @@ export interface ReportCharts {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null
 const firstOf = (v: unknown): unknown => Array.isArray(v) ? v[0] : undefined
 
-/** Tells a levels report (`--rate`), a capacity report and an autoscaling report apart; anything else is refused. */
+/** Tells a levels report (`--rate`), a capacity report, an autoscaling report and the cache bench's shop runs apart; anything else is refused. */
 export function identifyReport (json: unknown, source: string): ChartedReport {
   if (isObject(json)) {
     const level = firstOf(json.levels) ?? firstOf(json.scaleOut)
@@ -33,8 +43,10 @@ export function identifyReport (json: unknown, source: string): ChartedReport {
     if (isObject(level) && isObject(level.load) && isObject(level.server)) return { kind: 'levels', report: json as unknown as BenchReport }
     const scenario = firstOf(json.scenarios)
     if (isObject(scenario) && Array.isArray(scenario.contenders) && Array.isArray(scenario.rate)) return { kind: 'scenarios', report: json as unknown as ScenarioReport }
+    const measurement = isObject(json.shop) ? firstOf(json.shop.measurements) : undefined
+    if (isObject(measurement) && isObject(measurement.load) && isObject(measurement.server)) return { kind: 'shop-mix', report: json as unknown as ShopMixReport }
   }
-  throw new OutgrowError('OUTGROW_CONFIG_INVALID', `report: ${source} is not a result of \`outgrow bench\` (levels, capacity or autoscaling scenarios)`, { field: 'report' })
+  throw new OutgrowError('OUTGROW_CONFIG_INVALID', `report: ${source} is not a result of \`outgrow bench\` (levels, capacity, autoscaling scenarios, or the cache bench's shop mix)`, { field: 'report' })
 }
 
 const machineFact = (m: BenchReport['machine']): string => `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}.`
@@ -95,10 +107,32 @@ function scenarioCharts (report: ScenarioReport): ReportCharts {
   }
 }
 
+function shopMixCharts (report: ShopMixReport): ReportCharts {
+  const s = report.shop.settings
+  const label = (m: ShopMixReport['shop']['measurements'][number]): string => `L${m.level} ${m.mix}`
+  return {
+    title: 'Outgrow cache: the shop at a fixed rate, level by level',
+    facts: [
+      `Open model at ${s.rate} req/s for ${s.durationSeconds} s, ${s.users} users, ${s.products} products; latency from each request's intended send time.`,
+      machineFact(report.machine),
+      `Server emulation: ${s.emulation}.`,
+    ],
+    summary: {
+      header: ['Level and mix', 'Offered req/s', 'Achieved req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'Primary q/s', 'Cache hit ratio'],
+      rows: report.shop.measurements.map((m) => [
+        label(m), fixed(m.load.offeredRate), fixed(m.load.achievedRate), fixed(m.load.latency.p50Ms), fixed(m.load.latency.p99Ms), fixed(m.load.latency.p999Ms),
+        String(m.server.primaryQueriesPerSecond), m.server.cacheHitRatio === null ? '—' : fixed(m.server.cacheHitRatio),
+      ]),
+    },
+    figures: runFigures(report.shop.measurements.map((m) => ({ label: label(m), load: m.load, server: m.server }))),
+  }
+}
+
 export function reportCharts (charted: ChartedReport): ReportCharts {
   switch (charted.kind) {
     case 'levels': return levelsCharts(charted.report)
     case 'capacity': return capacityCharts(charted.report)
     case 'scenarios': return scenarioCharts(charted.report)
+    case 'shop-mix': return shopMixCharts(charted.report)
   }
 }
