@@ -156,7 +156,7 @@ program.command('bench')
   .option('--slo-ms <ms>', 'p99 objective: of each step of the capacity search, of each second of the scenarios', positiveNumber, DEFAULT_SLO.p99Ms)
   .option('--app-cpus <n>', 'scenarios: CPU cores of each app instance\'s server (default: --cpus)', positiveNumber)
   .option('--capacity <req/s>', 'scenarios: requests per second one instance carries at the target (fitted from the runs by default)', positiveNumber)
-  .option('-o, --out <dir>', 'report folder (--levels, --scenario)', 'reports/latest')
+  .option('-o, --out <dir>', 'report folder (--levels, --scenario; --url: bench.json and bench.html for a stack of `outgrow up`)', 'reports/latest')
   .action(bench)
 
 program.command('report')
