@@ -109,3 +109,15 @@ test('`outgrow report` renders a committed capacity JSON again: HTML, SVGs, and 
 test('a JSON that is no bench result is refused, naming the field', () => {
   assert.throws(() => identifyReport({ rows: [] }, 'x.json'), (err: Error & { code?: string, field?: string }) => err.code === 'OUTGROW_CONFIG_INVALID' && /x\.json/.test(err.message))
 })
+
+test('an autoscaling report gets its charts per scenario; series a report predates are left out, not drawn empty', async () => {
+  const json = JSON.parse(await readFile(join(fixtures, 'autoscaling.json'), 'utf8')) as { scenarios: Array<{ contenders: Array<Record<string, unknown>> }> }
+  const names = reportCharts(identifyReport(json, 'autoscaling.json')).figures.map((f) => f.name)
+  assert.deepEqual(names, ['step-offered-rate', 'step-instances', 'step-p99', 'step-failures'])
+  for (const c of json.scenarios[0]?.contenders ?? []) { delete c.p99PerSecond; delete c.failedPerSecond }
+  const older = reportCharts(identifyReport(json, 'autoscaling.json'))
+  assert.deepEqual(older.figures.map((f) => f.name), ['step-offered-rate', 'step-instances'])
+  const html = renderHtmlReport({ ...older, figures: await renderFigures(older.figures) })
+  assertSelfContained(html)
+  assert.ok(html.includes('>hpa-default<'), 'contenders named in the table')
+})
