@@ -1,10 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { OutgrowError } from '../errors/index.js'
 import { benchLevels, measure, type LoadSettings } from '../lab/bench.js'
 import { benchCapacity, type CapacityReport } from '../lab/capacity-levels.js'
 import { raiseOwnPriority } from '../supervisor/priority.js'
-import { levelsTable } from '../lab/report.js'
+import { levelsTable, type BenchReport } from '../lab/report.js'
+import { describeMachine } from '../lab/machine.js'
+import { writeChartReport } from '../lab/report-charts/write-report.js'
 import type { ScalingMetric } from '../lab/contenders.js'
 import type { ShapeName } from '../lab/load-shapes.js'
 import { benchScenarios } from '../lab/scenario-bench.js'
@@ -168,4 +171,15 @@ export async function bench (options: BenchCliOptions): Promise<void> {
     `instances: ${Object.entries(l.instances).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     '',
   ].join('\n'))
+  if (info === undefined || info.url !== options.url) return
+  // A stack of `outgrow up` says what was measured: the run gets its JSON and HTML page like a level's.
+  const report: BenchReport = {
+    createdAt: new Date().toISOString(), machine: describeMachine(),
+    settings: { rate: load.rate, durationSeconds: load.durationSeconds, warmupSeconds: load.warmupSeconds, users: load.users, connections: load.connections, products: options.products ?? 10_000, cpusPerServer: options.cpus ?? 0 },
+    levels: [{ level: info.level, topology: info.topology, emulation: info.emulation, ...result }],
+  }
+  await mkdir(options.out, { recursive: true })
+  await writeFile(join(options.out, 'bench.json'), JSON.stringify(report, null, 2) + '\n')
+  const charts = await writeChartReport({ kind: 'levels', report }, options.out, 'bench')
+  process.stdout.write(`report written to ${join(options.out, 'bench.json')} and ${charts.html}\n`)
 }

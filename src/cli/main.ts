@@ -10,6 +10,7 @@ import { gateway } from './gateway.js'
 import { jobsFailed, jobsPurge, jobsRetry, jobsStats } from './jobs.js'
 import { CHAOS_HELP_FOOTER, GATEWAY_HELP_EXAMPLE, UP_HELP_FOOTER, upDefault } from './help-text.js'
 import { up } from './up.js'
+import { report } from './report.js'
 
 const program = new Command()
 program.name('outgrow').description('The scaling playbook as running software: one app, every level, measured.')
@@ -171,8 +172,15 @@ program.command('bench')
   .option('--slo-ms <ms>', 'p99 objective: of each step of the capacity search, of each second of the scenarios', positiveNumber, DEFAULT_SLO.p99Ms)
   .option('--app-cpus <n>', 'scenarios: CPU cores of each app instance\'s server (default: --cpus)', positiveNumber)
   .option('--capacity <req/s>', 'scenarios: requests per second one instance carries at the target (fitted from the runs by default)', positiveNumber)
-  .option('-o, --out <dir>', 'report folder (--levels, --scenario)', 'reports/latest')
+  .option('-o, --out <dir>', 'report folder (--levels, --scenario; --url: bench.json and bench.html for a stack of `outgrow up`)', 'reports/latest')
   .action(bench)
+
+program.command('report')
+  .description('render the charts and the self-contained HTML page of a bench result again from its JSON, and show them in the Markdown beside it')
+  .argument('<json>', 'a report.json, capacity.json or autoscaling result written by `outgrow bench`')
+  .option('-o, --out <dir>', 'where the .html and .svg files go (default: beside the JSON)')
+  .option('--no-markdown', 'leave the Markdown beside the JSON untouched')
+  .action(report)
 
 program.parseAsync().catch((err: unknown) => {
   if (isOutgrowError(err)) process.stderr.write(`${err.code}: ${err.message}\n`)

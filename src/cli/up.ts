@@ -4,6 +4,7 @@ import { loadStackConfig } from '../config/load.js'
 import { Stack } from '../control/stack.js'
 import { resolveDataDir } from './data-dir.js'
 import { definedOnly, resolveConfigFile } from './options.js'
+import { upLogLine } from './up-progress.js'
 
 export interface UpOptions {
   config?: string
@@ -41,7 +42,9 @@ export async function up (options: UpOptions): Promise<void> {
   })
   const loaded = await loadStackConfig(file, overrides)
   const dataDir = resolveDataDir({ dataDir: options.dataDir ?? loaded.config.dataDir, config: file })
-  const log = (line: string): void => { process.stderr.write(`outgrow: ${line}\n`) }
+  // Each line carries the seconds since start, so a slow step stands out (stdout keeps only the JSON ready line).
+  const startedAt = Date.now()
+  const log = (line: string): void => { process.stderr.write(`outgrow: ${upLogLine(line, Date.now() - startedAt)}\n`) }
   const stack = new Stack({ loaded, dataDir, fresh: options.fresh, log, seed: options.seed, prometheus: options.prometheus === true })
   const stateFile = join(dataDir, 'stack.json')
   let stopping = false

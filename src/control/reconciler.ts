@@ -150,10 +150,11 @@ export class Reconciler {
     this.#inFlight.add(key)
     const what = describeAction(action)
     const started = this.#now()
+    this.#log(`${what}: starting`)
     this.#executor.execute(action).then(() => {
       this.#failures.delete(key)
       this.#events.append({ actor: 'reconciler', action: action.type, target: key, result: 'ok', detail: `${what} in ${this.#now() - started} ms` })
-      this.#log(`${what}: done`)
+      this.#log(`${what}: done in ${this.#now() - started} ms`)
     }, (err: unknown) => {
       const message = (err as Error).message
       this.#lastError = `${key}: ${message.split('\n')[0] as string}`

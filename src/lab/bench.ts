@@ -3,10 +3,13 @@ import { join } from 'node:path'
 import { loadStackConfig } from '../config/load.js'
 import { freePort } from '../supervisor/free-port.js'
 import { Stack, type StackProcessInfo } from '../control/stack.js'
+import { startCounterTimeline } from './counter-timeline.js'
+import type { CpuWindowSource } from './cpu-window.js'
 import { describeMachine } from './machine.js'
 import { runOpenLoop } from './open-loop.js'
 import { progressPrinter } from './progress.js'
 import { renderMarkdown, type BenchReport, type BenchSettings, type LevelResult } from './report.js'
+import { writeChartsBeside } from './report-charts/write-report.js'
 import { ratesBetween, readCounters } from './server-stats.js'
 import { UserMix } from './user-mix.js'
 import { loginUsers } from './virtual-users.js'
@@ -27,6 +30,8 @@ export interface MeasureTarget {
   readonly products: number
   readonly processes: readonly StackProcessInfo[]
   readonly label: string
+  /** Each server's CPU accounting (the stack), for the report's CPU chart. */
+  readonly cpu?: CpuWindowSource | undefined
 }
 
 /** Logs users in, warms up, then runs the measured load and reads the server counters around it. */
@@ -38,9 +43,11 @@ export async function measure (target: MeasureTarget, settings: LoadSettings): P
     await runOpenLoop({ ...common, durationMs: settings.warmupSeconds * 1000, onTick: progressPrinter(`${target.label} warm-up`) })
   }
   const before = await readCounters(target.processes)
-  const load = await runOpenLoop({ ...common, durationMs: settings.durationSeconds * 1000, onTick: progressPrinter(target.label) })
+  const timeline = startCounterTimeline(target.processes, target.cpu)
+  const load = await runOpenLoop({ ...common, durationMs: settings.durationSeconds * 1000, onTick: progressPrinter(target.label), perSecond: {} })
+  const samples = await timeline.stop()
   const after = await readCounters(target.processes)
-  return { load, server: ratesBetween(before, after, load.durationMs / 1000) }
+  return { load, server: ratesBetween(before, after, load.durationMs / 1000), timeline: samples }
 }
 
 export interface BenchLevelsOptions {
@@ -66,7 +73,7 @@ export async function benchLevels (options: BenchLevelsOptions): Promise<{ repor
     options.log(`level ${level}: starting`)
     const info = await stack.up()
     try {
-      const measured = await measure({ url: info.url, products, processes: info.processes, label: `L${level}` }, options.load)
+      const measured = await measure({ url: info.url, products, processes: info.processes, label: `L${level}`, cpu: stack }, options.load)
       results.push({ level, topology: info.topology, emulation: info.emulation, ...measured })
       options.log(`level ${level}: ${measured.load.achievedRate} req/s achieved, p99 ${measured.load.latency.p99Ms} ms`)
     } finally {
@@ -82,5 +89,6 @@ export async function benchLevels (options: BenchLevelsOptions): Promise<{ repor
   const files = [join(options.outDir, 'report.md'), join(options.outDir, 'report.json')]
   await writeFile(files[0] as string, renderMarkdown(report))
   await writeFile(files[1] as string, JSON.stringify(report, null, 2) + '\n')
+  files.push(await writeChartsBeside({ kind: 'levels', report }, files[0] as string))
   return { report, files }
 }

@@ -11,8 +11,9 @@ import { renderCapacityMarkdown } from './capacity-report.js'
 import { diagnoseKnee, type KneeDiagnosis } from './knee.js'
 import { describeMachine, type MachineDescription } from './machine.js'
 import { runOpenLoop } from './open-loop.js'
-import { progressPrinter } from './progress.js'
+import { formatStepLine, progressPrinter } from './progress.js'
 import { quietStart } from './quiet-start.js'
+import { writeChartsBeside } from './report-charts/write-report.js'
 import { compactJson } from './scenario-bench.js'
 import { UserMix } from './user-mix.js'
 import { loginUsers } from './virtual-users.js'
@@ -114,7 +115,7 @@ async function measureRun (options: CapacityBenchOptions, target: CapacityTarget
     const steps: MeasuredStep[] = []
     const probe = stepProbe({ url: info.url, next, label: target.label }, settings.steps, (step) => {
       steps.push(step)
-      options.log(`  ${target.label}: ${step.rate} req/s (${step.kind}) ${step.pass ? 'holds' : `fails: ${step.reason}`}`)
+      options.log(`  ${formatStepLine(target.label, step)}`)
     })
     const result = await searchCapacity(probe, { ...settings.search, bracket })
     const run: CapacityRun = { calibration, capacity: result.capacity, firstFailing: result.firstFailing, limited: result.limited, steps }
@@ -166,6 +167,8 @@ export async function benchCapacity (options: CapacityBenchOptions): Promise<{ r
     report = { ...report, levels: [...levels].sort((a, b) => a.level - b.level), scaleOut: [...scaleOut] }
     await writeFile(files[0] as string, renderCapacityMarkdown(report))
     await writeFile(files[1] as string, compactJson(report))
+    const html = await writeChartsBeside({ kind: 'capacity', report }, files[0] as string)
+    if (!files.includes(html)) files.push(html)
   }
   for (const level of options.levels) {
     levels.push(await measureTarget(options, { label: `L${level}`, level }))

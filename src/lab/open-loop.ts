@@ -1,6 +1,7 @@
 import * as hdr from 'hdr-histogram-js'
 import { Pool } from 'undici'
 import { PerSecondRecorder, type InstanceCount, type SecondSample } from './per-second.js'
+import { RecentLatency } from './recent-latency.js'
 import type { PlannedRequest, VirtualUser } from './user-mix.js'
 
 /** Requests per second: a constant, or a function of milliseconds since the start (a load shape). */
@@ -30,6 +31,10 @@ export interface OpenLoopProgress {
   readonly sent: number
   readonly completed: number
   readonly errors: number
+  /** Answers (2xx–4xx) so far, for the achieved rate. */
+  readonly answered?: number
+  /** Latency of the last seconds' completions, for a live p99. */
+  readonly recent?: RecentLatency
 }
 
 export interface LatencySummary {
@@ -62,6 +67,8 @@ export interface OpenLoopResult {
   readonly sendLag: LatencySummary
   /** With `perSecond`: one sample per second of the run. */
   readonly seconds?: readonly SecondSample[]
+  /** Latency at percentiles spaced evenly on the 1/(1−p) scale (50 % … 99.998 %, then the maximum), for the HDR plot. */
+  readonly percentiles?: ReadonlyArray<{ readonly percentile: number, readonly ms: number }>
 }
 
 function newHistogram (): hdr.Histogram {
@@ -79,6 +86,17 @@ function summarize (h: hdr.Histogram): LatencySummary {
     p999Ms: ms(h.getValueAtPercentile(99.9)),
     maxMs: ms(h.maxValue),
   }
+}
+
+/** 1/(1−p) from 2 to 63 000 in quarter decades: 50 %, 72 %, 84 %, 91 %, 95 % … 99.998 %. */
+const PLOT_PERCENTILES = Array.from({ length: 19 }, (_, i) => Math.round((1 - 0.5 * 10 ** (-i / 4)) * 1e6) / 1e4)
+
+function percentilePoints (h: hdr.Histogram): Array<{ percentile: number, ms: number }> {
+  if (h.totalCount === 0) return []
+  // A percentile's value is the top of its bucket, which can lie above the largest value recorded.
+  const max = Math.round(h.maxValue) / 1000
+  const points = PLOT_PERCENTILES.map((p) => ({ percentile: p, ms: Math.min(max, Math.round(h.getValueAtPercentile(p)) / 1000) }))
+  return [...points, { percentile: 100, ms: max }]
 }
 
 export function updateCookie (user: VirtualUser, setCookie: string | string[] | undefined): void {
@@ -141,6 +159,7 @@ export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopRe
   const measuredFrom = start + unmeasuredMs
   let lastCompletion = start
   let unmeasuredSent = 0
+  const recent = new RecentLatency()
 
   const record = (planned: PlannedRequest, intendedAt: number, kind: string | undefined): void => {
     const now = performance.now()
@@ -153,6 +172,7 @@ export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopRe
     const latencyUs = Math.max(1, Math.round((now - intendedAt) * 1000))
     perSecond?.completed((intendedAt - start) / 1000, (now - start) / 1000, latencyUs / 1000, kind === undefined || kind.startsWith('4xx') ? 'answered' : 'failed')
     all.recordValue(latencyUs)
+    recent.record(latencyUs / 1000)
     let h = byAction.get(planned.action)
     if (h === undefined) byAction.set(planned.action, h = newHistogram())
     h.recordValue(latencyUs)
@@ -234,7 +254,7 @@ export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopRe
         fire(options.next(), intendedAt)
         sent++
       }
-      options.onTick?.({ elapsedMs: now - start, durationMs: options.durationMs, sent, completed, errors })
+      options.onTick?.({ elapsedMs: now - start, durationMs: options.durationMs, sent, completed, errors, answered, recent })
       if (now >= deadline) resolve()
       else setTimeout(tick, 1)
     }
@@ -260,5 +280,6 @@ export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopRe
     instances,
     sendLag: summarize(sendLag),
     ...(perSecond === undefined ? {} : { seconds: perSecond.samples(options.durationMs / 1000) }),
+    percentiles: percentilePoints(all),
   }
 }

@@ -20,6 +20,8 @@ export interface SecondSample {
   readonly achieved: number
   /** p99 latency of the requests due in this second, from their intended send time; 0 when none completed. */
   readonly p99Ms: number
+  /** p50 latency of the same requests (ms); absent in reports written before it was recorded. */
+  readonly p50Ms?: number
   /** Requests due in this second that failed (5xx, network error, time-out). */
   readonly failed: number
   readonly instances: InstanceCount | undefined
@@ -71,7 +73,7 @@ export class PerSecondRecorder {
     const seconds = Math.ceil(durationSeconds)
     this.#bucket(seconds - 1)
     return this.#buckets.slice(0, seconds).map((b, second) => ({
-      second, offered: b.offered, achieved: b.achieved, p99Ms: percentile(b.latenciesMs, 99), failed: b.failed, instances: b.instances,
+      second, offered: b.offered, achieved: b.achieved, p99Ms: percentile(b.latenciesMs, 99), p50Ms: percentile(b.latenciesMs, 50), failed: b.failed, instances: b.instances,
     }))
   }
 }

@@ -1,4 +1,5 @@
 import type { Topology } from '../config/levels.js'
+import type { CounterSample } from './counter-timeline.js'
 import type { MachineDescription } from './machine.js'
 import type { OpenLoopResult } from './open-loop.js'
 import type { ServerRates } from './server-stats.js'
@@ -9,6 +10,8 @@ export interface LevelResult {
   readonly emulation: string
   readonly load: OpenLoopResult
   readonly server: ServerRates
+  /** The server counters every few seconds of the measured run (reports since charts). */
+  readonly timeline?: readonly CounterSample[]
 }
 
 export interface BenchSettings {

@@ -3,6 +3,7 @@ import { dirname } from 'node:path'
 import { loadStackConfig } from '../config/load.js'
 import { CONTENDER_NAMES, contender, type ScalingMetric } from './contenders.js'
 import { loadShape, type ShapeName, type ShapeSettings } from './load-shapes.js'
+import { writeChartsBeside } from './report-charts/write-report.js'
 import { describeMachine } from './machine.js'
 import { renderScenarioMarkdown, type ScenarioReport } from './scenario-report.js'
 import { scenarioResult, type ScenarioResult } from './scenario-results.js'
@@ -70,6 +71,8 @@ export async function benchScenarios (options: ScenarioBenchOptions): Promise<{ 
     await mkdir(dirname(options.out), { recursive: true })
     await writeFile(files[0] as string, renderScenarioMarkdown(report))
     await writeFile(files[1] as string, compactJson(report))
+    const html = await writeChartsBeside({ kind: 'scenarios', report }, files[0] as string)
+    if (!files.includes(html)) files.push(html)
   }
   if (report === undefined) throw new Error('no scenario given')
   return { report, files }

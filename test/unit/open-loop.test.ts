@@ -27,6 +27,12 @@ test('the offered rate is held whatever the server does, and latency counts from
     assert.ok(result.latency.p99Ms > 900, `p99 ${result.latency.p99Ms} ms shows the queueing`)
     assert.ok(result.achievedRate < 70, `achieved ${result.achievedRate} req/s is the server's capacity, not the offered rate`)
     assert.equal(result.instances.one, 100)
+    // The HDR plot's points: from 50 % up, never decreasing, ending at the maximum.
+    const points = result.percentiles ?? []
+    assert.equal(points[0]?.percentile, 50)
+    assert.deepEqual(points.at(-1), { percentile: 100, ms: result.latency.maxMs })
+    assert.ok(points.every((p, i) => i === 0 || (p.percentile > (points[i - 1]?.percentile ?? 0) && p.ms >= (points[i - 1]?.ms ?? 0))))
+    assert.ok(points.some((p) => p.percentile > 99.9 && p.percentile < 100), 'the tail beyond 99.9 % is plotted')
   } finally {
     server.close()
   }
@@ -54,7 +60,7 @@ test('arrival schedule: i/rate at a constant rate; a varying rate spaces request
   assert.deepEqual([0, 1, 2].map(pause), [50, 51, 52], 'a rate of 0 sends nothing until it rises')
 })
 
-test('per-second recorder: offered and failures by due second, answers by arrival second, p99 of the due second', () => {
+test('per-second recorder: offered and failures by due second, answers by arrival second, p50 and p99 of the due second', () => {
   const recorder = new PerSecondRecorder()
   recorder.instances(0, { ready: 1, running: 1 })
   recorder.instances(0, { ready: 9, running: 9 })
@@ -63,9 +69,9 @@ test('per-second recorder: offered and failures by due second, answers by arriva
   recorder.completed(1.1, 1.3, 500, 'failed')
   recorder.instances(1, { ready: 2, running: 3 })
   const [first, second, third] = recorder.samples(3)
-  assert.deepEqual(first, { second: 0, offered: 100, achieved: 0, p99Ms: 99, failed: 0, instances: { ready: 1, running: 1 } })
-  assert.deepEqual(second, { second: 1, offered: 1, achieved: 100, p99Ms: 500, failed: 1, instances: { ready: 2, running: 3 } })
-  assert.deepEqual(third, { second: 2, offered: 0, achieved: 0, p99Ms: 0, failed: 0, instances: undefined })
+  assert.deepEqual(first, { second: 0, offered: 100, achieved: 0, p99Ms: 99, p50Ms: 50, failed: 0, instances: { ready: 1, running: 1 } })
+  assert.deepEqual(second, { second: 1, offered: 1, achieved: 100, p99Ms: 500, p50Ms: 500, failed: 1, instances: { ready: 2, running: 3 } })
+  assert.deepEqual(third, { second: 2, offered: 0, achieved: 0, p99Ms: 0, p50Ms: 0, failed: 0, instances: undefined })
   assert.equal(percentile([], 99), 0)
   assert.equal(percentile([3, 1, 2], 50), 2)
 })
