@@ -24,17 +24,17 @@ export const DASHBOARD_HTML = `<!doctype html>
   <section aria-labelledby="actions-title" class="panel actions">
     <h2 id="actions-title">Actions</h2>
     <form id="scale-form">
-      <label for="scale-service">Scale</label>
+      <label for="scale-service">Scale service</label>
       <select id="scale-service" name="service"></select>
-      <label for="scale-count">to</label>
-      <input id="scale-count" name="count" type="number" min="0" max="256" value="1" required>
+      <span>to</span>
+      <input id="scale-count" name="count" type="number" min="0" max="256" value="1" required aria-label="Instance count">
       <button type="submit">Scale</button>
     </form>
     <form id="restart-form"><button type="submit">Rolling restart</button></form>
     <form id="chaos-form">
       <label for="chaos-scenario">Chaos scenario</label>
       <select id="chaos-scenario" name="scenario"></select>
-      <button type="submit">Start</button>
+      <button type="submit">Start scenario</button>
     </form>
     <p id="action-result" role="status" aria-live="polite" class="muted">No action yet.</p>
   </section>
