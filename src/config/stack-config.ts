@@ -51,6 +51,14 @@ export const stackConfigSchema = z.object({
    * merge key by key, arrays replace.
    */
   topology: z.record(z.unknown()).optional(),
+  /**
+   * Where the control API (and the live dashboard) listens: loopback on a free port by default.
+   * Another address exposes it beyond this machine; its token is required either way.
+   */
+  control: z.object({
+    host: z.string().regex(/^(?:[a-zA-Z0-9.-]+|[0-9a-fA-F:]+)$/, 'expected an IP address or host name, e.g. 127.0.0.1 or 0.0.0.0').default('127.0.0.1'),
+    port: z.number().int().min(0).max(65_535).default(0),
+  }).strict().default({}),
 }).strict().superRefine((config, ctx) => {
   // `topology` may move listeners elsewhere too; validateSpec checks the resulting spec.
   const refusal = defaultTokenRefusal(config.adminToken, [config.host])

@@ -3,10 +3,16 @@ import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import Fastify from 'fastify'
 import { z } from 'zod'
-import { bearerTokenMatches } from '../config/admin-token.js'
 import { firstZodIssue } from '../config/validate.js'
 import { isOutgrowError } from '../errors/index.js'
+import { DashboardCollector } from '../dashboard/collector.js'
+import { registerDashboardPage } from '../dashboard/page.js'
+import { stackDashboardHost } from '../dashboard/stack-host.js'
+import { registerDashboardStream } from '../dashboard/stream.js'
+import { SCENARIOS } from '../lab/chaos/scenarios.js'
 import { describeAction } from './actions.js'
+import { installControlAuth } from './api-auth.js'
+import { ChaosRunner } from './chaos-runner.js'
 import { jobsRoutes } from './jobs-routes.js'
 import type { Stack } from './stack.js'
 
@@ -24,6 +30,8 @@ export interface ControlApi {
 
 const scaleBody = z.object({ targets: z.record(z.string().min(1), z.number().int().min(0).max(256)).refine((t) => Object.keys(t).length > 0, 'name at least one group') }).strict()
 const applyBody = z.object({ spec: z.record(z.unknown()) }).strict()
+const rollingRestartBody = z.object({ services: z.array(z.string().min(1)).optional() }).strict()
+const chaosBody = z.object({ scenario: z.enum(SCENARIOS), durationSeconds: z.number().int().min(2).max(3600).default(20), rate: z.number().int().min(1).max(10_000).default(40) }).strict()
 const switchoverBody = z.object({ cluster: z.string().min(1).optional(), to: z.string().min(1).optional() }).strict()
 
 /** The last `lines` lines of a file, read from its end (logs grow without bound). */
@@ -48,11 +56,9 @@ async function tail (file: string, lines: number): Promise<string> {
 export async function startControlApi (options: ControlApiOptions): Promise<ControlApi> {
   const { stack } = options
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 })
-  app.addHook('onRequest', async (request, reply) => {
-    if (!bearerTokenMatches(request.headers.authorization, options.token)) {
-      return await reply.code(401).send({ error: { code: 'OUTGROW_UNAUTHENTICATED', message: 'the control token (control.token in the data dir) is required', retryable: false } })
-    }
-  })
+  installControlAuth(app, { token: options.token, bindHost: options.host ?? '127.0.0.1' })
+  // Who asked, for the event log: the dashboard says so; everything else is the CLI.
+  const actorOf = (request: { headers: Record<string, string | string[] | undefined> }): string => request.headers['x-outgrow-actor'] === 'dashboard' ? 'dashboard' : 'cli'
   app.setErrorHandler(async (err: Error, _request, reply) => {
     if (isOutgrowError(err)) return await reply.code(err.status).send(err.toJSON())
     const status = (err as { statusCode?: number }).statusCode ?? 500
@@ -70,7 +76,7 @@ export async function startControlApi (options: ControlApiOptions): Promise<Cont
   app.get('/v1/autoscaler', async () => ({ decisions: stack.autoscaleHistory().slice(-200) }))
   app.post('/v1/scale', async (request) => {
     const { targets } = parse(scaleBody, request.body)
-    stack.scale(targets, 'cli')
+    stack.scale(targets, actorOf(request))
     return { accepted: true, pending: stack.pending().map(describeAction) }
   })
   app.put('/v1/spec', async (request) => {
@@ -104,6 +110,27 @@ export async function startControlApi (options: ControlApiOptions): Promise<Cont
   })
 
   jobsRoutes(app, () => stack.jobs, parse)
+
+  app.post('/v1/processes/:name/kill', async (request) => {
+    const { name } = request.params as { name: string }
+    return { accepted: true, ...stack.killProcess(name, actorOf(request)) }
+  })
+  app.post('/v1/rolling-restart', async (request) => {
+    const { services } = parse(rollingRestartBody, request.body ?? {})
+    stack.rollingRestart(actorOf(request), services)
+    return { accepted: true, pending: stack.pending().map(describeAction) }
+  })
+  const chaos = new ChaosRunner({ stack: async () => stack.info(), events: stack.events, dataDir: stack.dataDir })
+  app.get('/v1/chaos', async () => chaos.state())
+  app.post('/v1/chaos', async (request, reply) => {
+    const body = parse(chaosBody, request.body ?? {})
+    const run = await chaos.start({ scenario: body.scenario, durationSeconds: body.durationSeconds ?? 20, rate: body.rate ?? 40 }, actorOf(request))
+    return await reply.code(202).send({ accepted: true, running: run })
+  })
+
+  const dashboardHost = stackDashboardHost(stack)
+  registerDashboardStream(app, dashboardHost, new DashboardCollector({ host: dashboardHost }))
+  registerDashboardPage(app)
 
   const url = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 })
   return { url, close: async () => { await app.close() } }

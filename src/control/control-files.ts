@@ -52,3 +52,8 @@ export async function removeControlFiles (dataDir: string): Promise<void> {
   await rm(join(dataDir, ENDPOINT_FILE), { force: true })
   await rm(join(dataDir, TOKEN_FILE), { force: true })
 }
+
+/** The dashboard's URL with the token that signs a browser in (exchanged for a cookie on first load). */
+export function dashboardUrlOf (controlUrl: string, token: string): string {
+  return `${controlUrl.replace(/\/$/, '')}/dashboard?token=${encodeURIComponent(token)}`
+}

@@ -14,6 +14,7 @@ export class StackJobs {
   readonly #target: () => RedisTarget | undefined
   readonly #names: () => readonly string[]
   readonly #queues = new Map<string, JobQueue>()
+  #closed = false
 
   constructor (target: () => RedisTarget | undefined, names: () => readonly string[]) {
     this.#target = target
@@ -22,6 +23,8 @@ export class StackJobs {
 
   /** The named queue, or every queue of the stack. */
   #select (queue?: string): JobQueue[] {
+    // Closed with the stack: a late caller (the dashboard's last sample) must not open a connection again.
+    if (this.#closed) throw new OutgrowError('OUTGROW_SHUTTING_DOWN', 'the stack is stopping')
     const target = this.#target()
     const names = this.#names()
     if (target === undefined || names.length === 0) {
@@ -63,6 +66,7 @@ export class StackJobs {
   }
 
   async close (): Promise<void> {
+    this.#closed = true
     await Promise.allSettled([...this.#queues.values()].map(async (q) => { await q.close() }))
     this.#queues.clear()
   }

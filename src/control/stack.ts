@@ -19,9 +19,10 @@ import { postgresBinDir } from '../supervisor/engines/binaries.js'
 import { postgresDataRoot } from '../supervisor/engines/pg-data-root.js'
 import { createStatementStatsExtension } from '../supervisor/engines/pg-statement-stats.js'
 import { portIsFree } from '../supervisor/free-port.js'
+import { killTree } from '../lab/chaos/process-tree.js'
 import { startControlApi, type ControlApi } from './api.js'
 import { AutoscaleController, type AutoscaleRecord } from './autoscaler/controller.js'
-import { assertNoLiveSupervisor, createControlToken, removeControlFiles, writeControlEndpoint } from './control-files.js'
+import { assertNoLiveSupervisor, createControlToken, dashboardUrlOf, removeControlFiles, writeControlEndpoint } from './control-files.js'
 import { profileStackProcess } from './cpu-profile.js'
 import { EventLog } from './event-log.js'
 import { HaMonitor, type HaClusterView, type HaNodeRole } from './ha-monitor.js'
@@ -109,6 +110,7 @@ export class Stack {
   #jobs: StackJobs | undefined
   #ha: HaMonitor | undefined
   #stopping: Promise<void> | undefined
+  #controlToken: string | undefined
   readonly #downRequests = new Set<(actor: string) => void>()
 
   constructor (options: StackOptions) {
@@ -123,6 +125,9 @@ export class Stack {
 
   get spec (): TopologySpec { return this.#reconciler?.spec ?? this.#options.loaded.spec }
   get controlUrl (): string | undefined { return this.#api?.url }
+  /** The live dashboard, with the token that signs the browser in (`outgrow up` prints it). */
+  get dashboardUrl (): string | undefined { return this.#api === undefined || this.#controlToken === undefined ? undefined : dashboardUrlOf(this.#api.url, this.#controlToken) }
+  get dataDir (): string { return this.#dataDir }
 
   async up (): Promise<StackInfo> {
     try {
@@ -159,7 +164,9 @@ export class Stack {
       dataDir: this.#dataDir, emulation, durable: this.#options.durable, spec: () => this.spec, bootstrap: async (cluster, dbUrl, fresh) => { await this.#bootstrap(cluster, dbUrl, fresh) },
     })
     if (this.#options.control !== false) {
-      this.#api = await startControlApi({ stack: this, token: await createControlToken(this.#dataDir) })
+      const control = this.#options.loaded.config.control
+      this.#controlToken = await createControlToken(this.#dataDir)
+      this.#api = await startControlApi({ stack: this, token: this.#controlToken, host: control.host, port: control.port })
       await writeControlEndpoint(this.#dataDir, this.#api.url)
     }
     events.append({ actor: 'supervisor', action: 'up', result: 'requested', detail: `level ${spec.level ?? '-'}, data in ${this.#dataDir}` })
@@ -268,6 +275,20 @@ export class Stack {
     }
     const summary = Object.entries(targets).map(([n, c]) => `${n}=${c}`).join(' ')
     return this.#reconcilerOrThrow().apply(spec, actor, 'scale', detail === undefined ? summary : `${summary}: ${detail}`)
+  }
+
+  /**
+   * SIGKILLs a process (and what it started) by name, as a crash would: the reconciler sees the
+   * exit and starts it again, restarts + 1. Any process may be killed; engines restart on their data.
+   */
+  killProcess (name: string, actor: string): { name: string, pid: number } {
+    const unit = this.#executor?.unitProcess(name)
+    if (unit === undefined) throw new OutgrowError('OUTGROW_NOT_FOUND', `no process ${name} (see outgrow status)`, { field: 'name' })
+    const pid = unit.process?.pid
+    if (unit.process === undefined || pid === undefined || !unit.process.running) throw new OutgrowError('OUTGROW_CONFLICT', `${name} is not running now (see outgrow status)`)
+    this.events.append({ actor, action: 'kill', target: name, result: 'requested', detail: `SIGKILL pid ${pid}` })
+    killTree(pid)
+    return { name, pid }
   }
 
   /** Replaces every instance of the named services (all when none), one at a time per service. */

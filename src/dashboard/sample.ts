@@ -120,6 +120,8 @@ export interface DashboardHello {
   readonly autoscaler: readonly AutoscaleRecord[]
   /** Services that can be scaled from the page, with their current desired count. */
   readonly services: ReadonlyArray<{ readonly name: string, readonly replicas: number, readonly min: number | null, readonly max: number | null }>
-  /** Chaos scenarios the page may start (`POST /dashboard/api/chaos`). */
+  /** Chaos scenarios the page may start (`POST /v1/chaos`). */
   readonly scenarios: readonly string[]
+  /** The processes as they are at hello, before the first sample (executor state only). */
+  readonly processes?: readonly ProcessView[]
 }

@@ -51,6 +51,9 @@ export const ERRORS = {
   OUTGROW_PROFILE_FAILED: { status: 503, retryable: true, message: 'The CPU profile could not be taken' },
   OUTGROW_CHANGE_FEED_UNAVAILABLE: { status: 503, retryable: true, message: 'The database\'s change stream cannot be read' },
   OUTGROW_JOB_QUEUE_UNAVAILABLE: { status: 409, retryable: false, message: 'The running stack has no job queue the supervisor can reach' },
+  OUTGROW_HOST_REFUSED: { status: 403, retryable: false, message: 'The Host header names neither the control API nor a loopback address' },
+  OUTGROW_ORIGIN_REFUSED: { status: 403, retryable: false, message: 'A cookie-authenticated change must come from the control API\'s own origin' },
+  OUTGROW_CHAOS_RUNNING: { status: 409, retryable: true, message: 'A chaos scenario is already running in the supervisor' },
   OUTGROW_INTERNAL: { status: 500, retryable: false, message: 'Internal error' },
 } as const satisfies Record<string, ErrorSpec>
 
