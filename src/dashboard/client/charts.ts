@@ -2,7 +2,7 @@ import uPlot from 'uplot'
 import type { DashboardSample } from '../sample.js'
 import type { ChartDef, ChartSelection } from './chart-defs.js'
 import { el, setAttr } from './dom.js'
-import { rate } from './format.js'
+import { clock, rate } from './format.js'
 import type { Mark, MarkKind } from './store.js'
 
 const PALETTE = ['#2457c5', '#d9480f', '#2b8a3e', '#862e9c', '#c2255c', '#0b7285', '#e67700', '#5f3dc4', '#495057', '#a61e4d']
@@ -75,6 +75,8 @@ export class Chart {
       this.#plot.setData(data, false)
     }
     this.#plot.setScale('x', { min: window[0], max: window[1] })
+    // Away from the cursor, the legend tells the latest values.
+    if ((this.#plot.cursor.left ?? -1) < 0 && xs.length > 0) this.#plot.setLegend({ idx: xs.length - 1 }, false)
     setAttr(this.#box, 'data-points', xs.length)
   }
 
@@ -93,7 +95,8 @@ export class Chart {
 
   #options (selected: ChartSelection): uPlot.Options {
     const def = this.#def
-    const axes: uPlot.Axis[] = [{}, { scale: 'y', label: def.y, size: 56, labelSize: 16 }]
+    // Wall-clock time on one line: the default puts the date under every label.
+    const axes: uPlot.Axis[] = [{ values: (_u, splits) => splits.map((s) => clock(s * 1000)) }, { scale: 'y', label: def.y, size: 56, labelSize: 16 }]
     const scales: uPlot.Scales = { x: { time: true }, y: { range: fromZero } }
     if (def.y2 !== undefined) {
       axes.push({ scale: 'y2', label: def.y2, side: 1, size: 56, labelSize: 16, grid: { show: false } })
@@ -104,7 +107,7 @@ export class Chart {
       height: HEIGHT,
       scales,
       axes,
-      series: [{}, ...selected.series.map((s, i) => ({
+      series: [{ value: (_u: uPlot, v: number | null) => v === null ? '–' : clock(v * 1000) }, ...selected.series.map((s, i) => ({
         label: s.label,
         scale: s.scale,
         stroke: PALETTE[i % PALETTE.length],

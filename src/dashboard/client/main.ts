@@ -38,8 +38,15 @@ function schedule (): void {
   })
 }
 
+/** Before the first sample, the hello's processes (executor state only) draw the picture. */
+function initialSample (): DashboardSample | undefined {
+  const processes = store.hello?.processes
+  if (processes === undefined) return undefined
+  return { t: Date.now(), processes, servers: [], instances: [], edges: [], database: [], cache: null, jobs: null, total: { requestsPerSecond: 0, errorsPerSecond: 0, p99Ms: null } }
+}
+
 function render (): void {
-  const sample = store.latest()
+  const sample = store.latest() ?? (drawnSample === undefined ? initialSample() : drawnSample)
   if (sample === undefined) return
   if (sample !== drawnSample) {
     drawnSample = sample
@@ -54,7 +61,7 @@ function render (): void {
     const first = store.samples[0]?.t ?? sample.t
     // The window spans at least a minute, so a young stack's lines do not stretch across the chart.
     const window = [Math.min(first, sample.t - 60_000) / 1000, sample.t / 1000] as const
-    for (const chart of charts) chart.update(store.samples, window)
+    if (store.samples.length > 0) for (const chart of charts) chart.update(store.samples, window)
     drawnMarks = store.marksVersion
     document.body.dataset.samples = String(store.samples.length)
   } else if (store.marksVersion !== drawnMarks) {
