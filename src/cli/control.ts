@@ -1,5 +1,6 @@
 import { loadStackConfig } from '../config/load.js'
 import { ControlClient } from '../control/client.js'
+import { dashboardUrlOf } from '../control/control-files.js'
 import type { StackEvent } from '../control/event-log.js'
 import type { StackInfo } from '../control/stack.js'
 import { OutgrowError } from '../errors/index.js'
@@ -132,4 +133,24 @@ export async function logs (name: string | undefined, options: TargetOptions & {
     if (name !== undefined) { out(text); continue }
     for (const line of text.split('\n').filter((l) => l !== '')) out(`${n.padEnd(20)} | ${line}`)
   }
+}
+
+/** `outgrow dashboard`: the running stack's dashboard URL, with the token that signs a browser in. */
+export async function dashboard (options: TargetOptions): Promise<void> {
+  const c = client(options)
+  out(dashboardUrlOf(c.endpoint.url, c.endpoint.token))
+}
+
+/** `outgrow kill app-2`: SIGKILL a process as a crash would; the supervisor starts it again. */
+export async function kill (name: string, options: TargetOptions): Promise<void> {
+  const r = await client(options).call<{ name: string, pid: number }>('POST', `/v1/processes/${encodeURIComponent(name)}/kill`)
+  out(`killed ${r.name} (pid ${r.pid}): the supervisor restarts it (outgrow status shows its restarts)`)
+}
+
+/** `outgrow restart [service...]`: rolling restart, one instance at a time per service. */
+export async function restart (services: string[], options: TargetOptions & { wait?: boolean }): Promise<void> {
+  const c = client(options)
+  const result = await c.call<{ pending: string[] }>('POST', '/v1/rolling-restart', services.length === 0 ? {} : { services })
+  out(`accepted: rolling restart of ${services.length === 0 ? 'every service' : services.join(', ')}${result.pending.length === 0 ? '' : ` (${result.pending.join('; ')})`}`)
+  if (options.wait === true) await waitConverged(c)
 }

@@ -3,7 +3,7 @@ import { BALANCER_NAMES } from '../config/stack-config.js'
 import { isOutgrowError } from '../errors/index.js'
 import { bench } from './bench.js'
 import { chaos } from './chaos.js'
-import { apply, down, events, logs, scale, status, switchover } from './control.js'
+import { apply, dashboard, down, events, kill, logs, restart, scale, status, switchover } from './control.js'
 import { DEFAULT_SLO } from '../lab/scenario-metrics.js'
 import { fraction, instanceCountList, integer, levelList, positiveNumber, scenarioList } from './options.js'
 import { gateway } from './gateway.js'
@@ -37,6 +37,8 @@ program.command('up')
   // Both forms declared, so that neither sets a default over the config file's `ha`.
   .option('--ha', 'failover at level 4: etcd and an HA agent per PostgreSQL node (synchronous mode), Redis with Sentinel (default: on)')
   .option('--no-ha', 'level 4 without failover: one fixed PostgreSQL primary and its replicas, no etcd, Redis without Sentinel')
+  .option('--control-host <host>', 'address of the control API and dashboard (default: 127.0.0.1; its token is required on any address)')
+  .option('--control-port <port>', 'port of the control API and dashboard (default: a free one)', integer(0, 65_535))
   .addHelpText('after', UP_HELP_FOOTER)
   .action(up)
 
@@ -67,6 +69,19 @@ target(program.command('switchover')
   .option('--cluster <name>', 'the database cluster (default: the first with ha.enabled)')
   .option('--wait', 'return once the new leader holds the key')
   .action(switchover)
+
+target(program.command('kill')
+  .description('SIGKILL one process of the running stack, as a crash would; the supervisor starts it again')
+  .argument('<process>', 'a process name from outgrow status, e.g. app-2'))
+  .action(kill)
+
+target(program.command('restart')
+  .description('rolling restart: replace every instance of the named services (default: all), one at a time')
+  .argument('[service...]'))
+  .option('--wait', 'return once the stack has converged')
+  .action(restart)
+
+target(program.command('dashboard').description('print the running stack\'s live dashboard URL (it carries the token that signs the browser in)')).action(dashboard)
 
 target(program.command('down').description('stop the running stack in order (its data is kept)')).action(down)
 

@@ -23,6 +23,8 @@ export interface UpOptions {
   fresh: boolean
   seed: boolean
   ha?: boolean
+  controlHost?: string
+  controlPort?: number
 }
 
 /** `outgrow up`: runs a stack in the foreground until Ctrl-C, SIGTERM or `outgrow down`, then stops it cleanly. */
@@ -34,6 +36,7 @@ export async function up (options: UpOptions): Promise<void> {
     workers: options.workers, balancer: options.balancer, gatewayProcesses: options.gatewayProcesses, ha: options.ha,
     emulation: base === undefined ? undefined : { ...base.config.emulation, ...definedOnly({ mode: options.emulation, cpusPerServer: options.cpus }) },
     seed: base === undefined ? undefined : { ...base.config.seed, ...definedOnly({ products: options.products, users: options.users }) },
+    control: options.controlHost === undefined && options.controlPort === undefined ? undefined : { ...base?.config.control, ...definedOnly({ host: options.controlHost, port: options.controlPort }) },
   })
   const loaded = await loadStackConfig(file, overrides)
   const dataDir = resolveDataDir({ dataDir: options.dataDir ?? loaded.config.dataDir, config: file })
@@ -73,5 +76,7 @@ export async function up (options: UpOptions): Promise<void> {
   const info = await stack.up()
   log(`level ${info.level} is up: ${info.url} (Ctrl-C or \`outgrow down\` stops it; \`outgrow status\` shows it)`)
   log(`control API on ${stack.controlUrl ?? '-'}; data in ${dataDir}`)
-  process.stdout.write(`${JSON.stringify({ ready: true, url: info.url, level: info.level, dataDir, processes: info.processes.map((p) => ({ name: p.name, pid: p.pid, url: p.url })) })}\n`)
+  // The token in this URL signs a browser in; `outgrow dashboard` prints it again.
+  log(`dashboard: ${stack.dashboardUrl ?? '-'}`)
+  process.stdout.write(`${JSON.stringify({ ready: true, url: info.url, level: info.level, dataDir, dashboard: stack.dashboardUrl, processes: info.processes.map((p) => ({ name: p.name, pid: p.pid, url: p.url })) })}\n`)
 }

@@ -11,6 +11,7 @@ import type { StackEvent } from '../../src/control/event-log.js'
 import { Stack } from '../../src/control/stack.js'
 import type { DashboardHello, DashboardSample, ProcessView } from '../../src/dashboard/sample.js'
 import { freePort } from '../../src/supervisor/free-port.js'
+import { cliOutput } from '../helpers/cli.js'
 import { openSse, type SseReader } from '../helpers/sse.js'
 
 const SHOP = fileURLToPath(new URL('../../examples/shop/service.js', import.meta.url))
@@ -26,7 +27,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'outgrow-dashboard-'))
   const config = join(dir, 'outgrow.config.json')
   // Level 4 without HA, replicas or more than one worker: a gateway in front of two instances, PostgreSQL and Redis.
-  await writeFile(config, JSON.stringify({ app: { service: SHOP }, level: 4, ha: false, instances: 2, replicas: 0, workers: 1, port: await freePort(), seed: { products: 50, users: 5 }, emulation: { mode: 'none' } }))
+  await writeFile(config, JSON.stringify({ app: { service: SHOP }, level: 4, ha: false, instances: 2, replicas: 0, workers: 1, port: await freePort(), seed: { products: 50, users: 20 }, emulation: { mode: 'none' } }))
   stack = new Stack({ loaded: await loadStackConfig(config), dataDir: join(dir, 'data'), durable: false })
   url = (await stack.up()).url
   const endpoint = readControlEndpoint(join(dir, 'data'))
@@ -105,6 +106,38 @@ test('kill: the instance goes dead or restarting, then healthy with one restart 
   const missing = await request(`${control}/v1/processes/no-such/kill`, { method: 'POST', headers: bearer() })
   assert.equal(missing.statusCode, 404)
   assert.equal((await missing.body.json() as { error: { code: string } }).error.code, 'OUTGROW_NOT_FOUND')
+})
+
+test('a chaos scenario runs in the supervisor, one at a time, its start and verdict in the event log', { timeout: 60_000 }, async () => {
+  const s = stream as SseReader
+  const from = s.events.length
+  const post = async (body: unknown): Promise<{ status: number, body: { error?: { code: string } } }> => {
+    const res = await request(`${control}/v1/chaos`, { method: 'POST', headers: { ...bearer(), 'content-type': 'application/json', 'x-outgrow-actor': 'dashboard' }, body: JSON.stringify(body) })
+    return { status: res.statusCode, body: await res.body.json() as { error?: { code: string } } }
+  }
+  const bad = await post({ scenario: 'kill-everything' })
+  assert.equal(bad.status, 400)
+  assert.match(JSON.stringify(bad.body), /scenario/)
+  assert.equal((await post({ scenario: 'kill-worker', durationSeconds: 2, rate: 10 })).status, 202)
+  const again = await post({ scenario: 'kill-instance' })
+  assert.deepEqual([again.status, again.body.error?.code], [409, 'OUTGROW_CHAOS_RUNNING'])
+  const started = await s.next((e) => e.event === 'stack-event' && (e.data as StackEvent).action === 'chaos', 2000, from)
+  assert.deepEqual([(started.data as StackEvent).actor, (started.data as StackEvent).result], ['dashboard', 'requested'])
+  const verdict = await s.next((e) => e.event === 'stack-event' && (e.data as StackEvent).action === 'chaos' && (e.data as StackEvent).result !== 'requested', 45_000, from)
+  const state = await (await request(`${control}/v1/chaos`, { headers: bearer() })).body.json() as { running: unknown, last: { scenario: string, safe: boolean | null, error: string | null } }
+  assert.equal(state.running, null)
+  assert.equal(state.last.scenario, 'kill-worker')
+  assert.equal((verdict.data as StackEvent).result, 'ok', `${(verdict.data as StackEvent).detail ?? ''}`)
+  assert.equal(state.last.safe, true)
+})
+
+test('the CLI prints the dashboard URL; a rolling restart of an unknown service is refused naming it', { timeout: 30_000 }, async () => {
+  const printed = (await cliOutput(['dashboard', '--data-dir', join(dir, 'data')], dir)).trim()
+  assert.equal(printed, `${control}/dashboard?token=${encodeURIComponent(token)}`)
+  assert.equal(printed, stack.dashboardUrl)
+  const restarted = await request(`${control}/v1/rolling-restart`, { method: 'POST', headers: { ...bearer(), 'content-type': 'application/json' }, body: JSON.stringify({ services: ['nope'] }) })
+  assert.equal(restarted.statusCode, 422)
+  assert.match(await restarted.body.text(), /nope/)
 })
 
 test('auth: no token is 401 (an HTML page for /dashboard); ?token= sets the cookie; the cookie needs its own Origin to change anything; foreign Hosts are refused', { timeout: 30_000 }, async () => {
