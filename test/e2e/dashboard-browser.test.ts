@@ -28,10 +28,13 @@ let page: Page
 interface StatusProcess { name: string, role: string, state: string, restarts: number }
 const apps = async (): Promise<StatusProcess[]> => (await control.call<{ processes: StatusProcess[] }>('GET', '/v1/status')).processes.filter((p) => p.role === 'app')
 
-/** The dashboard's address with its token, as `outgrow up` prints it (else as the stack builds it). */
+/** The dashboard's address with its token, as `outgrow up` prints it. */
 function dashboardUrl (): string {
-  const printed = /https?:\/\/\S+\/dashboard\?token=[\w%-]+/.exec(`${cli.stdout()}\n${cli.stderr()}`)?.[0]
-  return printed ?? dashboardUrlOf(control.endpoint.url, control.endpoint.token)
+  const printed = /^outgrow: dashboard: (http:\/\/\S+)$/m.exec(cli.stderr())?.[1]
+  assert.ok(printed !== undefined, `outgrow up printed no dashboard URL:\n${cli.stderr()}`)
+  assert.equal(printed, (cli.ready as { dashboard?: string }).dashboard, 'the ready line has it too')
+  assert.equal(printed, dashboardUrlOf(control.endpoint.url, control.endpoint.token))
+  return printed
 }
 
 before(async () => {
@@ -65,7 +68,7 @@ test('opened with the printed token, the page shows the topology with every inst
   assert.match(await nodes.filter({ hasText: 'postgres-primary' }).textContent() ?? '', /★ primary/)
 })
 
-test('after outgrow scale to N+2 the page shows N+2 within 2 s of the stack having them', async () => {
+test('after outgrow scale to N+2 the page shows N+2 within 2 s of the stack having them', async (t) => {
   const n = (await apps()).length
   await control.call('POST', '/v1/scale', { targets: { app: n + 2 } })
   let stackHadThem = 0
@@ -74,6 +77,7 @@ test('after outgrow scale to N+2 the page shows N+2 within 2 s of the stack havi
   stackHadThem = Date.now()
   const shown = await pageShows
   // The status poll runs every 100 ms, so the page may even be first.
+  t.diagnostic(`the page showed ${n + 2} healthy instances ${shown - stackHadThem} ms after status reported them ready`)
   assert.ok(shown - stackHadThem <= 2000, `the page followed in ${shown - stackHadThem} ms`)
   assert.equal(await page.locator('#instances tbody tr').count(), n + 2)
 })
