@@ -44,7 +44,9 @@ export function upDefault (option: 'level' | 'port' | 'host' | 'instances' | 're
 export const UP_HELP_FOOTER = `
 Defaults apply where neither an option nor the config file sets a value.
 The admin token is outgrow-admin-token unless the config sets adminToken; it is refused with a
---host beyond loopback.`
+--host beyond loopback.
+The live dashboard's URL (it carries the control token) is printed on stderr once the stack is up;
+outgrow dashboard prints it again. The control API stays on loopback unless --control-host says otherwise.`
 
 export const GATEWAY_HELP_EXAMPLE = `
 Example gateway.json (only "upstreams.instances" is required; health checks GET /readyz by default):
