@@ -96,7 +96,7 @@ export class Chart {
   #options (selected: ChartSelection): uPlot.Options {
     const def = this.#def
     // Wall-clock time on one line: the default puts the date under every label.
-    const axes: uPlot.Axis[] = [{ values: (_u, splits) => splits.map((s) => clock(s * 1000)) }, { scale: 'y', label: def.y, size: 56, labelSize: 16 }]
+    const axes: uPlot.Axis[] = [{ space: 80, values: (_u, splits) => splits.map((s) => clock(s * 1000)) }, { scale: 'y', label: def.y, size: 56, labelSize: 16 }]
     const scales: uPlot.Scales = { x: { time: true }, y: { range: fromZero } }
     if (def.y2 !== undefined) {
       axes.push({ scale: 'y2', label: def.y2, side: 1, size: 56, labelSize: 16, grid: { show: false } })

@@ -9,12 +9,12 @@ interface Link { from: string, to: string, label: string, kind: 'traffic' | 'rep
 
 const isLead = (p: ProcessView): boolean => p.dataRole === 'primary' || p.dataRole === 'leader'
 
-/** Replication links the samples imply: every primary to the replicas of the same kind. */
+/** Replication links the samples imply: every primary (or HA leader) to the replicas of the same kind. */
 function replicationLinks (sample: DashboardSample): Link[] {
   const links: Link[] = []
   const lagOf = new Map(sample.database.map((d) => [d.name, d.lagSeconds]))
   for (const role of ['postgres', 'redis']) {
-    const primary = sample.processes.find((p) => p.role === role && p.dataRole === 'primary')
+    const primary = sample.processes.find((p) => p.role === role && isLead(p))
     if (primary === undefined) continue
     for (const replica of sample.processes.filter((p) => p.role === role && p.dataRole === 'replica')) {
       const lag = lagOf.get(replica.name)
