@@ -106,6 +106,7 @@ test('without the token the dashboard is refused with its 401 page', async () =>
   const other = await anonymous.newPage()
   const response = await other.goto(new URL('/dashboard', dashboardUrl()).href)
   assert.equal(response?.status(), 401)
+  await other.getByRole('heading', { name: 'The dashboard needs the stack\'s token' }).waitFor()
   assert.equal(await other.locator('#topology').count(), 0)
   const stream = await other.request.get(new URL('/dashboard/stream', dashboardUrl()).href)
   assert.equal(stream.status(), 401)

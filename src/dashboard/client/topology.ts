@@ -40,7 +40,8 @@ export class TopologyView {
   #layoutKey = ''
 
   constructor (container: HTMLElement) {
-    this.#root = svg('svg', { role: 'img', 'aria-label': 'Topology of the stack' })
+    // A figure, not an image: its texts (names, states, rates) stay readable to assistive technology.
+    this.#root = svg('svg', { role: 'figure', 'aria-label': 'Topology of the stack' })
     this.#root.append(this.#servers, this.#edges, this.#nodesLayer)
     container.append(this.#root)
   }
