@@ -88,9 +88,22 @@ export function cpuTicksWithReapedChildren (stat: string): number {
  * children count through their parent's cutime/cstime, so PostgreSQL backends that ended inside
  * a window still count. Processes gone since count nothing.
  */
+let recentParents: { readonly at: number, readonly table: Map<number, number> } | undefined
+
+/**
+ * One scan of /proc (milliseconds on a busy machine) serves every server read within 250 ms: the
+ * dashboard reads each server's trees once a second, one after the other. A process born since
+ * counts from the next reading on.
+ */
+function parentTable (): Map<number, number> {
+  const now = Date.now()
+  if (recentParents === undefined || now - recentParents.at > 250) recentParents = { at: now, table: readParentTable() }
+  return recentParents.table
+}
+
 export function processTreesCpuNs (roots: readonly number[], withDescendants = true): number {
   const pids = new Set<number>()
-  const parents = withDescendants ? readParentTable() : new Map<number, number>()
+  const parents = withDescendants ? parentTable() : new Map<number, number>()
   for (const root of roots) for (const pid of withDescendants ? processTree(root, parents) : [root]) pids.add(pid)
   let ticks = 0
   for (const pid of pids) {
