@@ -33,6 +33,11 @@ test('the topology puts 32 instances in wrapped columns between the gateway and 
   assert.ok(new Set(apps.map((a) => a.x)).size > 1, 'a tall column wraps')
   assert.ok(x('redis-sentinel-1') > x('redis'), 'coordinators after the data stores')
   assert.deepEqual(layout.columnSizes, [1, 33, 3, 1])
+  // The wrapped column is one group for its links, spanning every instance.
+  assert.deepEqual([...layout.wrapped.keys()], [1])
+  const group = layout.wrapped.get(1) as NodeBox
+  assert.ok(apps.every((a) => a.x >= group.x && a.x + a.w <= group.x + group.w && a.y >= group.y && a.y + a.h <= group.y + group.h))
+  assert.equal(layoutTopology(level4(3)).wrapped.size, 0)
   // app-2 sits under app-1, not after app-10 (natural order).
   assert.ok((layout.nodes.get('app-2')?.y ?? 0) > (layout.nodes.get('app-1')?.y ?? 0))
   assert.equal(layout.nodes.get('app-2')?.x, layout.nodes.get('app-1')?.x)

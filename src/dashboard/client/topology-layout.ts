@@ -38,6 +38,8 @@ export interface TopologyLayout {
   readonly nodes: ReadonlyMap<string, NodeBox>
   /** Nodes per column, to place edge labels where the lines fan out. */
   readonly columnSizes: readonly number[]
+  /** Columns that wrapped into several, with their bounds: their links are drawn summed, to and from the whole group. */
+  readonly wrapped: ReadonlyMap<number, NodeBox>
 }
 
 /** What the layout depends on: a page lays out again only when this changes. */
@@ -60,8 +62,8 @@ export function layoutTopology (processes: readonly ProcessView[]): TopologyLayo
   })
   servers.sort((a, b) => a.rank - b.rank || naturalOrder(a.list[0]?.name ?? a.name, b.list[0]?.name ?? b.name))
 
-  const serverBoxes: ServerBox[] = []
-  const nodes = new Map<string, NodeBox>()
+  const serverBoxes: Array<ServerBox & { column: number }> = []
+  const nodeBoxes: NodeBox[] = []
   const columnSizes: number[] = []
   let x = MARGIN
   let height = 0
@@ -75,9 +77,9 @@ export function layoutTopology (processes: readonly ProcessView[]): TopologyLayo
         subX += NODE_W + 2 * PAD + SUB_COLUMN_GAP
         y = MARGIN
       }
-      serverBoxes.push({ name: server.name, x: subX, y, w: NODE_W + 2 * PAD, h })
+      serverBoxes.push({ name: server.name, column: columnIndex, x: subX, y, w: NODE_W + 2 * PAD, h })
       for (const [i, p] of server.list.entries()) {
-        nodes.set(p.name, { name: p.name, column: columnIndex, x: subX + PAD, y: y + HEADER + PAD + i * (NODE_H + NODE_GAP), w: NODE_W, h: NODE_H })
+        nodeBoxes.push({ name: p.name, column: columnIndex, x: subX + PAD, y: y + HEADER + PAD + i * (NODE_H + NODE_GAP), w: NODE_W, h: NODE_H })
       }
       columnSizes[columnIndex] = (columnSizes[columnIndex] ?? 0) + server.list.length
       y += h + SERVER_GAP
@@ -85,8 +87,30 @@ export function layoutTopology (processes: readonly ProcessView[]): TopologyLayo
     }
     x = subX + NODE_W + 2 * PAD + COLUMN_GAP
   }
-  // Room on the right for the labels of links inside the last column.
-  return { width: x - COLUMN_GAP + MARGIN + 60, height: height + MARGIN, servers: serverBoxes, nodes, columnSizes }
+  // Each column centred on the tallest, so a lone gateway fans out to its instances evenly.
+  const shift = columnSizes.map((_, column) => {
+    const bottom = Math.max(...serverBoxes.filter((b) => b.column === column).map((b) => b.y + b.h))
+    return Math.floor((height - SERVER_GAP - bottom) / 2)
+  })
+  const nodes = new Map(nodeBoxes.map((n) => [n.name, { ...n, y: n.y + (shift[n.column] ?? 0) }]))
+  const wrapped = new Map<number, NodeBox>()
+  for (const column of columnSizes.keys()) {
+    const boxes = [...nodes.values()].filter((n) => n.column === column)
+    const left = Math.min(...boxes.map((b) => b.x))
+    const right = Math.max(...boxes.map((b) => b.x + b.w))
+    if (right - left <= NODE_W) continue
+    const top = Math.min(...boxes.map((b) => b.y))
+    wrapped.set(column, { name: `column-${column}`, column, x: left, y: top, w: right - left, h: Math.max(...boxes.map((b) => b.y + b.h)) - top })
+  }
+  return {
+    // Room on the right for the labels of links inside the last column.
+    width: x - COLUMN_GAP + MARGIN + 60,
+    height: height + MARGIN,
+    servers: serverBoxes.map(({ column, ...b }) => ({ ...b, y: b.y + (shift[column] ?? 0) })),
+    nodes,
+    columnSizes,
+    wrapped,
+  }
 }
 
 export interface EdgeGeometry { readonly x1: number, readonly y1: number, readonly x2: number, readonly y2: number, readonly lx: number, readonly ly: number }
@@ -104,7 +128,8 @@ export function edgeGeometry (layout: TopologyLayout, from: NodeBox, to: NodeBox
   const x2 = forward ? to.x : to.x + to.w
   const y1 = from.y + from.h / 2
   const y2 = to.y + to.h / 2
+  const isGroup = (box: NodeBox): boolean => layout.wrapped.get(box.column) === box
   const fanOutAtTarget = (layout.columnSizes[to.column] ?? 0) >= (layout.columnSizes[from.column] ?? 0)
-  const t = fanOutAtTarget ? 0.72 : 0.28
+  const t = isGroup(from) || isGroup(to) ? 0.3 : fanOutAtTarget ? 0.72 : 0.28
   return { x1, y1, x2, y2, lx: x1 + (x2 - x1) * t, ly: y1 + (y2 - y1) * t - 3 }
 }

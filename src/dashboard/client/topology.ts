@@ -1,7 +1,7 @@
-import type { DashboardSample, ProcessView } from '../sample.js'
+import type { DashboardSample, EdgeView, ProcessView } from '../sample.js'
 import { setAttr, setText, svg } from './dom.js'
 import { rate, seconds } from './format.js'
-import { edgeGeometry, layoutKey, layoutTopology, NODE_H, NODE_W, type TopologyLayout } from './topology-layout.js'
+import { edgeGeometry, layoutKey, layoutTopology, NODE_H, NODE_W, type NodeBox, type TopologyLayout } from './topology-layout.js'
 
 interface NodeElements { g: SVGGElement, rect: SVGRectElement, name: SVGTextElement, state: SVGTextElement, title: SVGTitleElement }
 interface EdgeElements { g: SVGGElement, line: SVGLineElement, label: SVGTextElement }
@@ -21,6 +21,38 @@ function replicationLinks (sample: DashboardSample): Link[] {
       links.push({ from: primary.name, to: replica.name, label: lag === undefined || lag === null ? 'replicates' : `lag ${seconds(lag)} s`, kind: 'replication', idle: false })
     }
   }
+  return links
+}
+
+const GROUP = 'column-'
+const groupBox = (layout: TopologyLayout, name: string): NodeBox | undefined => name.startsWith(GROUP) ? layout.wrapped.get(Number(name.slice(GROUP.length))) : undefined
+
+/**
+ * Links with their rates. Links to or from a column that wrapped (many instances) are summed per
+ * other end and drawn to the whole group: 32 lines from the gateway would cross every instance.
+ */
+function summedAtWrappedColumns (layout: TopologyLayout, edges: readonly EdgeView[]): Link[] {
+  const sums = new Map<string, { from: string, to: string, perSecond: number, count: number }>()
+  const links: Link[] = []
+  const endOf = (name: string): string => {
+    const column = layout.nodes.get(name)?.column
+    return column !== undefined && layout.wrapped.has(column) ? `${GROUP}${column}` : name
+  }
+  for (const e of edges) {
+    const from = endOf(e.from)
+    const to = endOf(e.to)
+    if (from === e.from && to === e.to) {
+      links.push({ from, to, label: `${rate(e.perSecond)}/s`, kind: 'traffic', idle: e.perSecond === 0 })
+      continue
+    }
+    if (from.startsWith(GROUP) && to.startsWith(GROUP)) continue
+    const key = `${from}>${to}`
+    const sum = sums.get(key) ?? { from, to, perSecond: 0, count: 0 }
+    sum.perSecond += e.perSecond
+    sum.count++
+    sums.set(key, sum)
+  }
+  for (const s of sums.values()) links.push({ from: s.from, to: s.to, label: `Σ ${rate(s.perSecond)}/s`, kind: 'traffic', idle: s.perSecond === 0 })
   return links
 }
 
@@ -111,13 +143,13 @@ export class TopologyView {
     const layout = this.#layout
     if (layout === undefined) return
     const links: Link[] = [
-      ...sample.edges.map((e) => ({ from: e.from, to: e.to, label: `${rate(e.perSecond)}/s`, kind: 'traffic' as const, idle: e.perSecond === 0 })),
+      ...summedAtWrappedColumns(layout, sample.edges),
       ...replicationLinks(sample),
     ]
     const seen = new Set<string>()
     for (const link of links) {
-      const from = layout.nodes.get(link.from)
-      const to = layout.nodes.get(link.to)
+      const from = layout.nodes.get(link.from) ?? groupBox(layout, link.from)
+      const to = layout.nodes.get(link.to) ?? groupBox(layout, link.to)
       if (from === undefined || to === undefined) continue
       const key = `${link.from}>${link.to}`
       seen.add(key)
