@@ -55,5 +55,7 @@ export async function removeControlFiles (dataDir: string): Promise<void> {
 
 /** The dashboard's URL with the token that signs a browser in (exchanged for a cookie on first load). */
 export function dashboardUrlOf (controlUrl: string, token: string): string {
-  return `${controlUrl.replace(/\/$/, '')}/dashboard?token=${encodeURIComponent(token)}`
+  // Bound to every interface: this machine reaches it on loopback (browsers refuse 0.0.0.0); others use its address.
+  const base = controlUrl.replace(/\/$/, '').replace(/^http:\/\/(?:0\.0\.0\.0|\[::\])(?=:|$)/, 'http://127.0.0.1')
+  return `${base}/dashboard?token=${encodeURIComponent(token)}`
 }

@@ -44,7 +44,7 @@ export function registerDashboardStream (app: FastifyInstance, host: DashboardHo
 
   app.get('/dashboard/api/hello', async () => dashboardHello(host, collector))
 
-  app.get('/dashboard/stream', (request, reply) => {
+  app.get('/dashboard/stream', (_request, reply) => {
     reply.hijack()
     const res = reply.raw
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' })
@@ -70,7 +70,8 @@ export function registerDashboardStream (app: FastifyInstance, host: DashboardHo
       res.end()
     }
     open.add(end)
-    request.raw.once('close', end)
+    // The response closes when the browser goes away (or the socket fails): that is the end of this watcher.
+    res.once('close', end)
     res.once('error', end)
   })
 }
