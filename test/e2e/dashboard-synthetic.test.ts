@@ -54,6 +54,7 @@ test('32 instances: every one is drawn in the topology and has its row; charts c
   await page.getByText('30 app instances (30 healthy)').waitFor()
   assert.equal(await page.locator('#instances tbody tr').count(), 30)
   assert.equal(await nodes.getByText('app-31', { exact: true }).count(), 0)
+  assert.equal(await page.getByLabel('Instance count').inputValue(), '30', 'the scale form follows a scale made elsewhere')
   fake.setInstances(32)
   await page.close()
 })

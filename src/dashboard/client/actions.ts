@@ -1,5 +1,9 @@
-import type { DashboardHello } from '../sample.js'
+import type { DashboardHello, ProcessView } from '../sample.js'
 import { byId, el, setAttr, setText } from './dom.js'
+
+function setValue (input: HTMLInputElement, value: string): void {
+  if (input.value !== value) input.value = value
+}
 
 /** Calls the control API as the dashboard (same origin, the dashboard's cookie). */
 async function post (path: string, body: unknown): Promise<string> {
@@ -35,12 +39,15 @@ export class Actions {
   readonly #count = byId<HTMLInputElement>('scale-count')
   readonly #scenario = byId<HTMLSelectElement>('chaos-scenario')
   #counts = new Map<string, number>()
+  /** The person typed a count not sent yet: samples leave it alone. */
+  #edited = false
 
   constructor () {
     byId<HTMLFormElement>('scale-form').addEventListener('submit', (e) => {
       e.preventDefault()
       const service = this.#service.value
       const n = Number(this.#count.value)
+      this.#edited = false
       void this.#run(`scale ${service} to ${n}`, '/v1/scale', { targets: { [service]: n } }).then((ok) => { if (ok) this.#counts.set(service, n) })
     })
     byId<HTMLFormElement>('restart-form').addEventListener('submit', (e) => {
@@ -52,7 +59,17 @@ export class Actions {
       const scenario = this.#scenario.value
       void this.#run(`chaos ${scenario}`, '/v1/chaos', { scenario })
     })
-    this.#service.addEventListener('change', () => { this.#count.value = String(this.#counts.get(this.#service.value) ?? 1) })
+    this.#service.addEventListener('change', () => { this.#edited = false; this.#count.value = String(this.#counts.get(this.#service.value) ?? 1) })
+    this.#count.addEventListener('input', () => { this.#edited = true })
+  }
+
+  /** Keeps the count next to the select current when the autoscaler or the CLI scaled (copies are named `<group>-<n>`). */
+  observe (processes: readonly ProcessView[]): void {
+    for (const name of this.#counts.keys()) {
+      const copy = new RegExp(`^${name.replace(/[^\w-]/g, '')}-\\d+$`)
+      this.#counts.set(name, processes.filter((p) => copy.test(p.name) && p.status !== 'stopping' && p.status !== 'draining').length)
+    }
+    if (!this.#edited) setValue(this.#count, String(this.#counts.get(this.#service.value) ?? 1))
   }
 
   /** Fills the selects from the hello (services and their counts, chaos scenarios). */

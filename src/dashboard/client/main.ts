@@ -53,6 +53,7 @@ function render (): void {
     topology.render(sample)
     instances.render(sample)
     panels.render(sample)
+    actions.observe(sample.processes)
     const apps = sample.processes.filter((p) => p.role === 'app')
     const healthy = apps.filter((p) => p.status === 'healthy').length
     setText(topologySummary, `${apps.length} app instances (${healthy} healthy), ${sample.processes.length} processes on ${new Set(sample.processes.map((p) => p.server)).size} servers.`)
