@@ -91,7 +91,9 @@ test('an instance killed from its button shows dead or restarting, then healthy 
   await row.locator('td.status').filter({ hasText: /^healthy$/ }).waitFor({ timeout: 30_000 })
   assert.equal(Number(await row.locator('td').nth(8).textContent()), before + 1, 'restarts')
   await page.locator('#topology .node[data-name="app-2"]').getByText(`healthy · restarts ${before + 1}`).waitFor()
-  await page.locator('#events').getByText(/app-2/).first().waitFor()
+  // The event log names who asked, and the restart that followed.
+  await page.locator('#events li').filter({ hasText: /dashboard kill app-2 requested/ }).waitFor()
+  await page.locator('#events li').filter({ hasText: /reconciler restart app-2 ok/ }).first().waitFor()
 })
 
 test('the charts receive points', async () => {
