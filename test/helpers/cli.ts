@@ -16,6 +16,8 @@ export interface RunningCli {
   readonly child: ChildProcess
   readonly ready: ReadyLine
   stderr(): string
+  /** Everything printed on stdout so far (the ready line, and what follows it). */
+  stdout(): string
 }
 
 /** Runs `outgrow up …` like a user and waits for its ready line on stdout. */
@@ -23,8 +25,8 @@ export async function startCli (args: string[], cwd: string, timeoutMs = 120_000
   const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
+  let stdout = ''
   const ready = await new Promise<ReadyLine>((resolve, reject) => {
-    let stdout = ''
     const timer = setTimeout(() => { reject(new Error(`not ready in time; stderr:\n${stderr}`)) }, timeoutMs)
     child.stdout?.on('data', (d: Buffer) => {
       stdout += d.toString()
@@ -36,7 +38,7 @@ export async function startCli (args: string[], cwd: string, timeoutMs = 120_000
     })
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`outgrow up exited with ${String(code)}; stderr:\n${stderr}`)) })
   })
-  return { child, ready, stderr: () => stderr }
+  return { child, ready, stderr: () => stderr, stdout: () => stdout }
 }
 
 export function isAlive (pid: number): boolean {
