@@ -30,7 +30,7 @@ const apps = async (): Promise<StatusProcess[]> => (await control.call<{ process
 
 /** The dashboard's address with its token, as `outgrow up` prints it. */
 function dashboardUrl (): string {
-  const printed = /^outgrow: dashboard: (http:\/\/\S+)$/m.exec(cli.stderr())?.[1]
+  const printed = /^outgrow: (?:\[[^\]]*\] )?dashboard: (http:\/\/\S+)$/m.exec(cli.stderr())?.[1]
   assert.ok(printed !== undefined, `outgrow up printed no dashboard URL:\n${cli.stderr()}`)
   assert.equal(printed, (cli.ready as { dashboard?: string }).dashboard, 'the ready line has it too')
   assert.equal(printed, dashboardUrlOf(control.endpoint.url, control.endpoint.token))
