@@ -71,19 +71,21 @@ export interface OpenLoopResult {
   readonly percentiles?: ReadonlyArray<{ readonly percentile: number, readonly ms: number }>
 }
 
-function newHistogram (): hdr.Histogram {
+export function newHistogram (): hdr.Histogram {
   return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 })
 }
 
-function summarize (h: hdr.Histogram): LatencySummary {
+export function summarize (h: hdr.Histogram): LatencySummary {
   const ms = (us: number): number => Math.round(us) / 1000
+  // A percentile's value is the top of its bucket, which can lie above the largest value recorded.
+  const at = (p: number): number => ms(Math.min(h.getValueAtPercentile(p), h.maxValue))
   return {
     count: h.totalCount,
     meanMs: ms(h.mean),
-    p50Ms: ms(h.getValueAtPercentile(50)),
-    p90Ms: ms(h.getValueAtPercentile(90)),
-    p99Ms: ms(h.getValueAtPercentile(99)),
-    p999Ms: ms(h.getValueAtPercentile(99.9)),
+    p50Ms: at(50),
+    p90Ms: at(90),
+    p99Ms: at(99),
+    p999Ms: at(99.9),
     maxMs: ms(h.maxValue),
   }
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
-import { arrivalSchedule, runOpenLoop } from '../../src/lab/open-loop.js'
+import { arrivalSchedule, newHistogram, runOpenLoop, summarize } from '../../src/lab/open-loop.js'
 import { percentile, PerSecondRecorder } from '../../src/lab/per-second.js'
 import type { PlannedRequest, VirtualUser } from '../../src/lab/user-mix.js'
 
@@ -99,4 +99,15 @@ test('a varying rate is played second by second, and each second records offered
   } finally {
     server.close()
   }
+})
+
+test('no percentile in a latency summary lies above the largest latency recorded', () => {
+  const h = newHistogram()
+  // 500 fast answers and one slow one: p99.9 falls in the slow one's bucket, whose top is above it.
+  for (let i = 0; i < 500; i++) h.recordValue(5_000)
+  h.recordValue(115_828)
+  const summary = summarize(h)
+  assert.equal(summary.maxMs, 115.828)
+  for (const value of [summary.p50Ms, summary.p90Ms, summary.p99Ms, summary.p999Ms]) assert.ok(value <= summary.maxMs, `${value} > max ${summary.maxMs}`)
+  assert.equal(summary.p999Ms, 115.828)
 })
