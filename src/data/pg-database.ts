@@ -121,7 +121,13 @@ export class PgDatabase implements Db, ReportsDependencies {
     } catch (err) {
       if (options.primary === true || !primaryCannotAnswer(err)) throw err
       // No primary to ask: a replica that has replayed what this read must see still answers.
-      const fallback = this.#router.pick(options.after, this.#terms.current.leader, 'primary_down', replica)
+      let fallback = this.#router.pick(options.after, this.#terms.current.leader, 'primary_down', replica)
+      if (fallback === undefined && options.after !== undefined) {
+        // The trackers poll idle servers once a second: one may have replayed the write since. Ask
+        // them now, once, before refusing (a poll never rejects; a failed one marks its server down).
+        await Promise.all(this.#router.servers.filter((s) => s !== replica).map(async (s) => { await s.tracker.poll() }))
+        fallback = this.#router.pick(options.after, this.#terms.current.leader, 'primary_down', replica)
+      }
       if (fallback === undefined) throw withoutReplica(err, options.after)
       return await this.#readOnReplica<Row>(fallback, sql, params).catch((replicaErr: unknown) => {
         throw isPgConnectionError(replicaErr) ? err : overloadAsUnavailable(replicaErr, 'database replica')
