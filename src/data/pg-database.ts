@@ -125,7 +125,10 @@ export class PgDatabase implements Db, ReportsDependencies {
       if (fallback === undefined && options.after !== undefined) {
         // The trackers poll idle servers once a second: one may have replayed the write since. Ask
         // them now, once, before refusing (a poll never rejects; a failed one marks its server down).
-        await Promise.all(this.#router.servers.filter((s) => s !== replica).map(async (s) => { await s.tracker.poll() }))
+        // Bounded: a server that does not answer must not hold the refusal up.
+        let timer: NodeJS.Timeout | undefined
+        const polled = Promise.all(this.#router.servers.filter((s) => s !== replica).map(async (s) => { await s.tracker.poll() }))
+        await Promise.race([polled, new Promise<void>((resolve) => { timer = setTimeout(resolve, FALLBACK_POLL_MS) })]).finally(() => { clearTimeout(timer) })
         fallback = this.#router.pick(options.after, this.#terms.current.leader, 'primary_down', replica)
       }
       if (fallback === undefined) throw withoutReplica(err, options.after)
@@ -281,6 +284,9 @@ export class PgDatabase implements Db, ReportsDependencies {
     await Promise.all(pools.map(async (pool) => { await pool.end() }))
   }
 }
+
+/** How long a read refused by the primary waits for the replicas to say what they have replayed. */
+const FALLBACK_POLL_MS = 250
 
 /** The connection is unusable (broken, or its statement abandoned to a failover). */
 function isBroken (err: unknown): boolean {
