@@ -46,6 +46,8 @@ export interface BenchCliOptions {
   appCpus?: number
   repeat: number
   step: number
+  minRequests: number
+  warmCache: number
   rampStep: number
   settle: number
   startRate: number
@@ -83,11 +85,11 @@ async function benchLevelCapacity (options: BenchCliOptions, levels: number[], l
     settings: {
       repeats: options.repeat,
       steps: {
-        settleSeconds: options.settle, rampSeconds: options.rampStep, fullSeconds: options.step, pauseMs: 1500,
+        settleSeconds: options.settle, rampSeconds: options.rampStep, fullSeconds: options.step, minRequests: options.minRequests, maxFullSeconds: 60, pauseMs: 1500,
         connections: options.connections, timeoutMs: options.timeout, slo: { p99Ms: options.sloMs, errorRatio: 0.001 }, maxSendLagMs: 20,
       },
       search: { startRate: options.startRate, growth: 1.6, precision: options.precision, maxRate: options.maxRate, minRate: 1, retryWithin: 3, sloP99Ms: options.sloMs },
-      users: options.users, password: options.password, warmupSeconds: options.warmup, thinkSeconds: options.think,
+      users: options.users, password: options.password, warmupSeconds: options.warmup, warmCacheShare: options.warmCache, thinkSeconds: options.think,
     },
     diagnose: options.diagnose,
     outDir: options.out,

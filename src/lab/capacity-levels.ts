@@ -5,6 +5,7 @@ import type { Topology } from '../config/levels.js'
 import { Stack } from '../control/stack.js'
 import { freePort } from '../supervisor/free-port.js'
 import { calibrateCpu, type CpuCalibration } from './calibration.js'
+import { warmCatalog } from './catalog-warm.js'
 import { searchCapacity, spread, type SearchOptions } from './capacity-search.js'
 import { stepProbe, type MeasuredStep, type StepSettings } from './capacity-step.js'
 import { renderCapacityMarkdown } from './capacity-report.js'
@@ -58,6 +59,8 @@ export interface CapacitySettings {
   readonly users: number
   readonly password: string
   readonly warmupSeconds: number
+  /** Share of product views whose pages are requested once before measuring (catalog-warm.ts); 0 leaves the cache cold. */
+  readonly warmCacheShare: number
   /** Seconds a user thinks between two requests, to turn a rate into active users. */
   readonly thinkSeconds: number
   readonly products: number
@@ -104,6 +107,10 @@ async function measureRun (options: CapacityBenchOptions, target: CapacityTarget
     // Logins first: each costs a scrypt hash (~0.5 s of CPU), which would still be running on a
     // fraction-of-a-core app server when the search begins if they came after the quiet start.
     const users = await loginUsers(info.url, settings.users, settings.password, 2)
+    if (settings.warmCacheShare > 0) {
+      const warmed = await warmCatalog({ url: info.url, products: loaded.config.seed.products, share: settings.warmCacheShare, timeoutMs: settings.steps.timeoutMs })
+      options.log(`  ${target.label}: cache warmed with the ${warmed.products} most viewed products (${Math.round(settings.warmCacheShare * 100)} % of product views) in ${warmed.seconds} s${warmed.failures > 0 ? `, ${warmed.failures} failed` : ''}`)
+    }
     const quiet = await quietStart(stack)
     options.log(`  ${target.label}: ${quiet.quiet ? 'quiet' : 'still busy'} after ${(quiet.waitedMs / 1000).toFixed(1)} s (vacuum, checkpoint, then every server idle; busiest ${quiet.busiest})`)
     const mix = new UserMix(users, loaded.config.seed.products, seededRandom(42))

@@ -91,6 +91,15 @@ ${servers.join('\n')}
 ${actionTable('Latency by action at the knee', k.step, sloP99Ms)}${actionTable('The first step that failed in this run', firstFailingStep(t.runs.at(-1)?.steps ?? []), sloP99Ms)}${profile}${statements}`
 }
 
+/** How much CPU the hypervisor gave to other guests during the measured full steps (steal in /proc/stat). */
+function stealLine (targets: readonly TargetCapacity[]): string {
+  const shares = targets.flatMap((t) => t.runs.flatMap((r) => r.steps)).filter((st) => st.kind === 'full' && st.stealShare !== undefined).map((st) => st.stealShare as number)
+  if (shares.length === 0) return ''
+  const sorted = [...shares].sort((a, b) => a - b)
+  const pct = (x: number): string => `${(x * 100).toFixed(1)} %`
+  return `\n**Steal** (CPU time the hypervisor gave to other guests, over each full step): median ${pct(sorted[Math.floor(sorted.length / 2)] as number)}, max ${pct(sorted[sorted.length - 1] as number)} of the machine.`
+}
+
 export function renderCapacityMarkdown (report: CapacityReport): string {
   const { machine, settings, calibration } = report
   const s = settings.steps
@@ -103,20 +112,20 @@ Measured ${report.createdAt} by \`${report.command}\`.
 
 **Machine:** ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}.
 **CPU calibration:** ${calibration.opsPerSecond.toLocaleString('en-US')} ops/s on one core (${calibration.workload}; best of ${calibration.rounds} rounds)${drift.length === 0 ? '' : `; measured again before each run: ${Math.min(...drift).toLocaleString('en-US')}–${Math.max(...drift).toLocaleString('en-US')} ops/s`}.
-The load generator runs on the same machine, unconstrained, and competes with the stack for the same cores.
+The load generator runs on the same machine, unconstrained, and competes with the stack for the same cores.${stealLine(targets)}
 
 **Server emulation:** ${targets[0]?.emulation ?? 'n/a'}. Level 4 ${settings.ha ? 'with failover (etcd, two PostgreSQL HA nodes in synchronous mode, Redis with Sentinel)' : 'without failover (--no-ha)'}.
 
 **Capacity** is the highest offered rate a level sustains with p99 ≤ ${s.slo.p99Ms} ms (latency from each request's intended
 send time: no coordinated omission) and failures (5xx, network errors, time-outs) under ${(s.slo.errorRatio * 100).toFixed(1)} %, over
-a sustained window of ${s.fullSeconds} s after ${s.settleSeconds} s at the same rate. Searched with a ramp (×${settings.search.growth} per ${s.rampSeconds} s step
+a sustained window of ${s.fullSeconds} s${(s.minRequests ?? 0) > 0 ? ` (longer at low rates, to measure at least ${s.minRequests} requests, up to ${s.maxFullSeconds} s)` : ''} after ${s.settleSeconds} s at the same rate. Searched with a ramp (×${settings.search.growth} per ${s.rampSeconds} s step
 from ${settings.search.startRate} req/s), the ramp's best confirmed on a full step, then a bisection to ${(settings.search.precision * 100).toFixed(0)} %; open model throughout.${settings.search.retryWithin === undefined || settings.search.retryWithin === 0 ? '' : `
 A step that fails narrowly (p99 within ${settings.search.retryWithin}× the objective, no failures) is run once more and fails only if it fails again.`}
 Each level is searched ${settings.repeats} times, each time on a fresh stack (later runs start from a bracket around the first run's capacity);
 the table gives the median and the range.
 
 **Load:** ${settings.users} logged-in users, shop mix (browse 25 %, product 35 %, search 10 %, add to cart 15 %, cart 5 %, checkout 5 %, history 5 %),
-Zipf(1.0) product popularity over ${settings.products} products, up to ${s.connections} connections, ${settings.warmupSeconds} s warm-up on each fresh stack.
+Zipf(1.0) product popularity over ${settings.products} products, up to ${s.connections} connections, ${settings.warmupSeconds} s warm-up on each fresh stack${(settings.warmCacheShare ?? 0) > 0 ? `, after the product pages that take ${Math.round((settings.warmCacheShare ?? 0) * 100)} % of product views were requested once (the cache of a shop that has been running)` : ', with a cold cache'}.
 
 ${levelsTable(report)}
 

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { machineCpuTicksOfStat } from '../supervisor/proc-stat.js'
 import { actionLatencies, sloBreakers, type ActionLatency } from './action-latency.js'
 import type { Probe, StepKind, StepOutcome } from './capacity-search.js'
 import { runOpenLoop, type OpenLoopResult } from './open-loop.js'
@@ -19,6 +21,14 @@ export interface StepSettings {
   readonly rampSeconds: number
   /** Measured seconds of a bisection or confirmation step: the sustained window. */
   readonly fullSeconds: number
+  /**
+   * A full step is measured for at least this many requests (longer than `fullSeconds` at low
+   * rates), so its p99 rests on enough samples above it: over 300 requests the p99 is the 4th
+   * slowest, and one stall that catches a handful of requests decides it.
+   */
+  readonly minRequests: number
+  /** ... but never longer than this many seconds. */
+  readonly maxFullSeconds: number
   /** Idle time after each step, so one step's backlog does not land in the next. */
   readonly pauseMs: number
   readonly connections: number
@@ -29,7 +39,7 @@ export interface StepSettings {
 }
 
 export const DEFAULT_STEPS: StepSettings = {
-  settleSeconds: 3, rampSeconds: 5, fullSeconds: 10, pauseMs: 1500, connections: 256, timeoutMs: 10_000,
+  settleSeconds: 3, rampSeconds: 5, fullSeconds: 10, minRequests: 1000, maxFullSeconds: 60, pauseMs: 1500, connections: 256, timeoutMs: 10_000,
   slo: { p99Ms: 100, errorRatio: 0.001 }, maxSendLagMs: 20,
 }
 
@@ -39,6 +49,28 @@ export interface MeasuredStep extends StepOutcome {
   readonly errorsByKind: Readonly<Record<string, number>>
   /** p50 and p99 of each action of the user mix, slowest first: which action broke the objective. */
   readonly actions?: readonly ActionLatency[] | undefined
+  /** Seconds measured (settling not counted). */
+  readonly seconds?: number | undefined
+  /**
+   * Share of the machine's CPU time the hypervisor gave to others over the step (steal, from
+   * /proc/stat): on a shared host, the machine was that much slower than it looked.
+   */
+  readonly stealShare?: number | undefined
+}
+
+/** Measured seconds of a step of this kind at this rate. */
+export function stepSeconds (rate: number, kind: StepKind, settings: Pick<StepSettings, 'rampSeconds' | 'fullSeconds' | 'minRequests' | 'maxFullSeconds'>): number {
+  if (kind === 'ramp') return settings.rampSeconds
+  const forRequests = rate > 0 ? Math.ceil(settings.minRequests / rate) : 0
+  return Math.max(settings.fullSeconds, Math.min(forRequests, settings.maxFullSeconds))
+}
+
+function readSteal (): { steal: number, total: number } | undefined {
+  try {
+    return machineCpuTicksOfStat(readFileSync('/proc/stat', 'utf8'))
+  } catch {
+    return undefined
+  }
 }
 
 const FAILURE = /^(5xx|net:|timeout)/
@@ -73,14 +105,22 @@ export interface StepTarget {
  */
 export function stepProbe (target: StepTarget, settings: StepSettings, onStep?: (step: MeasuredStep) => void): Probe {
   return async (rate, kind) => {
-    const seconds = kind === 'ramp' ? settings.rampSeconds : settings.fullSeconds
+    // The steal counter is read when the measured window opens (after settling) and when it ends.
+    let before: ReturnType<typeof readSteal>
+    const mark = setTimeout(() => { before = readSteal() }, settings.settleSeconds * 1000)
+    const seconds = stepSeconds(rate, kind, settings)
     // One uninterrupted arrival stream: the settling seconds are offered but not counted.
     const result = await runOpenLoop({
       url: target.url, rate, connections: settings.connections, timeoutMs: settings.timeoutMs, next: target.next,
       durationMs: (settings.settleSeconds + seconds) * 1000, unmeasuredMs: settings.settleSeconds * 1000,
       onTick: progressPrinter(`${target.label} ${rate} req/s (${kind})`),
     })
-    const step = judgeStep(rate, kind, result, settings)
+    clearTimeout(mark)
+    const after = readSteal()
+    const stealShare = before !== undefined && after !== undefined && after.total > before.total
+      ? Math.round((after.steal - before.steal) / (after.total - before.total) * 1000) / 1000
+      : undefined
+    const step = { ...judgeStep(rate, kind, result, settings), seconds, stealShare }
     onStep?.(step)
     await sleep(settings.pauseMs)
     return step

@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Stack } from '../control/stack.js'
 import { findBottleneck } from './bottleneck.js'
-import { judgeStep, type MeasuredStep, type StepSettings } from './capacity-step.js'
+import { judgeStep, stepSeconds, type MeasuredStep, type StepSettings } from './capacity-step.js'
 import { startCpuWindow, residentRole, type CpuWindow, type ServerCpu } from './cpu-window.js'
 import { summarizeProfile, writeCpuProfile, type ProfileSummary } from './cpu-profile.js'
 import { runOpenLoop } from './open-loop.js'
@@ -66,13 +66,13 @@ export async function diagnoseKnee (stack: Stack, target: StepTarget, rate: numb
   const settling = startCpuWindow(stack)
   const loop = runOpenLoop({
     url: target.url, rate, connections: settings.connections, timeoutMs: settings.timeoutMs, next: target.next,
-    durationMs: (settings.settleSeconds + settings.fullSeconds) * 1000, unmeasuredMs: settings.settleSeconds * 1000,
+    durationMs: (settings.settleSeconds + stepSeconds(rate, 'full', settings)) * 1000, unmeasuredMs: settings.settleSeconds * 1000,
     onTick: progressPrinter(`${target.label} ${rate} req/s`),
   })
   await sleep(settings.settleSeconds * 1000)
   const chosen = profileTarget(await settling.finish())
   const window = startCpuWindow(stack)
-  const profileMs = Math.max(1000, (settings.fullSeconds - 1) * 1000)
+  const profileMs = Math.max(1000, (stepSeconds(rate, 'full', settings) - 1) * 1000)
   const profiling = chosen === undefined ? undefined : stack.cpuProfile(chosen, profileMs).catch(() => undefined)
   const result = await loop
   const cpu = await window.finish()

@@ -28,12 +28,13 @@ export function parentPidOfStat (stat: string): number {
 
 /**
  * The machine's CPU time from the text of /proc/stat (its first, "cpu" line), in clock ticks: busy
- * (everything but idle and iowait) and in all. Guest time is already inside user and nice.
+ * (everything but idle and iowait) and in all, and of it the time stolen by the hypervisor for
+ * other guests. Guest time is already inside user and nice.
  */
-export function machineCpuTicksOfStat (text: string): { busy: number, total: number } {
+export function machineCpuTicksOfStat (text: string): { busy: number, total: number, steal: number } {
   const line = text.split('\n').find((l) => l.startsWith('cpu '))
   if (line === undefined) throw new Error('/proc/stat has no cpu line')
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number)
   const busy = user + nice + system + irq + softirq + steal
-  return { busy, total: busy + idle + iowait }
+  return { busy, total: busy + idle + iowait, steal }
 }

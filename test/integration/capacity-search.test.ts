@@ -23,7 +23,7 @@ test('the capacity search converges within 5 % on a server of known capacity (2 
   const next = (): PlannedRequest => ({ action: 'product', method: 'GET', path: '/', user })
   const steps: MeasuredStep[] = []
   const probe = stepProbe({ url, next, label: 'synthetic' }, {
-    settleSeconds: 0.5, rampSeconds: 1, fullSeconds: 2, pauseMs: 200, connections: 64, timeoutMs: 5000,
+    settleSeconds: 0.5, rampSeconds: 1, fullSeconds: 2, minRequests: 0, maxFullSeconds: 2, pauseMs: 200, connections: 64, timeoutMs: 5000,
     slo: { p99Ms: 60, errorRatio: 0.001 }, maxSendLagMs: 20,
   }, (step) => { steps.push(step) })
   const result = await searchCapacity(probe, { startRate: 50, growth: 1.6, precision: 0.03, maxRate: 2000, minRate: 1 })

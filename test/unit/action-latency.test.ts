@@ -63,7 +63,7 @@ test('the report shows the latency by action at the knee and at the first failin
     createdAt: '2026-01-01T00:00:00.000Z', command: 'outgrow bench --levels 3',
     machine: { cpu: 'Test CPU', cores: 2, memoryGiB: 8, os: 'Linux', node: 'v20.0.0' },
     calibration: { opsPerSecond: 20_000, rounds: 5, workload: 'test' },
-    settings: { repeats: 1, steps: DEFAULT_STEPS, search: DEFAULT_SEARCH, users: 8, password: 'x', warmupSeconds: 3, thinkSeconds: 10, products: 1000, cpusPerServer: 0.25, ha: false },
+    settings: { repeats: 1, steps: DEFAULT_STEPS, search: DEFAULT_SEARCH, users: 8, password: 'x', warmupSeconds: 3, warmCacheShare: 0.8, thinkSeconds: 10, products: 1000, cpusPerServer: 0.25, ha: false },
     levels: [l3], scaleOut: [],
   }
   const md = renderCapacityMarkdown(report)

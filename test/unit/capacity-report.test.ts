@@ -27,7 +27,7 @@ const report: CapacityReport = {
   command: 'outgrow bench --levels 1,2 --scale-out 1,2,4',
   machine: { cpu: 'Test CPU', cores: 2, memoryGiB: 8, os: 'Linux', node: 'v20.0.0' },
   calibration: { opsPerSecond: 40_000, rounds: 5, workload: 'test' },
-  settings: { repeats: 3, steps: DEFAULT_STEPS, search: DEFAULT_SEARCH, users: 8, password: 'x', warmupSeconds: 3, thinkSeconds: 10, products: 1000, cpusPerServer: 0.25, ha: true },
+  settings: { repeats: 3, steps: DEFAULT_STEPS, search: DEFAULT_SEARCH, users: 8, password: 'x', warmupSeconds: 3, warmCacheShare: 0.8, thinkSeconds: 10, products: 1000, cpusPerServer: 0.25, ha: true },
   levels: [target('L1', 1, [90, 100, 110]), target('L2', 2, [190, 200, 210])],
   scaleOut: [target('L4 ×1', 4, [100, 100, 100], 1), target('L4 ×2', 4, [190, 195, 200], 2), target('L4 ×4', 4, [200, 205, 210], 4)],
   previous: { createdAt: '2025-12-31T00:00:00.000Z', capacities: { L1: 95, L2: 220 } },

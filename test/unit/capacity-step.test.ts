@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { DEFAULT_STEPS, judgeStep } from '../../src/lab/capacity-step.js'
+import { DEFAULT_STEPS, judgeStep, stepSeconds } from '../../src/lab/capacity-step.js'
 import type { LatencySummary, OpenLoopResult } from '../../src/lab/open-loop.js'
 
 const latency = (p99Ms: number): LatencySummary => ({ count: 1000, meanMs: p99Ms / 4, p50Ms: p99Ms / 5, p90Ms: p99Ms / 2, p99Ms, p999Ms: p99Ms * 2, maxMs: p99Ms * 3 })
@@ -27,4 +27,14 @@ test('a step fails on p99, on failures at or above 0.1 %, on unanswered requests
   assert.equal(judgeStep(100, 'full', result({ errorsByKind: { 'net:ECONNRESET': 0 } }), DEFAULT_STEPS).pass, true)
   assert.match(judgeStep(100, 'full', result({ completed: 990 }), DEFAULT_STEPS).reason, /10 unanswered/)
   assert.match(judgeStep(100, 'ramp', result({ sendLag: latency(45) }), DEFAULT_STEPS).reason, /generator late/)
+})
+
+test('a full step measures at least minRequests requests, within maxFullSeconds; a ramp step keeps its length', () => {
+  const settings = { ...DEFAULT_STEPS, rampSeconds: 5, fullSeconds: 10, minRequests: 1000, maxFullSeconds: 60 }
+  assert.equal(stepSeconds(200, 'full', settings), 10)
+  assert.equal(stepSeconds(40, 'full', settings), 25)
+  assert.equal(stepSeconds(45, 'full', settings), 23)
+  assert.equal(stepSeconds(5, 'full', settings), 60)
+  assert.equal(stepSeconds(5, 'ramp', settings), 5)
+  assert.equal(stepSeconds(40, 'full', { ...settings, minRequests: 0 }), 10)
 })

@@ -22,7 +22,7 @@ test('/proc/<pid>/stat: own and reaped children\'s CPU ticks; /proc/stat: the ma
   // pid (comm with spaces) state ppid … utime=14th stime=15th cutime=16th cstime=17th
   const stat = '42 (postgres: a b) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 30 20 20 0 1 0 100 0 0'
   assert.equal(cpuTicksWithReapedChildren(stat), 350)
-  assert.deepEqual(machineCpuTicksOfStat('cpu  100 5 50 800 20 3 2 10 0 0\ncpu0 50 2 25 400 10 1 1 5 0 0\n'), { busy: 170, total: 990 })
+  assert.deepEqual(machineCpuTicksOfStat('cpu  100 5 50 800 20 3 2 10 0 0\ncpu0 50 2 25 400 10 1 1 5 0 0\n'), { busy: 170, total: 990, steal: 10 })
 })
 
 test('a cgroup\'s usage from cpuacct.usage beside cpu, or in the separate cpuacct group', async () => {
