@@ -21,7 +21,8 @@ export interface StepOutcome {
   readonly errorRatio: number
 }
 
-export type Probe = (rate: number, kind: StepKind) => Promise<StepOutcome>
+/** Offers a rate for a step of this kind; `longer` asks for a measured window twice the usual length. */
+export type Probe = (rate: number, kind: StepKind, longer?: boolean) => Promise<StepOutcome>
 
 export interface SearchOptions {
   /** First rate of the ramp (req/s). */
@@ -38,8 +39,9 @@ export interface SearchOptions {
   readonly bracket?: readonly [number, number] | undefined
   /**
    * A step that fails narrowly — p99 within this many times the objective and no failures — is
-   * run once more and fails only if it fails again: one stall (a GC pause, a CFS period missed, a
-   * neighbour on the machine) must not cap the search. 0 turns the retry off.
+   * run once more, measured twice as long, and that longer step decides: one stall (a GC pause, a
+   * CFS period missed, a neighbour on the machine) must not cap the search, and a longer window
+   * puts more requests above its p99, so one stall weighs less in it. 0 turns the retry off.
    */
   readonly retryWithin?: number | undefined
   /** The p99 objective (ms) the retry rule compares with. */
@@ -71,7 +73,7 @@ export async function searchCapacity (probe: Probe, options: SearchOptions = DEF
     const outcome = await probe(round(rate), kind)
     steps.push(outcome)
     if (outcome.pass || !narrow(outcome)) return outcome.pass
-    const again = await probe(round(rate), kind)
+    const again = await probe(round(rate), kind, true)
     steps.push(again)
     return again.pass
   }

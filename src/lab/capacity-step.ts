@@ -104,11 +104,11 @@ export interface StepTarget {
  * model, latency from each request's intended send time), then a pause.
  */
 export function stepProbe (target: StepTarget, settings: StepSettings, onStep?: (step: MeasuredStep) => void): Probe {
-  return async (rate, kind) => {
+  return async (rate, kind, longer = false) => {
     // The steal counter is read when the measured window opens (after settling) and when it ends.
     let before: ReturnType<typeof readSteal>
     const mark = setTimeout(() => { before = readSteal() }, settings.settleSeconds * 1000)
-    const seconds = stepSeconds(rate, kind, settings)
+    const seconds = stepSeconds(rate, kind, settings) * (longer ? 2 : 1)
     // One uninterrupted arrival stream: the settling seconds are offered but not counted.
     const result = await runOpenLoop({
       url: target.url, rate, connections: settings.connections, timeoutMs: settings.timeoutMs, next: target.next,

@@ -68,12 +68,14 @@ test('spread gives the median with min and max', () => {
   assert.deepEqual(spread([]), { median: 0, min: 0, max: 0 })
 })
 
-test('a narrow failure is run once more and counts only if it fails again; a clear one is not retried', async () => {
+test('a narrow failure is run once more, measured longer, and counts only if it fails again; a clear one is not retried', async () => {
   let calls = 0
+  const longerRates: number[] = []
   // Sustains 400; the first step at any rate above 300 stalls once (p99 just over the objective).
   const stalledOnce = new Set<number>()
-  const probe: Probe = async (rate, kind) => {
+  const probe: Probe = async (rate, kind, longer) => {
     calls++
+    if (longer === true) longerRates.push(rate)
     const stall = rate > 300 && rate <= 400 && !stalledOnce.has(rate)
     if (stall) stalledOnce.add(rate)
     const pass = rate <= 400 && !stall
@@ -86,6 +88,10 @@ test('a narrow failure is run once more and counts only if it fails again; a cle
   // Clear failures (p99 20× the objective) were not retried: every retried rate is one that stalled.
   const rates = withRetry.steps.map((s) => s.rate)
   for (const rate of rates.filter((r, i) => rates.indexOf(r) !== i && withRetry.steps[i - 1]?.rate === r)) assert.ok(rate <= 400, `retried ${rate}`)
+  // Every retry, and only a retry, asked for the longer window.
+  assert.ok(longerRates.length > 0)
+  assert.deepEqual(longerRates, [...stalledOnce].filter((r) => longerRates.includes(r)))
+  for (const rate of longerRates) assert.ok(stalledOnce.has(rate), `longer step at ${rate} without a stall`)
   stalledOnce.clear()
   const without = await searchCapacity(probe, { ...settings, retryWithin: 0, sloP99Ms: 100 })
   assert.ok(without.capacity <= 300, `without the retry one stall caps the search: ${without.capacity}`)
