@@ -14,6 +14,7 @@ import { describeMachine, type MachineDescription } from './machine.js'
 import { runOpenLoop } from './open-loop.js'
 import { formatStepLine, progressPrinter } from './progress.js'
 import { quietStart } from './quiet-start.js'
+import { describeIncident, incidentFilter, type RunIncident } from './run-incidents.js'
 import { writeChartsBeside } from './report-charts/write-report.js'
 import { compactJson } from './scenario-bench.js'
 import { UserMix } from './user-mix.js'
@@ -35,6 +36,8 @@ export interface CapacityRun {
   readonly firstFailing: number
   readonly limited: boolean
   readonly steps: readonly MeasuredStep[]
+  /** Exits and leader changes while the stack was up (run-incidents.ts). */
+  readonly incidents?: readonly RunIncident[] | undefined
 }
 
 export interface TargetCapacity {
@@ -102,6 +105,17 @@ async function measureRun (options: CapacityBenchOptions, target: CapacityTarget
   const loaded = await loadStackConfig(options.configFile, overrides)
   const stack = new Stack({ loaded, control: false, log: (line) => { options.log(`  ${target.label}: ${line}`) } })
   const info = await stack.up()
+  const upAt = Date.now()
+  const steps: MeasuredStep[] = []
+  const incidents: RunIncident[] = []
+  let searching = false
+  const isIncident = incidentFilter()
+  const unsubscribe = stack.events.subscribe((event) => {
+    if (!isIncident(event)) return
+    const incident = { atSeconds: Math.round((Date.now() - upAt) / 100) / 10, step: searching ? steps.length : -1, what: describeIncident(event) }
+    incidents.push(incident)
+    options.log(`  ${target.label}: ⚠ ${incident.what}`)
+  })
   try {
     const { settings } = options
     // Logins first: each costs a scrypt hash (~0.5 s of CPU), which would still be running on a
@@ -119,13 +133,13 @@ async function measureRun (options: CapacityBenchOptions, target: CapacityTarget
     if (settings.warmupSeconds > 0) {
       await runOpenLoop({ url: info.url, rate: warmRate, durationMs: settings.warmupSeconds * 1000, connections: settings.steps.connections, timeoutMs: settings.steps.timeoutMs, next, onTick: progressPrinter(`${target.label} warm-up`) })
     }
-    const steps: MeasuredStep[] = []
     const probe = stepProbe({ url: info.url, next, label: target.label }, settings.steps, (step) => {
       steps.push(step)
       options.log(`  ${formatStepLine(target.label, step)}`)
     })
+    searching = true
     const result = await searchCapacity(probe, { ...settings.search, bracket })
-    const run: CapacityRun = { calibration, capacity: result.capacity, firstFailing: result.firstFailing, limited: result.limited, steps }
+    const run: CapacityRun = { calibration, capacity: result.capacity, firstFailing: result.firstFailing, limited: result.limited, steps, incidents }
     const instances = info.processes.filter((p) => p.role === 'app').length
     if (!diagnose || result.capacity === 0) return { run, topology: info.topology, emulation: info.emulation, instances }
     // At the knee: just past the capacity, where the bottleneck is certainly at its limit.
@@ -134,6 +148,7 @@ async function measureRun (options: CapacityBenchOptions, target: CapacityTarget
     const knee = await diagnoseKnee(stack, { url: info.url, next, label: `${target.label} knee` }, kneeRate, settings.steps, join(options.outDir, 'profiles', target.label.replace(/[^\w-]+/g, '-')))
     return { run, topology: info.topology, emulation: info.emulation, instances, knee }
   } finally {
+    unsubscribe()
     await stack.down()
   }
 }

@@ -2,6 +2,7 @@ import type { CapacityReport, CapacityRun, TargetCapacity } from './capacity-lev
 import type { KneeDiagnosis } from './knee.js'
 import { actionTable, firstFailingStep } from './action-latency.js'
 import { describeServers } from './report.js'
+import { incidentsLine } from './run-incidents.js'
 import { activeUsers, playbookRange } from './seed-users.js'
 
 const ratio = (a: number, b: number | undefined): string => b === undefined || b === 0 ? '—' : `${(a / b).toFixed(2)}×`
@@ -147,6 +148,6 @@ ${targets.map((t) => kneeSection(t, report.settings.steps.slo.p99Ms)).filter((x)
 
 Each step: offered req/s (\`r\`: a short ramp step), ✓ held or ✗ why not.
 
-${targets.map((t) => t.runs.map((r, i) => `- ${t.label} run ${i + 1} (calibration ${r.calibration} ops/s) → ${r.capacity}: ${stepsLine(r)}`).join('\n')).join('\n')}
+${targets.map((t) => t.runs.map((r, i) => `- ${t.label} run ${i + 1} (calibration ${r.calibration} ops/s) → ${r.capacity}: ${stepsLine(r)}${incidentsLine(r.incidents)}`).join('\n')).join('\n')}
 `
 }

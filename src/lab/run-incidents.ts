@@ -1,0 +1,41 @@
+import type { StackEvent } from '../control/event-log.js'
+
+/**
+ * What happened to a stack while its capacity was searched, beyond the load: a process that exited
+ * (and was restarted) or a PostgreSQL leader change. Either one disturbs the steps around it, so
+ * the report puts it next to the step it fell in instead of leaving a dip unexplained.
+ */
+export interface RunIncident {
+  /** Seconds since the stack was up. */
+  readonly atSeconds: number
+  /** Index of the search step in progress (steps completed before it); -1 before the search began. */
+  readonly step: number
+  readonly what: string
+}
+
+/**
+ * A filter for events that disturb a measurement: exits, and leader changes after a cluster's first
+ * leader was seen (that first one is the stack coming up). Start-up, scaling and requests are not.
+ */
+export function incidentFilter (): (event: Pick<StackEvent, 'actor' | 'action' | 'target'>) => boolean {
+  const led = new Set<string>()
+  return (event) => {
+    if (event.action === 'exited') return true
+    if (event.actor !== 'ha' || event.action !== 'leader') return false
+    const cluster = event.target ?? ''
+    if (led.has(cluster)) return true
+    led.add(cluster)
+    return false
+  }
+}
+
+export function describeIncident (event: Pick<StackEvent, 'action' | 'target' | 'detail'>): string {
+  const what = event.action === 'exited' ? `${event.target ?? 'a process'} exited` : `${event.target ?? 'postgres'}`
+  return event.detail === undefined || event.detail === '' ? what : `${what}: ${event.detail}`
+}
+
+/** One line for the report: where each incident fell among the steps. */
+export function incidentsLine (incidents: readonly RunIncident[] | undefined): string {
+  if (incidents === undefined || incidents.length === 0) return ''
+  return ` ⚠ ${incidents.map((i) => `${i.step < 0 ? 'before the search' : `in step ${i.step + 1}`} (${i.atSeconds} s): ${i.what}`).join('; ')}`
+}
