@@ -319,6 +319,12 @@ export class LocalExecutor extends EventEmitter {
     const tiers: Array<DesiredUnit['kind']> = ['gateway', 'app', 'worker', 'redis-sentinel', 'redis', 'pgbouncer', 'postgres-replica', 'postgres-primary', 'postgres-ha', 'etcd']
     for (const kind of tiers) {
       const names = [...this.#entries.values()].filter((e) => e.unit.kind === kind).map((e) => e.unit.name)
+      if (kind === 'etcd') {
+        // One at a time: on SIGTERM an etcd leader hands leadership to a connected member, and when
+        // that member is stopping too the hand-over first waits out etcd's request timeout (~7 s).
+        for (const n of names) await this.#stop(n).catch(() => {})
+        continue
+      }
       await Promise.allSettled(names.map(async (n) => { await this.#stop(n) }))
     }
   }
