@@ -80,21 +80,27 @@ export async function searchCapacity (probe: Probe, options: SearchOptions = DEF
 
   // high: lowest rate seen to fail; passed: rates that passed a short ramp step, highest first.
   let high = Number.POSITIVE_INFINITY
+  // Whether high failed a full-length step: a short ramp step's failure is only a hint.
+  let highConfirmed = false
   const passed: number[] = []
   const [fromLow, fromHigh] = options.bracket ?? [options.startRate, Number.NaN]
   let rate = Math.min(Math.max(fromLow, options.minRate), options.maxRate)
   const zero = (): SearchResult => ({ capacity: 0, firstFailing: round(high), limited: false, steps })
 
-  // Ramp up from the start (or an earlier bracket's low end) until a step fails or maxRate passes.
+  // Ramp up from `from` until a step fails or maxRate passes; the rates that passed go to `passed`.
+  const rampUp = async (from: number, next: number): Promise<void> => {
+    let at = from
+    while (at < options.maxRate) {
+      at = Math.min(next, options.maxRate)
+      if (!await run(at, 'ramp')) { high = at; highConfirmed = false; return }
+      passed.unshift(at)
+      next = at * options.growth
+    }
+  }
+
   if (await run(rate, 'ramp')) {
     passed.unshift(rate)
-    let next = Number.isFinite(fromHigh) && fromHigh > rate ? fromHigh : rate * options.growth
-    while (rate < options.maxRate) {
-      rate = Math.min(next, options.maxRate)
-      if (!await run(rate, 'ramp')) { high = rate; break }
-      passed.unshift(rate)
-      next = rate * options.growth
-    }
+    await rampUp(rate, Number.isFinite(fromHigh) && fromHigh > rate ? fromHigh : rate * options.growth)
   } else {
     // The start already fails: come down until a step passes.
     high = rate
@@ -115,13 +121,33 @@ export async function searchCapacity (probe: Probe, options: SearchOptions = DEF
     low = candidate
     if (await run(low, 'full')) break
     high = low
+    highConfirmed = true
   }
+  passed.length = 0
 
   // Bisect on full-length steps (geometric middle: the bracket spans a ratio, not a difference).
-  while (Number.isFinite(high) && (high - low) / low > options.precision) {
-    const middle = Math.sqrt(low * high)
-    if (await run(middle, 'full')) low = middle
-    else high = middle
+  // When every step passed up to a top that only a short ramp step failed, that one step capped the
+  // search — a stall in the wrong four seconds would halve a capacity — so the top is tried on a
+  // full step too; if it holds, the ramp goes on from there (at most twice, so a run stays bounded).
+  for (let resumes = 0; ; resumes++) {
+    while (Number.isFinite(high) && (high - low) / low > options.precision) {
+      const middle = Math.sqrt(low * high)
+      if (await run(middle, 'full')) low = middle
+      else { high = middle; highConfirmed = true }
+    }
+    if (!Number.isFinite(high) || highConfirmed || resumes >= 2) break
+    if (!await run(high, 'full')) { highConfirmed = true; break }
+    low = high
+    high = Number.POSITIVE_INFINITY
+    await rampUp(low, low * options.growth)
+    // The ramp's passes above low are hints; the bisection checks them on full steps, and when the
+    // ramp reached maxRate its highest pass is checked here.
+    const top = passed[0]
+    passed.length = 0
+    if (!Number.isFinite(high) && top !== undefined) {
+      if (await run(top, 'full')) low = top
+      else { high = top; highConfirmed = true }
+    }
   }
   const limited = !Number.isFinite(high)
   return { capacity: round(low), firstFailing: limited ? high : round(high), limited, steps }

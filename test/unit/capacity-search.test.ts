@@ -33,6 +33,33 @@ test('a rate passed only on a short ramp step is confirmed on a full step before
   assert.ok(result.capacity <= 300 && result.capacity >= 300 / 1.05 - 0.5, `found ${result.capacity}`)
 })
 
+test('a short ramp step that failed by chance does not cap the search: the top of the bracket is tried on a full step', async () => {
+  // Sustains 800, but the first ramp step above 100 stalls once, clearly (p99 5× the objective).
+  let stalled = false
+  const kinds: Array<{ rate: number, kind: StepKind }> = []
+  const probe: Probe = async (rate, kind) => {
+    kinds.push({ rate, kind })
+    const stall = !stalled && kind === 'ramp' && rate > 100
+    if (stall) stalled = true
+    const pass = rate <= 800 && !stall
+    return { rate, kind, pass, reason: pass ? '' : 'p99 over', p99Ms: pass ? 5 : 500, achievedRate: rate, errorRatio: 0 }
+  }
+  const result = await searchCapacity(probe, { startRate: 50, growth: 1.6, precision: 0.05, maxRate: 20_000, minRate: 1, retryWithin: 3, sloP99Ms: 100 })
+  assert.ok(result.capacity <= 800 && result.capacity >= 800 / 1.05 - 0.5, `found ${result.capacity}`)
+  assert.ok(result.firstFailing > 800)
+  // The rate the stall failed was tried again on a full step.
+  const stalledAt = kinds.find((k) => k.kind === 'ramp' && k.rate > 100)?.rate
+  assert.ok(kinds.some((k) => k.kind === 'full' && k.rate === stalledAt), `no full step at ${stalledAt}`)
+})
+
+test('the top of the bracket is not tried again when a full step failed there', async () => {
+  const calls: Array<{ rate: number, kind: StepKind }> = []
+  await searchCapacity(thresholdProbe(412, calls), { startRate: 50, growth: 1.6, precision: 0.05, maxRate: 20_000, minRate: 1 })
+  // Each rate is tried on a full step at most once (no retries here: the probe's failures are clear).
+  const full = calls.filter((c) => c.kind === 'full').map((c) => c.rate)
+  assert.equal(new Set(full).size, full.length)
+})
+
 test('a bracket from an earlier run takes fewer steps', async () => {
   const cold: Array<{ rate: number, kind: StepKind }> = []
   const first = await searchCapacity(thresholdProbe(800, cold), { startRate: 50, growth: 1.6, precision: 0.05, maxRate: 20_000, minRate: 1 })
