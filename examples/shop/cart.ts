@@ -3,6 +3,8 @@ import { loadProducts, requireProduct } from './catalog-data.js'
 
 /** The cart lives in the session as one field per product (`cart:<id>` → qty), updated atomically. */
 export const CART_PREFIX = 'cart:'
+/** A session field per order whose cart clean-up ran (checkout.ts): a replay must not run it twice. */
+export const ORDER_GUARD_PREFIX = 'ordered:'
 export const MAX_QTY_PER_ITEM = 100
 export const MAX_CART_LINES = 50
 
@@ -11,6 +13,17 @@ export async function cartQuantities (session: Session): Promise<Map<number, num
 }
 
 /** The cart's lines among a session's fields (pages read them with the rest of the session). */
+/** The ids of the orders whose clean-up guards a session holds. */
+export function orderGuardsOf (fields: Record<string, unknown>): number[] {
+  const ids: number[] = []
+  for (const field of Object.keys(fields)) {
+    if (!field.startsWith(ORDER_GUARD_PREFIX)) continue
+    const id = Number(field.slice(ORDER_GUARD_PREFIX.length))
+    if (Number.isSafeInteger(id)) ids.push(id)
+  }
+  return ids
+}
+
 export function cartLinesOf (fields: Record<string, unknown>): Map<number, number> {
   const lines = new Map<number, number>()
   for (const [field, value] of Object.entries(fields)) {

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import type { OutgrowError, Ports, Transaction } from '../../src/index.js'
-import { cartLinesOf, cartQuantities } from './cart.js'
+import { cartLinesOf, orderGuardsOf } from './cart.js'
 import { completeCheckout, orderJson, orderLines, placeOrder, type OrderLine, type OrderRow, type ProductVersions } from './checkout.js'
 import { claimKey, isRecordableError, recordResponse, type RecordedResponse } from './idempotency.js'
 
@@ -45,16 +45,18 @@ export interface CheckoutAnswer { readonly status: number, readonly body: Record
  * `sessionFields`: the session as the caller already read it (one read fewer), else it is read here.
  */
 export async function checkoutCart (ports: Ports, request: FastifyRequest, userId: number, keyed: { key: string, hash: string } | undefined, sessionFields?: Record<string, unknown>): Promise<CheckoutAnswer> {
-  const lines = sessionFields === undefined ? await cartQuantities(request.session) : cartLinesOf(sessionFields)
+  const fields = sessionFields ?? await request.session.getAll()
+  const lines = cartLinesOf(fields)
+  const guards = orderGuardsOf(fields)
   const cart = [...lines].sort(([a], [b]) => a - b)
   const { value: outcome, position } = await ports.db.transaction(async (tx) => await runCheckout(tx, userId, keyed, cart))
   if (outcome.kind === 'failed') throw outcome.error
   if (outcome.kind === 'replayed') {
     const orderId = outcome.response.body.id
     // A replay finishes what the first copy may not have (cart, write position, cache).
-    if (typeof orderId === 'number') await completeCheckout(ports, request, orderId, outcome.lines, position)
+    if (typeof orderId === 'number') await completeCheckout(ports, request, orderId, outcome.lines, position, undefined, guards)
     return { status: outcome.response.status, body: outcome.response.body, replayed: true }
   }
-  await completeCheckout(ports, request, Number(outcome.order.id), outcome.lines, position, outcome.versions)
+  await completeCheckout(ports, request, Number(outcome.order.id), outcome.lines, position, outcome.versions, guards)
   return { status: 201, body: orderJson(outcome.order), replayed: false }
 }

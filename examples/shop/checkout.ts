@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import { OutgrowError, type Ports, type Queryable, type Transaction, type WritePosition } from '../../src/index.js'
-import { CART_PREFIX } from './cart.js'
+import { CART_PREFIX, ORDER_GUARD_PREFIX } from './cart.js'
 import { ORDER_PLACED } from './events.js'
 import { productKey } from './catalog-data.js'
 import { rememberWrite } from './read-your-writes.js'
@@ -105,18 +105,28 @@ async function afterCommit (ports: Ports, orderId: number, step: string, run: ()
  * into an error response, which would invite a retry that orders twice. The steps touch different
  * things (the cart's fields, the write position, the cache), so they go out together: on a small
  * server each round trip it waits for alone can cost a CPU period. `versions` are the products'
- * versions from the order's transaction; a replay, which has none, reads them.
+ * versions from the order's transaction; a replay, which has none, reads them. `guards`: the ids of
+ * the orders whose clean-up this session had recorded when the request read it (orderGuardsOf).
  */
-export async function completeCheckout (ports: Ports, request: FastifyRequest, orderId: number, lines: readonly OrderLine[], position: WritePosition, versions?: ProductVersions): Promise<void> {
+export async function completeCheckout (ports: Ports, request: FastifyRequest, orderId: number, lines: readonly OrderLine[], position: WritePosition, versions?: ProductVersions, guards: readonly number[] = []): Promise<void> {
   await Promise.all([
     afterCommit(ports, orderId, 'clear the ordered items from the cart', async () => {
+      // A newer order from this session took the cart as it was then: this order's lines were
+      // either cleared already or ordered again by it and cleared with it. Either way, not again.
+      if (guards.some((id) => id > orderId)) return
       // Once per session and order: a replay must not take away items added since.
-      if (await request.session.increment(`ordered:${orderId}`, 1) !== 1) return
-      // Only what was ordered leaves the cart; items added meanwhile stay. One field per line.
-      await Promise.all(lines.map(async ([productId, qty]) => {
-        const left = await request.session.increment(CART_PREFIX + String(productId), -qty)
-        if (left <= 0) await request.session.delete(CART_PREFIX + String(productId))
-      }))
+      if (await request.session.increment(ORDER_GUARD_PREFIX + String(orderId), 1) !== 1) return
+      // Only what was ordered leaves the cart; items added meanwhile stay. One field per line. The
+      // older orders' guards go too — the check above covers them — so a session keeps one or two
+      // guards, not one per order it ever placed (each one was read with the session on every request).
+      const stale = guards.filter((id) => id < orderId).map((id) => ORDER_GUARD_PREFIX + String(id))
+      await Promise.all([
+        ...lines.map(async ([productId, qty]) => {
+          const left = await request.session.increment(CART_PREFIX + String(productId), -qty)
+          if (left <= 0) await request.session.delete(CART_PREFIX + String(productId))
+        }),
+        ...(stale.length === 0 ? [] : [request.session.delete(...stale)]),
+      ])
     }),
     afterCommit(ports, orderId, 'remember the write position', async () => { await rememberWrite(request.session, position) }),
     afterCommit(ports, orderId, 'invalidate the cached products', async () => {

@@ -5,6 +5,7 @@ import { createAppServer } from '../../src/runtime/app-server.js'
 import type { EventBus } from '../../src/events/bus.js'
 import type { Ports } from '../../src/runtime/ports.js'
 import type { StaticStore } from '../../src/static-store/store.js'
+import type { SessionStore } from '../../src/session/store.js'
 import { subscribeService, type ServiceDefinition } from '../../src/runtime/service.js'
 import { PgDatabase } from '../../src/data/pg-database.js'
 import { ensureOutboxTables } from '../../src/outbox/outbox-table.js'
@@ -20,6 +21,8 @@ export interface ShopUnderTest {
   readonly ports: Ports
   /** The bus behind ports.events, for probes of what the shop publishes. */
   readonly events: EventBus
+  /** The store behind request.session, for probes of what a session holds. */
+  readonly sessionStore: SessionStore
   close(): Promise<void>
 }
 
@@ -72,6 +75,7 @@ export async function startShop (options: ShopOptions): Promise<ShopUnderTest> {
     db,
     ports,
     events,
+    sessionStore,
     close: async () => {
       await server.app.close()
       await relay.close()

@@ -147,4 +147,26 @@ describe('checkout with an Idempotency-Key', () => {
     const ready = await waitUntil(async () => (await browser.request('GET', `/api/orders/${String(first.json.id)}`)).json.receiptReady === true, 5000)
     assert.ok(ready, 'the receipt was rendered once the queue took it')
   })
+
+  it('a session keeps the clean-up guard of its newest order only, and a replay of an older order leaves the cart alone', async () => {
+    await setStock(45, 100)
+    const { browser } = await login(9)
+    const orders: number[] = []
+    for (const key of ['guard-1', 'guard-2', 'guard-3']) {
+      assert.equal((await browser.request('POST', '/api/cart/items', { productId: 45, qty: 1 })).status, 201)
+      const placed = await checkout(browser, key)
+      assert.equal(placed.status, 201, JSON.stringify(placed.json))
+      orders.push(placed.json.id as number)
+    }
+    const sessionId = browser.cookie.replace(/^outgrow\.sid=/, '')
+    const guards = Object.keys(await shop.sessionStore.getAll(sessionId)).filter((f) => f.startsWith('ordered:'))
+    assert.deepEqual(guards, [`ordered:${orders[2]}`])
+    // Something new in the cart, then a late replay of the first order: it must not take it away.
+    assert.equal((await browser.request('POST', '/api/cart/items', { productId: 45, qty: 2 })).status, 201)
+    const replay = await checkout(browser, 'guard-1')
+    assert.equal(replay.status, 201)
+    assert.equal(replay.headers['idempotent-replayed'], 'true')
+    assert.equal(replay.json.id, orders[0])
+    assert.deepEqual(await cart(browser), [[45, 2]])
+  })
 })
