@@ -9,7 +9,7 @@ import { DEFAULT_MIX, UserMix, type ActionName } from '../../src/lab/user-mix.js
 import { loginUsers } from '../../src/lab/virtual-users.js'
 import { seededRandom } from '../../src/lab/zipf.js'
 import { freePort } from '../../src/supervisor/free-port.js'
-import { warmCatalogue } from './warm-catalogue.js'
+import { warmCatalog } from '../../src/lab/catalog-warm.js'
 
 /**
  * The shop's traffic against level 2 (one app, PostgreSQL, no cache) and level 3 (the same plus
@@ -57,8 +57,8 @@ export async function runShopMix (options: { rate: number, durationSeconds: numb
     emulation = info.emulation
     try {
       const users = await loginUsers(info.url, USERS, PASSWORD)
-      const warmed = await warmCatalogue(info.url, products)
-      options.log(`shop mix: L${level}: requested each of ${warmed.requested} products once (${warmed.failed} failed)`)
+      const warmed = await warmCatalog({ url: info.url, products, share: 1, connections: 8 })
+      options.log(`shop mix: L${level}: requested each of ${warmed.products} products once (${warmed.failures} failed)`)
       const primaryUrl = info.processes.find((p) => p.role === 'postgres' && p.url !== undefined)?.url
       for (const [mixName, weights] of Object.entries(MIXES)) {
         const mix = new UserMix(users, products, seededRandom(42), weights)

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { machineCpuTicksOfStat } from '../supervisor/proc-stat.js'
+import { readMachineCpuTicks } from '../supervisor/proc-stat.js'
 import { actionLatencies, sloBreakers, type ActionLatency } from './action-latency.js'
 import type { Probe, StepKind, StepOutcome } from './capacity-search.js'
 import { runOpenLoop, type OpenLoopResult } from './open-loop.js'
@@ -67,7 +66,7 @@ export function stepSeconds (rate: number, kind: StepKind, settings: Pick<StepSe
 
 function readSteal (): { steal: number, total: number } | undefined {
   try {
-    return machineCpuTicksOfStat(readFileSync('/proc/stat', 'utf8'))
+    return readMachineCpuTicks()
   } catch {
     return undefined
   }

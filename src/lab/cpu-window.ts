@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import type { StackProcessInfo } from '../control/stack.js'
-import { clockTicksPerSecond, machineCpuTicksOfStat } from '../supervisor/proc-stat.js'
+import { clockTicksPerSecond, readMachineCpuTicks } from '../supervisor/proc-stat.js'
 import type { ServerCpuReading } from '../supervisor/server-cpu.js'
 
 /**
@@ -99,9 +98,6 @@ function readServer (source: CpuWindowSource, server: string): ServerCpuReading 
   }
 }
 
-function readMachine (): { busy: number, total: number } {
-  return machineCpuTicksOfStat(readFileSync('/proc/stat', 'utf8'))
-}
 
 /**
  * Reads every server's CPU accounting now; `finish` reads it again and gives each server's use
@@ -109,7 +105,7 @@ function readMachine (): { busy: number, total: number } {
  */
 export function startCpuWindow (source: CpuWindowSource, now: () => number = Date.now): { finish(): Promise<CpuWindow> } {
   const startedAt = now()
-  const machineBefore = readMachine()
+  const machineBefore = readMachineCpuTicks()
   const before = new Map<string, ServerCpuReading>()
   for (const server of new Set(source.info().processes.map((p) => p.server))) {
     const reading = readServer(source, server)
@@ -118,7 +114,7 @@ export function startCpuWindow (source: CpuWindowSource, now: () => number = Dat
   return {
     finish: async () => {
       const seconds = (now() - startedAt) / 1000
-      const machineAfter = readMachine()
+      const machineAfter = readMachineCpuTicks()
       const residents = residentsByServer(source.info().processes)
       const servers: ServerCpu[] = []
       for (const [server, start] of before) {

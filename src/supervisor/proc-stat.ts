@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 
 let ticks: number | undefined
 
@@ -37,4 +38,9 @@ export function machineCpuTicksOfStat (text: string): { busy: number, total: num
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number)
   const busy = user + nice + system + irq + softirq + steal
   return { busy, total: busy + idle + iowait, steal }
+}
+
+/** The machine's CPU time now (machineCpuTicksOfStat of /proc/stat). */
+export function readMachineCpuTicks (): { busy: number, total: number, steal: number } {
+  return machineCpuTicksOfStat(readFileSync('/proc/stat', 'utf8'))
 }
