@@ -23,24 +23,43 @@ export function orderJson (row: OrderRow, items?: unknown[]): Record<string, unk
 }
 
 /**
- * Inside the checkout transaction: takes the stock, inserts the order with its items, and writes
- * its receipt job and its order.placed event to the outbox, which commit with the order or not at
- * all: a relay hands them on after the commit, whatever dies when (docs/outbox.md).
+ * Inside the checkout transaction: inserts the order, writes its receipt job and its order.placed
+ * event to the outbox (they commit with the order or not at all: a relay hands them on after the
+ * commit, whatever dies when; docs/outbox.md), and only then takes the stock and writes the items.
+ * Popular products are in many carts, and their rows stay locked from the stock update until the
+ * commit: taking them last, in one statement with the items and the total, holds them for one
+ * round trip and the commit instead of five, so checkouts of the same product queue less.
  */
 export async function placeOrder (tx: Transaction, userId: number, key: string | undefined, lines: readonly OrderLine[]): Promise<{ order: OrderRow, versions: ProductVersions }> {
   if (lines.length === 0) throw new OutgrowError('OUTGROW_CONFLICT', 'the cart is empty')
-  // One statement for every line: the rows are locked in product-id order (the sorted FOR UPDATE),
-  // so concurrent checkouts cannot deadlock; a line short of stock is simply not updated.
+  const inserted = await tx.query<OrderRow>(
+    `INSERT INTO orders (user_id, idempotency_key, total_cents) VALUES ($1, $2, 0)
+     RETURNING id, total_cents, status, created_at, receipt`, [userId, key ?? null])
+  const order = inserted.rows[0] as OrderRow
+  const orderId = Number(order.id)
+  // One id per order for each: a redelivery is the same job (a no-op) and the same event (consumers deduplicate).
+  await tx.outbox.event(ORDER_PLACED, { orderId, lines: lines.map(([productId, qty]) => ({ productId, qty })) }, { id: `order-placed-${orderId}`, key: `order-${orderId}` })
+  await tx.outbox.job('order.receipt', { orderId }, { jobId: `receipt-${orderId}` })
+  // The rows are locked in product-id order (the sorted FOR UPDATE), so concurrent checkouts cannot
+  // deadlock; a line short of stock is simply not updated, and then no item is written either.
   const updated = await tx.query<{ id: number, price_cents: number, version: string }>(
-    `WITH wanted AS (SELECT * FROM unnest($1::int[], $2::int[]) AS t(id, qty)),
-     locked AS (SELECT p.id FROM products p JOIN wanted w ON w.id = p.id ORDER BY p.id FOR UPDATE OF p)
-     UPDATE products p SET stock = p.stock - w.qty, updated_at = now(), version = p.version + 1
-       FROM wanted w, locked l
-      WHERE p.id = w.id AND l.id = p.id AND p.stock >= w.qty
-     RETURNING p.id, p.price_cents, p.version`, [lines.map(([id]) => id), lines.map(([, qty]) => qty)])
+    `WITH wanted AS (SELECT * FROM unnest($2::int[], $3::int[]) AS t(id, qty)),
+     locked AS (SELECT p.id FROM products p JOIN wanted w ON w.id = p.id ORDER BY p.id FOR UPDATE OF p),
+     taken AS (
+       UPDATE products p SET stock = p.stock - w.qty, updated_at = now(), version = p.version + 1
+         FROM wanted w, locked l
+        WHERE p.id = w.id AND l.id = p.id AND p.stock >= w.qty
+       RETURNING p.id, p.price_cents, p.version, w.qty),
+     items AS (
+       INSERT INTO order_items (order_id, product_id, qty, price_cents)
+       SELECT $1, id, qty, price_cents FROM taken WHERE (SELECT count(*) FROM taken) = cardinality($2::int[])),
+     totalled AS (
+       UPDATE orders SET total_cents = (SELECT coalesce(sum(price_cents::bigint * qty), 0) FROM taken)
+        WHERE id = $1 AND (SELECT count(*) FROM taken) = cardinality($2::int[]))
+     SELECT id, price_cents, version FROM taken`,
+    [orderId, lines.map(([id]) => id), lines.map(([, qty]) => qty)])
   const byId = new Map(updated.rows.map((row) => [row.id, row]))
   let total = 0
-  const priced: Array<[number, number, number]> = []
   // The versions this transaction gives the products: the rows stay locked until it commits, so
   // they are what the invalidation after the commit must raise the cache's versions to.
   const versions: ProductVersions = {}
@@ -49,22 +68,9 @@ export async function placeOrder (tx: Transaction, userId: number, key: string |
     // The first line (in product-id order) short of stock is named; the caller rolls back the others.
     if (row === undefined) throw new OutgrowError('OUTGROW_OUT_OF_STOCK', `not enough stock for product ${productId}`, { productId })
     total += row.price_cents * qty
-    priced.push([productId, qty, row.price_cents])
     versions[productKey(productId)] = Number(row.version)
   }
-  const inserted = await tx.query<OrderRow>(
-    `INSERT INTO orders (user_id, idempotency_key, total_cents) VALUES ($1, $2, $3)
-     RETURNING id, total_cents, status, created_at, receipt`, [userId, key ?? null, total])
-  const order = inserted.rows[0] as OrderRow
-  await tx.query(
-    `INSERT INTO order_items (order_id, product_id, qty, price_cents)
-     SELECT $1, p, q, c FROM unnest($2::int[], $3::int[], $4::int[]) AS t(p, q, c)`,
-    [order.id, priced.map((l) => l[0]), priced.map((l) => l[1]), priced.map((l) => l[2])])
-  const orderId = Number(order.id)
-  // One id per order for each: a redelivery is the same job (a no-op) and the same event (consumers deduplicate).
-  await tx.outbox.event(ORDER_PLACED, { orderId, lines: lines.map(([productId, qty]) => ({ productId, qty })) }, { id: `order-placed-${orderId}`, key: `order-${orderId}` })
-  await tx.outbox.job('order.receipt', { orderId }, { jobId: `receipt-${orderId}` })
-  return { order, versions }
+  return { order: { ...order, total_cents: String(total) }, versions }
 }
 
 /** What an order contains, read inside a transaction (a replayed checkout needs it). */

@@ -150,6 +150,15 @@ for (const variant of ['memory', 'redis'] as const) {
         await buyers[1]?.request('POST', '/api/cart/items', { productId: a, qty: 1 })
         const placed = await Promise.all(buyers.map(async (buyer) => await buyer.request('POST', '/api/orders')))
         assert.deepEqual(placed.map((r) => r.status), [201, 201], JSON.stringify(placed.map((r) => r.json)))
+        for (const order of placed) {
+          // The order row is inserted before the stock is taken; its total and items are written with the stock.
+          const stored = await shop.db.read<{ total_cents: string, items: string, qty: string, value: string }>(
+            `SELECT o.total_cents, count(i.*) AS items, sum(i.qty) AS qty, sum(i.qty * i.price_cents) AS value
+               FROM orders o JOIN order_items i ON i.order_id = o.id WHERE o.id = $1 GROUP BY o.total_cents`, [order.json.id], { primary: true })
+          const row = stored.rows[0]
+          assert.ok(row !== undefined && Number(row.total_cents) > 0)
+          assert.deepEqual([Number(row.total_cents), row.items, row.qty, Number(row.value)], [order.json.totalCents, '2', '2', order.json.totalCents])
+        }
       }
       const stockOf = async (id: number): Promise<number | undefined> => (await shop.db.read<{ stock: number }>('SELECT stock FROM products WHERE id = $1', [id], { primary: true })).rows[0]?.stock
       assert.deepEqual([await stockOf(a), await stockOf(b)], [94, 94])
@@ -157,8 +166,11 @@ for (const variant of ['memory', 'redis'] as const) {
       const buyer = buyers[0] as Browser
       await buyer.request('POST', '/api/cart/items', { productId: a, qty: 2 })
       await buyer.request('POST', '/api/cart/items', { productId: b, qty: 1 })
+      const ordersOf = async (): Promise<string | undefined> => (await shop.db.read<{ n: string }>('SELECT count(*) AS n FROM orders o JOIN users u ON u.id = o.user_id WHERE u.email = $1', ['user19@example.com'], { primary: true })).rows[0]?.n
+      const ordersBefore = await ordersOf()
       const refused = await buyer.request('POST', '/api/orders')
       assert.equal(refused.status, 409)
+      assert.equal(await ordersOf(), ordersBefore, 'a refused checkout leaves no order behind')
       assert.deepEqual(refused.json.error, { code: 'OUTGROW_OUT_OF_STOCK', message: `not enough stock for product ${b}`, retryable: false, details: { productId: b } })
       assert.equal(await stockOf(a), 94, 'the line that had stock is not taken either')
       const product = await admin.request('GET', `/api/products/${a}`)
