@@ -61,7 +61,7 @@ const percent = (x: number): string => `${Math.round(x * 100)}%`
 const cores = (x: number): string => `${Math.round(x * 100) / 100}`
 
 function describeServer (s: ServerCpu): string {
-  const who = s.residents.map((r) => `${r.name}: ${r.role}`).join(', ')
+  const who = s.residents.map((r) => `${r.name}: ${r.role}${r.usedCores === undefined || s.usedCores <= 0 ? '' : ` ${percent(r.usedCores / s.usedCores)}`}`).join(', ')
   const budget = s.source === 'cgroup' ? `its ${cores(s.quotaCores)}-core CPU quota` : s.quotaCores === 1 ? 'its one pinned core' : `the machine's ${cores(s.quotaCores)} cores`
   const throttled = s.throttledShare === undefined ? '' : `, throttled in ${percent(s.throttledShare)} of periods`
   return `${s.server} (${who}) at ${percent(s.utilization)} of ${budget}${throttled}`

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os'
 import type { StackProcessInfo } from '../control/stack.js'
 import { clockTicksPerSecond, readMachineCpuTicks } from '../supervisor/proc-stat.js'
-import type { ServerCpuReading } from '../supervisor/server-cpu.js'
+import { processTreesCpuNs, type ServerCpuReading } from '../supervisor/server-cpu.js'
 
 /**
  * CPU of every emulated server of a running stack over a window (the knee of a capacity search):
@@ -21,6 +21,12 @@ export type ResidentRole = Exclude<StackProcessInfo['role'], 'postgres'> | 'post
 export interface Resident {
   readonly name: string
   readonly role: ResidentRole
+  /**
+   * CPU seconds per second of the window this process and its children used (from /proc), where
+   * several share a server: the cgroup's total alone cannot say whether the app or PostgreSQL
+   * took a shared server's quota.
+   */
+  readonly usedCores?: number | undefined
 }
 
 export interface ServerCpu {
@@ -63,14 +69,40 @@ export function residentRole (p: Pick<StackProcessInfo, 'name' | 'role' | 'ha'>)
   return 'postgres'
 }
 
-export function residentsByServer (processes: readonly StackProcessInfo[]): Map<string, Resident[]> {
+export function residentsByServer (processes: readonly StackProcessInfo[], usedCoresOf: (name: string) => number | undefined = () => undefined): Map<string, Resident[]> {
   const byServer = new Map<string, Resident[]>()
   for (const p of processes) {
     const list = byServer.get(p.server) ?? []
-    list.push({ name: p.name, role: residentRole(p) })
+    const usedCores = usedCoresOf(p.name)
+    list.push(usedCores === undefined ? { name: p.name, role: residentRole(p) } : { name: p.name, role: residentRole(p), usedCores })
     byServer.set(p.server, list)
   }
   return byServer
+}
+
+/** The process (and an HA node's other processes) behind a unit. */
+function pidsOf (p: Pick<StackProcessInfo, 'pid' | 'ha'>): number[] {
+  const pids = new Set<number>()
+  if (p.pid !== undefined) pids.add(p.pid)
+  for (const pid of Object.values(p.ha?.pids ?? {})) if (pid !== undefined) pids.add(pid)
+  return [...pids]
+}
+
+/** CPU so far (ns, from /proc) of each process that shares its server with another, by name. */
+export function sharedResidentsCpuNs (processes: readonly StackProcessInfo[], readProcessCpuNs: (pids: readonly number[]) => number): Map<string, number> {
+  const perServer = new Map<string, number>()
+  for (const p of processes) perServer.set(p.server, (perServer.get(p.server) ?? 0) + 1)
+  const used = new Map<string, number>()
+  for (const p of processes) {
+    const pids = pidsOf(p)
+    if ((perServer.get(p.server) ?? 0) < 2 || pids.length === 0) continue
+    try {
+      used.set(p.name, readProcessCpuNs(pids))
+    } catch {
+      // Gone meanwhile: that process is left out of the split, not the window.
+    }
+  }
+  return used
 }
 
 /** One server's share of its quota between two readings `seconds` apart. */
@@ -103,7 +135,7 @@ function readServer (source: CpuWindowSource, server: string): ServerCpuReading 
  * Reads every server's CPU accounting now; `finish` reads it again and gives each server's use
  * of its quota over the window. Servers that appear meanwhile have no start and are left out.
  */
-export function startCpuWindow (source: CpuWindowSource, now: () => number = Date.now): { finish(): Promise<CpuWindow> } {
+export function startCpuWindow (source: CpuWindowSource, now: () => number = Date.now, readProcessCpuNs: (pids: readonly number[]) => number = processTreesCpuNs): { finish(): Promise<CpuWindow> } {
   const startedAt = now()
   const machineBefore = readMachineCpuTicks()
   const before = new Map<string, ServerCpuReading>()
@@ -111,11 +143,18 @@ export function startCpuWindow (source: CpuWindowSource, now: () => number = Dat
     const reading = readServer(source, server)
     if (reading !== undefined) before.set(server, reading)
   }
+  const sharedBefore = sharedResidentsCpuNs(source.info().processes, readProcessCpuNs)
   return {
     finish: async () => {
       const seconds = (now() - startedAt) / 1000
       const machineAfter = readMachineCpuTicks()
-      const residents = residentsByServer(source.info().processes)
+      const processes = source.info().processes
+      const sharedAfter = sharedResidentsCpuNs(processes, readProcessCpuNs)
+      const residents = residentsByServer(processes, (name) => {
+        const start = sharedBefore.get(name)
+        const end = sharedAfter.get(name)
+        return start === undefined || end === undefined || seconds <= 0 ? undefined : Math.max(0, end - start) / 1e9 / seconds
+      })
       const servers: ServerCpu[] = []
       for (const [server, start] of before) {
         const end = readServer(source, server)

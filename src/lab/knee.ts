@@ -48,7 +48,7 @@ function primaryWorkload (statements: readonly StatementStats[] | undefined): 'r
 }
 
 const serverRow = (s: ServerCpu): KneeDiagnosis['servers'][number] => ({
-  server: s.server, roles: s.residents.map((r) => `${r.name} (${r.role})`), quotaCores: s.quotaCores,
+  server: s.server, roles: s.residents.map((r) => `${r.name} (${r.role}${r.usedCores === undefined || s.usedCores <= 0 ? '' : `, ${Math.round(r.usedCores / s.usedCores * 100)} % of its CPU`})`), quotaCores: s.quotaCores,
   utilization: Math.round(s.utilization * 1000) / 1000, throttledShare: s.throttledShare === undefined ? undefined : Math.round(s.throttledShare * 1000) / 1000,
 })
 

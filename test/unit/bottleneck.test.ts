@@ -43,6 +43,9 @@ test('level 1: app and PostgreSQL on one saturated server → separate the datab
   const result = findBottleneck(window([server('server-1', [['app-1', 'app'], ['postgres-primary', 'postgres primary']], 0.97)]))
   assert.equal(result.kind, 'colocated')
   assert.match(result.verdict, /server-1 .* scale next: separate the database \(level 2\)/)
+  const shared = server('server-1', [['app-1', 'app'], ['postgres-primary', 'postgres primary']], 0.96, 0.25)
+  const split: ServerCpu = { ...shared, residents: [{ name: 'app-1', role: 'app', usedCores: 0.06 }, { name: 'postgres-primary', role: 'postgres primary', usedCores: 0.18 }] }
+  assert.match(findBottleneck(window([split])).verdict, /^Bottleneck: server-1 \(app-1: app 25%, postgres-primary: postgres primary 75%\) at 96%/, 'who took the shared quota')
 })
 
 test('the primary: a cache without Redis, replicas with a cache, sharding with replicas or when writes load it', () => {

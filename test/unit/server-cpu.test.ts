@@ -83,3 +83,27 @@ test('without cgroups, a server\'s CPU is its processes\' /proc times against th
   assert.ok(result.machine.busyCores >= app.usedCores * 0.8)
   assert.ok(processTreesCpuNs([process.pid]) > 0)
 })
+
+test('on a server two processes share, the window splits its CPU between them; a server of one is not split', async () => {
+  const processes = [
+    { name: 'app-1', role: 'app' as const, server: 'server-1', pid: 101, state: 'ready' as const, restarts: 0 },
+    { name: 'postgres-primary', role: 'postgres' as const, server: 'server-1', pid: 202, state: 'ready' as const, restarts: 0 },
+    { name: 'redis', role: 'redis' as const, server: 'redis', pid: 303, state: 'ready' as const, restarts: 0 },
+  ]
+  const used = new Map([[101, 1e9], [202, 2e9], [303, 5e9]])
+  const reads: number[][] = []
+  const readProcessCpuNs = (pids: readonly number[]): number => { reads.push([...pids]); return pids.reduce((sum, pid) => sum + (used.get(pid) ?? 0), 0) }
+  const total = { server: 0 }
+  const serverCpu = (server: string) => ({ usageNs: server === 'server-1' ? total.server : 0, quotaCores: 0.25, throttling: undefined, source: 'cgroup' as const })
+  let clock = 0
+  const window = startCpuWindow({ info: () => ({ processes }), serverCpu }, () => clock, readProcessCpuNs)
+  clock = 2000
+  used.set(101, 1.1e9) // the app: 0.05 core over 2 s
+  used.set(202, 2.3e9) // PostgreSQL: 0.15 core
+  total.server = 0.4e9
+  const result = await window.finish()
+  const shared = result.servers.find((s) => s.server === 'server-1')
+  assert.deepEqual(shared?.residents.map((r) => [r.name, Math.round((r.usedCores ?? -1) * 1000) / 1000]), [['app-1', 0.05], ['postgres-primary', 0.15]])
+  assert.equal(result.servers.find((s) => s.server === 'redis')?.residents[0]?.usedCores, undefined)
+  assert.ok(!reads.flat().includes(303), 'a process alone on its server is not read')
+})
