@@ -20,6 +20,8 @@ export interface BottleneckOptions {
   readonly machineBusyAt?: number
   /** What mostly loads the database primary, when known (pg_stat_statements): reads call for a cache or replicas, writes for sharding. */
   readonly primaryWorkload?: 'reads' | 'writes' | undefined
+  /** Which instance the gateway starved and why (upstream-balance.ts), when its balance was uneven. */
+  readonly unevenBalance?: string | undefined
 }
 
 /** What kind of server is the bottleneck; `machine` when no server is at its quota but every core is busy. */
@@ -96,7 +98,10 @@ function step (kind: BottleneckKind, top: ServerCpu, window: CpuWindow, saturate
     case 'app': {
       const busy = saturated.filter((s) => has(s, 'app')).length
       if (!facts.gateway) return { next: 'more app instances behind a load balancer (level 4)', advice: `The app instance on ${name} is at its CPU quota: run more app instances behind a load balancer (level 4).` }
-      if (busy < facts.appServers) return { next: 'even out the balancing, then more app instances', advice: `${busy} of ${facts.appServers} app servers are at their quota (${name} most): the balancer spreads load unevenly; fix that before adding app instances.` }
+      if (busy < facts.appServers) {
+        const why = options.unevenBalance === undefined ? '' : ` (${options.unevenBalance})`
+        return { next: 'even out the balancing, then more app instances', advice: `${busy} of ${facts.appServers} app servers are at their quota (${name} most): the balancer spreads load unevenly${why}; fix that before adding app instances.` }
+      }
       return { next: `more app instances (${facts.appServers} → ${facts.appServers + Math.max(1, Math.ceil(facts.appServers / 2))})`, advice: `Every app server is at its quota (${name} most): add app instances behind the gateway (${facts.appServers} → ${facts.appServers + Math.max(1, Math.ceil(facts.appServers / 2))}).` }
     }
     case 'worker':
@@ -106,6 +111,12 @@ function step (kind: BottleneckKind, top: ServerCpu, window: CpuWindow, saturate
     default:
       return { next: `more CPU for ${name}`, advice: `${name} is at its quota: give it more CPU.` }
   }
+}
+
+/** An uneven balance is worth naming whatever ran out: the advice says so unless it already did. */
+function withBalance (advice: string, options: BottleneckOptions): string {
+  const line = options.unevenBalance
+  return line === undefined || advice.includes(line) ? advice : `${advice} Uneven balancing: ${line}.`
 }
 
 /** Names the saturated server(s) of a window and what the playbook scales next. */
@@ -120,14 +131,14 @@ export function findBottleneck (window: CpuWindow, options: BottleneckOptions = 
       return {
         kind: 'machine', saturated, machineSaturated,
         verdict: `Bottleneck: the machine, ${machineLine}; no server at its quota — next: a bigger machine, not a bigger server.`,
-        advice: `No emulated server reached its CPU quota, but the machine's cores are all busy: the servers and the load generator compete for them. Measure on more cores, or with fewer servers.`,
+        advice: withBalance(`No emulated server reached its CPU quota, but the machine's cores are all busy: the servers and the load generator compete for them. Measure on more cores, or with fewer servers.`, options),
       }
     }
     const busiest = window.servers[0]
     return {
       kind: 'none', saturated, machineSaturated,
       verdict: `No CPU bottleneck: no server at its quota${busiest === undefined ? '' : ` (busiest ${describeServer(busiest)})`}; ${machineLine}.`,
-      advice: 'If latency breaks the SLO here, CPU is not why: look at the load generator (send lag), connection pools, locks and I/O.',
+      advice: withBalance('If latency breaks the SLO here, CPU is not why: look at the load generator (send lag), connection pools, locks and I/O.', options),
     }
   }
   let kind = serverKind(top)
@@ -139,5 +150,5 @@ export function findBottleneck (window: CpuWindow, options: BottleneckOptions = 
   const others = saturated.filter((s) => s !== named).map((s) => s.server)
   const also = others.length === 0 ? '' : `; also at quota: ${others.join(', ')}`
   const machineNote = machineSaturated ? `; the machine is busy too, ${machineLine}` : ''
-  return { kind, saturated, machineSaturated, verdict: `Bottleneck: ${describeServer(named)}${also}${machineNote} — scale next: ${next.next}.`, advice: next.advice }
+  return { kind, saturated, machineSaturated, verdict: `Bottleneck: ${describeServer(named)}${also}${machineNote} — scale next: ${next.next}.`, advice: withBalance(next.advice, options) }
 }

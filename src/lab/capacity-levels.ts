@@ -14,7 +14,7 @@ import { describeMachine, type MachineDescription } from './machine.js'
 import { runOpenLoop } from './open-loop.js'
 import { formatStepLine, progressPrinter } from './progress.js'
 import { quietStart } from './quiet-start.js'
-import { describeIncident, incidentFilter, type RunIncident } from './run-incidents.js'
+import { describeIncident, gatewayIncidents, incidentFilter, type RunIncident } from './run-incidents.js'
 import { writeChartsBeside } from './report-charts/write-report.js'
 import { compactJson } from './scenario-bench.js'
 import { UserMix } from './user-mix.js'
@@ -133,7 +133,13 @@ async function measureRun (options: CapacityBenchOptions, target: CapacityTarget
     if (settings.warmupSeconds > 0) {
       await runOpenLoop({ url: info.url, rate: warmRate, durationMs: settings.warmupSeconds * 1000, connections: settings.steps.connections, timeoutMs: settings.steps.timeoutMs, next, onTick: progressPrinter(`${target.label} warm-up`) })
     }
-    const probe = stepProbe({ url: info.url, next, label: target.label }, settings.steps, (step) => {
+    // Read at every step: the gateway keeps its port, but this stays right if it moves.
+    const gatewayMetricsUrl = (): string | undefined => stack.info().processes.find((p) => p.role === 'gateway')?.metricsUrl
+    const probe = stepProbe({ url: info.url, next, label: target.label, gatewayMetricsUrl }, settings.steps, (step) => {
+      for (const what of gatewayIncidents(step.upstreams)) {
+        incidents.push({ atSeconds: Math.round((Date.now() - upAt) / 100) / 10, step: steps.length, what })
+        options.log(`  ${target.label}: ⚠ ${what}`)
+      }
       steps.push(step)
       options.log(`  ${formatStepLine(target.label, step)}`)
     })
@@ -145,7 +151,7 @@ async function measureRun (options: CapacityBenchOptions, target: CapacityTarget
     // At the knee: just past the capacity, where the bottleneck is certainly at its limit.
     const kneeRate = Math.round(Number.isFinite(result.firstFailing) ? Math.min(result.firstFailing, result.capacity * 1.1) : result.capacity)
     options.log(`  ${target.label}: diagnosing the knee at ${kneeRate} req/s`)
-    const knee = await diagnoseKnee(stack, { url: info.url, next, label: `${target.label} knee` }, kneeRate, settings.steps, join(options.outDir, 'profiles', target.label.replace(/[^\w-]+/g, '-')))
+    const knee = await diagnoseKnee(stack, { url: info.url, next, label: `${target.label} knee`, gatewayMetricsUrl }, kneeRate, settings.steps, join(options.outDir, 'profiles', target.label.replace(/[^\w-]+/g, '-')))
     return { run, topology: info.topology, emulation: info.emulation, instances, knee }
   } finally {
     unsubscribe()

@@ -1,9 +1,11 @@
 import type { CapacityReport, CapacityRun, TargetCapacity } from './capacity-levels.js'
+import type { UpstreamStep } from './gateway-upstreams.js'
 import type { KneeDiagnosis } from './knee.js'
 import { actionTable, firstFailingStep } from './action-latency.js'
 import { describeServers } from './report.js'
 import { incidentsLine } from './run-incidents.js'
 import { activeUsers, playbookRange } from './seed-users.js'
+import { unevenBalanceLine } from './upstream-balance.js'
 
 const ratio = (a: number, b: number | undefined): string => b === undefined || b === 0 ? '—' : `${(a / b).toFixed(2)}×`
 const range = (t: TargetCapacity): string => `${t.capacity.median} (${t.capacity.min}–${t.capacity.max})`
@@ -70,6 +72,23 @@ ${stops === '' ? 'Capacity grew with every step of instances measured.' : stops}
 `
 }
 
+/** The gateway's view of each instance over the knee step: who got the load, who was taken out and how. */
+export function upstreamTable (upstreams: readonly UpstreamStep[] | undefined): string {
+  if (upstreams === undefined || upstreams.length === 0) return ''
+  const yesNo = (b: boolean): string => b ? '**yes**' : 'no'
+  const rows = upstreams.map((u) => {
+    const failures = Object.entries(u.failures).map(([kind, n]) => `${kind} ${n}`).join(', ')
+    return `| ${u.upstream} | ${(u.share * 100).toFixed(1)} % | ${u.responses} | ${failures === '' ? '—' : failures} | ${u.ejections} (${u.ejectionsTotal}) | ${yesNo(u.outOfRotation)} | ${yesNo(u.breakerOpen)} |`
+  })
+  const uneven = unevenBalanceLine(upstreams)
+  return `\nThe gateway's view of each app instance over the step (its metrics at the start, every second and at the end; out of rotation: failing its health checks or ejected, at any sample):
+
+| Instance | Share of responses | Responses | Failed attempts | Ejections in the step (since start) | Out of rotation | Breaker open |
+|---|---:|---:|---|---:|---|---|
+${rows.join('\n')}
+${uneven === undefined ? '' : `\n**Uneven balancing:** ${uneven}.\n`}`
+}
+
 function kneeSection (t: TargetCapacity, sloP99Ms: number): string {
   const k = t.knee
   if (k === undefined) return ''
@@ -89,7 +108,7 @@ Queries: primary ${k.counters.primaryQueriesPerSecond}/s, replicas ${k.counters.
 | Server | Runs | Quota (cores) | CPU used of quota | Periods throttled |
 |---|---|---:|---:|---:|
 ${servers.join('\n')}
-${actionTable('Latency by action at the knee', k.step, sloP99Ms)}${actionTable('The first step that failed in this run', firstFailingStep(t.runs.at(-1)?.steps ?? []), sloP99Ms)}${profile}${statements}`
+${upstreamTable(k.step.upstreams)}${actionTable('Latency by action at the knee', k.step, sloP99Ms)}${actionTable('The first step that failed in this run', firstFailingStep(t.runs.at(-1)?.steps ?? []), sloP99Ms)}${profile}${statements}`
 }
 
 /** How much CPU the hypervisor gave to other guests during the measured full steps (steal in /proc/stat). */
@@ -141,7 +160,8 @@ ${scaleOutSection(report)}
 
 Each target's last run ends with one more full step just past its capacity, where the bottleneck is at its limit:
 each emulated server's CPU use against its quota (cgroup accounting), a CPU profile of the busiest Node process
-(V8's sampling profiler through the inspector) and the primary's top statements.
+(V8's sampling profiler through the inspector), the primary's top statements and, behind a gateway, the gateway's view of
+each app instance (share of responses, failed attempts, ejections, out of rotation, breaker).
 
 ${targets.map((t) => kneeSection(t, report.settings.steps.slo.p99Ms)).filter((x) => x !== '').join('\n')}
 ## Search steps

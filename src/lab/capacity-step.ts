@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { readMachineCpuTicks } from '../supervisor/proc-stat.js'
+import { watchGateway, type UpstreamStep } from './gateway-upstreams.js'
 import { actionLatencies, sloBreakers, type ActionLatency } from './action-latency.js'
 import type { Probe, StepKind, StepOutcome } from './capacity-search.js'
 import { runOpenLoop, type OpenLoopResult } from './open-loop.js'
@@ -55,6 +56,8 @@ export interface MeasuredStep extends StepOutcome {
    * /proc/stat): on a shared host, the machine was that much slower than it looked.
    */
   readonly stealShare?: number | undefined
+  /** Behind a gateway: each instance's responses, failures, ejections and state over the step (settling included). */
+  readonly upstreams?: readonly UpstreamStep[] | undefined
 }
 
 /** Measured seconds of a step of this kind at this rate. */
@@ -96,6 +99,8 @@ export interface StepTarget {
   readonly url: string
   readonly next: () => PlannedRequest
   readonly label: string
+  /** The gateway's metrics address, read when each step starts (none below level 4). */
+  readonly gatewayMetricsUrl?: (() => string | undefined) | undefined
 }
 
 /**
@@ -108,6 +113,7 @@ export function stepProbe (target: StepTarget, settings: StepSettings, onStep?: 
     let before: ReturnType<typeof readSteal>
     const mark = setTimeout(() => { before = readSteal() }, settings.settleSeconds * 1000)
     const seconds = stepSeconds(rate, kind, settings) * (longer ? 2 : 1)
+    const gateway = watchGateway(target.gatewayMetricsUrl?.())
     // One uninterrupted arrival stream: the settling seconds are offered but not counted.
     const result = await runOpenLoop({
       url: target.url, rate, connections: settings.connections, timeoutMs: settings.timeoutMs, next: target.next,
@@ -119,7 +125,8 @@ export function stepProbe (target: StepTarget, settings: StepSettings, onStep?: 
     const stealShare = before !== undefined && after !== undefined && after.total > before.total
       ? Math.round((after.steal - before.steal) / (after.total - before.total) * 1000) / 1000
       : undefined
-    const step = { ...judgeStep(rate, kind, result, settings), seconds, stealShare }
+    const upstreams = await gateway.finish()
+    const step = { ...judgeStep(rate, kind, result, settings), seconds, stealShare, upstreams }
     onStep?.(step)
     await sleep(settings.pauseMs)
     return step

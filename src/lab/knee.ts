@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Stack } from '../control/stack.js'
 import { findBottleneck } from './bottleneck.js'
+import { watchGateway } from './gateway-upstreams.js'
 import { judgeStep, stepSeconds, type MeasuredStep, type StepSettings } from './capacity-step.js'
 import { startCpuWindow, residentRole, type CpuWindow, type ServerCpu } from './cpu-window.js'
 import { summarizeProfile, writeCpuProfile, type ProfileSummary } from './cpu-profile.js'
@@ -10,6 +11,7 @@ import { resetStatements, topStatements, type StatementStats } from './pg-statem
 import { progressPrinter } from './progress.js'
 import { ratesBetween, readCounters, type ServerRates } from './server-stats.js'
 import type { StepTarget } from './capacity-step.js'
+import { unevenBalanceLine } from './upstream-balance.js'
 
 /** What ran out at the knee of a capacity search, and what to scale next. */
 export interface KneeDiagnosis {
@@ -64,6 +66,8 @@ export async function diagnoseKnee (stack: Stack, target: StepTarget, rate: numb
   if (statementsUrl !== undefined) await resetStatements(statementsUrl).catch(() => undefined)
   const countersBefore = await readCounters(info.processes)
   const settling = startCpuWindow(stack)
+  // Sampled every second here: an instance out of rotation for part of the step shows in a sample.
+  const gateway = watchGateway(target.gatewayMetricsUrl?.(), 1000)
   const loop = runOpenLoop({
     url: target.url, rate, connections: settings.connections, timeoutMs: settings.timeoutMs, next: target.next,
     durationMs: (settings.settleSeconds + stepSeconds(rate, 'full', settings)) * 1000, unmeasuredMs: settings.settleSeconds * 1000,
@@ -77,9 +81,10 @@ export async function diagnoseKnee (stack: Stack, target: StepTarget, rate: numb
   const result = await loop
   const cpu = await window.finish()
   const countersAfter = await readCounters(stack.info().processes)
+  const upstreams = await gateway.finish()
   const rawProfile = await profiling
   const statements = statementsUrl === undefined ? undefined : await topStatements(statementsUrl, 10).catch(() => undefined)
-  const bottleneck = findBottleneck(cpu, { primaryWorkload: primaryWorkload(statements) })
+  const bottleneck = findBottleneck(cpu, { primaryWorkload: primaryWorkload(statements), unevenBalance: unevenBalanceLine(upstreams) })
   let profile: KneeDiagnosis['profile']
   if (chosen !== undefined && rawProfile !== undefined) {
     const file = join(profileDir, `${chosen}.cpuprofile`)
@@ -87,7 +92,7 @@ export async function diagnoseKnee (stack: Stack, target: StepTarget, rate: numb
     profile = { process: chosen, file: `profiles/${profileDir.split('/').at(-1) ?? ''}/${chosen}.cpuprofile`, summary: summarizeProfile(rawProfile, 12) }
   }
   return {
-    rate, step: judgeStep(rate, 'full', result, settings), servers: cpu.servers.map(serverRow), machine: cpu.machine,
+    rate, step: { ...judgeStep(rate, 'full', result, settings), upstreams }, servers: cpu.servers.map(serverRow), machine: cpu.machine,
     verdict: bottleneck.verdict, advice: bottleneck.advice, profile, statements,
     counters: ratesBetween(countersBefore, countersAfter, result.durationMs / 1000),
   }

@@ -1,4 +1,5 @@
 import type { StackEvent } from '../control/event-log.js'
+import type { UpstreamStep } from './gateway-upstreams.js'
 
 /**
  * What happened to a stack while its capacity was searched, beyond the load: a process that exited
@@ -32,6 +33,19 @@ export function incidentFilter (): (event: Pick<StackEvent, 'actor' | 'action' |
 export function describeIncident (event: Pick<StackEvent, 'action' | 'target' | 'detail'>): string {
   const what = event.action === 'exited' ? `${event.target ?? 'a process'} exited` : `${event.target ?? 'postgres'}`
   return event.detail === undefined || event.detail === '' ? what : `${what}: ${event.detail}`
+}
+
+/**
+ * What the gateway did to its instances during one step, from the step's counter differences: each
+ * ejection takes an instance out of rotation (for longer each time), an open breaker refuses it
+ * requests; either one shifts the step's load onto the others.
+ */
+export function gatewayIncidents (upstreams: readonly UpstreamStep[] | undefined): string[] {
+  if (upstreams === undefined) return []
+  return upstreams.flatMap((u) => [
+    ...u.ejections > 0 ? [`gateway ejected ${u.upstream} (${u.ejections}×)`] : [],
+    ...u.breakerOpen ? [`gateway's breaker for ${u.upstream} open`] : [],
+  ])
 }
 
 /** One line for the report: where each incident fell among the steps. */

@@ -21,7 +21,8 @@ export interface ServerRates {
   readonly requestsByInstance: Readonly<Record<string, number>>
 }
 
-async function scrape (url: string): Promise<Sample[]> {
+/** One target's samples; empty when it did not answer (a measurement goes on without it). */
+export async function scrapeSamples (url: string): Promise<Sample[]> {
   try {
     const response = await request(url, { headersTimeout: 5000, bodyTimeout: 5000 })
     return parsePrometheusText(await response.body.text())
@@ -32,7 +33,7 @@ async function scrape (url: string): Promise<Sample[]> {
 
 export async function readCounters (processes: readonly StackProcessInfo[]): Promise<ServerCounters> {
   const targets = processes.filter((p) => (p.role === 'app' || p.role === 'worker') && p.metricsUrl !== undefined)
-  const scraped = await Promise.all(targets.map(async (p) => ({ process: p, samples: await scrape(p.metricsUrl as string) })))
+  const scraped = await Promise.all(targets.map(async (p) => ({ process: p, samples: await scrapeSamples(p.metricsUrl as string) })))
   let dbPrimaryQueries = 0
   let dbReplicaQueries = 0
   let cacheHits = 0
