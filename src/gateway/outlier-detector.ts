@@ -31,13 +31,19 @@ function median (values: number[]): number {
  * Passive health (Envoy's outlier detection): consecutive 5xx or connection failures eject an
  * instance at once; every interval, an instance with too high a share of failures, or whose
  * median latency is latencyFactor × the others' (a gray failure: slow, not dead), is ejected too.
- * Ejections last base × 2^(ejections − 1), capped; never more than maxEjectedPercent of the
- * instances at once, so a fleet-wide problem does not empty the pool.
+ * Ejections last base × 2^(streak − 1), capped; never more than maxEjectedPercent of the
+ * instances at once, so a fleet-wide problem does not empty the pool. The streak counts recent
+ * ejections, not all of them: it drops by one for every base ejection time the instance then stays
+ * in rotation (as Envoy's multiplier does). A lifetime count would make an instance that was
+ * ejected a few times under an overload hours ago sit out for the maximum on its next slow half
+ * second, while the others carry its share.
  */
 export class OutlierDetector {
   readonly #options: OutlierOptions
   readonly #consecutive = new WeakMap<Upstream, number>()
   readonly #intervals = new Map<Upstream, Interval>()
+  /** Recent ejections per instance, and when the streak last changed. */
+  readonly #streaks = new WeakMap<Upstream, { count: number, changedAt: number }>()
   /** Told of each ejection decided by a sweep, with the reason (the cluster logs it). */
   onEject: ((upstream: Upstream, reason: string) => void) | undefined
 
@@ -70,7 +76,22 @@ export class OutlierDetector {
     const failures = (this.#consecutive.get(upstream) ?? 0) + 1
     this.#consecutive.set(upstream, failures)
     if (failures < this.#options.consecutiveFailures) return false
-    return this.#eject(upstream, all, now)
+    const ejected = this.#eject(upstream, all, now)
+    if (ejected) this.onEject?.(upstream, `${failures} failure${failures === 1 ? '' : 's'} in a row`)
+    return ejected
+  }
+
+  /** Ejections in a row that still count towards the next ejection's length. */
+  streak (upstream: Upstream, now: number): number {
+    const streak = this.#streaks.get(upstream)
+    if (streak === undefined) return 0
+    // Time back in rotation since the streak last changed: one step down per base ejection time.
+    const inRotationMs = now - Math.max(streak.changedAt, upstream.ejectedUntil)
+    if (inRotationMs < this.#options.baseEjectionMs || streak.count === 0) return streak.count
+    const steps = Math.min(streak.count, Math.floor(inRotationMs / this.#options.baseEjectionMs))
+    streak.count -= steps
+    streak.changedAt = Math.max(streak.changedAt, upstream.ejectedUntil) + steps * this.#options.baseEjectionMs
+    return streak.count
   }
 
   #eject (upstream: Upstream, all: readonly Upstream[], now: number): boolean {
@@ -78,7 +99,9 @@ export class OutlierDetector {
     const ejected = all.filter((u) => u.ejectedUntil > now).length
     if ((ejected + 1) / all.length * 100 > this.#options.maxEjectedPercent) return false
     upstream.ejections++
-    const duration = Math.min(this.#options.maxEjectionMs, this.#options.baseEjectionMs * 2 ** (upstream.ejections - 1))
+    const streak = this.streak(upstream, now) + 1
+    this.#streaks.set(upstream, { count: streak, changedAt: now })
+    const duration = Math.min(this.#options.maxEjectionMs, this.#options.baseEjectionMs * 2 ** (streak - 1))
     upstream.ejectedUntil = now + duration
     // Back in rotation after the ejection, it ramps up again (slow start).
     upstream.readySince = upstream.ejectedUntil

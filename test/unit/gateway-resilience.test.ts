@@ -52,6 +52,35 @@ describe('health', () => {
     for (let j = 0; j < 5; j++) { for (let i = 0; i < 3; i++) detector.onFailure(o1, fleet, now); now += 4000 }
     assert.ok(o1.ejectedUntil - (now - 4000) <= 3000, 'ejection time is capped')
   })
+
+  it('an ejection\'s length follows the recent streak: it doubles back to back, up to the cap, and shrinks again while the instance stays in rotation', () => {
+    const fleet = ['s1', 's2'].map((id) => new Upstream(id, 'http://127.0.0.1:1'))
+    made.push(...fleet)
+    const [s1] = fleet as [Upstream, Upstream]
+    const detector = new OutlierDetector({ consecutiveFailures: 1, baseEjectionMs: 1000, maxEjectionMs: 8000, maxEjectedPercent: 50 })
+    const reasons: string[] = []
+    detector.onEject = (_u, reason) => { reasons.push(reason) }
+    let now = 5_000_000
+    const lengths: number[] = []
+    for (let i = 0; i < 5; i++) {
+      assert.equal(detector.onFailure(s1, fleet, now), true)
+      lengths.push(s1.ejectedUntil - now)
+      now = s1.ejectedUntil // straight back in, and failing again at once
+    }
+    assert.deepEqual(lengths, [1000, 2000, 4000, 8000, 8000])
+    assert.equal(reasons[0], '1 failure in a row', 'an ejection for failures in a row is told, as a sweep\'s is')
+    assert.equal(detector.streak(s1, now), 5)
+    // Three base ejection times in rotation take three off the streak: the next ejection is the third's length, not the cap.
+    now += 3000
+    assert.equal(detector.streak(s1, now), 2)
+    detector.onFailure(s1, fleet, now)
+    assert.equal(s1.ejectedUntil - now, 4000)
+    now = s1.ejectedUntil + 60_000
+    assert.equal(detector.streak(s1, now), 0, 'a minute in rotation forgets the streak')
+    detector.onFailure(s1, fleet, now)
+    assert.equal(s1.ejectedUntil - now, 1000)
+    assert.equal(s1.ejections, 7, 'the lifetime count (the metric) still counts every ejection')
+  })
 })
 
 describe('circuit breaker', () => {
