@@ -42,7 +42,7 @@ export async function handleAdmin (req: GatewayRequest, res: GatewayResponse, pa
   if (req.method === 'GET' && path === '/__outgrow/admin/instances') {
     const describe = (u: typeof cluster.members[number]): Record<string, unknown> => ({
       id: u.id, url: u.url, state: u.state, weight: u.weight, effectiveWeight: Math.round(u.effectiveWeight(now) * 1000) / 1000,
-      active: u.active, latencyEwmaMs: Math.round(u.latencyEwmaMs * 1000) / 1000, ejections: u.ejections, breaker: u.breaker.state(now),
+      active: u.active, latencyEwmaMs: Math.round(u.latencyEwmaMsAt(now) * 1000) / 1000, ejections: u.ejections, breaker: u.breaker.state(now),
     })
     return json(res, 200, { instances: [...cluster.members, ...cluster.draining].map(describe) })
   }

@@ -143,6 +143,16 @@ export class Upstream {
   get latencyEwmaMs (): number { return this.#ewmaMs }
 
   /**
+   * The latency EWMA as of `now`, decayed towards zero for the time since the last answer (as
+   * Finagle's peak EWMA reads it): an instance that got no requests after one slow spell would
+   * otherwise keep its peak, stay the most expensive, and never be tried again to show it recovered.
+   */
+  latencyEwmaMsAt (now: number): number {
+    if (this.#ewmaAt === 0 || now <= this.#ewmaAt) return this.#ewmaMs
+    return this.#ewmaMs * Math.exp(-(now - this.#ewmaAt) / EWMA_DECAY_MS)
+  }
+
+  /**
    * Result of one active check; `rise` successes make it healthy, `fall` failures unhealthy.
    * `unreachable`: the check got no answer at all (time-out, connection error), not a bad status;
    * `startedAt`: when the check was sent.

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { CacheConfig, SessionConfig } from '../../src/config/process-config.js'
 import { startEngines, type TestEngines } from '../helpers/engines.js'
+import { dbQueries } from '../../src/runtime/metrics.js'
 import { ADMIN_TOKEN, Browser, startShop, type ShopUnderTest } from '../helpers/shop.js'
+
+/** Queries sent to the primary so far, by this process. */
+async function primaryReads (): Promise<number> {
+  return (await dbQueries.get()).values.filter((v) => v.labels.target === 'primary').reduce((sum, v) => sum + v.value, 0)
+}
 
 let engines: TestEngines
 before(async () => { engines = await startEngines({ redis: true }) })
@@ -107,6 +113,24 @@ for (const variant of ['memory', 'redis'] as const) {
       ])
       const cart = await browser.request('GET', '/api/cart')
       assert.deepEqual((cart.json.items as Array<{ productId: number, qty: number }>).map((i) => [i.productId, i.qty]), [[5, 10], [6, 20]])
+    })
+
+    it('a cart\'s products the cache does not hold are read in one statement, not one each', async () => {
+      const ids = variant === 'memory' ? [41, 42, 43, 44, 45, 46] : [51, 52, 53, 54, 55, 56]
+      const browser = await login(18)
+      for (const productId of ids) assert.equal((await browser.request('POST', '/api/cart/items', { productId, qty: 2 })).status, 201)
+      await shop.ports.cache.delete(...ids.map((id) => `product:${id}`))
+      const before = await primaryReads()
+      const cart = await browser.request('GET', '/api/cart')
+      const reads = await primaryReads() - before
+      assert.ok(reads >= 1 && reads <= 2, `${reads} reads on the primary for ${ids.length} missing products`)
+      const items = cart.json.items as Array<{ productId: number, name: string, qty: number, priceCents: number, lineCents: number }>
+      assert.deepEqual(items.map((i) => [i.productId, i.qty]), ids.map((id) => [id, 2]))
+      assert.ok(items.every((i) => i.name.endsWith(` ${i.productId}`) && i.lineCents === i.priceCents * 2))
+      const again = await primaryReads()
+      await browser.request('GET', '/api/cart')
+      assert.equal(await primaryReads() - again, 0, 'the loads filled the cache')
+      await browser.request('DELETE', '/api/cart')
     })
 
     it('checkout is one transaction, never oversells, and a retried Idempotency-Key returns the same order', async () => {

@@ -93,6 +93,19 @@ describe('load-aware balancers steer away from a slow instance', () => {
     assert.equal(ewma.pick([fast, slow], ctx())?.id, 'slow', 'load counts too: cost = latency × (active + 1)')
   })
 
+  it('peak EWMA forgets a slow spell of an instance it stopped sending to', () => {
+    const [steady, once] = fleet(['steady', 'once']) as [Upstream, Upstream]
+    const start = 1_000_000
+    once.observeLatency(400, start) // one slow spell: a peak is taken at once
+    const ewma = createBalancer('peak-ewma')
+    for (let t = start; t <= start + 50_000; t += 100) steady.observeLatency(5, t)
+    assert.equal(ewma.pick([steady, once], ctx({ now: start + 1000 }))?.id, 'steady', 'right after the spell, the slow one is avoided')
+    assert.ok(once.latencyEwmaMsAt(start + 30_000) < 400 * 0.06, 'three decay times later little of the peak is left')
+    assert.equal(once.latencyEwmaMs, 400, 'the stored value is unchanged: only the reading decays')
+    // 400 ms × e^(−50 s / 10 s) ≈ 2.7 ms, under the steady one's 5 ms.
+    assert.equal(ewma.pick([steady, once], ctx({ now: start + 50_000 }))?.id, 'once', 'a starved instance is tried again')
+  })
+
   it('p2c compares two distinct random instances', () => {
     const ups = fleet(['a', 'b'])
     ;(ups[0] as Upstream).active = 5
