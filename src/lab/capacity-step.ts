@@ -113,6 +113,9 @@ export function stepProbe (target: StepTarget, settings: StepSettings, onStep?: 
     let before: ReturnType<typeof readSteal>
     const mark = setTimeout(() => { before = readSteal() }, settings.settleSeconds * 1000)
     const seconds = stepSeconds(rate, kind, settings) * (longer ? 2 : 1)
+    // Start and end only: a scrape costs a quarter-core gateway a visible pause, and the search
+    // measures tail latency. Ejections are counters, so the differences still show them; the knee
+    // step samples every second for the states in between.
     const gateway = watchGateway(target.gatewayMetricsUrl?.())
     // One uninterrupted arrival stream: the settling seconds are offered but not counted.
     const result = await runOpenLoop({

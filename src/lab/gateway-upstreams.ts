@@ -85,7 +85,7 @@ export function upstreamsBetween (before: GatewayReading, after: GatewayReading,
     .sort((a, b) => a.upstream.localeCompare(b.upstream, 'en', { numeric: true }))
 }
 
-/** Scrapes the gateway at the start, every `everyMs`, and at the end of a step. */
+/** Scrapes the gateway at the start, every `everyMs` (if given), and at the end of a step. */
 export interface GatewayWatch {
   finish(): Promise<UpstreamStep[] | undefined>
 }
@@ -94,7 +94,7 @@ export interface GatewayWatch {
  * Starts watching a gateway's metrics for one step. Undefined readings (no gateway, or a scrape
  * that failed) make the step's upstreams undefined rather than wrong.
  */
-export function watchGateway (metricsUrl: string | undefined, everyMs = 2000): GatewayWatch {
+export function watchGateway (metricsUrl: string | undefined, everyMs?: number): GatewayWatch {
   if (metricsUrl === undefined) return { finish: async () => undefined }
   const read = async (): Promise<GatewayReading | undefined> => {
     const samples = await scrapeSamples(metricsUrl)
@@ -103,8 +103,8 @@ export function watchGateway (metricsUrl: string | undefined, everyMs = 2000): G
   const first = read()
   const between: GatewayReading[] = []
   // Unref'd: a sample is a few hundred bytes of text from the gateway, never a reason to stay up.
-  const timer = setInterval(() => { void read().then((r) => { if (r !== undefined) between.push(r) }) }, everyMs)
-  timer.unref()
+  const timer = everyMs === undefined ? undefined : setInterval(() => { void read().then((r) => { if (r !== undefined) between.push(r) }) }, everyMs)
+  timer?.unref()
   return {
     finish: async () => {
       clearInterval(timer)
