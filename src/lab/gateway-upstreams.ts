@@ -29,7 +29,7 @@ export interface UpstreamStep {
   /** Failed attempts by kind (connect, timeout, reset, status); kinds with none are left out. */
   readonly failures: Readonly<Record<string, number>>
   readonly ejections: number
-  /** Ejections since the gateway started: each lasts twice the one before (outlier-detector.ts). */
+  /** Ejections since the gateway started (how long each lasts follows the recent streak: outlier-detector.ts). */
   readonly ejectionsTotal: number
   /**
    * Not taking new requests at the end of the step or at any sample taken: the gateway's `healthy`
