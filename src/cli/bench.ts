@@ -13,6 +13,7 @@ import type { ShapeName } from '../lab/load-shapes.js'
 import { benchScenarios } from '../lab/scenario-bench.js'
 import { scenarioTable } from '../lab/scenario-report.js'
 import { DEFAULT_SLO } from '../lab/scenario-metrics.js'
+import { stopLiveStacksOnSignal } from '../control/live-stacks.js'
 import type { StackInfo } from '../control/stack.js'
 import { definedOnly, resolveConfigFile } from './options.js'
 
@@ -133,6 +134,8 @@ async function benchScenario (options: BenchCliOptions, scenarios: ShapeName[], 
 /** `outgrow bench`: against a running stack (--url), or level by level (--levels) with a written report. */
 export async function bench (options: BenchCliOptions): Promise<void> {
   const log = (line: string): void => { process.stderr.write(`outgrow: ${line}\n`) }
+  // The stacks a bench brings up are stopped in order on Ctrl-C or SIGTERM, not left to the kernel.
+  stopLiveStacksOnSignal({ log })
   // The generator shares the machine with the stack it loads: above the servers, it sends on time.
   const nice = raiseOwnPriority()
   log(nice === undefined

@@ -36,6 +36,7 @@ import type { TopologySpec } from './spec.js'
 import { etcdMembers, type UnitKind } from './units.js'
 import { ScrapeTargetsFile } from './scrape-targets.js'
 import { StackPrometheus } from './stack-prometheus.js'
+import { stackIsDown, stackIsUp } from './live-stacks.js'
 
 export interface StackOptions {
   readonly loaded: LoadedConfig
@@ -138,6 +139,7 @@ export class Stack {
   get dataDir (): string { return this.#dataDir }
 
   async up (): Promise<StackInfo> {
+    stackIsUp(this)
     try {
       return await this.#up()
     } catch (err) {
@@ -378,6 +380,7 @@ export class Stack {
       }
       this.#emulation?.cleanup()
       if (this.#ownsDataDir && this.#dataDir !== '') await rm(this.#dataDir, { recursive: true, force: true })
+      stackIsDown(this)
     })()
     await this.#stopping
   }

@@ -101,6 +101,11 @@ export interface StepTarget {
   readonly label: string
   /** The gateway's metrics address, read when each step starts (none below level 4). */
   readonly gatewayMetricsUrl?: (() => string | undefined) | undefined
+  /**
+   * Run after each step's pause: brings the stack back to rest, so a step does not pay for the
+   * one before it (the autovacuum of an overloaded step's writes, a checkpoint, a backlog).
+   */
+  readonly recover?: (() => Promise<void>) | undefined
 }
 
 /**
@@ -132,6 +137,7 @@ export function stepProbe (target: StepTarget, settings: StepSettings, onStep?: 
     const step = { ...judgeStep(rate, kind, result, settings), seconds, stealShare, upstreams }
     onStep?.(step)
     await sleep(settings.pauseMs)
+    await target.recover?.()
     return step
   }
 }

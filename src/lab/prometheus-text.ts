@@ -31,3 +31,13 @@ export function sumSamples (samples: readonly Sample[], name: string, where: Rea
   }
   return total
 }
+
+/**
+ * `url` with a `name[]=` selection of metric families: an app process then collects and sends
+ * only those. A process that does not know the selection sends every family, which reads the same.
+ */
+export function selectingFamilies (url: string, families: readonly string[]): string {
+  const selected = new URL(url)
+  for (const family of families) selected.searchParams.append('name[]', family)
+  return selected.toString()
+}

@@ -1,6 +1,6 @@
 import { request } from 'undici'
 import type { StackProcessInfo } from '../control/stack.js'
-import { parsePrometheusText, sumSamples, type Sample } from './prometheus-text.js'
+import { parsePrometheusText, selectingFamilies, sumSamples, type Sample } from './prometheus-text.js'
 
 /** Counters read from every app and worker process of a stack. */
 export interface ServerCounters {
@@ -31,9 +31,12 @@ export async function scrapeSamples (url: string): Promise<Sample[]> {
   }
 }
 
+/** The families readCounters needs: a run reads them every few seconds, so it asks for these only. */
+const COUNTER_FAMILIES = ['outgrow_db_queries_total', 'outgrow_cache_requests_total', 'outgrow_jobs_total', 'outgrow_http_request_duration_seconds']
+
 export async function readCounters (processes: readonly StackProcessInfo[]): Promise<ServerCounters> {
   const targets = processes.filter((p) => (p.role === 'app' || p.role === 'worker') && p.metricsUrl !== undefined)
-  const scraped = await Promise.all(targets.map(async (p) => ({ process: p, samples: await scrapeSamples(p.metricsUrl as string) })))
+  const scraped = await Promise.all(targets.map(async (p) => ({ process: p, samples: await scrapeSamples(selectingFamilies(p.metricsUrl as string, COUNTER_FAMILIES)) })))
   let dbPrimaryQueries = 0
   let dbReplicaQueries = 0
   let cacheHits = 0

@@ -6,6 +6,7 @@ import { collectDegradedParts, collectDependencyStates } from './dependencies.js
 import { installErrorHandling } from './http-errors.js'
 import type { OpenStream } from './event-stream.js'
 import { httpInFlight, httpRequests, registry } from './metrics.js'
+import { requestedMetricNames, selectedMetricsText } from './metrics-selection.js'
 import type { Ports } from './ports.js'
 import type { ServiceDefinition } from './service.js'
 
@@ -100,9 +101,10 @@ export async function createAppServer (options: AppServerOptions): Promise<AppSe
     if (readiness !== undefined) return await reply.code(503).send({ status: 'unavailable', reason: readiness.message, ...details })
     return { status: 'ready', ...details }
   })
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', async (request, reply) => {
+    const names = requestedMetricNames(request.query)
     void reply.header('content-type', registry.contentType)
-    return await registry.metrics()
+    return names === undefined ? await registry.metrics() : await selectedMetricsText(registry, names)
   })
 
   await app.register(sessionPlugin, {

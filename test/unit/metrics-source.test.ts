@@ -52,10 +52,13 @@ test('p99 is undefined without requests in between, the top finite bound in +Inf
   assert.equal(quantileBetween(first, restarted, 0.99), 0.01 * 9.9 / 10)
 })
 
-test('scrapeInstanceMetrics reads GET /metrics and adds the p99 since the previous reading', async () => {
+test('scrapeInstanceMetrics reads GET /metrics (only the families it needs) and adds the p99 since the previous reading', async () => {
   let body = FIRST
+  let asked: string[] = []
   const server = createServer((request, response) => {
-    if (request.url !== '/metrics') { response.writeHead(404).end(); return }
+    const url = new URL(request.url ?? '/', 'http://app')
+    if (url.pathname !== '/metrics') { response.writeHead(404).end(); return }
+    asked = url.searchParams.getAll('name[]')
     response.writeHead(200, { 'content-type': 'text/plain' }).end(body)
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -63,6 +66,7 @@ test('scrapeInstanceMetrics reads GET /metrics and adds the p99 since the previo
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     const first = await scrapeInstanceMetrics(url)
     assert.equal(first.p99Seconds, undefined)
+    assert.deepEqual(asked.sort(), ['outgrow_event_loop_utilization', 'outgrow_http_in_flight', 'outgrow_http_request_duration_seconds'])
     body = SECOND
     const second = await scrapeInstanceMetrics(url, first)
     assert.equal(second.inFlight, 3)

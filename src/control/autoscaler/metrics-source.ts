@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { OutgrowError } from '../../errors/index.js'
 import { clockTicksPerSecond, cpuTicksOfStat } from '../../supervisor/proc-stat.js'
-import { parsePrometheusText, sumSamples, type Sample } from '../../lab/prometheus-text.js'
+import { parsePrometheusText, selectingFamilies, sumSamples, type Sample } from '../../lab/prometheus-text.js'
 
 /**
  * Where the autoscaler's numbers come from: an instance's /metrics text, and the cgroup v1 CPU
@@ -80,11 +80,11 @@ export function quantileBetween (previous: readonly HistogramBucket[], current: 
   return lowerBound
 }
 
-/** Reads an app instance's GET /metrics; with the previous reading, adds the p99 in between. */
+/** Reads an app instance's GET /metrics (the three families it needs); with the previous reading, adds the p99 in between. */
 export async function scrapeInstanceMetrics (baseUrl: string, previous?: InstanceSnapshot, signal?: AbortSignal): Promise<InstanceMetrics> {
   let response: Response
   try {
-    response = await fetch(new URL('/metrics', baseUrl), { signal })
+    response = await fetch(selectingFamilies(new URL('/metrics', baseUrl).toString(), [ELU, IN_FLIGHT, DURATION]), { signal })
   } catch (err) {
     throw new OutgrowError('OUTGROW_METRICS_UNAVAILABLE', `GET /metrics from ${baseUrl} failed: ${(err as Error).message}`, { url: baseUrl }, { cause: err })
   }
