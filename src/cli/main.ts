@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander'
 import { BALANCER_NAMES } from '../config/stack-config.js'
 import { isOutgrowError } from '../errors/index.js'
+import { isStoppingOnSignal } from '../control/live-stacks.js'
 import { bench } from './bench.js'
 import { chaos } from './chaos.js'
 import { apply, dashboard, down, events, kill, logs, restart, scale, status, switchover } from './control.js'
@@ -185,6 +186,8 @@ program.command('report')
   .action(report)
 
 program.parseAsync().catch((err: unknown) => {
+  // A bench stopped by a signal fails on its way out; the signal's handler exits once its stacks are down.
+  if (isStoppingOnSignal()) return
   if (isOutgrowError(err)) process.stderr.write(`${err.code}: ${err.message}\n`)
   else process.stderr.write(`OUTGROW_INTERNAL: ${(err as Error).stack ?? String(err)}\n`)
   process.exit(1)

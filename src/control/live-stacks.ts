@@ -22,6 +22,8 @@ export function stackIsUp (stack: StoppableStack): void {
 }
 export function stackIsDown (stack: StoppableStack): void { live.delete(stack) }
 export function liveStackCount (): number { return live.size }
+/** True once a signal is stopping the stacks: the command's own failures then are that stop's doing. */
+export function isStoppingOnSignal (): boolean { return stoppingOnSignal }
 
 const SIGNAL_NUMBERS: Readonly<Record<'SIGINT' | 'SIGTERM', number>> = { SIGINT: 2, SIGTERM: 15 }
 
@@ -56,7 +58,6 @@ export function stopLiveStacksOnSignal (options: StopOnSignalOptions): () => voi
         options.log('the stacks took too long to stop: exiting')
         exit(code)
       }, options.timeoutMs ?? 60_000)
-      force.unref()
       void Promise.allSettled([...live].map(async (stack) => { await stack.down('signal') })).then(() => {
         clearTimeout(force)
         exit(code)

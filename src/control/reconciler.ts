@@ -40,6 +40,8 @@ export class Reconciler {
   readonly #onSync: ((observed: ObservedUnit[]) => void) | undefined
   readonly #backoff = new Backoff()
   readonly #inFlight = new Set<string>()
+  /** The actions under way, so a stop can wait for them to finish (a start then knows its process). */
+  readonly #running = new Set<Promise<void>>()
   /** Failures in a row per unit, for callers that give up instead of retrying forever. */
   readonly #failures = new Map<string, { count: number, message: string }>()
   readonly #waiters = new Set<() => void>()
@@ -151,7 +153,7 @@ export class Reconciler {
     const what = describeAction(action)
     const started = this.#now()
     this.#log(`${what}: starting`)
-    this.#executor.execute(action).then(() => {
+    const running: Promise<void> = this.#executor.execute(action).then(() => {
       this.#failures.delete(key)
       this.#events.append({ actor: 'reconciler', action: action.type, target: key, result: 'ok', detail: `${what} in ${this.#now() - started} ms` })
       this.#log(`${what}: done in ${this.#now() - started} ms`)
@@ -164,8 +166,15 @@ export class Reconciler {
       this.#log(`${what}: failed (${message}); next try in ${delay} ms`)
     }).finally(() => {
       this.#inFlight.delete(key)
+      this.#running.delete(running)
       this.kick()
     })
+    this.#running.add(running)
+  }
+
+  /** Resolves when the actions under way have finished, successful or not (after stop, none start). */
+  async settled (): Promise<void> {
+    while (this.#running.size > 0) await Promise.allSettled([...this.#running])
   }
 
   /** Ends the loop; in-flight actions finish on their own. */

@@ -119,6 +119,8 @@ export class Stack {
   #scrapeTargets: ScrapeTargetsFile | undefined
   #prometheus: StackPrometheus | undefined
   #stopping: Promise<void> | undefined
+  /** The start under way; a stop that comes during it waits for it to give up first. */
+  #starting: Promise<StackInfo> | undefined
   #controlToken: string | undefined
   readonly #downRequests = new Set<(actor: string) => void>()
 
@@ -141,7 +143,8 @@ export class Stack {
   async up (): Promise<StackInfo> {
     stackIsUp(this)
     try {
-      return await this.#up()
+      this.#starting = this.#up()
+      return await this.#starting
     } catch (err) {
       await this.down()
       throw err
@@ -153,6 +156,7 @@ export class Stack {
     const url = publicUrl(spec)
     this.#ownsDataDir = this.#options.dataDir === undefined
     this.#dataDir = this.#options.dataDir ?? await createTemporaryDataDir()
+    this.#throwIfStopping()
     assertNoLiveSupervisor(this.#dataDir)
     for (const port of [...Object.values(spec.gateways).map((g) => [g.port, g.host] as const), ...Object.values(spec.services).flatMap((s) => s.listen === undefined ? [] : [[s.listen.port, s.listen.host] as const])]) {
       if (port[0] !== 0 && !await portIsFree(port[0], port[1])) {
@@ -184,6 +188,7 @@ export class Stack {
     // Prometheus' file-based service discovery, kept equal to what runs (scrape-targets.ts).
     const targets = this.#scrapeTargets = new ScrapeTargetsFile(this.#dataDir, { stack: basename(dirname(this.#options.loaded.file)), level: spec.level })
     const onSync = (observed: ObservedUnit[]): void => { targets.update(observed).catch((err: unknown) => { this.#log(`${targets.path}: ${(err as Error).message}`) }) }
+    this.#throwIfStopping()
     this.#reconciler = new Reconciler({ executor, events, spec, log: this.#log, onSync })
     this.#reconciler.kick()
     await this.#reconciler.waitConverged(this.#options.startTimeoutMs ?? 300_000, 3)
@@ -198,6 +203,7 @@ export class Stack {
       this.#ha = new HaMonitor({ clusters: haClusters, etcdHosts: etcdMembers(spec).map((m) => addresses.get(m) ?? '').filter((a) => a !== ''), events })
       await this.#ha.poll()
     }
+    this.#throwIfStopping()
     events.append({ actor: 'supervisor', action: 'up', result: 'ok', detail: url })
     this.#autoscaler = new AutoscaleController({
       host: {
@@ -213,6 +219,10 @@ export class Stack {
     this.#autoscaler.start()
     await writeFile(join(this.#dataDir, 'stack.json'), JSON.stringify(this.info(), null, 2))
     return this.info()
+  }
+
+  #throwIfStopping (): void {
+    if (this.#stopping !== undefined) throw new OutgrowError('OUTGROW_SHUTTING_DOWN', 'the stack is stopping: its start is given up')
   }
 
   async #bootstrap (cluster: string, dbUrl: string, fresh: boolean): Promise<void> {
@@ -364,6 +374,10 @@ export class Stack {
     this.#stopping ??= (async () => {
       this.#autoscaler?.stop()
       this.#reconciler?.stop()
+      // A stop during the start: the start gives up at its next step, and what it has under way
+      // (an initdb, a process coming up) finishes, so that everything it started is known below.
+      await this.#starting?.catch(() => {})
+      await this.#reconciler?.settled()
       this.#queueClient?.disconnect()
       await this.#jobs?.close()
       this.#ha?.close()
@@ -380,8 +394,7 @@ export class Stack {
       }
       this.#emulation?.cleanup()
       if (this.#ownsDataDir && this.#dataDir !== '') await rm(this.#dataDir, { recursive: true, force: true })
-      stackIsDown(this)
-    })()
+    })().finally(() => { stackIsDown(this) })
     await this.#stopping
   }
 }

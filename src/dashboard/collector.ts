@@ -2,7 +2,7 @@ import type { StackInfo } from '../control/stack.js'
 import type { QueueStats } from '../jobs/queue.js'
 import type { ServerCpuReading } from '../supervisor/server-cpu.js'
 import { buildSample, type PgNodeReading, type Readings, type RedisReading } from './build-sample.js'
-import { parseAppMetrics, parseGatewayMetrics, type AppReading, type GatewayReading } from './readings.js'
+import { APP_FAMILIES, parseAppMetrics, parseGatewayMetrics, type AppReading, type GatewayReading } from './readings.js'
 import type { DashboardSample } from './sample.js'
 import { LiveSources, SOURCE_BUDGET_MS, withinBudget, type DashboardSources } from './sources.js'
 
@@ -120,7 +120,7 @@ export class DashboardCollector {
     const reads: Array<Promise<void>> = live.map(async (p) => {
       const url = p.url as string
       if ((p.role === 'app' || p.role === 'worker') && p.metricsUrl !== undefined) {
-        const r = await withinBudget(budget, async (signal) => parseAppMetrics(await sources.metrics(p.metricsUrl as string, signal), Date.now()))
+        const r = await withinBudget(budget, async (signal) => parseAppMetrics(await sources.metrics(p.metricsUrl as string, signal, APP_FAMILIES), Date.now()))
         if (r !== undefined) apps.set(p.name, r)
       } else if (p.role === 'gateway' && p.metricsUrl !== undefined) {
         const r = await withinBudget(budget, async (signal) => parseGatewayMetrics(await sources.metrics(p.metricsUrl as string, signal), Date.now()))

@@ -77,6 +77,12 @@ function queuesOf (samples: readonly Sample[]): Map<string, QueueReading> {
   return queues
 }
 
+/** The families parseAppMetrics reads: the dashboard asks an app for these only, every second. */
+export const APP_FAMILIES: readonly string[] = [
+  DURATION, 'outgrow_event_loop_utilization', 'outgrow_http_in_flight', 'outgrow_db_queries_total', 'outgrow_cache_requests_total',
+  'outgrow_jobs_total', 'outgrow_job_run_seconds', 'outgrow_job_queue_jobs', 'outgrow_job_queue_oldest_waiting_seconds',
+]
+
 export function parseAppMetrics (text: string, at: number): AppReading {
   const samples = parsePrometheusText(text)
   return {

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import pg from 'pg'
 import { Agent, request } from 'undici'
+import { selectingFamilies } from '../lab/prometheus-text.js'
 import { createRedisClient } from '../runtime/redis-client.js'
 import type { PgNodeReading, RedisReading } from './build-sample.js'
 
@@ -10,8 +11,8 @@ import type { PgNodeReading, RedisReading } from './build-sample.js'
  * one Redis connection per node), so watching costs one small request per process per sample.
  */
 export interface DashboardSources {
-  /** A process's /metrics text. */
-  metrics(url: string, signal: AbortSignal): Promise<string>
+  /** A process's /metrics text; with `families`, an app process sends only those (`name[]=`). */
+  metrics(url: string, signal: AbortSignal, families?: readonly string[]): Promise<string>
   postgres(name: string, url: string): Promise<PgNodeReading>
   redis(name: string, url: string): Promise<RedisReading>
   close(): Promise<void>
@@ -37,8 +38,8 @@ export class LiveSources implements DashboardSources {
   readonly #pg = new Map<string, PgNode>()
   readonly #redis = new Map<string, { url: string, client: Redis }>()
 
-  async metrics (url: string, signal: AbortSignal): Promise<string> {
-    const res = await request(url, { dispatcher: this.#agent, signal })
+  async metrics (url: string, signal: AbortSignal, families?: readonly string[]): Promise<string> {
+    const res = await request(families === undefined ? url : selectingFamilies(url, families), { dispatcher: this.#agent, signal })
     const text = await res.body.text()
     if (res.statusCode !== 200) throw new Error(`GET ${url} answered ${res.statusCode}`)
     return text

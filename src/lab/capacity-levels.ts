@@ -130,18 +130,23 @@ async function measureRun (options: CapacityBenchOptions, target: CapacityTarget
     const mix = new UserMix(users, loaded.config.seed.products, seededRandom(42))
     const next = (): ReturnType<UserMix['next']> => mix.next()
     const warmRate = bracket === undefined ? settings.search.startRate : bracket[0] * 0.7
+    // Every step starts from rest: whatever the warm-up or an overloaded step left behind (dead rows
+    // for autovacuum, dirty pages for the checkpointer) is paid for before the next step, not inside
+    // it, so a rate's verdict does not depend on the steps that came before it.
+    const recover = async (): Promise<void> => {
+      try {
+        const rest = await quietStart(stack, { timeoutMs: 20_000 })
+        if (!rest.quiet || rest.waitedMs > 5000) options.log(`  ${target.label}: ${rest.quiet ? 'at rest' : 'still busy'} after ${(rest.waitedMs / 1000).toFixed(1)} s between steps (busiest ${rest.busiest})`)
+      } catch (err) {
+        options.log(`  ${target.label}: could not bring the stack to rest between steps (${(err as Error).message}); measuring anyway`)
+      }
+    }
     if (settings.warmupSeconds > 0) {
       await runOpenLoop({ url: info.url, rate: warmRate, durationMs: settings.warmupSeconds * 1000, connections: settings.steps.connections, timeoutMs: settings.steps.timeoutMs, next, onTick: progressPrinter(`${target.label} warm-up`) })
+      await recover()
     }
     // Read at every step: the gateway keeps its port, but this stays right if it moves.
     const gatewayMetricsUrl = (): string | undefined => stack.info().processes.find((p) => p.role === 'gateway')?.metricsUrl
-    // Every step starts from rest, as the first did: whatever an overloaded step left behind (dead
-    // rows for autovacuum, dirty pages for the checkpointer) is paid for before the next, not
-    // inside it, so a rate's verdict does not depend on the steps that came before it.
-    const recover = async (): Promise<void> => {
-      const rest = await quietStart(stack, { timeoutMs: 20_000 })
-      if (!rest.quiet || rest.waitedMs > 5000) options.log(`  ${target.label}: ${rest.quiet ? 'at rest' : 'still busy'} after ${(rest.waitedMs / 1000).toFixed(1)} s between steps (busiest ${rest.busiest})`)
-    }
     const probe = stepProbe({ url: info.url, next, label: target.label, gatewayMetricsUrl, recover }, settings.steps, (step) => {
       for (const what of gatewayIncidents(step.upstreams)) {
         incidents.push({ atSeconds: Math.round((Date.now() - upAt) / 100) / 10, step: steps.length, what })

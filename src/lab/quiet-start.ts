@@ -23,7 +23,9 @@ export async function quietStart (stack: Stack, options: QuietOptions = {}): Pro
   const started = Date.now()
   const primary = stack.info().processes.find((p) => p.role === 'postgres' && residentRole(p) === 'postgres primary' && p.url !== undefined)
   if (primary?.url !== undefined) {
-    const client = new pg.Client({ connectionString: primary.url })
+    // Bounded: after an overloaded step the primary may be slow, and a lost one must not hang the run.
+    const client = new pg.Client({ connectionString: primary.url, connectionTimeoutMillis: 5000, statement_timeout: 30_000 })
+    client.on('error', () => {})
     await client.connect()
     try {
       await client.query('VACUUM (ANALYZE)')

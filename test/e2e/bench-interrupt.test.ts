@@ -4,7 +4,7 @@ import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { CLI, waitFor } from '../helpers/cli.js'
+import { CLI } from '../helpers/cli.js'
 
 /** Pids of the processes whose command line mentions `text` (the stack's PostgreSQL names its data dir). */
 async function processesMentioning (text: string): Promise<number[]> {
@@ -17,7 +17,8 @@ async function processesMentioning (text: string): Promise<number[]> {
   return found
 }
 
-test('SIGTERM during a bench stops its stack in order, removes its data, and exits 143', async () => {
+/** Runs a level-1 bench with its temporary files under a dir of its own; `when` says when to send SIGTERM. */
+async function interruptedBench (when: (stderr: string, temp: string) => Promise<boolean>): Promise<void> {
   // The bench's stack makes its temporary data dir here, so the test can see what is left behind.
   const temp = await mkdtemp(join(tmpdir(), 'outgrow-bench-signal-'))
   await chmod(temp, 0o755)
@@ -29,10 +30,13 @@ test('SIGTERM during a bench stops its stack in order, removes its data, and exi
     let stderr = ''
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code) }))
-    // Interrupted while it loads the stack: the measured run has begun.
-    assert.ok(await waitFor(() => /offered \d+\/s/.test(stderr), 120_000), `the run did not start; stderr:\n${stderr}`)
-    const stackProcesses = await processesMentioning(temp)
-    assert.ok(stackProcesses.length > 1, 'the stack runs processes under the temporary dir')
+    let ready = false
+    const deadline = Date.now() + 120_000
+    while (!ready && Date.now() < deadline && child.exitCode === null) {
+      ready = await when(stderr, temp)
+      if (!ready) await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    assert.ok(ready, `the moment to interrupt never came; stderr:\n${stderr}`)
 
     child.kill('SIGTERM')
     assert.equal(await exited, 143, stderr)
@@ -43,4 +47,13 @@ test('SIGTERM during a bench stops its stack in order, removes its data, and exi
   } finally {
     await rm(temp, { recursive: true, force: true })
   }
+}
+
+test('SIGTERM during a bench\'s measured run stops its stack in order, removes its data, and exits 143', async () => {
+  await interruptedBench(async (stderr) => /offered \d+\/s/.test(stderr))
+})
+
+test('SIGTERM while the bench\'s stack is still starting stops what has started and removes its data', async () => {
+  // PostgreSQL's initdb or server is running in the data dir: the start is under way, not done.
+  await interruptedBench(async (stderr, temp) => !/offered/.test(stderr) && (await processesMentioning(join(temp, 'outgrow-'))).length > 0)
 })

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import pino from 'pino'
+import client from 'prom-client'
 import { request } from 'undici'
 import { selectingFamilies } from '../../src/lab/prometheus-text.js'
 import { createAppServer } from '../../src/runtime/app-server.js'
@@ -22,9 +23,14 @@ test('name[] selects metric families; none selected means all; a bad name is a 4
   const base = await server.app.listen({ host: '127.0.0.1', port: 0 })
   try {
     dbQueries.inc({ target: 'primary' }, 3)
+    // A family whose collection counts: a selection that leaves it out must not collect it.
+    let collected = 0
+    const counting = new client.Gauge({ name: 'selection_test_collections', help: 'test', registers: [registry], collect () { collected++ } })
     const whole = await request(`${base}/metrics`)
-    const all = familiesOf(await whole.body.text())
+    const wholeText = await whole.body.text()
+    const all = familiesOf(wholeText)
     assert.ok(all.length > 20 && all.includes('process_cpu_user_seconds_total'), 'without a selection every family is sent')
+    assert.equal(collected, 1)
 
     const url = selectingFamilies(`${base}/metrics`, ['outgrow_db_queries_total', 'outgrow_http_in_flight', 'outgrow_no_such_family'])
     const selected = await request(url)
@@ -33,7 +39,12 @@ test('name[] selects metric families; none selected means all; a bad name is a 4
     const text = await selected.body.text()
     assert.deepEqual(familiesOf(text), ['outgrow_db_queries_total', 'outgrow_http_in_flight'], 'only the named families, an unknown name left out')
     assert.match(text, /^outgrow_db_queries_total\{target="primary"\} \d+$/m)
-    assert.equal(text, `${await registry.getSingleMetricAsString('outgrow_db_queries_total')}\n\n${await registry.getSingleMetricAsString('outgrow_http_in_flight')}\n`)
+    // The same text as those families' blocks in a full scrape.
+    const block = (family: string): string => wholeText.split('\n\n').find((b) => b.startsWith(`# HELP ${family} `)) ?? `no ${family} block`
+    assert.equal(text, `${block('outgrow_db_queries_total')}\n\n${block('outgrow_http_in_flight')}\n`)
+    assert.equal(collected, 1, 'a family left out of the selection is not collected')
+    registry.removeSingleMetric('selection_test_collections')
+    void counting
 
     const bad = await request(`${base}/metrics?name[]=${encodeURIComponent('up{job="x"}')}`)
     assert.equal(bad.statusCode, 400)

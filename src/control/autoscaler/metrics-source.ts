@@ -13,6 +13,8 @@ import { parsePrometheusText, selectingFamilies, sumSamples, type Sample } from 
 const ELU = 'outgrow_event_loop_utilization'
 const IN_FLIGHT = 'outgrow_http_in_flight'
 const DURATION = 'outgrow_http_request_duration_seconds'
+/** The families parseInstanceMetrics reads: the autoscaler asks an instance for these only. */
+export const INSTANCE_FAMILIES: readonly string[] = [ELU, IN_FLIGHT, DURATION]
 
 export interface HistogramBucket {
   /** upper bound in seconds; Infinity for +Inf */
@@ -84,7 +86,7 @@ export function quantileBetween (previous: readonly HistogramBucket[], current: 
 export async function scrapeInstanceMetrics (baseUrl: string, previous?: InstanceSnapshot, signal?: AbortSignal): Promise<InstanceMetrics> {
   let response: Response
   try {
-    response = await fetch(selectingFamilies(new URL('/metrics', baseUrl).toString(), [ELU, IN_FLIGHT, DURATION]), { signal })
+    response = await fetch(selectingFamilies(new URL('/metrics', baseUrl).toString(), INSTANCE_FAMILIES), { signal })
   } catch (err) {
     throw new OutgrowError('OUTGROW_METRICS_UNAVAILABLE', `GET /metrics from ${baseUrl} failed: ${(err as Error).message}`, { url: baseUrl }, { cause: err })
   }
