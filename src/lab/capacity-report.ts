@@ -103,12 +103,27 @@ function kneeSection (t: TargetCapacity, sloP99Ms: number): string {
 
 **${k.verdict}** — ${k.advice}
 
-Queries: primary ${k.counters.primaryQueriesPerSecond}/s, replicas ${k.counters.replicaQueriesPerSecond}/s; cache hit ratio ${k.counters.cacheHitRatio ?? '— (no cache)'}.
+Queries: primary ${k.counters.primaryQueriesPerSecond}/s, replicas ${k.counters.replicaQueriesPerSecond}/s; cache hit ratio ${k.counters.cacheHitRatio ?? '— (no cache)'}.${kneeCpuWaitLine(k.step.cpuWaitShare)}
 
 | Server | Runs | Quota (cores) | CPU used of quota | Periods throttled |
 |---|---|---:|---:|---:|
 ${servers.join('\n')}
 ${upstreamTable(k.step.upstreams)}${actionTable('Latency by action at the knee', k.step, sloP99Ms)}${actionTable('The first step that failed in this run', firstFailingStep(t.runs.at(-1)?.steps ?? []), sloP99Ms)}${profile}${statements}`
+}
+
+/** The knee step's queueing for the machine's cores, which the per-server table cannot show. */
+function kneeCpuWaitLine (share: number | undefined): string {
+  if (share === undefined) return ''
+  return ` Over the step some process of the machine waited for a core ${(share * 100).toFixed(0)} % of the time (CPU pressure, /proc/pressure/cpu).`
+}
+
+/** Over the measured full steps: the median and max share of time some process waited for a core. */
+function cpuWaitLine (targets: readonly TargetCapacity[]): string {
+  const shares = targets.flatMap((t) => t.runs.flatMap((r) => r.steps)).filter((st) => st.kind === 'full' && st.cpuWaitShare !== undefined).map((st) => st.cpuWaitShare as number)
+  if (shares.length === 0) return ''
+  const sorted = [...shares].sort((a, b) => a - b)
+  const pct = (x: number): string => `${(x * 100).toFixed(0)} %`
+  return `\n**CPU waits** (time in which some process of the machine was runnable but waiting for a core, from /proc/pressure/cpu, over each full step): median ${pct(sorted[Math.floor(sorted.length / 2)] as number)}, max ${pct(sorted[sorted.length - 1] as number)}.`
 }
 
 /** How much CPU the hypervisor gave to other guests during the measured full steps (steal in /proc/stat). */
@@ -132,7 +147,7 @@ Measured ${report.createdAt} by \`${report.command}\`.
 
 **Machine:** ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}.
 **CPU calibration:** ${calibration.opsPerSecond.toLocaleString('en-US')} ops/s on one core (${calibration.workload}; best of ${calibration.rounds} rounds)${drift.length === 0 ? '' : `; measured again before each run: ${Math.min(...drift).toLocaleString('en-US')}–${Math.max(...drift).toLocaleString('en-US')} ops/s`}.
-The load generator runs on the same machine, unconstrained, and competes with the stack for the same cores.${stealLine(targets)}
+The load generator runs on the same machine, unconstrained, and competes with the stack for the same cores.${stealLine(targets)}${cpuWaitLine(targets)}
 
 **Server emulation:** ${targets[0]?.emulation ?? 'n/a'}. Level 4 ${settings.ha ? 'with failover (etcd, two PostgreSQL HA nodes in synchronous mode, Redis with Sentinel)' : 'without failover (--no-ha)'}.
 

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { readMachineCpuTicks } from '../supervisor/proc-stat.js'
+import { cpuWaitShare, markCpuPressure, type CpuPressureMark } from './cpu-pressure.js'
 import { watchGateway, type UpstreamStep } from './gateway-upstreams.js'
 import { actionLatencies, sloBreakers, type ActionLatency } from './action-latency.js'
 import type { Probe, StepKind, StepOutcome } from './capacity-search.js'
@@ -56,6 +57,11 @@ export interface MeasuredStep extends StepOutcome {
    * /proc/stat): on a shared host, the machine was that much slower than it looked.
    */
   readonly stealShare?: number | undefined
+  /**
+   * Share of the measured window in which some process of the machine was runnable but waiting
+   * for a core (PSI, cpu-pressure.ts): the queueing for the machine's cores that no server's quota shows.
+   */
+  readonly cpuWaitShare?: number | undefined
   /** Behind a gateway: each instance's responses, failures, ejections and state over the step (settling included). */
   readonly upstreams?: readonly UpstreamStep[] | undefined
 }
@@ -116,7 +122,8 @@ export function stepProbe (target: StepTarget, settings: StepSettings, onStep?: 
   return async (rate, kind, longer = false) => {
     // The steal counter is read when the measured window opens (after settling) and when it ends.
     let before: ReturnType<typeof readSteal>
-    const mark = setTimeout(() => { before = readSteal() }, settings.settleSeconds * 1000)
+    let pressureBefore: CpuPressureMark | undefined
+    const mark = setTimeout(() => { before = readSteal(); pressureBefore = markCpuPressure() }, settings.settleSeconds * 1000)
     const seconds = stepSeconds(rate, kind, settings) * (longer ? 2 : 1)
     // Start and end only: a scrape costs a quarter-core gateway a visible pause, and the search
     // measures tail latency. Ejections are counters, so the differences still show them; the knee
@@ -130,11 +137,12 @@ export function stepProbe (target: StepTarget, settings: StepSettings, onStep?: 
     })
     clearTimeout(mark)
     const after = readSteal()
+    const cpuWait = cpuWaitShare(pressureBefore, markCpuPressure())
     const stealShare = before !== undefined && after !== undefined && after.total > before.total
       ? Math.round((after.steal - before.steal) / (after.total - before.total) * 1000) / 1000
       : undefined
     const upstreams = await gateway.finish()
-    const step = { ...judgeStep(rate, kind, result, settings), seconds, stealShare, upstreams }
+    const step = { ...judgeStep(rate, kind, result, settings), seconds, stealShare, cpuWaitShare: cpuWait, upstreams }
     onStep?.(step)
     await sleep(settings.pauseMs)
     await target.recover?.()

@@ -12,6 +12,7 @@ import { progressPrinter } from './progress.js'
 import { ratesBetween, readCounters, type ServerRates } from './server-stats.js'
 import type { StepTarget } from './capacity-step.js'
 import { unevenBalanceLine } from './upstream-balance.js'
+import { cpuWaitShare, markCpuPressure } from './cpu-pressure.js'
 
 /** What ran out at the knee of a capacity search, and what to scale next. */
 export interface KneeDiagnosis {
@@ -76,9 +77,11 @@ export async function diagnoseKnee (stack: Stack, target: StepTarget, rate: numb
   await sleep(settings.settleSeconds * 1000)
   const chosen = profileTarget(await settling.finish())
   const window = startCpuWindow(stack)
+  const pressureStart = markCpuPressure()
   const profileMs = Math.max(1000, (stepSeconds(rate, 'full', settings) - 1) * 1000)
   const profiling = chosen === undefined ? undefined : stack.cpuProfile(chosen, profileMs).catch(() => undefined)
   const result = await loop
+  const cpuWait = cpuWaitShare(pressureStart, markCpuPressure())
   const cpu = await window.finish()
   const countersAfter = await readCounters(stack.info().processes)
   const upstreams = await gateway.finish()
@@ -92,7 +95,7 @@ export async function diagnoseKnee (stack: Stack, target: StepTarget, rate: numb
     profile = { process: chosen, file: `profiles/${profileDir.split('/').at(-1) ?? ''}/${chosen}.cpuprofile`, summary: summarizeProfile(rawProfile, 12) }
   }
   return {
-    rate, step: { ...judgeStep(rate, 'full', result, settings), upstreams }, servers: cpu.servers.map(serverRow), machine: cpu.machine,
+    rate, step: { ...judgeStep(rate, 'full', result, settings), upstreams, cpuWaitShare: cpuWait }, servers: cpu.servers.map(serverRow), machine: cpu.machine,
     verdict: bottleneck.verdict, advice: bottleneck.advice, profile, statements,
     counters: ratesBetween(countersBefore, countersAfter, result.durationMs / 1000),
   }

@@ -54,7 +54,7 @@ test('the report shows the latency by action at the knee and at the first failin
     runs: [{ calibration: 20_000, capacity: 9, firstFailing: 10, limited: false, steps }],
     capacity: { median: 9, min: 9, max: 9 }, perCalibration: { median: 0.45, min: 0.45, max: 0.45 },
     knee: {
-      rate: 10, step: judgeStep(10, 'full', result(), DEFAULT_STEPS), servers: [], machine: { cores: 2, busyCores: 0.3, stackCores: 0.2, otherCores: 0.1 },
+      rate: 10, step: { ...judgeStep(10, 'full', result(), DEFAULT_STEPS), cpuWaitShare: 0.42 }, servers: [], machine: { cores: 2, busyCores: 0.3, stackCores: 0.2, otherCores: 0.1 },
       verdict: 'No CPU bottleneck', advice: 'look elsewhere',
       counters: { primaryQueriesPerSecond: 20, replicaQueriesPerSecond: 0, cacheHitRatio: 0.4, jobsCompleted: 0, requestsByInstance: {} },
     },
@@ -71,5 +71,6 @@ test('the report shows the latency by action at the knee and at the first failin
   assert.match(md, /\| checkout \| 50 \| 89\.0 \| 240\.0 \| over \|/)
   assert.match(md, /\| browse \| 250 \| 6\.0 \| 85\.0 \| {2}\|/)
   assert.match(md, /The first step that failed in this run \(10 req\/s offered/)
+  assert.match(md, /Over the step some process of the machine waited for a core 42 % of the time/)
   assert.match(md, /p99 150 ms > 100 ms \(checkout p99 240 ms, history p99 130 ms\)/, 'the search steps give the reason with its actions')
 })

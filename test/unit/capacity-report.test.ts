@@ -59,3 +59,12 @@ test('active users follow the think time, and the playbook ranges are seed 003\'
   assert.equal(playbookRange(4), '100K–1M')
   assert.equal(playbookRange(9), '—')
 })
+
+test('the report gives how long processes waited for a core over the full steps, when the kernel said', () => {
+  assert.doesNotMatch(renderCapacityMarkdown(report), /CPU waits/, 'no line without readings')
+  const withWaits: CapacityReport = {
+    ...report,
+    levels: report.levels.map((t, i) => ({ ...t, runs: t.runs.map((r) => ({ ...r, steps: r.steps.map((st) => ({ ...st, cpuWaitShare: 0.1 * (i + 1) })) })) })),
+  }
+  assert.match(renderCapacityMarkdown(withWaits), /\*\*CPU waits\*\* \(time in which some process of the machine was runnable but waiting for a core, from \/proc\/pressure\/cpu, over each full step\): median 20 %, max 20 %\./)
+})
