@@ -77,7 +77,11 @@ export async function up (options: UpOptions): Promise<void> {
       log('rolling restart done')
     }, (err: unknown) => { log(`rolling restart failed: ${(err as Error).message}`) })
   })
-  const info = await stack.up()
+  // A stop asked for during the start makes the start give up; the stop handler then exits.
+  const info = await stack.up().catch(async (err: unknown) => {
+    if (!stopping) throw err
+    return await new Promise<never>(() => {})
+  })
   log(`level ${info.level} is up: ${info.url} (Ctrl-C or \`outgrow down\` stops it; \`outgrow status\` shows it)`)
   log(`control API on ${stack.controlUrl ?? '-'}; data in ${dataDir}`)
   if (info.prometheus !== undefined) log(`prometheus on ${info.prometheus}`)

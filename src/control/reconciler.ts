@@ -102,7 +102,7 @@ export class Reconciler {
   async waitConverged (timeoutMs: number, maxFailures = Infinity): Promise<void> {
     const deadline = this.#now() + timeoutMs
     while (!this.isConverged()) {
-      if (this.#stopped) throw new Error('stopped')
+      if (this.#stopped) throw new OutgrowError('OUTGROW_SHUTTING_DOWN', 'the reconciler was stopped before the stack converged')
       for (const [key, f] of this.#failures) {
         if (f.count >= maxFailures) throw new OutgrowError('OUTGROW_ENGINE_START_FAILED', `${key} failed to start ${f.count} times: ${f.message}`)
       }

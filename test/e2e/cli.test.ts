@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -34,6 +34,23 @@ test('level 1 starts with one command, serves the shop, and stops cleanly on SIG
   const pids = cli.ready.processes.map((p) => p.pid)
   assert.ok(await waitFor(() => pids.every((pid) => !isAlive(pid)), 5000), 'every process stopped')
   assert.ok(!existsSync(join(cwd, '.outgrow', 'stack.json')))
+})
+
+test('Ctrl-C while the stack is still starting stops what has started and exits 0', async () => {
+  const port = await freePort()
+  const dataDir = join(cwd, 'interrupted-start')
+  const child = spawn(process.execPath, [CLI, 'up', '--level', '1', '--port', String(port), '--products', '300', '--users', '5', '--data-dir', dataDir], { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code) }))
+  // PostgreSQL is being started: the start is under way, not done.
+  assert.ok(await waitFor(() => /start postgres-primary/.test(stderr), 60_000), stderr)
+  child.kill('SIGINT')
+  assert.equal(await exited, 0, stderr)
+  assert.match(stderr, /SIGINT: stopping the stack/)
+  assert.doesNotMatch(stderr, /OUTGROW_INTERNAL/)
+  const left = spawnSync('pgrep', ['-f', dataDir], { encoding: 'utf8' }).stdout.trim()
+  assert.equal(left, '', 'no process of the stack is left')
 })
 
 test('invalid options and config fail with one line naming the field, starting nothing', async () => {
