@@ -1,6 +1,7 @@
 import type { CapacityReport, CapacityRun, TargetCapacity } from './capacity-levels.js'
 import type { UpstreamStep } from './gateway-upstreams.js'
 import type { KneeDiagnosis } from './knee.js'
+import type { MeasuredStep } from './capacity-step.js'
 import { actionTable, firstFailingStep } from './action-latency.js'
 import { describeServers } from './report.js'
 import { incidentsLine } from './run-incidents.js'
@@ -117,22 +118,28 @@ function kneeCpuWaitLine (share: number | undefined): string {
   return ` Over the step some process of the machine waited for a core ${(share * 100).toFixed(0)} % of the time (CPU pressure, /proc/pressure/cpu).`
 }
 
+/** Median and max of a per-step share over the measured full steps; undefined when no step has it. */
+function fullStepShares (targets: readonly TargetCapacity[], share: (step: MeasuredStep) => number | undefined): { median: number, max: number } | undefined {
+  const sorted = targets.flatMap((t) => t.runs.flatMap((r) => r.steps)).filter((st) => st.kind === 'full').map(share)
+    .filter((x): x is number => x !== undefined).sort((a, b) => a - b)
+  if (sorted.length === 0) return undefined
+  return { median: sorted[Math.floor(sorted.length / 2)] as number, max: sorted[sorted.length - 1] as number }
+}
+
 /** Over the measured full steps: the median and max share of time some process waited for a core. */
 function cpuWaitLine (targets: readonly TargetCapacity[]): string {
-  const shares = targets.flatMap((t) => t.runs.flatMap((r) => r.steps)).filter((st) => st.kind === 'full' && st.cpuWaitShare !== undefined).map((st) => st.cpuWaitShare as number)
-  if (shares.length === 0) return ''
-  const sorted = [...shares].sort((a, b) => a - b)
+  const waits = fullStepShares(targets, (st) => st.cpuWaitShare)
+  if (waits === undefined) return ''
   const pct = (x: number): string => `${(x * 100).toFixed(0)} %`
-  return `\n**CPU waits** (time in which some process of the machine was runnable but waiting for a core, from /proc/pressure/cpu, over each full step): median ${pct(sorted[Math.floor(sorted.length / 2)] as number)}, max ${pct(sorted[sorted.length - 1] as number)}.`
+  return `\n**CPU waits** (time in which some process of the machine was runnable but waiting for a core, from /proc/pressure/cpu, over each full step): median ${pct(waits.median)}, max ${pct(waits.max)}.`
 }
 
 /** How much CPU the hypervisor gave to other guests during the measured full steps (steal in /proc/stat). */
 function stealLine (targets: readonly TargetCapacity[]): string {
-  const shares = targets.flatMap((t) => t.runs.flatMap((r) => r.steps)).filter((st) => st.kind === 'full' && st.stealShare !== undefined).map((st) => st.stealShare as number)
-  if (shares.length === 0) return ''
-  const sorted = [...shares].sort((a, b) => a - b)
+  const steal = fullStepShares(targets, (st) => st.stealShare)
+  if (steal === undefined) return ''
   const pct = (x: number): string => `${(x * 100).toFixed(1)} %`
-  return `\n**Steal** (CPU time the hypervisor gave to other guests, over each full step): median ${pct(sorted[Math.floor(sorted.length / 2)] as number)}, max ${pct(sorted[sorted.length - 1] as number)} of the machine.`
+  return `\n**Steal** (CPU time the hypervisor gave to other guests, over each full step): median ${pct(steal.median)}, max ${pct(steal.max)} of the machine.`
 }
 
 export function renderCapacityMarkdown (report: CapacityReport): string {
