@@ -384,6 +384,8 @@ export class Stack {
       this.#events?.append({ actor, action: 'down', result: 'requested' })
       await this.#prometheus?.stop()
       await this.#executor?.stopAll()
+      const leftBehind = await this.#emulation?.cleanup() ?? []
+      if (leftBehind.length > 0) this.#events?.append({ actor, action: 'kill', result: 'ok', detail: `${leftBehind.length} process(es) still on the stack's servers once it stopped: pid ${leftBehind.join(', ')}` })
       await this.#scrapeTargets?.update([]).catch(() => {})
       this.#events?.append({ actor, action: 'down', result: 'ok' })
       await this.#events?.flush()
@@ -392,7 +394,6 @@ export class Stack {
         // Only our own: a refused second `up` must not take a live stack's files away.
         await removeControlFiles(this.#dataDir).catch(() => {})
       }
-      this.#emulation?.cleanup()
       if (this.#ownsDataDir && this.#dataDir !== '') await rm(this.#dataDir, { recursive: true, force: true })
     })().finally(() => { stackIsDown(this) })
     await this.#stopping

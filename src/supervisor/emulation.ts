@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { processTreesCpuNs, readCgroupCpu, type ServerCpuReading } from './server-cpu.js'
@@ -20,7 +20,12 @@ export interface ServerEmulation {
    * trees placed on it, against one core (taskset) or the whole machine (none).
    */
   serverCpu(server: string): ServerCpuReading | undefined
-  cleanup(): void
+  /**
+   * Removes what the emulation made once the stack's processes are stopped. A process still on a
+   * server after `graceMs` (one its stopped parent left behind) is killed: nothing of a server
+   * outlives its stack. Resolves to the pids it had to kill.
+   */
+  cleanup(options?: { readonly graceMs?: number }): Promise<number[]>
 }
 
 const CGROUP_CPU_ROOT = '/sys/fs/cgroup/cpu'
@@ -114,13 +119,45 @@ class CgroupEmulation implements ServerEmulation {
     return readCgroupCpu(dir, this.#acctBase === undefined ? undefined : join(this.#acctBase, server), availableParallelism())
   }
 
-  cleanup (): void {
-    for (const dir of this.#created) {
-      try { rmdirSync(dir) } catch { /* still has processes; removed by the next sweep */ }
-      if (this.#acctBase !== undefined) try { rmdirSync(join(this.#acctBase, dir.slice(this.#base.length + 1))) } catch {}
+  async cleanup ({ graceMs = 2000 } = {}): Promise<number[]> {
+    const groups = [...this.#created].flatMap((dir) => this.#acctBase === undefined ? [dir] : [dir, join(this.#acctBase, dir.slice(this.#base.length + 1))])
+    // A process that has just exited can hold its group for a moment, and a stopped parent can
+    // leave a child behind (a backend, a helper): wait for them, then kill what stays.
+    let left = await removeGroupsWithin(groups, graceMs)
+    const killed = new Set<number>()
+    if (left.length > 0) {
+      // With cpuacct mounted apart, a process is in a group of each.
+      for (const pid of new Set(left.flatMap(groupPids))) {
+        if (pid === process.pid) continue
+        try { process.kill(pid, 'SIGKILL'); killed.add(pid) } catch { /* gone already */ }
+      }
+      left = await removeGroupsWithin(left, 1000)
     }
-    try { rmdirSync(this.#base) } catch {}
-    if (this.#acctBase !== undefined) try { rmdirSync(this.#acctBase) } catch {}
+    for (const dir of [this.#base, this.#acctBase]) if (dir !== undefined) try { rmdirSync(dir) } catch { /* left to the next stack's sweep */ }
+    this.#created.clear()
+    return [...killed]
+  }
+}
+
+/** The pids in a cgroup (v1 `cgroup.procs`); none once it is gone. */
+function groupPids (dir: string): number[] {
+  try {
+    return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter((line) => line !== '').map(Number)
+  } catch {
+    return []
+  }
+}
+
+/** Removes each group as soon as it is empty, for at most `ms`; the groups still there after that. */
+async function removeGroupsWithin (groups: readonly string[], ms: number): Promise<string[]> {
+  const deadline = Date.now() + ms
+  let left = groups.filter((dir) => existsSync(dir))
+  for (;;) {
+    left = left.filter((dir) => {
+      try { rmdirSync(dir); return false } catch (err) { return (err as NodeJS.ErrnoException).code !== 'ENOENT' }
+    })
+    if (left.length === 0 || Date.now() >= deadline) return left
+    await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
 
@@ -148,7 +185,7 @@ class TasksetEmulation implements ServerEmulation {
     return pids === undefined ? undefined : { usageNs: processTreesCpuNs(pids), quotaCores: 1, throttling: undefined, source: 'proc' }
   }
 
-  cleanup (): void {}
+  async cleanup (): Promise<number[]> { return [] }
 }
 
 class NoEmulation implements ServerEmulation {
@@ -163,7 +200,7 @@ class NoEmulation implements ServerEmulation {
     const pids = this.#pids.alive(server)
     return pids === undefined ? undefined : { usageNs: processTreesCpuNs(pids), quotaCores: availableParallelism(), throttling: undefined, source: 'proc' }
   }
-  cleanup (): void {}
+  async cleanup (): Promise<number[]> { return [] }
 }
 
 function cgroupUsable (): boolean {

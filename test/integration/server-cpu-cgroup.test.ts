@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -31,9 +31,35 @@ test('a cgroup-emulated server\'s CPU: usage against its quota, throttled period
     const exited = busy.exitCode !== null || busy.signalCode !== null ? Promise.resolve() : new Promise((resolve) => { busy.once('exit', resolve) })
     busy.kill('SIGKILL')
     await exited
-    await sleep(100)
-    emulation.cleanup()
+    // No pause after the exit: cleanup waits for a group that is still busy for a moment.
+    assert.deepEqual(await emulation.cleanup(), [], 'nothing left to kill')
   }
   assert.ok(!existsSync(join('/sys/fs/cgroup/cpu/outgrow', stackId)), 'cpu group removed')
   assert.ok(!existsSync(join('/sys/fs/cgroup/cpuacct/outgrow', stackId)), 'cpuacct group removed')
+})
+
+const exitOf = async (child: ChildProcess): Promise<{ code: number | null, signal: NodeJS.Signals | null }> => await new Promise((resolve) => {
+  if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode })
+  else child.once('exit', (code, signal) => { resolve({ code, signal }) })
+})
+
+test('cleanup waits for a server\'s process that is still exiting, and kills one left behind, so no group outlives the stack', async () => {
+  const stackId = `test-left-${process.pid}`
+  const emulation = createEmulation('cgroup', stackId, 0.5)
+  assert.equal(emulation.mode, 'cgroup', `this test needs a writable cgroup v1 cpu controller at /sys/fs/cgroup/cpu (run as root): ${emulation.describe()}`)
+  const exiting = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 400)'], { stdio: 'ignore' })
+  const orphan = spawn('sleep', ['60'], { stdio: 'ignore' })
+  try {
+    assert.ok(exiting.pid !== undefined && orphan.pid !== undefined)
+    emulation.place('app-1', exiting.pid)
+    emulation.place('db-primary', orphan.pid)
+    const killed = await emulation.cleanup({ graceMs: 1500 })
+    assert.deepEqual(killed, [orphan.pid], 'only the process that stayed past the grace is killed')
+    assert.deepEqual(await exitOf(exiting), { code: 0, signal: null }, 'the exiting process ended on its own')
+    assert.equal((await exitOf(orphan)).signal, 'SIGKILL')
+  } finally {
+    orphan.kill('SIGKILL')
+  }
+  assert.ok(!existsSync(join('/sys/fs/cgroup/cpu/outgrow', stackId)), 'cpu groups removed')
+  assert.ok(!existsSync(join('/sys/fs/cgroup/cpuacct/outgrow', stackId)), 'cpuacct groups removed')
 })
