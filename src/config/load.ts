@@ -45,7 +45,15 @@ export async function loadStackConfig (file: string, overrides: Record<string, u
   const { path, raw } = await readConfigFile(file, 'config')
   const config = parseStackConfig({ ...raw, ...overrides })
   const servicePath = resolve(dirname(path), config.app.service)
-  return { config, servicePath, file: path, spec: resolveSpecModules(validateSpec(specFromConfig(config, servicePath)), dirname(path)) }
+  const spec = resolveSpecModules(validateSpec(specFromConfig(config, servicePath)), dirname(path))
+  // Checked once the config's shape is known to be right. A module that is not there, found only
+  // once the stack starts, would fail every process that imports it, again on every restart.
+  const missing = (module: string): boolean => !existsSync(module)
+  if (missing(servicePath)) throw new OutgrowError('OUTGROW_CONFIG_INVALID', `invalid config: app.service: module not found: ${config.app.service} (relative to the config file: ${servicePath})`)
+  for (const [name, service] of Object.entries(spec.services)) {
+    if (missing(service.module)) throw new OutgrowError('OUTGROW_CONFIG_INVALID', `invalid config: services.${name}.module: module not found: ${service.module}`)
+  }
+  return { config, servicePath, file: path, spec }
 }
 
 /** Service modules named in a config are relative to the config file. */

@@ -69,6 +69,14 @@ test('invalid options and config fail with one line naming the field, starting n
   const impossible = spawnSync(process.execPath, [CLI, 'up', '--config', config], { cwd, encoding: 'utf8' })
   assert.equal(impossible.status, 1)
   assert.match(impossible.stderr, /^OUTGROW_TOPOLOGY_REFUSED: topology refused: services\.app\.instances: /)
+
+  await writeFile(config, JSON.stringify({ app: { service: './nowhere.js' }, level: 2 }))
+  const hadDataDir = existsSync(join(cwd, '.outgrow'))
+  const noModule = spawnSync(process.execPath, [CLI, 'up', '--config', config], { cwd, encoding: 'utf8' })
+  assert.equal(noModule.status, 1)
+  assert.equal(noModule.stderr.trim().split('\n').length, 1)
+  assert.match(noModule.stderr, /^OUTGROW_CONFIG_INVALID: invalid config: app\.service: module not found: \.\/nowhere\.js /)
+  assert.equal(existsSync(join(cwd, '.outgrow')), hadDataDir, 'nothing started: no data dir made')
 })
 
 test('an invalid gateway config fails with one line naming the field', async () => {

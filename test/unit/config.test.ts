@@ -65,6 +65,9 @@ test('config files: JSON is read, a bad file is named', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'outgrow-config-'))
   const good = join(dir, 'outgrow.config.json')
   await writeFile(good, JSON.stringify({ app, level: 3 }))
+  // A service module that is not there is named by its field, before anything starts.
+  await assert.rejects(loadStackConfig(good), (err: Error & { code?: string }) => err.code === 'OUTGROW_CONFIG_INVALID' && /app\.service: module not found: \.\/service\.js/.test(err.message))
+  await writeFile(join(dir, 'service.js'), 'export default {}\n')
   const loaded = await loadStackConfig(good, { port: 9000 })
   after(async () => { await rm(dir, { recursive: true, force: true }) })
   assert.equal(loaded.config.level, 3)
