@@ -172,9 +172,21 @@ export class Reconciler {
     this.#running.add(running)
   }
 
-  /** Resolves when the actions under way have finished, successful or not (after stop, none start). */
-  async settled (): Promise<void> {
-    while (this.#running.size > 0) await Promise.allSettled([...this.#running])
+  /**
+   * Resolves when the actions under way have finished, successful or not (after stop, none start),
+   * or after `timeoutMs`: true if they all finished.
+   */
+  async settled (timeoutMs = Infinity): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined
+    const expired = new Promise<false>((resolve) => { if (timeoutMs !== Infinity) timer = setTimeout(() => { resolve(false) }, timeoutMs) })
+    try {
+      while (this.#running.size > 0) {
+        if (await Promise.race([Promise.allSettled([...this.#running]).then(() => true), expired]) === false) return false
+      }
+      return true
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   /** Ends the loop; in-flight actions finish on their own. */

@@ -88,6 +88,9 @@ export interface StackInfo {
   readonly prometheus?: string | undefined
 }
 
+/** How long a stop waits for the actions under way before it stops what runs (see down). */
+const SETTLE_BEFORE_STOP_MS = 5000
+
 const ROLE: Record<UnitKind, ProcessRole> = { etcd: 'consensus', 'postgres-primary': 'postgres', 'postgres-replica': 'postgres', 'postgres-ha': 'postgres', pgbouncer: 'pooler', redis: 'redis', 'redis-sentinel': 'sentinel', app: 'app', worker: 'worker', gateway: 'gateway' }
 
 function publicUrl (spec: TopologySpec): string {
@@ -375,15 +378,21 @@ export class Stack {
       this.#autoscaler?.stop()
       this.#reconciler?.stop()
       // A stop during the start: the start gives up at its next step, and what it has under way
-      // (an initdb, a process coming up) finishes, so that everything it started is known below.
+      // (an initdb, a process coming up) may finish, so that everything it started is known below.
+      // Bounded: a start can wait minutes on another (a standby on a leader that keeps failing);
+      // stopping what runs ends such a wait, and the second pass stops what it brought up.
+      const settled = await this.#reconciler?.settled(SETTLE_BEFORE_STOP_MS) ?? true
       await this.#starting?.catch(() => {})
-      await this.#reconciler?.settled()
       this.#queueClient?.disconnect()
       await this.#jobs?.close()
       this.#ha?.close()
       this.#events?.append({ actor, action: 'down', result: 'requested' })
       await this.#prometheus?.stop()
       await this.#executor?.stopAll()
+      if (!settled) {
+        await this.#reconciler?.settled(SETTLE_BEFORE_STOP_MS)
+        await this.#executor?.stopAll()
+      }
       const leftBehind = await this.#emulation?.cleanup() ?? []
       if (leftBehind.length > 0) this.#events?.append({ actor, action: 'kill', result: 'ok', detail: `${leftBehind.length} process(es) still on the stack's servers once it stopped: pid ${leftBehind.join(', ')}` })
       await this.#scrapeTargets?.update([]).catch(() => {})

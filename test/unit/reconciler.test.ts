@@ -311,3 +311,18 @@ test('stop() ends the loop: no more actions, and waitConverged rejects', async (
   await turns()
   assert.deepEqual(executor.calls.map((c) => c.target), ['postgres-primary'])
 })
+
+test('settled() waits for the actions under way; with a bound, it gives up and says so', async () => {
+  const { reconciler, executor } = setup(2)
+  executor.hold = true
+  reconciler.kick()
+  await until(() => executor.heldCount === 1, 'the first start')
+  reconciler.stop()
+  // A start that waits on something that will not come (a standby on a failing leader) must not hold a stop.
+  assert.equal(await reconciler.settled(20), false, 'still under way after the bound')
+  const settling = reconciler.settled()
+  executor.hold = false
+  executor.release()
+  assert.equal(await settling, true)
+  assert.equal(await reconciler.settled(20), true, 'nothing under way')
+})

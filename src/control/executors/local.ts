@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { OutgrowError } from '../../errors/index.js'
 import type { Action } from '../actions.js'
 import type { ObservedUnit, UnitState } from '../observed.js'
 import type { TopologySpec } from '../spec.js'
@@ -165,6 +166,12 @@ export class LocalExecutor extends EventEmitter {
       entry.handle ??= await this.#handleFor(unit)
       const handle = entry.handle
       const address = await handle.start()
+      if (this.#entries.get(unit.name) !== entry || entry.state === 'stopping') {
+        // Stopped while it started (a stack going down): a stop that came before the process did
+        // found nothing to stop, so this start stops what it brought up.
+        await handle.stop().catch(() => {})
+        throw new OutgrowError('OUTGROW_SHUTTING_DOWN', `${unit.name} was stopped during its start`)
+      }
       const proc = handle.process
       if (proc === undefined) throw new Error('no process after start')
       proc.once('exit', (code: number | null, signal: string | null) => {
