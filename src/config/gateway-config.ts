@@ -150,6 +150,11 @@ export const gatewayConfigSchema = z.object({
       latencyFactor: z.number().min(0).max(1000).default(3),
       /** …and at least this many ms above it, so sub-millisecond jitter never ejects anyone. */
       latencyMinExtraMs: z.number().min(0).max(600_000).default(5),
+      /**
+       * …in this many judged intervals in a row: one slow interval is a pause (a garbage
+       * collection, a throttled spell), not a gray failure.
+       */
+      latencyIntervals: z.number().int().min(1).max(1000).default(3),
       /** Ejected when at least this share of its requests in the interval failed; 0: off. */
       failurePercentage: z.number().min(0).max(100).default(80),
     }).strict().default({}),

@@ -9,6 +9,8 @@ export interface OutlierOptions {
   readonly minRequests?: number
   readonly latencyFactor?: number
   readonly latencyMinExtraMs?: number
+  /** Intervals in a row an instance must be that slow before it is ejected for latency. */
+  readonly latencyIntervals?: number
   readonly failurePercentage?: number
 }
 
@@ -30,7 +32,11 @@ function median (values: number[]): number {
 /**
  * Passive health (Envoy's outlier detection): consecutive 5xx or connection failures eject an
  * instance at once; every interval, an instance with too high a share of failures, or whose
- * median latency is latencyFactor × the others' (a gray failure: slow, not dead), is ejected too.
+ * median latency has been latencyFactor × the others' for latencyIntervals intervals in a row (a
+ * gray failure: slow, not dead), is ejected too. In a row, because one slow interval is what a
+ * pause looks like: a garbage collection or a spell of throttling on a small CPU share stalls an
+ * instance for a few hundred ms, and ejecting it then moves its share onto the others, which
+ * overloads them. An interval too quiet to judge neither extends nor ends the run.
  * Ejections last base × 2^(streak − 1), capped; never more than maxEjectedPercent of the
  * instances at once, so a fleet-wide problem does not empty the pool. The streak counts recent
  * ejections, not all of them: it drops by one for every base ejection time the instance then stays
@@ -44,6 +50,8 @@ export class OutlierDetector {
   readonly #intervals = new Map<Upstream, Interval>()
   /** Recent ejections per instance, and when the streak last changed. */
   readonly #streaks = new WeakMap<Upstream, { count: number, changedAt: number }>()
+  /** Judged intervals in a row in which the instance was a latency outlier. */
+  readonly #slowIntervals = new WeakMap<Upstream, number>()
   /** Told of each ejection decided by a sweep, with the reason (the cluster logs it). */
   onEject: ((upstream: Upstream, reason: string) => void) | undefined
 
@@ -111,7 +119,7 @@ export class OutlierDetector {
 
   /** Judges the interval that just ended (failure percentage, then latency) and starts the next. */
   sweep (all: readonly Upstream[], now: number): void {
-    const { minRequests = 10, failurePercentage = 0, latencyFactor = 0, latencyMinExtraMs = 0 } = this.#options
+    const { minRequests = 10, failurePercentage = 0, latencyFactor = 0, latencyMinExtraMs = 0, latencyIntervals = 1 } = this.#options
     const medians: Array<[Upstream, number]> = []
     for (const u of all) {
       const interval = this.#intervals.get(u)
@@ -127,8 +135,17 @@ export class OutlierDetector {
     if (latencyFactor <= 0 || medians.length < 2) return
     for (const [u, ms] of medians) {
       const reference = median(medians.filter(([other]) => other !== u).map(([, m]) => m))
-      if (ms < reference * latencyFactor || ms - reference < latencyMinExtraMs) continue
-      if (this.#eject(u, all, now)) this.onEject?.(u, `median latency ${ms.toFixed(1)} ms against ${reference.toFixed(1)} ms for the others`)
+      if (ms < reference * latencyFactor || ms - reference < latencyMinExtraMs) {
+        this.#slowIntervals.delete(u)
+        continue
+      }
+      const inARow = (this.#slowIntervals.get(u) ?? 0) + 1
+      this.#slowIntervals.set(u, inARow)
+      if (inARow < latencyIntervals) continue
+      if (this.#eject(u, all, now)) {
+        this.#slowIntervals.delete(u)
+        this.onEject?.(u, `median latency ${ms.toFixed(1)} ms against ${reference.toFixed(1)} ms for the others${inARow > 1 ? `, ${inARow} intervals in a row` : ''}`)
+      }
     }
   }
 }

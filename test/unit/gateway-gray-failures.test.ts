@@ -281,6 +281,47 @@ describe('gray failures', () => {
     assert.equal(calm.every((u) => u.ejectedUntil === 0), true)
   })
 
+  it('a latency outlier is ejected only after latencyIntervals slow intervals in a row: a pause is not a gray failure', () => {
+    const fleet = ['p1', 'p2', 'p3'].map((id) => new Upstream(id, 'http://127.0.0.1:1'))
+    cleanups.push(async () => { for (const u of fleet) await u.close() })
+    const [paused, a, b] = fleet as [Upstream, Upstream, Upstream]
+    const detector = new OutlierDetector({ consecutiveFailures: 1000, baseEjectionMs: 1000, maxEjectionMs: 10_000, maxEjectedPercent: 100, minRequests: 10, latencyFactor: 3, latencyMinExtraMs: 5, latencyIntervals: 3, failurePercentage: 50 })
+    const reasons: string[] = []
+    detector.onEject = (u, reason) => { reasons.push(`${u.id}: ${reason}`) }
+    let now = 1_000_000
+    /** One interval: the others answer in 2 ms, `paused` in `ms` (or too few answers to judge). */
+    const interval = (ms: number | 'quiet'): void => {
+      for (let i = 0; i < 20; i++) {
+        for (const u of [a, b]) { detector.onLatency(u, 2); detector.onSuccess(u) }
+        if (ms !== 'quiet' || i < 3) { detector.onLatency(paused, ms === 'quiet' ? 60 : ms); detector.onSuccess(paused) }
+      }
+      detector.sweep(fleet, now)
+      now += 500
+    }
+    // A garbage collection on a quarter core: one interval at 60 ms, then normal again.
+    interval(60)
+    interval(2)
+    interval(60)
+    interval(60)
+    interval(2)
+    assert.equal(paused.ejectedUntil, 0, 'slow intervals that are not three in a row do not eject')
+    // Slow for three judged intervals, one too quiet to judge in between: ejected on the third.
+    interval(60)
+    interval(60)
+    interval('quiet')
+    assert.equal(paused.ejectedUntil, 0, 'a quiet interval is not judged, and does not end the run either')
+    interval(60)
+    assert.equal(paused.ejectedUntil, now - 500 + 1000, 'ejected after the third slow interval in a row')
+    assert.deepEqual(reasons, ['p1: median latency 60.0 ms against 2.0 ms for the others, 3 intervals in a row'])
+    assert.equal(a.ejectedUntil + b.ejectedUntil, 0)
+  })
+
+  it('gateway configs default to three slow intervals in a row before a latency ejection', () => {
+    const config = parseGatewayConfig({ port: 0, upstreams: { instances: [{ id: 'a', url: 'http://127.0.0.1:1' }] } })
+    assert.equal(config.upstreams.outlierDetection.latencyIntervals, 3)
+    assert.throws(() => parseGatewayConfig({ port: 0, upstreams: { instances: [{ id: 'a', url: 'http://127.0.0.1:1' }], outlierDetection: { latencyIntervals: 0 } } }), /latencyIntervals/)
+  })
+
   it('the retry budget hands a slot to a waiting request only when the retry that held it succeeded', () => {
     const budget = new RetryBudget(0, 1)
     budget.requestsInFlight = 10
