@@ -1,4 +1,5 @@
 import type { CpuWindow, ResidentRole, ServerCpu } from './cpu-window.js'
+import { STARVED_BELOW } from './upstream-balance.js'
 
 /**
  * The bottleneck finder: from a CPU window at the knee, which emulated server is at its CPU quota,
@@ -98,11 +99,19 @@ function step (kind: BottleneckKind, top: ServerCpu, window: CpuWindow, saturate
     case 'app': {
       const busy = saturated.filter((s) => has(s, 'app')).length
       if (!facts.gateway) return { next: 'more app instances behind a load balancer (level 4)', advice: `The app instance on ${name} is at its CPU quota: run more app instances behind a load balancer (level 4).` }
+      const more = `${facts.appServers} → ${facts.appServers + Math.max(1, Math.ceil(facts.appServers / 2))}`
       if (busy < facts.appServers) {
-        const why = options.unevenBalance === undefined ? '' : ` (${options.unevenBalance})`
-        return { next: 'even out the balancing, then more app instances', advice: `${busy} of ${facts.appServers} app servers are at their quota (${name} most): the balancer spreads load unevenly${why}; fix that before adding app instances.` }
+        // Evenly fed app servers are not all at their quota at the same moment: one under half the
+        // busiest's use, or the gateway's own count of who got what, is what says the spread is uneven.
+        const apps = window.servers.filter((s) => has(s, 'app'))
+        const least = apps.reduce((a, b) => (b.utilization < a.utilization ? b : a))
+        if (options.unevenBalance !== undefined || least.utilization < top.utilization * STARVED_BELOW) {
+          const why = options.unevenBalance === undefined ? '' : ` (${options.unevenBalance})`
+          return { next: 'even out the balancing, then more app instances', advice: `${busy} of ${facts.appServers} app servers are at their quota (${name} most): the balancer spreads load unevenly${why}; fix that before adding app instances.` }
+        }
+        return { next: `more app instances (${more})`, advice: `${busy} of ${facts.appServers} app servers are at their quota (${name} most) and the least busy, ${least.server}, is at ${Math.round(least.utilization * 100)} %: the load is spread evenly and the app servers are at their limit together; add app instances behind the gateway (${more}).` }
       }
-      return { next: `more app instances (${facts.appServers} → ${facts.appServers + Math.max(1, Math.ceil(facts.appServers / 2))})`, advice: `Every app server is at its quota (${name} most): add app instances behind the gateway (${facts.appServers} → ${facts.appServers + Math.max(1, Math.ceil(facts.appServers / 2))}).` }
+      return { next: `more app instances (${more})`, advice: `Every app server is at its quota (${name} most): add app instances behind the gateway (${more}).` }
     }
     case 'worker':
       return { next: `more workers (${facts.workers} → ${facts.workers + 1})`, advice: `The worker on ${name} is at its quota: add workers (${facts.workers} → ${facts.workers + 1}) so the queue drains.` }

@@ -83,6 +83,14 @@ test('level 4: every app server saturated → more instances; with the gateway s
   assert.match(withGateway.advice, /every app server/)
   const uneven = findBottleneck(window([...apps([0.97, 0.3, 0.35]), server('gateway', [['gateway', 'gateway']], 0.4), ...rest]))
   assert.match(uneven.advice, /1 of 3 app servers .* unevenly/)
+  // Two at their quota, the third close behind, the gateway's shares even: not a balancing problem.
+  const together = findBottleneck(window([...apps([0.97, 0.92, 0.7]), server('gateway', [['gateway', 'gateway']], 0.4), ...rest]))
+  assert.equal(together.kind, 'app')
+  assert.match(together.verdict, /scale next: more app instances \(3 → 5\)\.$/)
+  assert.match(together.advice, /2 of 3 app servers .* least busy, app-3, is at 70 %: the load is spread evenly/)
+  // The gateway's count of who got what says uneven even when the CPU use looks close.
+  const starved = findBottleneck(window([...apps([0.97, 0.92, 0.7]), server('gateway', [['gateway', 'gateway']], 0.4), ...rest]), { unevenBalance: 'app-3 got 10 % of the responses' })
+  assert.match(starved.verdict, /even out the balancing/)
 })
 
 test('nothing at its quota: the machine when its cores are all busy, else not CPU', () => {
