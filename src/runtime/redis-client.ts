@@ -32,7 +32,8 @@ const PURPOSE_OPTIONS: Readonly<Record<RedisPurpose, RedisOptions>> = {
   },
   blocking: { maxRetriesPerRequest: null },
   subscriber: {},
-  probe: { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null },
+  // Bounded: a probe that reaches something other than a Redis must not wait for an answer forever.
+  probe: { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000, commandTimeout: 2000 },
 }
 
 /** Redis Sentinel: where the Sentinels are and the name of the master group they watch. */

@@ -234,12 +234,26 @@ function sweepStaleCgroups (): void {
 function sweepStaleUnder (root: string): void {
   if (!existsSync(root)) return
   for (const stack of readdirSync(root, { withFileTypes: true })) {
-    if (!stack.isDirectory()) continue
+    // A live stack's group can be empty for a moment (a server between two processes): not stale.
+    if (!stack.isDirectory() || supervisorAlive(stack.name)) continue
     const stackDir = join(root, stack.name)
     for (const server of readdirSync(stackDir, { withFileTypes: true })) {
       if (server.isDirectory()) try { rmdirSync(join(stackDir, server.name)) } catch {}
     }
     try { rmdirSync(stackDir) } catch {}
+  }
+}
+
+/** Whether the supervisor a stack's group is named after (`<pid>-<random>`) still runs. */
+function supervisorAlive (stackId: string): boolean {
+  const pid = Number(/^(\d+)-/.exec(stackId)?.[1])
+  if (!Number.isInteger(pid) || pid <= 0) return false
+  if (pid === process.pid) return true
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
 }
 

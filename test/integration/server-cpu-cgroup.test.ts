@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { createEmulation } from '../../src/supervisor/emulation.js'
@@ -62,4 +62,26 @@ test('cleanup waits for a server\'s process that is still exiting, and kills one
   }
   assert.ok(!existsSync(join('/sys/fs/cgroup/cpu/outgrow', stackId)), 'cpu groups removed')
   assert.ok(!existsSync(join('/sys/fs/cgroup/cpuacct/outgrow', stackId)), 'cpuacct groups removed')
+})
+
+test('a new stack sweeps the empty groups of stacks whose supervisor is gone, never those of a running one', async () => {
+  const running = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' })
+  const gone = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' })
+  await new Promise((resolve) => { gone.once('exit', resolve) })
+  const root = '/sys/fs/cgroup/cpu/outgrow'
+  // A live stack's server between two processes has an empty group for a moment.
+  const live = join(root, `${String(running.pid)}-aaaaaa`, 'app-1')
+  const stale = join(root, `${String(gone.pid)}-bbbbbb`, 'app-1')
+  mkdirSync(live, { recursive: true })
+  mkdirSync(stale, { recursive: true })
+  try {
+    const emulation = createEmulation('cgroup', `test-sweep-${process.pid}`, 0.5)
+    assert.equal(emulation.mode, 'cgroup')
+    assert.ok(existsSync(live), 'the running stack\'s empty group is kept')
+    assert.ok(!existsSync(join(root, `${String(gone.pid)}-bbbbbb`)), 'the gone stack\'s groups are removed')
+    await emulation.cleanup()
+  } finally {
+    running.kill('SIGKILL')
+    for (const dir of [live, join(live, '..'), stale, join(stale, '..')]) try { rmdirSync(dir) } catch {}
+  }
 })

@@ -11,7 +11,7 @@ import { etcdMembers, pooledServer, poolerSettings, primaryName, redisDataNodes,
 import type { ServerEmulation } from '../../supervisor/emulation.js'
 import { postgresDataRoot } from '../../supervisor/engines/pg-data-root.js'
 import type { EtcdPeer } from '../../supervisor/engines/etcd.js'
-import { dropReplicationSlot, replicationSlotName } from '../../supervisor/engines/postgres.js'
+import { dropReplicationSlot, PostgresServer, replicationSlotName } from '../../supervisor/engines/postgres.js'
 import { askSentinels, masterFromSentinelFiles } from '../../supervisor/engines/redis-master.js'
 import { freePort, portIsFree } from '../../supervisor/free-port.js'
 import type { ManagedProcess } from '../../supervisor/managed-process.js'
@@ -30,6 +30,8 @@ export interface LocalExecutorOptions {
   readonly durable?: boolean
   /** Database, migrations and seed, after every start of a primary. */
   readonly bootstrap: (cluster: string, url: string, fresh: boolean) => Promise<void>
+  /** Picks a free port for an engine (default: one the OS has free now). */
+  readonly pickPort?: () => Promise<number>
 }
 
 interface Entry {
@@ -55,6 +57,13 @@ export class LocalExecutor extends EventEmitter {
   readonly #logDir: string
   /** Serialises port allocations that must see each other (an etcd cluster's ports). */
   #portLock: Promise<void> = Promise.resolve()
+  /**
+   * Engines whose port this executor picked and that have not been ready since: nothing was given
+   * their address yet, so a start that fails on a port someone took meanwhile may move them.
+   */
+  readonly #movablePorts = new Set<string>()
+  /** Primaries whose cluster this executor created and whose bootstrap has not succeeded yet. */
+  readonly #unseeded = new Set<string>()
   /** The current role of each Redis data node that Sentinels fail over, for status. */
   readonly #redisRoles = new RedisRoles(() => new Map([...this.#entries.values()]
     .filter((e) => e.unit.kind === 'redis' && e.state === 'ready' && this.#options.spec().redis[e.unit.group.split('/')[1] ?? '']?.sentinel.enabled === true)
@@ -111,10 +120,28 @@ export class LocalExecutor extends EventEmitter {
   async #enginePort (name: string): Promise<number> {
     const known = this.#ports[name]
     if (known !== undefined && (this.#entries.get(name)?.handle !== undefined || await portIsFree(known))) return known
-    const port = await freePort()
+    const port = await (this.#options.pickPort ?? freePort)()
     this.#ports[name] = port
+    this.#movablePorts.add(name)
     await writeFile(this.#portsFile, JSON.stringify(this.#ports, null, 2))
     return port
+  }
+
+  /**
+   * After a failed start: a port picked a moment before the engine bound it can be taken by any
+   * process in between (the OS hands the same free ports out to everyone). An engine nothing knows
+   * the address of yet gets a fresh port and a fresh handle, so the retry is not bound to fail again.
+   */
+  async #releaseTakenPort (name: string, entry: Entry): Promise<void> {
+    const port = this.#ports[name]
+    if (port === undefined || !this.#movablePorts.has(name)) return
+    const proc = entry.handle?.process
+    if (proc !== undefined) await Promise.race([proc.exited(), new Promise((resolve) => setTimeout(resolve, 2000))])
+    if (await portIsFree(port)) return
+    delete this.#ports[name]
+    this.#movablePorts.delete(name)
+    entry.handle = undefined
+    await writeFile(this.#portsFile, JSON.stringify(this.#ports, null, 2))
   }
 
   /**
@@ -187,9 +214,11 @@ export class LocalExecutor extends EventEmitter {
       }
       if (!proc.running) throw new Error('exited during start')
       Object.assign(entry, { state: 'ready', address, since: Date.now() })
+      this.#movablePorts.delete(unit.name)
     } catch (err) {
       entry.handle?.process?.kill('SIGKILL')
       Object.assign(entry, { state: 'failed', since: Date.now(), detail: (err as Error).message.split('\n')[0] })
+      if (!(err instanceof OutgrowError && err.code === 'OUTGROW_SHUTTING_DOWN')) await this.#releaseTakenPort(unit.name, entry)
       throw err
     }
   }
@@ -220,10 +249,17 @@ export class LocalExecutor extends EventEmitter {
           settings.primary_conninfo = `host=127.0.0.1 port=${this.#ports[primaryName(groupName)] ?? 0} user=postgres application_name=${unit.name}`
           settings.primary_slot_name = replicationSlotName(unit.name)
         }
+        // A cluster created by a start that failed before its bootstrap is still to be seeded when a
+        // later handle (on another port) finds its data dir.
+        if (primary && !PostgresServer.exists(dataDir)) this.#unseeded.add(unit.name)
+        const bootstrap = async (url: string, fresh: boolean): Promise<void> => {
+          await this.#options.bootstrap(groupName, url, fresh || this.#unseeded.has(unit.name))
+          this.#unseeded.delete(unit.name)
+        }
         return new PostgresHandle({
           name: unit.name, dataDir, logDir: this.#logDir, port: await this.#enginePort(unit.name), durable: this.#options.durable ?? true, settings, placement,
           ...(primary
-            ? { bootstrap: async (url: string, fresh: boolean) => { await this.#options.bootstrap(groupName, url, fresh) } }
+            ? { bootstrap }
             : { primaryPort: this.#ports[primaryName(groupName)] }),
         })
       }

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { appendFile, chown, mkdir, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
 import { OutgrowError } from '../../errors/index.js'
@@ -134,9 +134,15 @@ export class PostgresServer {
     if (this.process.pid !== undefined) place(this.process.pid)
     try {
       await waitUntil(async () => {
-        const client = new pg.Client({ connectionString: this.adminUrl, connectionTimeoutMillis: 1000 })
+        const client = new pg.Client({ connectionString: this.adminUrl, connectionTimeoutMillis: 1000, query_timeout: 2000 })
         await client.connect()
-        await client.end()
+        try {
+          // A port picked free a moment before can be bound by another server first.
+          const served = (await client.query<{ dir: string }>('SELECT current_setting(\'data_directory\') AS dir')).rows[0]?.dir
+          if (served === undefined || resolve(served) !== resolve(this.options.dataDir)) throw new Error(`another server (${served ?? '?'}) answers on this port`)
+        } finally {
+          await client.end()
+        }
       }, timeoutMs, () => this.process.running)
     } catch {
       throw new OutgrowError('OUTGROW_ENGINE_START_FAILED', `${this.options.name} did not start; last log lines:\n${this.process.logTail(15)}`)

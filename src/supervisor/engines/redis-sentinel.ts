@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { OutgrowError } from '../../errors/index.js'
 import { ManagedProcess } from '../managed-process.js'
 import { redisSentinelBinary } from './binaries.js'
-import { withRedisProbe } from './redis.js'
+import { assertServedBy, withRedisProbe } from './redis.js'
 import { waitUntil } from './wait.js'
 
 /** What the Sentinels watch: one master group and how quickly they give up on its master. */
@@ -75,7 +75,12 @@ export class RedisSentinel {
     process.start()
     if (process.pid !== undefined) place(process.pid)
     try {
-      await waitUntil(async () => { await withRedisProbe(this.url, async (client) => await client.call('SENTINEL', 'get-master-addr-by-name', m.masterName)) }, timeoutMs, () => process.running)
+      await waitUntil(async () => {
+        await withRedisProbe(this.url, async (client) => {
+          await assertServedBy(client, process.pid)
+          await client.call('SENTINEL', 'get-master-addr-by-name', m.masterName)
+        })
+      }, timeoutMs, () => process.running)
       // The file keeps the settings of the first start; the spec's current ones apply from now on.
       await withRedisProbe(this.url, async (client) => await client.call('SENTINEL', 'SET', m.masterName, 'quorum', String(m.quorum), 'down-after-milliseconds', String(m.downAfterMs), 'failover-timeout', String(m.failoverTimeoutMs)))
     } catch {

@@ -16,6 +16,16 @@ export async function withRedisProbe<T> (url: string, run: (client: ReturnType<t
   }
 }
 
+/**
+ * Fails unless the server that answered is the process `pid`: a port picked free a moment before
+ * can be bound by another server first, and its answer must not pass for this one's start.
+ */
+export async function assertServedBy (client: ReturnType<typeof createRedisClient>, pid: number | undefined): Promise<void> {
+  const info = await client.info('server')
+  const served = /^process_id:(\d+)/m.exec(info)?.[1]
+  if (pid !== undefined && served !== String(pid)) throw new Error(`another server (pid ${served ?? '?'}) answers on this port`)
+}
+
 export interface RedisOptions {
   readonly name: string
   readonly dataDir: string
@@ -68,7 +78,7 @@ export class RedisServer {
     process.start()
     if (process.pid !== undefined) place(process.pid)
     try {
-      await waitUntil(async () => { await withRedisProbe(this.url, async (client) => await client.ping()) }, timeoutMs, () => process.running)
+      await waitUntil(async () => { await withRedisProbe(this.url, async (client) => { await assertServedBy(client, process.pid); await client.ping() }) }, timeoutMs, () => process.running)
     } catch {
       throw new OutgrowError('OUTGROW_ENGINE_START_FAILED', `${this.options.name} did not start; last log lines:\n${process.logTail(15)}`)
     }
