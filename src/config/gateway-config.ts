@@ -32,7 +32,8 @@ export const routeSchema = z.object({
    * How long one try on one instance may wait for response headers before the request is retried
    * elsewhere (idempotent) or answered 504 (not): `fixedMs` when set, else the route's recent p99 on
    * that instance × `p99Multiplier`, within [floorMs, capMs] (capMs until enough responses are seen,
-   * and always for a request that cannot be sent again).
+   * and always for a request that cannot be sent again or is a keyed write: a copy of one elsewhere
+   * cannot finish before the first).
    */
   perTryTimeout: z.object({
     fixedMs: z.number().int().min(1).max(3_600_000).optional(),

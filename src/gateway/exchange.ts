@@ -10,6 +10,9 @@ import { sendError } from './send-error.js'
 import { Attempt } from './attempt.js'
 import type { Upstream } from './upstream.js'
 
+/** Methods whose requests mean the same sent twice (RFC 9110); others are replayable only with an Idempotency-Key. */
+export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
+
 /**
  * One client request and its tries: the first, retries on other instances after a failure, and a
  * hedge (a second copy while the first still runs) on hedged routes. Every try ends before the
@@ -30,8 +33,15 @@ export class Exchange implements CloseListener {
   readonly deadline: number
   body: Buffer | Readable | null = null
   retriesLeft = 0
-  /** May be sent again (idempotent or keyed, body buffered): retries, hedges and failing over apply. */
+  /** May be sent again (idempotent or keyed, body buffered): retries and failing over apply. */
   replayable = false
+  /**
+   * An idempotent method, not a keyed write: only such a try is given up at the route's learnt
+   * p99 or raced by a hedge. A keyed write's second copy cannot finish sooner than the first — the
+   * application holds it until the first one ends, or refuses it as in progress — so it is sent
+   * again only when its try failed.
+   */
+  readonly idempotentMethod: boolean
   tried: Set<Upstream> | undefined
   /** Tries still waiting for or streaming an answer. */
   readonly live = new Set<Attempt>()
@@ -51,6 +61,7 @@ export class Exchange implements CloseListener {
     this.cookie = scanned.cookie
     this.stickyId = route.sticky ? cookieValue(scanned.cookie, route.config.stickyCookie) : undefined
     this.method = method
+    this.idempotentMethod = IDEMPOTENT_METHODS.has(method)
     this.headers = scanned.headers
     this.deadline = Date.now() + route.config.timeoutMs
     route.budget.requestsInFlight++
@@ -63,7 +74,7 @@ export class Exchange implements CloseListener {
     this.retriesLeft = this.route.config.retries.attempts
   }
 
-  get hedging (): boolean { return this.route.config.hedge && this.replayable }
+  get hedging (): boolean { return this.route.config.hedge && this.replayable && this.idempotentMethod }
 
   responseClosed (completed: boolean): void {
     this.clientGone = !completed

@@ -1,7 +1,7 @@
 import type { Balancer } from './balancing/index.js'
 import type { UpstreamCluster } from './cluster.js'
 import type { RouteConfig } from '../config/gateway-config.js'
-import { Exchange } from './exchange.js'
+import { Exchange, IDEMPOTENT_METHODS } from './exchange.js'
 import type { GatewayRequest } from './http/request.js'
 import type { GatewayResponse } from './http/response.js'
 import { scanRequest, type ScannedRequest } from './headers.js'
@@ -14,7 +14,6 @@ import type { TrustedProxies } from './trusted-proxies.js'
 
 export { sendError } from './send-error.js'
 
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 
 export interface Route {
   readonly config: RouteConfig
@@ -80,7 +79,7 @@ export class GatewayProxy {
   #start (req: GatewayRequest, res: GatewayResponse, route: Route, scanned: ScannedRequest): void {
     const method = req.method
     const body = req.body
-    const replayable = route.config.retries.attempts > 0 && (IDEMPOTENT.has(method) || scanned.idempotencyKey)
+    const replayable = route.config.retries.attempts > 0 && (IDEMPOTENT_METHODS.has(method) || scanned.idempotencyKey)
     const exchange = new Exchange(this.#o, req, res, route, scanned, method)
     if (body === undefined) {
       if (replayable) exchange.allowRetries()

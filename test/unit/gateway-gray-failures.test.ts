@@ -131,6 +131,41 @@ describe('per-try timeouts', () => {
     assert.equal(await login.body.text(), 'logged in')
   })
 
+  it('a keyed POST is neither cut off at the learnt p99 nor hedged: a copy elsewhere would find it in progress', async () => {
+    // Two instances: quick answers, but an order held up 300 ms (its Redis restarting, say).
+    let orders = 0
+    const urls: string[] = []
+    for (let i = 0; i < 2; i++) {
+      const server: Server = createServer((req, res) => {
+        req.resume()
+        req.on('end', () => {
+          if (req.url === '/orders') {
+            orders++
+            setTimeout(() => { res.end('placed') }, 300)
+          } else res.end('ok')
+        })
+      })
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      cleanups.push(async () => {
+        server.closeAllConnections()
+        await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+      })
+      urls.push(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+    }
+    const { base } = await gateway([], {
+      routes: [{ perTryTimeout: { floorMs: 50, capMs: 5000 }, hedge: true }],
+      upstreams: { instances: urls.map((url, i) => ({ id: `app-${i}`, url })) },
+    })
+    // Enough quick answers on both instances for a learnt per-try timeout at the floor (50 ms).
+    for (let i = 0; i < 80; i++) await (await request(`${base}/item`)).body.text()
+    for (let i = 0; i < 3; i++) {
+      const res = await request(`${base}/orders`, { method: 'POST', body: '{}', headers: { 'idempotency-key': `k${i}` } })
+      assert.equal(res.statusCode, 200)
+      assert.equal(await res.body.text(), 'placed')
+    }
+    assert.equal(orders, 3, 'each keyed POST reached one instance once')
+  })
+
   it('hedging: a second copy after the per-try timeout, the first answer wins, the other is cancelled', async () => {
     const quiet = await instance('quiet')
     const other = await instance('other')
