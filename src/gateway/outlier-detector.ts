@@ -1,4 +1,4 @@
-import type { Upstream } from './upstream.js'
+import type { EjectionReason, Upstream } from './upstream.js'
 
 export interface OutlierOptions {
   readonly consecutiveFailures: number
@@ -84,7 +84,7 @@ export class OutlierDetector {
     const failures = (this.#consecutive.get(upstream) ?? 0) + 1
     this.#consecutive.set(upstream, failures)
     if (failures < this.#options.consecutiveFailures) return false
-    const ejected = this.#eject(upstream, all, now)
+    const ejected = this.#eject(upstream, all, now, 'consecutive')
     if (ejected) this.onEject?.(upstream, `${failures} failure${failures === 1 ? '' : 's'} in a row`)
     return ejected
   }
@@ -102,11 +102,12 @@ export class OutlierDetector {
     return streak.count
   }
 
-  #eject (upstream: Upstream, all: readonly Upstream[], now: number): boolean {
+  #eject (upstream: Upstream, all: readonly Upstream[], now: number, reason: EjectionReason): boolean {
     if (upstream.ejectedUntil > now) return false
     const ejected = all.filter((u) => u.ejectedUntil > now).length
     if ((ejected + 1) / all.length * 100 > this.#options.maxEjectedPercent) return false
     upstream.ejections++
+    upstream.ejectionsBy[reason]++
     const streak = this.streak(upstream, now) + 1
     this.#streaks.set(upstream, { count: streak, changedAt: now })
     const duration = Math.min(this.#options.maxEjectionMs, this.#options.baseEjectionMs * 2 ** (streak - 1))
@@ -126,7 +127,7 @@ export class OutlierDetector {
       if (interval === undefined || interval.requests < minRequests) continue
       const percent = interval.failures / interval.requests * 100
       if (failurePercentage > 0 && percent >= failurePercentage) {
-        if (this.#eject(u, all, now)) this.onEject?.(u, `${Math.round(percent)} % of its last ${interval.requests} requests failed`)
+        if (this.#eject(u, all, now, 'failure_rate')) this.onEject?.(u, `${Math.round(percent)} % of its last ${interval.requests} requests failed`)
         continue
       }
       if (interval.latencies.length >= minRequests) medians.push([u, median(interval.latencies)])
@@ -142,7 +143,7 @@ export class OutlierDetector {
       const inARow = (this.#slowIntervals.get(u) ?? 0) + 1
       this.#slowIntervals.set(u, inARow)
       if (inARow < latencyIntervals) continue
-      if (this.#eject(u, all, now)) {
+      if (this.#eject(u, all, now, 'latency')) {
         this.#slowIntervals.delete(u)
         this.onEject?.(u, `median latency ${ms.toFixed(1)} ms against ${reference.toFixed(1)} ms for the others${inARow > 1 ? `, ${inARow} intervals in a row` : ''}`)
       }

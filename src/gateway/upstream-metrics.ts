@@ -56,7 +56,8 @@ export function upstreamMetricsRegistry (cluster: UpstreamCluster, budgets: read
   family(registry, 'outgrow_gateway_upstream_latency_seconds', 'Time to response headers per upstream instance', 'histogram', 'sum', () => all().flatMap(latencySamples))
   family(registry, 'outgrow_gateway_upstream_healthy', '1 when every gateway process may send the upstream instance new requests', 'gauge', 'min', perUpstream((u, now) => u.available(now) ? 1 : 0))
   family(registry, 'outgrow_gateway_upstream_in_flight', 'Requests in flight per upstream instance', 'gauge', 'sum', perUpstream((u) => u.active))
-  family(registry, 'outgrow_gateway_upstream_ejections_total', 'Times outlier detection ejected the upstream instance', 'counter', 'sum', perUpstream((u) => u.ejections))
+  family(registry, 'outgrow_gateway_upstream_ejections_total', 'Times outlier detection ejected the upstream instance, by reason (consecutive failures, failure_rate, latency)', 'counter', 'sum',
+    () => all().flatMap((u) => Object.entries(u.ejectionsBy).map(([reason, n]) => ({ labels: { upstream: u.id, reason }, value: n }))))
   family(registry, 'outgrow_gateway_upstream_breaker_open', 'Circuit breaker of the upstream instance: 0 closed, 0.5 half-open, 1 open (the most open over processes)', 'gauge', 'max',
     perUpstream((u, now) => BREAKER_VALUE[u.breaker.state(now)]))
   family(registry, 'outgrow_gateway_upstream_weight', 'Effective weight of the upstream instance after slow start (averaged over processes)', 'gauge', 'average', perUpstream((u, now) => u.effectiveWeight(now)))

@@ -38,6 +38,9 @@ function tunedConnector (timeout: number, tcp: TcpOptions | undefined): buildCon
 
 const EWMA_DECAY_MS = 10_000
 
+/** Why outlier detection ejected an instance: failures in a row, a failure rate, or a latency outlier. */
+export type EjectionReason = 'consecutive' | 'failure_rate' | 'latency'
+
 /**
  * One instance behind the gateway: its keep-alive connection pool and everything the balancers,
  * health checks and outlier detection know about it.
@@ -65,6 +68,8 @@ export class Upstream {
   /** Passive health: ejected by outlier detection until this time (ms since epoch). */
   ejectedUntil = 0
   ejections = 0
+  /** Ejections by what outlier detection saw (they add up to `ejections`). */
+  readonly ejectionsBy: Record<EjectionReason, number> = { consecutive: 0, failure_rate: 0, latency: 0 }
   /** No new requests; in-flight ones finish. */
   draining = false
   /** When the instance (re)entered rotation, for slow start. */

@@ -12,6 +12,8 @@ export interface UpstreamReading {
   readonly responses: number
   readonly failures: Readonly<Record<string, number>>
   readonly ejections: number
+  /** Ejections by reason (the gateway's `reason` label); a reading without the label has none. */
+  readonly ejectionsBy: Readonly<Record<string, number>>
   readonly healthy: boolean
   /** 0 closed, 0.5 half-open, 1 open. */
   readonly breaker: number
@@ -29,6 +31,8 @@ export interface UpstreamStep {
   /** Failed attempts by kind (connect, timeout, reset, status); kinds with none are left out. */
   readonly failures: Readonly<Record<string, number>>
   readonly ejections: number
+  /** The step's ejections by reason (consecutive, failure_rate, latency); reasons with none are left out. */
+  readonly ejectionsBy: Readonly<Record<string, number>>
   /** Ejections since the gateway started (how long each lasts follows the recent streak: outlier-detector.ts). */
   readonly ejectionsTotal: number
   /**
@@ -40,8 +44,8 @@ export interface UpstreamStep {
   readonly breakerOpen: boolean
 }
 
-const mutable = (): { responses: number, failures: Record<string, number>, ejections: number, healthy: boolean, breaker: number } =>
-  ({ responses: 0, failures: {}, ejections: 0, healthy: true, breaker: 0 })
+const mutable = (): { responses: number, failures: Record<string, number>, ejections: number, ejectionsBy: Record<string, number>, healthy: boolean, breaker: number } =>
+  ({ responses: 0, failures: {}, ejections: 0, ejectionsBy: {}, healthy: true, breaker: 0 })
 
 /** The per-upstream families of one scrape. */
 export function gatewayReading (samples: readonly Sample[]): GatewayReading {
@@ -52,7 +56,10 @@ export function gatewayReading (samples: readonly Sample[]): GatewayReading {
     const u = byUpstream[id] ??= mutable()
     if (s.name === 'outgrow_gateway_requests_total') u.responses += s.value
     else if (s.name === 'outgrow_gateway_upstream_failures_total') u.failures[s.labels.kind ?? 'other'] = (u.failures[s.labels.kind ?? 'other'] ?? 0) + s.value
-    else if (s.name === 'outgrow_gateway_upstream_ejections_total') u.ejections += s.value
+    else if (s.name === 'outgrow_gateway_upstream_ejections_total') {
+      u.ejections += s.value
+      if (s.labels.reason !== undefined) u.ejectionsBy[s.labels.reason] = (u.ejectionsBy[s.labels.reason] ?? 0) + s.value
+    }
     else if (s.name === 'outgrow_gateway_upstream_healthy') u.healthy = s.value > 0
     else if (s.name === 'outgrow_gateway_upstream_breaker_open') u.breaker = s.value
   }
@@ -74,9 +81,14 @@ export function upstreamsBetween (before: GatewayReading, after: GatewayReading,
       const d = delta(n, start?.failures[kind])
       if (d > 0) failures[kind] = d
     }
+    const ejectionsBy: Record<string, number> = {}
+    for (const [reason, n] of Object.entries(end.ejectionsBy)) {
+      const d = delta(n, start?.ejectionsBy[reason])
+      if (d > 0) ejectionsBy[reason] = d
+    }
     const seen = [...samples.map((s) => s[upstream]).filter((r) => r !== undefined), end]
     return {
-      upstream, responses: delta(end.responses, start?.responses), failures, ejections: delta(end.ejections, start?.ejections), ejectionsTotal: end.ejections,
+      upstream, responses: delta(end.responses, start?.responses), failures, ejections: delta(end.ejections, start?.ejections), ejectionsBy, ejectionsTotal: end.ejections,
       outOfRotation: seen.some((r) => !r.healthy), breakerOpen: seen.some((r) => r.breaker > 0),
     }
   })

@@ -43,9 +43,17 @@ export function describeIncident (event: Pick<StackEvent, 'action' | 'target' | 
 export function gatewayIncidents (upstreams: readonly UpstreamStep[] | undefined): string[] {
   if (upstreams === undefined) return []
   return upstreams.flatMap((u) => [
-    ...u.ejections > 0 ? [`gateway ejected ${u.upstream} (${u.ejections}×)`] : [],
+    ...u.ejections > 0 ? [`gateway ejected ${u.upstream} (${u.ejections}×${ejectionReasons(u.ejectionsBy)})`] : [],
     ...u.breakerOpen ? [`gateway's breaker for ${u.upstream} open`] : [],
   ])
+}
+
+const REASON_WORDS: Readonly<Record<string, string>> = { consecutive: 'failures in a row', failure_rate: 'failure rate', latency: 'slow' }
+
+/** `: slow 2, failure rate 1`, or nothing when the gateway gave no reasons. */
+function ejectionReasons (by: Readonly<Record<string, number>>): string {
+  const parts = Object.entries(by).filter(([, n]) => n > 0).map(([reason, n]) => `${REASON_WORDS[reason] ?? reason} ${n}`)
+  return parts.length === 0 ? '' : `: ${parts.join(', ')}`
 }
 
 /** One line for the report: where each incident fell among the steps. */

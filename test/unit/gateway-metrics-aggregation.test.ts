@@ -11,7 +11,7 @@ function processView (options: { requests: number, available: boolean, active: n
   const stats = new UpstreamStats()
   for (let i = 0; i < options.requests; i++) { stats.response(200); stats.latency(0.002) }
   const upstream = {
-    id: 'a', stats, active: options.active, ejections: options.available ? 0 : 1,
+    id: 'a', stats, active: options.active, ejections: options.available ? 0 : 1, ejectionsBy: { consecutive: 0, failure_rate: 0, latency: options.available ? 0 : 1 },
     available: () => options.available, effectiveWeight: () => options.weight, breaker: { state: () => options.breaker },
   }
   return upstreamMetricsRegistry({ members: [upstream], draining: new Set() } as unknown as UpstreamCluster, [])
@@ -32,5 +32,6 @@ test('two gateway processes merge as documented: counts add up, healthy is the m
   assert.equal(sumSamples(samples, 'outgrow_gateway_upstream_weight', { upstream: 'a' }), 0.75)
   assert.equal(sumSamples(samples, 'outgrow_gateway_upstream_in_flight', { upstream: 'a' }), 3)
   assert.equal(sumSamples(samples, 'outgrow_gateway_upstream_ejections_total', { upstream: 'a' }), 1)
+  assert.equal(sumSamples(samples, 'outgrow_gateway_upstream_ejections_total', { upstream: 'a', reason: 'latency' }), 1)
   assert.match(await merged.metrics(), /# TYPE outgrow_gateway_upstream_latency_seconds histogram/)
 })

@@ -67,8 +67,21 @@ test('a rise of an upstream\'s ejection counter in a step is an incident of that
   assert.deepEqual(gatewayIncidents(undefined), [])
 })
 
+test('an ejection incident says why the gateway ejected, from its reason label', () => {
+  const withReasons = (latency: number, rate: number): string => [
+    `outgrow_gateway_requests_total{upstream="app-2",status="2xx"} 10`,
+    `outgrow_gateway_upstream_ejections_total{upstream="app-2",reason="consecutive"} 0`,
+    `outgrow_gateway_upstream_ejections_total{upstream="app-2",reason="failure_rate"} ${rate}`,
+    `outgrow_gateway_upstream_ejections_total{upstream="app-2",reason="latency"} ${latency}`,
+  ].join('\n')
+  const rows = upstreamsBetween(reading(withReasons(1, 0)), reading(withReasons(3, 1)))
+  assert.equal(rows[0]?.ejections, 3)
+  assert.deepEqual(rows[0]?.ejectionsBy, { failure_rate: 1, latency: 2 })
+  assert.deepEqual(gatewayIncidents(rows), ['gateway ejected app-2 (3×: failure rate 1, slow 2)'])
+})
+
 const row = (upstream: string, share: number, extra: Partial<UpstreamStep> = {}): UpstreamStep =>
-  ({ upstream, responses: Math.round(share * 1000), share, failures: {}, ejections: 0, ejectionsTotal: 0, outOfRotation: false, breakerOpen: false, ...extra })
+  ({ upstream, responses: Math.round(share * 1000), share, failures: {}, ejections: 0, ejectionsBy: {}, ejectionsTotal: 0, outOfRotation: false, breakerOpen: false, ...extra })
 
 test('an upstream under half its fair share is named with the cause the gateway shows; an even balance names none', () => {
   assert.equal(unevenBalanceLine([row('app-1', 0.34), row('app-2', 0.33), row('app-3', 0.33)]), undefined)
