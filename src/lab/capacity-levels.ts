@@ -120,7 +120,9 @@ async function measureRun (options: CapacityBenchOptions, target: CapacityTarget
     const { settings } = options
     // Logins first: each costs a scrypt hash (~0.5 s of CPU), which would still be running on a
     // fraction-of-a-core app server when the search begins if they came after the quiet start.
-    const users = await loginUsers(info.url, settings.users, settings.password, 2)
+    // One at a time: two hashes at once on one quarter-core instance (level 4 with one instance)
+    // took over the gateway's 5 s, and every retry piled another hash on the abandoned ones.
+    const users = await loginUsers(info.url, settings.users, settings.password, 1)
     if (settings.warmCacheShare > 0) {
       const warmed = await warmCatalog({ url: info.url, products: loaded.config.seed.products, share: settings.warmCacheShare, timeoutMs: settings.steps.timeoutMs })
       options.log(`  ${target.label}: cache warmed with the ${warmed.products} most viewed products (${Math.round(settings.warmCacheShare * 100)} % of product views) in ${warmed.seconds} s${warmed.failures > 0 ? `, ${warmed.failures} failed` : ''}`)
