@@ -61,3 +61,39 @@ test('a refused login (4xx) is not retried', async () => {
     server.close()
   }
 })
+
+test('logins start one at a time, go up to the concurrency while quick, and back to one at a time after a 5xx', async () => {
+  let inFlight = 0
+  let requests = 0
+  let firstFailureAt = Infinity
+  const crowded: number[] = []
+  let mostAtOnce = 0
+  const server = createServer((req, res) => {
+    req.resume()
+    inFlight++
+    requests++
+    // Once the logins that were under way when the first one failed have ended (30 ms each).
+    if (Date.now() > firstFailureAt + 60 && inFlight > 1) crowded.push(inFlight)
+    mostAtOnce = Math.max(mostAtOnce, inFlight)
+    const failing = requests === 8
+    setTimeout(() => {
+      inFlight--
+      if (failing) {
+        firstFailureAt = Date.now()
+        res.writeHead(504, { 'content-type': 'application/json' }).end('{"error":{"code":"OUTGROW_UPSTREAM_TIMEOUT"}}')
+        return
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': `outgrow.sid=s${requests}; Path=/` }).end('{}')
+    }, 30)
+  })
+  try {
+    const users = await loginUsers(await listen(server), 12, 'password123', 4, 20)
+    assert.equal(users.length, 12)
+    assert.ok(users.every((u) => u.cookie.startsWith('outgrow.sid=')), 'every user logged in')
+    assert.equal(requests, 13, 'one retry')
+    assert.ok(mostAtOnce > 1 && mostAtOnce <= 4, `quick logins went up to the concurrency (${mostAtOnce} at once)`)
+    assert.deepEqual(crowded, [], 'no two logins at once after the failure')
+  } finally {
+    server.close()
+  }
+})
