@@ -14,7 +14,6 @@ import type { TrustedProxies } from './trusted-proxies.js'
 
 export { sendError } from './send-error.js'
 
-
 export interface Route {
   readonly config: RouteConfig
   readonly balancer: Balancer

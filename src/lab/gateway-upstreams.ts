@@ -76,16 +76,11 @@ export function upstreamsBetween (before: GatewayReading, after: GatewayReading,
   const delta = (end: number, start: number | undefined): number => end < (start ?? 0) ? end : end - (start ?? 0)
   const rows = Object.entries(after).map(([upstream, end]) => {
     const start = before[upstream]
-    const failures: Record<string, number> = {}
-    for (const [kind, n] of Object.entries(end.failures)) {
-      const d = delta(n, start?.failures[kind])
-      if (d > 0) failures[kind] = d
-    }
-    const ejectionsBy: Record<string, number> = {}
-    for (const [reason, n] of Object.entries(end.ejectionsBy)) {
-      const d = delta(n, start?.ejectionsBy[reason])
-      if (d > 0) ejectionsBy[reason] = d
-    }
+    // Counters by label (failure kind, ejection reason): the ones that rose in the step.
+    const rose = (ends: Readonly<Record<string, number>>, starts: Readonly<Record<string, number>> | undefined): Record<string, number> =>
+      Object.fromEntries(Object.entries(ends).map(([label, n]) => [label, delta(n, starts?.[label])] as const).filter(([, d]) => d > 0))
+    const failures = rose(end.failures, start?.failures)
+    const ejectionsBy = rose(end.ejectionsBy, start?.ejectionsBy)
     const seen = [...samples.map((s) => s[upstream]).filter((r) => r !== undefined), end]
     return {
       upstream, responses: delta(end.responses, start?.responses), failures, ejections: delta(end.ejections, start?.ejections), ejectionsBy, ejectionsTotal: end.ejections,
