@@ -47,6 +47,9 @@ export class HaAgent {
   private wake: (() => void) | null = null
   private wakePending = false
   private cycleStartedAt = -Infinity
+  private cycleEndedAt: number | null = null
+  /** How long this cycle's reads took, for a late renewal's account of where the time went. */
+  private cycleTimings = { pauseMs: 0, postgresMs: 0, memberMs: 0, snapshotMs: 0 }
   private unwatch: (() => void) | null = null
   private loop: Promise<void> | null = null
 
@@ -75,10 +78,14 @@ export class HaAgent {
   async runCycle (): Promise<number | undefined> {
     const { name, dcs, postgres, clock, config } = this.options
     this.cycleStartedAt = clock.now()
+    const pauseMs = this.cycleEndedAt === null ? 0 : this.cycleStartedAt - this.cycleEndedAt
     const pg = await this.timed(postgres.status()).catch(() => null)
+    const statusAt = clock.now()
     const isSync = this.lastSnapshot?.sync.standbys.includes(name) ?? false
     await this.timed(dcs.touchMember(name, memberStatus(pg, isSync), config.ttlMs)).catch(() => undefined)
+    const touchedAt = clock.now()
     const snapshot = await this.timed(dcs.getCluster()).catch(() => null)
+    this.cycleTimings = { pauseMs, postgresMs: statusAt - this.cycleStartedAt, memberMs: touchedAt - statusAt, snapshotMs: clock.now() - touchedAt }
     if (snapshot !== null) {
       this.lastSnapshot = snapshot
       // A term that began after this node first saw no leader may have acknowledged commits since: start over.
@@ -95,6 +102,7 @@ export class HaAgent {
       outcome = err instanceof Error ? err.message : String(err)
     }
     this.emit(decision.message, decision.actions.map((a) => a.kind), outcome)
+    this.cycleEndedAt = clock.now()
     return decision.retryAfterMs
   }
 
@@ -110,8 +118,10 @@ export class HaAgent {
           await postgres.fence()
           throw new Stop('renew refused: the leader key no longer names this node; fenced')
         }
+        const previous = this.lastRenewalAt
         this.lastRenewalAt = sentAt
         await postgres.keepWritable(sentAt + writableForMs(config))
+        if (previous !== null) this.reportLateRenewal(sentAt - previous, clock.now() - sentAt)
         return
       }
       case 'acquire': {
@@ -145,6 +155,22 @@ export class HaAgent {
         return
       case 'clear-switchover': await this.timed(dcs.setSwitchover(null, action.expectedRevision)); return
     }
+  }
+
+  /**
+   * A renewal that came more than loopWait + retryTimeout after the one before has eaten into the
+   * writable window (ttl - safetyMargin); once past it, the fence keeper fences on its own. The
+   * agent otherwise logs only changes, so without this a stall would leave no trace of where it
+   * was: a long pause means this process did not run (CPU, GC), a slow step means its server did not answer.
+   */
+  private reportLateRenewal (gapMs: number, renewMs: number): void {
+    const { loopWaitMs, retryTimeoutMs } = this.options.config
+    if (gapMs <= loopWaitMs + retryTimeoutMs) return
+    const t = this.cycleTimings
+    const window = writableForMs(this.options.config)
+    this.emit(`lease renewal late: ${gapMs} ms after the previous one (loop wait ${loopWaitMs} ms, writable for ${window} ms after each); ` +
+      `pause before the cycle ${t.pauseMs} ms, postgres status ${t.postgresMs} ms, member report ${t.memberMs} ms, snapshot ${t.snapshotMs} ms, renewal ${renewMs} ms`,
+    ['renew'], gapMs > window ? 'past the writable deadline: the fence keeper fenced meanwhile' : 'ok')
   }
 
   private runAsync (what: string, work: () => Promise<void>): void {

@@ -17,6 +17,8 @@ const { url, fenceTimeoutMs } = JSON.parse(process.env.OUTGROW_FENCE_KEEPER ?? '
 const REQUEST_TIMEOUT_MS = Math.max(1000, fenceTimeoutMs)
 
 let writableUntil = -Infinity
+/** When the deadline was last moved (unfence or extend): with the timer's own lateness, it says who stalled. */
+let movedAt = -Infinity
 let timer: NodeJS.Timeout | undefined
 let postmasterPid: number | undefined
 let queue: Promise<unknown> = Promise.resolve()
@@ -32,7 +34,13 @@ function serially<T> (work: () => Promise<T>): Promise<T> {
 function arm (): void {
   clearTimeout(timer)
   if (writableUntil === -Infinity) return
-  timer = setTimeout(() => { void serially(async () => { await fenceOnOwn('the writable deadline passed') }) }, Math.max(0, writableUntil - Date.now()))
+  const deadline = writableUntil
+  timer = setTimeout(() => {
+    // Late by much: this process did not run (CPU, a frozen machine). Moved long before the
+    // deadline: the agent's renewals stopped arriving (its stall, or the DCS's).
+    const why = `the writable deadline passed (noticed ${Date.now() - deadline} ms after it; the deadline was last moved ${deadline - movedAt} ms before it)`
+    void serially(async () => { await fenceOnOwn(why) })
+  }, Math.max(0, writableUntil - Date.now()))
 }
 
 /** A fence nobody is waiting for: it must land, or PostgreSQL goes. */
@@ -71,11 +79,13 @@ async function handle (request: KeeperRequest): Promise<boolean> {
       if (Date.now() >= request.until) return false
       await applyUnfence(url, REQUEST_TIMEOUT_MS)
       writableUntil = request.until
+      movedAt = Date.now()
       arm()
       return true
     case 'extend':
       if (writableUntil === -Infinity) return false
       writableUntil = Math.max(writableUntil, request.until)
+      movedAt = Date.now()
       arm()
       return true
   }

@@ -87,3 +87,28 @@ test('agent: a follower wakes on a leader change instead of waiting out its loop
   assert.ok(events.includes('110 following the new leader b: I am c, a replica'), events.join('\n')) // not at 1000
   await withEvents.stop()
 })
+
+test('agent: a renewal that comes late says where the cycle spent its time', async () => {
+  const clock = new ManualClock()
+  const store = new MemoryDcsStore(clock)
+  const pg = new FakePostgres(clock, 0)
+  const events: HaEvent[] = []
+  const config = haConfig({ loopWaitMs: 500, retryTimeoutMs: 1000, ttlMs: 5000, safetyMarginMs: 500 })
+  const agent = new HaAgent({ name: 'a', dcs: store.client('a'), postgres: pg, clock, config, onEvent: (e) => events.push(e) })
+  agent.start()
+  await clock.advance(3000)
+  assert.equal(store.currentLeader()?.name, 'a')
+  assert.ok(!events.some((e) => /late/.test(e.message)), 'on time: nothing said')
+  // Every DCS request now takes 900 ms: member report, snapshot and renewal, 2.7 s a cycle.
+  store.setFaults('a', { latencyMs: 900 })
+  await clock.advance(8000)
+  const late = events.find((e) => /^lease renewal late/.test(e.message))
+  assert.ok(late !== undefined, events.map((e) => e.message).join('\n'))
+  assert.match(late.message, /^lease renewal late: (\d+) ms after the previous one \(loop wait 500 ms, writable for 4500 ms after each\); pause before the cycle 500 ms, postgres status 0 ms, member report 900 ms, snapshot 900 ms, renewal 900 ms$/)
+  assert.ok(Number(/late: (\d+)/.exec(late.message)?.[1]) > 1500)
+  assert.equal(late.outcome, 'ok', 'within the writable window')
+  // The loop is inside a slow request: let the clock run it out.
+  const stopped = agent.stop()
+  await clock.advance(5000)
+  await stopped
+})
