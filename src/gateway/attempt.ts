@@ -53,7 +53,7 @@ export class Attempt implements ResponseHandler, InFlightTry {
     u.breaker.onSend(Date.now())
     this.#epoch = u.healthEpoch
     const remaining = Math.max(1, x.deadline - Date.now())
-    const perTry = this.#perTryMs = x.route.perTry.timeoutFor(u, x.replayable && x.idempotentMethod)
+    const perTry = this.#perTryMs = x.route.perTry.timeoutFor(u, x.replayable && x.idempotentMethod && x.canGoElsewhere(u))
     let headersTimeout = Math.min(perTry, remaining)
     if (x.hedging) {
       // The first try is not given up at its per-try timeout: a second copy races it.

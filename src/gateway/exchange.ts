@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream'
 import type { ErrorCode } from '../errors/index.js'
+import { eligible } from './balancing/balancer.js'
 import type { PickContext } from './balancing/index.js'
 import type { GatewayRequest } from './http/request.js'
 import type { CloseListener, GatewayResponse } from './http/response.js'
@@ -129,6 +130,16 @@ export class Exchange implements CloseListener {
     this.live.add(attempt)
     attempt.send()
     return true
+  }
+
+  /**
+   * Another instance could take this request's next try now. When none can, a try is not given up
+   * at the learnt p99: its copy would go to the same instance, which is still working on the first —
+   * twice the work for the one instance that is already slow (a fleet of one, or all others out).
+   */
+  canGoElsewhere (upstream: Upstream): boolean {
+    const context = { now: Date.now(), clientIp: this.info.clientIp, hashKey: undefined, stickyId: undefined, exclude: this.tried }
+    return this.o.cluster.members.some((member) => member !== upstream && eligible(member, context))
   }
 
   attempt (): void {

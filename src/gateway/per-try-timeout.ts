@@ -52,8 +52,9 @@ export class PerTryTimeouts {
   /**
    * How long a try on this instance may wait for response headers. The learned p99 applies only
    * to a try that another can overtake (`early`: an idempotent request, retried or hedged
-   * elsewhere); any other request waits up to the cap — a keyed write too, whose copy elsewhere
-   * would only find the first one still in progress. Giving it up sooner frees nothing: the
+   * elsewhere, with another instance there to take it); any other request waits up to the cap — a
+   * keyed write too, whose copy elsewhere would only find the first one still in progress, and any
+   * request to a fleet of one, whose copy would land on the same busy instance. Giving it up sooner frees nothing: the
    * instance still acts on it, and the client only loses the answer (a login whose session is written after its 504). A route's p99
    * is mostly that of its quick requests, so a slower kind of request on it (a login hashing a
    * password, on a busy machine) would otherwise be cut off while working normally.

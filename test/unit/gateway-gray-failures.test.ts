@@ -131,6 +131,27 @@ describe('per-try timeouts', () => {
     assert.equal(await login.body.text(), 'logged in')
   })
 
+  it('a try is given up at the learnt p99 only when another instance can take its copy', async () => {
+    // Two instances: the learnt timeout (the 50 ms floor) gives a slow try up for the other one.
+    const slow = await instance('slow')
+    const other = await instance('other')
+    const pair = await gateway([slow, other], { routes: [{ perTryTimeout: { floorMs: 50, capMs: 5000 } }], upstreams: weighted(slow, other) })
+    for (let i = 0; i < 40; i++) await (await request(`${pair.base}/item`)).body.text()
+    slow.delayMs = 300
+    const overtaken = await request(`${pair.base}/item`)
+    assert.equal(await overtaken.body.text(), 'other', 'the copy went to the other instance')
+    // A fleet of one: a copy would land on the same instance, still busy with the first — it waits.
+    const alone = await instance('alone')
+    const single = await gateway([alone], { routes: [{ perTryTimeout: { floorMs: 50, capMs: 5000 } }] })
+    for (let i = 0; i < 40; i++) await (await request(`${single.base}/item`)).body.text()
+    alone.delayMs = 300
+    const hitsBefore = alone.hits
+    const waited = await request(`${single.base}/item`)
+    assert.equal(waited.statusCode, 200)
+    assert.equal(await waited.body.text(), 'alone')
+    assert.equal(alone.hits - hitsBefore, 1, 'sent once: not given up and sent to the same instance again')
+  })
+
   it('a keyed POST is neither cut off at the learnt p99 nor hedged: a copy elsewhere would find it in progress', async () => {
     // Two instances: quick answers, but an order held up 300 ms (its Redis restarting, say).
     let orders = 0
