@@ -127,8 +127,10 @@ async function measureRun (options: CapacityBenchOptions, target: CapacityTarget
       const warmed = await warmCatalog({ url: info.url, products: loaded.config.seed.products, share: settings.warmCacheShare, timeoutMs: settings.steps.timeoutMs })
       options.log(`  ${target.label}: cache warmed with the ${warmed.products} most viewed products (${Math.round(settings.warmCacheShare * 100)} % of product views) in ${warmed.seconds} s${warmed.failures > 0 ? `, ${warmed.failures} failed` : ''}`)
     }
-    const quiet = await quietStart(stack)
-    options.log(`  ${target.label}: ${quiet.quiet ? 'quiet' : 'still busy'} after ${(quiet.waitedMs / 1000).toFixed(1)} s (vacuum, checkpoint, then every server idle; busiest ${quiet.busiest})`)
+    // Each server's lowest reading on this stack, kept across the waits (quiet-start.ts).
+    const floors = new Map<string, number>()
+    const quiet = await quietStart(stack, { floors })
+    options.log(`  ${target.label}: ${quiet.quiet ? 'quiet' : 'still busy'} after ${(quiet.waitedMs / 1000).toFixed(1)} s (vacuum, checkpoint, then every server at rest; busiest ${quiet.busiest})`)
     const mix = new UserMix(users, loaded.config.seed.products, seededRandom(42))
     const next = (): ReturnType<UserMix['next']> => mix.next()
     const warmRate = bracket === undefined ? settings.search.startRate : bracket[0] * 0.7
@@ -137,7 +139,7 @@ async function measureRun (options: CapacityBenchOptions, target: CapacityTarget
     // it, so a rate's verdict does not depend on the steps that came before it.
     const recover = async (): Promise<void> => {
       try {
-        const rest = await quietStart(stack, { timeoutMs: 20_000 })
+        const rest = await quietStart(stack, { timeoutMs: 20_000, floors })
         if (!rest.quiet || rest.waitedMs > 5000) options.log(`  ${target.label}: ${rest.quiet ? 'at rest' : 'still busy'} after ${(rest.waitedMs / 1000).toFixed(1)} s between steps (busiest ${rest.busiest})`)
       } catch (err) {
         options.log(`  ${target.label}: could not bring the stack to rest between steps (${(err as Error).message}); measuring anyway`)
