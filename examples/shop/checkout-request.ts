@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import type { OutgrowError, Ports, Transaction } from '../../src/index.js'
 import { cartLinesOf, orderGuardsOf } from './cart.js'
 import { completeCheckout, orderJson, orderLines, placeOrder, type OrderLine, type OrderRow, type ProductVersions } from './checkout.js'
-import { claimKey, isRecordableError, recordResponse, type RecordedResponse } from './idempotency.js'
+import { claimKey, isRecordableError, recordResponse, undoAfterClaim, type RecordedResponse } from './idempotency.js'
 
 /** What the checkout transaction decided. */
 type Checkout =
@@ -22,15 +22,14 @@ async function runCheckout (tx: Transaction, userId: number, keyed: { key: strin
     const orderId = recorded.body.id
     return { kind: 'replayed', response: recorded, lines: typeof orderId === 'number' ? await orderLines(tx, orderId) : [] }
   }
-  // The savepoint lets a refused checkout undo its stock changes yet keep the key and its answer.
-  await tx.query('SAVEPOINT checkout')
   try {
     const { order, versions } = await placeOrder(tx, userId, keyed.key, cart)
     await recordResponse(tx, userId, keyed.key, { status: 201, body: JSON.parse(JSON.stringify(orderJson(order))) as Record<string, unknown> })
     return { kind: 'placed', order, versions, lines: cart }
   } catch (err) {
     if (!isRecordableError(err)) throw err
-    await tx.query('ROLLBACK TO SAVEPOINT checkout')
+    // A refused checkout undoes its stock changes yet keeps the key and its answer.
+    await undoAfterClaim(tx)
     await recordResponse(tx, userId, keyed.key, { status: err.status, body: err.toJSON() })
     return { kind: 'failed', error: err }
   }

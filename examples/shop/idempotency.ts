@@ -45,6 +45,9 @@ export function requestHash (method: string, route: string, body: unknown): stri
   return createHash('sha256').update(JSON.stringify([method, route, canonical(body ?? null)])).digest('hex')
 }
 
+/** The savepoint right after a claim: undoAfterClaim goes back to it. */
+const AFTER_CLAIM = 'after_claim'
+
 /**
  * Claims (userId, key) for this transaction, waiting for a copy in flight. Returns undefined when
  * the caller is to process the request, or the response recorded by an earlier copy.
@@ -68,8 +71,12 @@ export async function claimKey (tx: Queryable, userId: number, key: string, hash
     }
     throw err
   }
+  // Claimed: the savepoint goes in the same round trip, so a refusal can undo what follows and keep the key.
+  if (claimed) {
+    await tx.query(`SET LOCAL lock_timeout = DEFAULT; SAVEPOINT ${AFTER_CLAIM}`)
+    return undefined
+  }
   await tx.query('SET LOCAL lock_timeout = DEFAULT')
-  if (claimed) return undefined
   const found = await tx.query<{ request_hash: string, response_status: number | null, response_body: Record<string, unknown> }>(
     'SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE user_id = $1 AND key = $2', [userId, key])
   const row = found.rows[0]
@@ -77,6 +84,11 @@ export async function claimKey (tx: Queryable, userId: number, key: string, hash
   if (row?.response_status == null) throw new OutgrowError('OUTGROW_IDEMPOTENCY_IN_PROGRESS', undefined, { idempotencyKey: key })
   if (row.request_hash !== hash) throw new OutgrowError('OUTGROW_IDEMPOTENCY_MISMATCH', undefined, { idempotencyKey: key })
   return { status: row.response_status, body: row.response_body }
+}
+
+/** Undoes what the transaction did since it claimed its key, and keeps the claim (a refusal's answer is recorded with it). */
+export async function undoAfterClaim (tx: Queryable): Promise<void> {
+  await tx.query(`ROLLBACK TO SAVEPOINT ${AFTER_CLAIM}`)
 }
 
 /** Stores the response of the request that claimed the key, in its transaction. */

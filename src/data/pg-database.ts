@@ -5,7 +5,7 @@ import { isPgConnectionError, isPgOverloadError, isReplicaRecoveryConflict } fro
 import { DependencyHealth, type DependencyState, type ReportsDependencies } from '../runtime/dependencies.js'
 import { dbQueries } from '../runtime/metrics.js'
 import { PRIMARY_ONLY_POSITION, type Db, type QueryResult, type ReadOptions, type Transaction, type WritePosition } from '../runtime/ports.js'
-import { outboxOf } from '../outbox/outbox-writer.js'
+import { deferredOutbox } from '../outbox/outbox-writer.js'
 import { dbTopology, leaderSourceFor } from './db-topology.js'
 import type { LeaderSource } from './leader-source.js'
 import { DEFAULT_FAILOVER_WINDOW_MS, failoverError, LeaderTerms, type LeaderTerm } from './leader-terms.js'
@@ -156,23 +156,42 @@ export class PgDatabase implements Db, ReportsDependencies {
     }
   }
 
+  /**
+   * Round trips are what a transaction waits for on a busy server, so it takes no more than its
+   * statements need: BEGIN goes with the first statement when that one has no parameters (the
+   * simple query protocol takes several in one string), and outbox entries given one after another go
+   * as one INSERT before the next statement or COMMIT.
+   */
   async transaction<T> (fn: (tx: Transaction) => Promise<T>): Promise<{ value: T, position: WritePosition }> {
     const { term, client, checkIn } = await this.#checkOut()
     let broken = false
-    const query = async <Row>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<Row>> => {
+    let begun = false
+    const run = async <Row>(sql: string, params: readonly unknown[]): Promise<QueryResult<Row>> => {
+      let text = sql
+      if (!begun) {
+        begun = true
+        if (params.length === 0) text = `BEGIN; ${sql}`
+        else await this.#onPrimary(term, async () => await client.query('BEGIN'))
+      }
       dbQueries.inc({ target: 'primary' })
-      const result = await this.#onPrimary(term, async () => await client.query<Row>(sql, params))
+      const result = await this.#onPrimary(term, async () => await client.query<Row>(text, params))
       return { rows: result.rows, rowCount: result.rowCount ?? 0 }
     }
     // The outbox writes through the transaction's own statements: its entries commit with the change.
-    const tx: Transaction = { query, outbox: outboxOf({ query }) }
+    const { outbox, flush } = deferredOutbox({ query: run })
+    const query = async <Row>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<Row>> => {
+      await flush()
+      return await run<Row>(sql, params)
+    }
+    const tx: Transaction = { query, outbox }
     try {
       dbQueries.inc({ target: 'primary' }, 3)
-      await this.#onPrimary(term, async () => await client.query('BEGIN'))
       const value = await fn(tx)
+      await flush()
       // If the connection breaks during COMMIT the outcome is unknown; callers make retries
-      // safe with idempotency keys.
-      await this.#onPrimary(term, async () => await client.query('COMMIT'))
+      // safe with idempotency keys. (The position is read in a trip of its own: sent with COMMIT,
+      // its failure could not be told from COMMIT's, and a committed write would be reported failed.)
+      if (begun) await this.#commit(term, client)
       const position = await this.#positionAfterCommit(term, client).catch((err: unknown) => {
         broken = isBroken(err)
         return PRIMARY_ONLY_POSITION
@@ -182,10 +201,18 @@ export class PgDatabase implements Db, ReportsDependencies {
       // A broken or abandoned connection is closed: the server rolls back. Anything else rolls back
       // here, bounded like any statement of the term.
       if (isBroken(err)) broken = true
-      else await this.#terms.bound(term, client.query('ROLLBACK')).catch(() => { broken = true })
+      else if (begun) await this.#terms.bound(term, client.query('ROLLBACK')).catch(() => { broken = true })
       throw err
     } finally {
       checkIn(broken)
+    }
+  }
+
+  async #commit (term: LeaderTerm, client: SqlClient): Promise<void> {
+    const committed = await this.#onPrimary(term, async () => await client.query('COMMIT'))
+    // A statement failed and its error was caught: the server ended the transaction with a ROLLBACK.
+    if (committed.command === 'ROLLBACK') {
+      throw new OutgrowError('OUTGROW_INTERNAL', 'the transaction was rolled back at COMMIT: one of its statements had failed (its error was caught), so nothing was written')
     }
   }
 

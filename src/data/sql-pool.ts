@@ -8,6 +8,8 @@ import type { DbConfig } from '../config/process-config.js'
 export interface SqlResult<Row> {
   readonly rows: Row[]
   readonly rowCount: number | null
+  /** The statement's command tag (COMMIT answers ROLLBACK when its transaction had failed). */
+  readonly command?: string
 }
 
 export interface SqlQueryable {
@@ -64,6 +66,11 @@ function clientOf (client: pg.PoolClient): SqlClient {
   }
 }
 
-function resultOf<Row> (result: pg.QueryResult): SqlResult<Row> {
-  return { rows: result.rows as Row[], rowCount: result.rowCount }
+/**
+ * Statements without parameters go by the simple query protocol, so one string may hold several;
+ * node-postgres then answers with one result each, and the last is the answer.
+ */
+function resultOf<Row> (answer: pg.QueryResult | pg.QueryResult[]): SqlResult<Row> {
+  const result = Array.isArray(answer) ? answer[answer.length - 1] as pg.QueryResult : answer
+  return { rows: result.rows as Row[], rowCount: result.rowCount, command: result.command }
 }

@@ -51,16 +51,45 @@ export function eventEntry (topic: unknown, data: unknown, options: PublishOptio
   }
 }
 
-/** Writes one entry through the transaction; it commits or rolls back with the transaction's change. */
-export async function writeEntry (tx: Queryable, entry: OutboxEntryInput): Promise<void> {
-  await tx.query(`INSERT INTO ${OUTBOX_TABLE} (kind, name, payload, options, job_id) VALUES ($1, $2, $3, $4, $5)`,
-    [entry.kind, entry.name, JSON.stringify(entry.payload), JSON.stringify(entry.options), entry.jobId ?? null])
+/** Rows per INSERT: five parameters each, well under PostgreSQL's 65 535 per statement. */
+const ROWS_PER_STATEMENT = 1000
+
+/** An entry as its row's parameters, serialized when it is given: a payload changed later is not what is written. */
+function rowOf (entry: OutboxEntryInput): readonly unknown[] {
+  return [entry.kind, entry.name, JSON.stringify(entry.payload), JSON.stringify(entry.options), entry.jobId ?? null]
 }
 
-/** The outbox of one transaction (Transaction.outbox). */
-export function outboxOf (tx: Queryable): Outbox {
+/** Writes rows through the transaction, many per statement; they commit or roll back with its change. */
+async function writeRows (tx: Queryable, rows: ReadonlyArray<readonly unknown[]>): Promise<void> {
+  for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
+    const params: unknown[] = []
+    const values = rows.slice(start, start + ROWS_PER_STATEMENT).map((row) => {
+      const at = params.length
+      params.push(...row)
+      return `($${at + 1}, $${at + 2}, $${at + 3}, $${at + 4}, $${at + 5})`
+    })
+    await tx.query(`INSERT INTO ${OUTBOX_TABLE} (kind, name, payload, options, job_id) VALUES ${values.join(', ')}`, params)
+  }
+}
+
+/**
+ * The outbox of one transaction (Transaction.outbox). Entries are checked and serialized when they
+ * are given (bad input throws and is not kept) and written by `flush`, which the transaction calls
+ * before its next statement and before COMMIT: they land among the statements where they were given,
+ * and entries given one after another share one INSERT, so one round trip.
+ */
+export function deferredOutbox (tx: Queryable): { outbox: Outbox, flush: () => Promise<void> } {
+  let pending: Array<readonly unknown[]> = []
   return {
-    job: async (name, payload, options) => { await writeEntry(tx, jobEntry(name, payload, options)) },
-    event: async (topic, data, options) => { await writeEntry(tx, eventEntry(topic, data, options)) },
+    outbox: {
+      job: async (name, payload, options) => { pending.push(rowOf(jobEntry(name, payload, options))) },
+      event: async (topic, data, options) => { pending.push(rowOf(eventEntry(topic, data, options))) },
+    },
+    flush: async () => {
+      if (pending.length === 0) return
+      const rows = pending
+      pending = []
+      await writeRows(tx, rows)
+    },
   }
 }

@@ -27,6 +27,10 @@ export type WritePosition = string
 export const PRIMARY_ONLY_POSITION: WritePosition = 'FFFFFFFF/FFFFFFFF'
 
 export interface Queryable {
+  /**
+   * One statement with `params`; or, without parameters, several separated by semicolons, which
+   * take one round trip and answer with the last one's result.
+   */
   query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>>
 }
 
@@ -59,7 +63,8 @@ export interface Transaction extends Queryable {
  * change they follow from, so they exist exactly when the change committed. A relay hands them to
  * the jobs port and the event bus after the commit, at least once: job ids and event ids are
  * fixed at write time, so a redelivery is recognizable (a duplicate enqueue is a no-op; consumers
- * deduplicate events by id). Bad input throws OUTGROW_VALIDATION and writes nothing.
+ * deduplicate events by id). Bad input throws OUTGROW_VALIDATION and writes nothing. Entries are
+ * written just before the transaction's next statement or its commit, all pending ones in one INSERT.
  */
 export interface Outbox {
   /** A job to enqueue after commit; without a jobId, one derived from the outbox entry. */

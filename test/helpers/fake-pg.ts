@@ -15,6 +15,8 @@ export class FakeServer {
   timeline: number
   /** Statements that ran here (writes and reads, not the port's own position and tracker queries). */
   readonly statements: string[] = []
+  /** Every query string, in order: one round trip each, however many statements it holds. */
+  readonly sent: string[] = []
   /** Clients closed instead of returned to the pool. */
   destroyedClients = 0
   #frozen: Array<() => void> | undefined
@@ -48,9 +50,22 @@ export class FakeServer {
     if (this.down) throw Object.assign(new Error(`connect ECONNREFUSED (${this.name})`), { code: 'ECONNREFUSED' })
   }
 
+  /** Statements separated by semicolons, one answer each (the simple query protocol): the last one's result. */
   async query<Row> (sql: string, destroyed: () => boolean = () => false): Promise<SqlResult<Row>> {
+    const results = await this.queryAll(sql, destroyed)
+    return results[results.length - 1] as SqlResult<Row>
+  }
+
+  async queryAll (sql: string, destroyed: () => boolean = () => false): Promise<Array<SqlResult<Record<string, unknown>>>> {
     await this.#answer(destroyed)
-    const rows = (list: unknown[]): SqlResult<Row> => ({ rows: list as Row[], rowCount: list.length })
+    this.sent.push(sql)
+    const results: Array<SqlResult<Record<string, unknown>>> = []
+    for (const statement of sql.split(';').map((part) => part.trim()).filter((part) => part !== '')) results.push(this.#statement(statement))
+    return results
+  }
+
+  #statement<Row> (sql: string): SqlResult<Row> {
+    const rows = (list: unknown[]): SqlResult<Row> => ({ rows: list as Row[], rowCount: list.length, command: /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() })
     if (sql.includes('pg_last_wal_replay_lsn')) return rows([{ recovery: this.inRecovery, lsn: formatLsn(this.lsn), timeline: this.timeline }])
     if (sql.includes('pg_walfile_name')) {
       if (this.inRecovery) throw Object.assign(new Error('recovery is in progress'), { code: '55000' })

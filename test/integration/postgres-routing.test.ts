@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test'
 import pg from 'pg'
 import { PgDatabase } from '../../src/data/pg-database.js'
 import { parseLsn } from '../../src/data/lsn.js'
+import { OutgrowError } from '../../src/errors/index.js'
 import { registry } from '../../src/runtime/metrics.js'
 import { PRIMARY_ONLY_POSITION } from '../../src/runtime/ports.js'
 import { startEngines, type TestEngines } from '../helpers/engines.js'
@@ -119,6 +120,16 @@ test('a transaction commits as a whole or not at all', async () => {
   const { value, position } = await db.transaction(async (tx) => (await tx.query<{ n: number }>('SELECT 41 + 1 AS n')).rows[0]?.n)
   assert.equal(value, 42)
   assert.ok(position.includes('/'))
+  // A failed statement whose error is caught aborts the transaction: COMMIT then rolls back, and says so.
+  await assert.rejects(db.transaction(async (tx) => {
+    await tx.query("SET LOCAL application_name = 'caught'")
+    await tx.query("INSERT INTO notes (body) VALUES ('caught')")
+    await tx.query('SELECT * FROM no_such_table').catch(() => undefined)
+  }), (err: unknown) => err instanceof OutgrowError && err.code === 'OUTGROW_INTERNAL' && /rolled back at COMMIT/.test(err.message))
+  assert.equal((await db.read("SELECT 1 FROM notes WHERE body = 'caught'", [], { primary: true })).rowCount, 0)
+  // Several statements without parameters share one round trip, and the last one answers.
+  const shared = await db.transaction(async (tx) => (await tx.query<{ lock_timeout: string }>("SET LOCAL lock_timeout = '2s'; SHOW lock_timeout")).rows[0]?.lock_timeout)
+  assert.equal(shared.value, '2s')
 })
 
 test('when the replica is gone, reads fall back to the primary', async () => {

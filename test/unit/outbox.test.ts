@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { OutgrowError } from '../../src/errors/index.js'
 import { deliveryOf, derivedId, rowIdOf } from '../../src/outbox/delivery.js'
-import { eventEntry, jobEntry, outboxOf } from '../../src/outbox/outbox-writer.js'
+import { deferredOutbox, eventEntry, jobEntry } from '../../src/outbox/outbox-writer.js'
 import type { Queryable } from '../../src/runtime/ports.js'
 
 /** A transaction's statements, recorded instead of run. */
@@ -14,18 +14,45 @@ function recorder (): { tx: Queryable, statements: Array<{ sql: string, params: 
 const validation = (field: string) => (err: unknown): boolean => err instanceof OutgrowError && err.code === 'OUTGROW_VALIDATION' && (err.details as { field?: string }).field === field
 
 describe('outbox entries', () => {
-  it('writes a job and an event as one row each, with what the relay needs', async () => {
+  it('writes a job and an event as one row each, in one statement, when flushed', async () => {
     const { tx, statements } = recorder()
-    await outboxOf(tx).job('order.receipt', { orderId: 7 }, { jobId: 'receipt-7', attempts: 5 })
-    await outboxOf(tx).event('order.placed', { orderId: 7 }, { key: 'order-7', id: 'order-placed-7' })
-    assert.equal(statements.length, 2)
-    assert.deepEqual(statements[0]?.params, ['job', 'order.receipt', '{"orderId":7}', '{"jobId":"receipt-7","attempts":5}', 'receipt-7'])
-    assert.deepEqual(statements[1]?.params, ['event', 'order.placed', '{"orderId":7}', '{"key":"order-7","id":"order-placed-7"}', null])
+    const { outbox, flush } = deferredOutbox(tx)
+    await outbox.job('order.receipt', { orderId: 7 }, { jobId: 'receipt-7', attempts: 5 })
+    await outbox.event('order.placed', { orderId: 7 }, { key: 'order-7', id: 'order-placed-7' })
+    assert.equal(statements.length, 0)
+    await flush()
+    assert.equal(statements.length, 1)
+    assert.match(statements[0]?.sql ?? '', /VALUES \(\$1, \$2, \$3, \$4, \$5\), \(\$6, \$7, \$8, \$9, \$10\)$/)
+    assert.deepEqual(statements[0]?.params, [
+      'job', 'order.receipt', '{"orderId":7}', '{"jobId":"receipt-7","attempts":5}', 'receipt-7',
+      'event', 'order.placed', '{"orderId":7}', '{"key":"order-7","id":"order-placed-7"}', null,
+    ])
+    await flush()
+    assert.equal(statements.length, 1, 'a flush with nothing pending writes nothing')
+  })
+
+  it('writes a payload as it was when given, not as it is at the flush', async () => {
+    const { tx, statements } = recorder()
+    const { outbox, flush } = deferredOutbox(tx)
+    const payload = { orderId: 7 }
+    await outbox.job('order.receipt', payload)
+    payload.orderId = 8
+    await flush()
+    assert.equal(statements[0]?.params[2], '{"orderId":7}')
+  })
+
+  it('splits a large batch into statements of at most 1000 rows', async () => {
+    const { tx, statements } = recorder()
+    const { outbox, flush } = deferredOutbox(tx)
+    for (let i = 0; i < 2500; i++) await outbox.event('a.b', { i })
+    await flush()
+    assert.deepEqual(statements.map((s) => s.params.length), [5000, 5000, 2500])
+    assert.deepEqual(statements[2]?.params.slice(0, 3), ['event', 'a.b', '{"i":2000}'])
   })
 
   it('refuses bad input naming the field, and writes nothing', async () => {
     const { tx, statements } = recorder()
-    const outbox = outboxOf(tx)
+    const { outbox, flush } = deferredOutbox(tx)
     await assert.rejects(outbox.job('', {}), validation('job name'))
     await assert.rejects(outbox.job('x', { at: new Date() } as never), validation('payload.at'))
     await assert.rejects(outbox.job('x', {}, { jobId: '' }), validation('jobId'))
@@ -33,6 +60,7 @@ describe('outbox entries', () => {
     await assert.rejects(outbox.event('not a topic', {}), validation('topic'))
     await assert.rejects(outbox.event('a.b', { n: Number.NaN }), validation('data.n'))
     await assert.rejects(outbox.event('a.b', {}, { key: 'k'.repeat(201) }), validation('key'))
+    await flush()
     assert.equal(statements.length, 0)
   })
 })
