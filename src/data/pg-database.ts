@@ -10,6 +10,7 @@ import { dbTopology, leaderSourceFor } from './db-topology.js'
 import type { LeaderSource } from './leader-source.js'
 import { DEFAULT_FAILOVER_WINDOW_MS, failoverError, LeaderTerms, type LeaderTerm } from './leader-terms.js'
 import { formatLsn, parseLsn } from './lsn.js'
+import { TransactionOpening } from './transaction-opening.js'
 import { ReadRouter, type ReadServer } from './read-router.js'
 import { ReplicaTracker } from './replica-tracker.js'
 import { pgPoolFactory, type PoolFactory, type SqlClient, type SqlPool } from './sql-pool.js'
@@ -159,23 +160,36 @@ export class PgDatabase implements Db, ReportsDependencies {
   /**
    * Round trips are what a transaction waits for on a busy server, so it takes no more than its
    * statements need: BEGIN goes with the first statement when that one has no parameters (the
-   * simple query protocol takes several in one string), and outbox entries given one after another go
-   * as one INSERT before the next statement or COMMIT.
+   * simple query protocol takes several in one string), and outbox entries given one after another
+   * go as one INSERT before the next statement or COMMIT.
    */
   async transaction<T> (fn: (tx: Transaction) => Promise<T>): Promise<{ value: T, position: WritePosition }> {
     const { term, client, checkIn } = await this.#checkOut()
     let broken = false
-    let begun = false
-    const run = async <Row>(sql: string, params: readonly unknown[]): Promise<QueryResult<Row>> => {
-      let text = sql
-      if (!begun) {
-        begun = true
-        if (params.length === 0) text = `BEGIN; ${sql}`
-        else await this.#onPrimary(term, async () => await client.query('BEGIN'))
-      }
+    const send = async <Row>(sql: string, params: readonly unknown[]): Promise<QueryResult<Row>> => {
       dbQueries.inc({ target: 'primary' })
-      const result = await this.#onPrimary(term, async () => await client.query<Row>(text, params))
+      const result = await this.#onPrimary(term, async () => await client.query<Row>(sql, params))
       return { rows: result.rows, rowCount: result.rowCount ?? 0 }
+    }
+    const opening = new TransactionOpening()
+    const run = async <Row>(sql: string, params: readonly unknown[]): Promise<QueryResult<Row>> => {
+      const first = opening.claim()
+      if (first === undefined) {
+        // Every later statement waits for the first trip: until it is answered, nobody knows
+        // whether BEGIN ran (a syntax error anywhere in the string runs none of it).
+        await opening.settled()
+        return await send<Row>(sql, params)
+      }
+      try {
+        if (params.length === 0) return await send<Row>(`BEGIN; ${sql}`, params)
+        await send('BEGIN', [])
+        return await send<Row>(sql, params)
+      } catch (err) {
+        first.fail(err)
+        throw err
+      } finally {
+        first.done()
+      }
     }
     // The outbox writes through the transaction's own statements: its entries commit with the change.
     const { outbox, flush } = deferredOutbox({ query: run })
@@ -185,13 +199,14 @@ export class PgDatabase implements Db, ReportsDependencies {
     }
     const tx: Transaction = { query, outbox }
     try {
-      dbQueries.inc({ target: 'primary' }, 3)
       const value = await fn(tx)
       await flush()
+      opening.checkCommittable()
       // If the connection breaks during COMMIT the outcome is unknown; callers make retries
       // safe with idempotency keys. (The position is read in a trip of its own: sent with COMMIT,
       // its failure could not be told from COMMIT's, and a committed write would be reported failed.)
-      if (begun) await this.#commit(term, client)
+      if (opening.begun) await this.#commit(term, client)
+      dbQueries.inc({ target: 'primary' })
       const position = await this.#positionAfterCommit(term, client).catch((err: unknown) => {
         broken = isBroken(err)
         return PRIMARY_ONLY_POSITION
@@ -201,7 +216,7 @@ export class PgDatabase implements Db, ReportsDependencies {
       // A broken or abandoned connection is closed: the server rolls back. Anything else rolls back
       // here, bounded like any statement of the term.
       if (isBroken(err)) broken = true
-      else if (begun) await this.#terms.bound(term, client.query('ROLLBACK')).catch(() => { broken = true })
+      else if (opening.begun) await this.#terms.bound(term, client.query('ROLLBACK')).catch(() => { broken = true })
       throw err
     } finally {
       checkIn(broken)
@@ -209,6 +224,7 @@ export class PgDatabase implements Db, ReportsDependencies {
   }
 
   async #commit (term: LeaderTerm, client: SqlClient): Promise<void> {
+    dbQueries.inc({ target: 'primary' })
     const committed = await this.#onPrimary(term, async () => await client.query('COMMIT'))
     // A statement failed and its error was caught: the server ended the transaction with a ROLLBACK.
     if (committed.command === 'ROLLBACK') {

@@ -64,7 +64,8 @@ export interface Transaction extends Queryable {
  * the jobs port and the event bus after the commit, at least once: job ids and event ids are
  * fixed at write time, so a redelivery is recognizable (a duplicate enqueue is a no-op; consumers
  * deduplicate events by id). Bad input throws OUTGROW_VALIDATION and writes nothing. Entries are
- * written just before the transaction's next statement or its commit, all pending ones in one INSERT.
+ * written just before the transaction's next statement or its commit, all pending ones in one INSERT;
+ * a failure to write them comes out of that statement or of the transaction, not of this call.
  */
 export interface Outbox {
   /** A job to enqueue after commit; without a jobId, one derived from the outbox entry. */

@@ -59,8 +59,11 @@ export class FakeServer {
   async queryAll (sql: string, destroyed: () => boolean = () => false): Promise<Array<SqlResult<Record<string, unknown>>>> {
     await this.#answer(destroyed)
     this.sent.push(sql)
+    const statements = sql.split(';').map((part) => part.trim()).filter((part) => part !== '')
+    // As PostgreSQL's parser: a syntax error anywhere in the string runs none of it.
+    if (statements.some((statement) => statement.startsWith('SYNTAX ERROR'))) throw Object.assign(new Error('syntax error'), { code: '42601' })
     const results: Array<SqlResult<Record<string, unknown>>> = []
-    for (const statement of sql.split(';').map((part) => part.trim()).filter((part) => part !== '')) results.push(this.#statement(statement))
+    for (const statement of statements) results.push(this.#statement(statement))
     return results
   }
 

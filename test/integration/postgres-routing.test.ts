@@ -127,6 +127,13 @@ test('a transaction commits as a whole or not at all', async () => {
     await tx.query('SELECT * FROM no_such_table').catch(() => undefined)
   }), (err: unknown) => err instanceof OutgrowError && err.code === 'OUTGROW_INTERNAL' && /rolled back at COMMIT/.test(err.message))
   assert.equal((await db.read("SELECT 1 FROM notes WHERE body = 'caught'", [], { primary: true })).rowCount, 0)
+  // A syntax error runs none of the string it is in, not even the BEGIN sent with it: what follows,
+  // error caught or not, must not run on its own and commit.
+  await assert.rejects(db.transaction(async (tx) => {
+    await Promise.allSettled([tx.query('SELEC 1'), tx.query("INSERT INTO notes (body) VALUES ('after a failed begin')")])
+    await tx.query("INSERT INTO notes (body) VALUES ('after a failed begin')").catch(() => undefined)
+  }), (err: unknown) => err instanceof OutgrowError && err.code === 'OUTGROW_INTERNAL')
+  assert.equal((await db.read("SELECT 1 FROM notes WHERE body = 'after a failed begin'", [], { primary: true })).rowCount, 0)
   // Several statements without parameters share one round trip, and the last one answers.
   const shared = await db.transaction(async (tx) => (await tx.query<{ lock_timeout: string }>("SET LOCAL lock_timeout = '2s'; SHOW lock_timeout")).rows[0]?.lock_timeout)
   assert.equal(shared.value, '2s')

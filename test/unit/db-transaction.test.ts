@@ -29,6 +29,7 @@ test('BEGIN goes with a first statement without parameters, and pending outbox e
     })
     const sent = trips()
     assert.equal(sent[0], "BEGIN; SET LOCAL lock_timeout = '3s'")
+    assert.equal(sent[1], 'INSERT INTO t VALUES ($1)')
     assert.match(sent[2] ?? '', /^INSERT INTO outgrow_outbox .* VALUES \(\$1, \$2, \$3, \$4, \$5\), \(\$6, \$7, \$8, \$9, \$10\)$/)
     assert.equal(sent[3], 'UPDATE t SET n = $1')
     assert.equal(sent[4], 'COMMIT')
@@ -65,6 +66,35 @@ test('a failed first statement is rolled back; a transaction that ran nothing se
     const { value } = await db.transaction(async () => 7)
     assert.equal(value, 7)
     assert.ok(trips().slice(before).every((sql) => !/BEGIN|COMMIT/.test(sql)), trips().slice(before).join(' | '))
+  } finally {
+    await db.close()
+  }
+})
+
+test('when the trip with BEGIN fails, later statements fail with it and nothing commits, even if its error was caught', async () => {
+  const { db, trips } = await primary()
+  try {
+    let later: unknown
+    await assert.rejects(db.transaction(async (tx) => {
+      // Sent at once: the INSERT must not run before the first trip says whether BEGIN ran.
+      const [first, second] = await Promise.allSettled([tx.query('SYNTAX ERROR'), tx.query('INSERT INTO t VALUES ($1)', [1])])
+      assert.equal(first.status, 'rejected')
+      later = second.status === 'rejected' ? second.reason : undefined
+    }), (err: unknown) => err instanceof OutgrowError && err.code === 'OUTGROW_INTERNAL' && /first statement failed/.test(err.message))
+    assert.equal((later as { code?: string } | undefined)?.code, '42601', 'the later statement failed with the first one\'s error')
+    assert.deepEqual(trips().filter((sql) => !sql.includes('pg_walfile_name')), ['BEGIN; SYNTAX ERROR', 'ROLLBACK'])
+  } finally {
+    await db.close()
+  }
+})
+
+test('statements sent at once after a BEGIN of its own go in the order they were given', async () => {
+  const { db, trips } = await primary()
+  try {
+    await db.transaction(async (tx) => {
+      await Promise.all([tx.query('INSERT INTO t VALUES ($1)', [1]), tx.query('UPDATE t SET n = $1', [2])])
+    })
+    assert.deepEqual(trips().slice(0, 4), ['BEGIN', 'INSERT INTO t VALUES ($1)', 'UPDATE t SET n = $1', 'COMMIT'])
   } finally {
     await db.close()
   }
