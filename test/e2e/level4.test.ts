@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { freePort } from '../../src/supervisor/free-port.js'
 import { shopClient } from '../helpers/http-client.js'
-import { cliOutput, isAlive, startCli, waitFor, type RunningCli } from '../helpers/cli.js'
+import { cliOutput, isAlive, processesIn, startCli, waitFor, type RunningCli } from '../helpers/cli.js'
 import { waitUntil } from '../helpers/wait.js'
 
 let cwd: string
@@ -204,13 +204,23 @@ test('kill -9 of the Redis master: pages keep answering, the session is kept, an
 })
 
 test('killing the supervisor with SIGKILL leaves no orphan process', async () => {
-  // The stack's processes as they are now (earlier tests may have restarted some).
-  const processes = await status()
-  // An HA node is an agent with its PostgreSQL and fence keeper beside it: all must go.
-  const pids = [...processes.map((p) => p.pid), ...processes.flatMap((p) => [p.ha?.pids.postmaster, p.ha?.pids.keeper]).filter((pid): pid is number => pid !== undefined)]
-  assert.equal(processes.length, 15)
+  // An HA node is an agent with its PostgreSQL and fence keeper beside it: all must go. A node that
+  // an earlier test demoted may be restarting its PostgreSQL (no postmaster.pid for a moment), so
+  // wait until every node reports both before taking the list.
+  let processes: ProcessStatus[] = []
+  const haPids = (p: ProcessStatus): Array<number | undefined> => p.ha === undefined ? [] : [p.ha.pids.postmaster, p.ha.pids.keeper]
+  const steady = await waitUntil(async () => {
+    processes = await status()
+    return processes.length === 15 && processes.every((p) => p.state === 'ready' && haPids(p).every((pid) => pid !== undefined))
+  }, 30_000, 300)
+  assert.ok(steady, `the stack settles: ${JSON.stringify(processes.map((p) => [p.name, p.state, p.ha?.pids]))}`)
+  const pids = [...processes.map((p) => p.pid), ...processes.flatMap(haPids).filter((pid): pid is number => pid !== undefined)]
   assert.equal(pids.length, 19)
   cli.child.kill('SIGKILL')
   const allGone = await waitFor(() => pids.every((pid) => !isAlive(pid)), 20_000)
   assert.ok(allGone, `still running: ${pids.filter(isAlive).join(', ')}`)
+  // Also what the list could not name: a process started after it was taken (a PostgreSQL restarted
+  // in between) still runs in, or names, the stack's directory.
+  const noneLeft = await waitFor(() => processesIn(cwd).length === 0, 10_000)
+  assert.ok(noneLeft, `still running in the stack's directory: ${processesIn(cwd).join(', ')}`)
 })

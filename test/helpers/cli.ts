@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { promisify } from 'node:util'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 export const CLI = fileURLToPath(new URL('../../../bin/outgrow.js', import.meta.url))
@@ -53,6 +53,21 @@ export function isAlive (pid: number): boolean {
   } catch {
     return false
   }
+}
+
+/** Live processes (not this one) whose working directory is in dir or whose command line names it. */
+export function processesIn (dir: string): number[] {
+  const found: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry)
+    if (!Number.isInteger(pid) || pid === process.pid) continue
+    try {
+      const cwd = readlinkSync(`/proc/${pid}/cwd`)
+      const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')
+      if ((cwd === dir || cwd.startsWith(`${dir}/`) || commandLine.includes(dir)) && isAlive(pid)) found.push(pid)
+    } catch {} // gone meanwhile, or not ours to read
+  }
+  return found
 }
 
 export async function waitFor (check: () => boolean, timeoutMs: number): Promise<boolean> {
