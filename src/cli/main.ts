@@ -2,16 +2,20 @@ import { Command, Option } from 'commander'
 import { BALANCER_NAMES } from '../config/stack-config.js'
 import { isOutgrowError } from '../errors/index.js'
 import { isStoppingOnSignal } from '../control/live-stacks.js'
-import { bench } from './bench.js'
-import { chaos } from './chaos.js'
-import { apply, dashboard, down, events, kill, logs, restart, scale, status, switchover } from './control.js'
 import { DEFAULT_SLO } from '../lab/scenario-metrics.js'
 import { fraction, instanceCountList, integer, levelList, positiveNumber, scenarioList } from './options.js'
-import { gateway } from './gateway.js'
-import { jobsFailed, jobsPurge, jobsRetry, jobsStats } from './jobs.js'
 import { CHAOS_HELP_FOOTER, GATEWAY_HELP_EXAMPLE, UP_HELP_FOOTER, upDefault } from './help-text.js'
-import { up } from './up.js'
-import { report } from './report.js'
+
+/**
+ * A command's module is loaded when the command runs: the bench, the stack and the gateway pull in
+ * most of Outgrow and its libraries (about 2 s of start-up), which `status` or `--help` never need.
+ */
+type Handler = (...args: never[]) => unknown
+type Action = (...args: unknown[]) => Promise<void>
+// Commander passes the arguments, the options and the command the handler declares.
+const lazy = (load: () => Promise<Handler>): Action => async (...args) => { await ((await load()) as (...a: unknown[]) => unknown)(...args) }
+const control = (name: keyof typeof import('./control.js')): Action => lazy(async () => (await import('./control.js'))[name])
+const jobsCommand = (name: keyof typeof import('./jobs.js')): Action => lazy(async () => (await import('./jobs.js'))[name])
 
 const program = new Command()
 program.name('outgrow').description('The scaling playbook as running software: one app, every level, measured.')
@@ -43,7 +47,7 @@ program.command('up')
   .option('--control-host <host>', 'address of the control API and dashboard (default: 127.0.0.1; its token is required on any address)')
   .option('--control-port <port>', 'port of the control API and dashboard (default: a free one)', integer(0, 65_535))
   .addHelpText('after', UP_HELP_FOOTER)
-  .action(up)
+  .action(lazy(async () => (await import('./up.js')).up))
 
 const target = (command: Command): Command => command
   .option('-c, --config <file>', 'the stack\'s config (its data dir is .outgrow/ beside it)')
@@ -52,68 +56,68 @@ const target = (command: Command): Command => command
 target(program.command('status')
   .description('each process of the running stack: server, pid, address, state, restarts'))
   .option('--json', 'machine-readable')
-  .action(status)
+  .action(control('status'))
 
 target(program.command('scale')
   .description('set instance counts of the running stack, e.g. outgrow scale app=5 worker=2')
   .argument('<name=count...>'))
   .option('--wait', 'return once the stack has converged')
-  .action(scale)
+  .action(control('scale'))
 
 target(program.command('apply')
   .description('make the running stack match a config file (scale, replicas, routes, …)')
   .requiredOption('-f, --file <file>', 'config file (JSON or JS module)'))
   .option('--wait', 'return once the stack has converged')
-  .action(apply)
+  .action(control('apply'))
 
 target(program.command('switchover')
   .description('planned switchover of an HA database cluster: the leader hands over to --to (default: the best synchronous standby)'))
   .option('--to <node>', 'the node to lead, e.g. postgres-2')
   .option('--cluster <name>', 'the database cluster (default: the first with ha.enabled)')
   .option('--wait', 'return once the new leader holds the key')
-  .action(switchover)
+  .action(control('switchover'))
 
 target(program.command('kill')
   .description('SIGKILL one process of the running stack, as a crash would; the supervisor starts it again')
   .argument('<process>', 'a process name from outgrow status, e.g. app-2'))
-  .action(kill)
+  .action(control('kill'))
 
 target(program.command('restart')
   .description('rolling restart: replace every instance of the named services (default: all), one at a time')
   .argument('[service...]'))
   .option('--wait', 'return once the stack has converged')
-  .action(restart)
+  .action(control('restart'))
 
-target(program.command('dashboard').description('print the running stack\'s live dashboard URL (it carries the token that signs the browser in)')).action(dashboard)
+target(program.command('dashboard').description('print the running stack\'s live dashboard URL (it carries the token that signs the browser in)')).action(control('dashboard'))
 
-target(program.command('down').description('stop the running stack in order (its data is kept)')).action(down)
+target(program.command('down').description('stop the running stack in order (its data is kept)')).action(control('down'))
 
 target(program.command('events').description('the event log: every change, who made it, how it went'))
   .option('--json', 'JSON lines')
   .option('-f, --follow', 'keep printing new events')
-  .action(events)
+  .action(control('events'))
 
 target(program.command('logs').description('the last lines of one process\'s log, or of every process').argument('[name]'))
   .option('-n, --lines <n>', 'lines per process', integer(1, 10_000), 50)
-  .action(logs)
+  .action(control('logs'))
 
 const jobs = program.command('jobs').description('the running stack\'s job queues: dead letters, retries, depth (level 4\'s Redis queue)')
 target(jobs.command('failed').description('dead letters (jobs that used up their attempts), newest first'))
   .option('--queue <name>', 'one queue (default: every queue)')
   .option('-n, --limit <n>', 'at most this many', integer(1, 10_000), 100)
   .option('--json', 'machine-readable')
-  .action(jobsFailed)
+  .action(jobsCommand('jobsFailed'))
 target(jobs.command('retry').description('run a dead letter again with its full attempts').argument('[id]'))
   .option('--all', 'every dead letter')
   .option('--queue <name>', 'one queue (default: every queue)')
-  .action(jobsRetry)
+  .action(jobsCommand('jobsRetry'))
 target(jobs.command('purge').description('delete dead letters'))
   .option('--older-than <duration>', 'only those that failed at least this long ago, e.g. 30m, 1h, 2d')
   .option('--queue <name>', 'one queue (default: every queue)')
-  .action(jobsPurge)
+  .action(jobsCommand('jobsPurge'))
 target(jobs.command('stats').description('per queue: jobs waiting, active, delayed, failed, and the oldest waiting job\'s age'))
   .option('--json', 'machine-readable')
-  .action(jobsStats)
+  .action(jobsCommand('jobsStats'))
 
 target(program.command('chaos')
   .description('inject a fault into the running stack under a checker workload and print a no-loss verdict')
@@ -125,7 +129,7 @@ target(program.command('chaos')
   .option('--password <password>', 'password of the seeded users', 'password123')
   .option('--json', 'the report as JSON')
   .addHelpText('after', CHAOS_HELP_FOOTER)
-  .action(chaos)
+  .action(lazy(async () => (await import('./chaos.js')).chaos))
 
 program.command('gateway')
   .description('run the gateway on its own, in front of any HTTP service')
@@ -133,7 +137,7 @@ program.command('gateway')
   .option('-p, --port <port>', 'listening port', integer(0, 65_535))
   .option('--processes <n>', 'processes sharing the port', integer(1, 64))
   .addHelpText('after', GATEWAY_HELP_EXAMPLE)
-  .action(gateway)
+  .action(lazy(async () => (await import('./gateway.js')).gateway))
 
 program.command('bench')
   .description('open-model load test of the shop: against --url, level by level with --levels, or autoscaling load shapes with --scenario')
@@ -176,14 +180,14 @@ program.command('bench')
   .option('--app-cpus <n>', 'scenarios: CPU cores of each app instance\'s server (default: --cpus)', positiveNumber)
   .option('--capacity <req/s>', 'scenarios: requests per second one instance carries at the target (fitted from the runs by default)', positiveNumber)
   .option('-o, --out <dir>', 'report folder (--levels, --scenario; --url: bench.json and bench.html for a stack of `outgrow up`)', 'reports/latest')
-  .action(bench)
+  .action(lazy(async () => (await import('./bench.js')).bench))
 
 program.command('report')
   .description('render the charts and the self-contained HTML page of a bench result again from its JSON, and show them in the Markdown beside it')
   .argument('<json>', 'a report.json, capacity.json or autoscaling result written by `outgrow bench`')
   .option('-o, --out <dir>', 'where the .html and .svg files go (default: beside the JSON)')
   .option('--no-markdown', 'leave the Markdown beside the JSON untouched')
-  .action(report)
+  .action(lazy(async () => (await import('./report.js')).report))
 
 program.parseAsync().catch((err: unknown) => {
   // A bench stopped by a signal fails on its way out; the signal's handler exits once its stacks are down.
