@@ -111,17 +111,38 @@ export async function requireProduct (ports: Ports, id: number): Promise<Product
   return product
 }
 
+/**
+ * The filter as its own statement per shape, rather than one catch-all (`$1 IS NULL OR c.slug = $1`):
+ * a category is resolved to its id first, so the (category_id, id) index yields its products in id
+ * order and a page reads offset + limit rows of it. Behind the catch-all's join the planner did not
+ * know the category and picked by the statistics of the moment: every product of the category
+ * fetched and sorted, or every product walked by id and the others dropped.
+ */
+function listStatement (filter: { category?: string | undefined, q?: string | undefined }): { where: string, params: unknown[] } {
+  const conditions: string[] = []
+  const params: unknown[] = []
+  if (filter.category !== undefined) {
+    params.push(filter.category)
+    conditions.push(`p.category_id = (SELECT id FROM categories WHERE slug = $${params.length})`)
+  }
+  if (filter.q !== undefined) {
+    params.push(filter.q)
+    conditions.push(`p.search @@ plainto_tsquery('simple', $${params.length})`)
+  }
+  return { where: conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`, params }
+}
+
 export async function listProducts (ports: Ports, filter: { category?: string | undefined, q?: string | undefined, page: number }): Promise<ProductPage> {
   const key = `products:${filter.category ?? ''}:${filter.q ?? ''}:${filter.page}`
   return await ports.cache.wrap(key, LIST_TTL, async ({ after }) => {
+    const { where, params } = listStatement(filter)
     const result = await ports.db.read<{ id: number, name: string, category: string, price_cents: number, stock: number }>(
       `SELECT p.id, p.name, c.name AS category, p.price_cents, p.stock
          FROM products p JOIN categories c ON c.id = p.category_id
-        WHERE ($1::text IS NULL OR c.slug = $1)
-          AND ($2::text IS NULL OR p.search @@ plainto_tsquery('simple', $2))
+        ${where}
         ORDER BY p.id
-        LIMIT $3 OFFSET $4`,
-      [filter.category ?? null, filter.q ?? null, PAGE_SIZE + 1, (filter.page - 1) * PAGE_SIZE], { after })
+        LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      [...params, PAGE_SIZE + 1, (filter.page - 1) * PAGE_SIZE], { after })
     const rows = result.rows.slice(0, PAGE_SIZE)
     return {
       items: rows.map((r) => ({ id: r.id, name: r.name, category: r.category, priceCents: r.price_cents, stock: r.stock })),

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import pg from 'pg'
 import { after, before, describe, it } from 'node:test'
 import type { CacheConfig, SessionConfig } from '../../src/config/process-config.js'
 import { startEngines, type TestEngines } from '../helpers/engines.js'
@@ -57,6 +58,38 @@ for (const variant of ['memory', 'redis'] as const) {
       assert.ok((search.json.items as unknown[]).length > 0)
       const page = await shop.app.inject({ method: 'GET', url: '/' })
       assert.match(page.headers['content-type'] as string, /text\/html/)
+    })
+
+    it('lists every filter shape in id order, page after page, as a plain query over the tables would', async () => {
+      const db = new pg.Client({ connectionString: engines.primary.url })
+      await db.connect()
+      try {
+        const { rows: [probe] } = await db.query<{ slug: string, word: string }>(
+          `SELECT c.slug, split_part(p.name, ' ', 1) AS word FROM products p JOIN categories c ON c.id = p.category_id ORDER BY p.id LIMIT 1`)
+        assert.ok(probe !== undefined)
+        const expected = async (category: string | undefined, q: string | undefined): Promise<number[]> => (await db.query<{ id: number }>(
+          `SELECT p.id FROM products p JOIN categories c ON c.id = p.category_id
+            WHERE ($1::text IS NULL OR c.slug = $1) AND ($2::text IS NULL OR p.search @@ plainto_tsquery('simple', $2)) ORDER BY p.id`,
+          [category ?? null, q ?? null])).rows.map((r) => r.id)
+        const browser = new Browser(shop.app)
+        const shapes: Array<[string | undefined, string | undefined]> = [[undefined, undefined], [probe.slug, undefined], [undefined, probe.word], [probe.slug, probe.word], ['no-such-category', undefined]]
+        for (const [category, q] of shapes) {
+          const want = await expected(category, q)
+          const got: number[] = []
+          for (let page = 1; page <= 20; page++) {
+            const query = new URLSearchParams({ ...(category === undefined ? {} : { category }), ...(q === undefined ? {} : { q }), page: String(page) })
+            const res = await browser.request('GET', `/api/products?${query}`)
+            assert.equal(res.status, 200)
+            got.push(...(res.json.items as Array<{ id: number }>).map((item) => item.id))
+            assert.equal(res.json.hasMore, got.length < want.length, `hasMore of page ${page} for ${query}`)
+            if (res.json.hasMore !== true) break
+          }
+          assert.deepEqual(got, want.slice(0, 20 * 20), `category ${category ?? '-'}, q ${q ?? '-'}`)
+        }
+        assert.equal((await expected('no-such-category', undefined)).length, 0)
+      } finally {
+        await db.end()
+      }
     })
 
     it('answers bad input with a 4xx JSON error and writes nothing', async () => {
