@@ -118,26 +118,30 @@ export async function requireProduct (ports: Ports, id: number): Promise<Product
  * know the category and picked by the statistics of the moment: every product of the category
  * fetched and sorted, or every product walked by id and the others dropped.
  */
-function listStatement (filter: { category?: string | undefined, q?: string | undefined }): { where: string, params: unknown[] } {
+function listStatement (filter: { category?: string | undefined, q?: string | undefined }): { shape: string, where: string, params: unknown[] } {
+  const names: string[] = []
   const conditions: string[] = []
   const params: unknown[] = []
   if (filter.category !== undefined) {
     params.push(filter.category)
+    names.push('category')
     conditions.push(`p.category_id = (SELECT id FROM categories WHERE slug = $${params.length})`)
   }
   if (filter.q !== undefined) {
     params.push(filter.q)
+    names.push('text')
     conditions.push(`p.search @@ plainto_tsquery('simple', $${params.length})`)
   }
-  return { where: conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`, params }
+  return { shape: names.join(' and ') || 'all', where: conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`, params }
 }
 
 export async function listProducts (ports: Ports, filter: { category?: string | undefined, q?: string | undefined, page: number }): Promise<ProductPage> {
   const key = `products:${filter.category ?? ''}:${filter.q ?? ''}:${filter.page}`
   return await ports.cache.wrap(key, LIST_TTL, async ({ after }) => {
-    const { where, params } = listStatement(filter)
+    const { shape, where, params } = listStatement(filter)
+    // The comment names the shape where statements are listed by their first words (pg_stat_statements, the lab's knee report).
     const result = await ports.db.read<{ id: number, name: string, category: string, price_cents: number, stock: number }>(
-      `SELECT p.id, p.name, c.name AS category, p.price_cents, p.stock
+      `/* product list: ${shape} */ SELECT p.id, p.name, c.name AS category, p.price_cents, p.stock
          FROM products p JOIN categories c ON c.id = p.category_id
         ${where}
         ORDER BY p.id

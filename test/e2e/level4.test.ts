@@ -210,12 +210,19 @@ test('killing the supervisor with SIGKILL leaves no orphan process', async () =>
   let processes: ProcessStatus[] = []
   const haPids = (p: ProcessStatus): Array<number | undefined> => p.ha === undefined ? [] : [p.ha.pids.postmaster, p.ha.pids.keeper]
   const steady = await waitUntil(async () => {
-    processes = await status()
+    try {
+      processes = await status()
+    } catch {
+      return false // the control API busy for a moment: ask again
+    }
     return processes.length === 15 && processes.every((p) => p.state === 'ready' && haPids(p).every((pid) => pid !== undefined))
   }, 30_000, 300)
   assert.ok(steady, `the stack settles: ${JSON.stringify(processes.map((p) => [p.name, p.state, p.ha?.pids]))}`)
   const pids = [...processes.map((p) => p.pid), ...processes.flatMap(haPids).filter((pid): pid is number => pid !== undefined)]
   assert.equal(pids.length, 19)
+  // The scan below must see the stack to mean anything: the supervisor and every PostgreSQL.
+  const seen = processesIn(cwd)
+  for (const pid of [cli.child.pid, ...processes.map((p) => p.ha?.pids.postmaster)]) if (pid !== undefined) assert.ok(seen.includes(pid), `the scan finds ${pid}`)
   cli.child.kill('SIGKILL')
   const allGone = await waitFor(() => pids.every((pid) => !isAlive(pid)), 20_000)
   assert.ok(allGone, `still running: ${pids.filter(isAlive).join(', ')}`)

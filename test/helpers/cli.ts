@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { promisify } from 'node:util'
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
+import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 export const CLI = fileURLToPath(new URL('../../../bin/outgrow.js', import.meta.url))
@@ -57,6 +57,8 @@ export function isAlive (pid: number): boolean {
 
 /** Live processes (not this one) whose working directory is in dir or whose command line names it. */
 export function processesIn (dir: string): number[] {
+  // /proc gives resolved paths, and the stack names its directory resolved too.
+  const real = realpathSync(dir)
   const found: number[] = []
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry)
@@ -64,7 +66,7 @@ export function processesIn (dir: string): number[] {
     try {
       const cwd = readlinkSync(`/proc/${pid}/cwd`)
       const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')
-      if ((cwd === dir || cwd.startsWith(`${dir}/`) || commandLine.includes(dir)) && isAlive(pid)) found.push(pid)
+      if ((cwd === real || cwd.startsWith(`${real}/`) || commandLine.includes(real)) && isAlive(pid)) found.push(pid)
     } catch {} // gone meanwhile, or not ours to read
   }
   return found
