@@ -42,6 +42,8 @@ export const dbConfigSchema = z.object({
   connectTimeoutMs: z.number().int().min(100).max(60_000).default(2000),
   /** A statement is cancelled by the server after this long (statement_timeout); the client gives up a second later. */
   statementTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+  /** A pooled connection idle this long is closed (the topology's `pool.idleTimeoutMs`, which says why it is long). */
+  poolIdleTimeoutMs: z.number().int().min(1000).max(86_400_000).default(300_000),
 }).strict().superRefine((db, ctx) => {
   const refuse = (path: string[], message: string): void => { ctx.addIssue({ code: 'custom', path, message }) }
   if (db.primary !== undefined && db.members !== undefined) refuse(['members'], 'name either primary or members, not both')

@@ -28,6 +28,13 @@ export const poolSchema = z.object({
   size: z.number().int().min(1).max(200).default(10),
   connectTimeoutMs: z.number().int().min(100).max(60_000).default(2000),
   statementTimeoutMs: z.number().int().min(100).max(600_000).default(10_000),
+  /**
+   * An idle connection is closed after this long. Opening one costs the database server a process and
+   * its catalog caches (tens of ms of CPU on a server of a quarter core, which then stalls for several
+   * CFS periods), so a pool that let go of connections a few seconds after a burst paid that again
+   * at the next one.
+   */
+  idleTimeoutMs: z.number().int().min(1000).max(86_400_000).default(300_000),
 }).strict()
 
 /**

@@ -37,11 +37,12 @@ export type PoolFactory = (url: string) => SqlPool
 const CLIENT_TIMEOUT_MARGIN_MS = 1000
 
 /** node-postgres pools: every connect and every statement is bounded in time. */
-export function pgPoolFactory (config: Pick<DbConfig, 'poolSize' | 'connectTimeoutMs' | 'statementTimeoutMs'>): PoolFactory {
+export function pgPoolFactory (config: Pick<DbConfig, 'poolSize' | 'connectTimeoutMs' | 'statementTimeoutMs' | 'poolIdleTimeoutMs'>): PoolFactory {
   return (url) => {
     const pool = new pg.Pool({
       connectionString: url,
       max: config.poolSize,
+      idleTimeoutMillis: config.poolIdleTimeoutMs,
       connectionTimeoutMillis: config.connectTimeoutMs,
       statement_timeout: config.statementTimeoutMs,
       query_timeout: config.statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,

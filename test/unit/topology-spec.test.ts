@@ -48,7 +48,7 @@ for (const level of [1, 2, 3, 4] as const) {
 
 test('presets fill defaults: pool of 10, async replication (sync under HA at level 4), no pooler, port 8080', () => {
   const spec = specWith(4)
-  assert.deepEqual(spec.services.app?.pool, { size: 10, connectTimeoutMs: 2000, statementTimeoutMs: 10_000 })
+  assert.deepEqual(spec.services.app?.pool, { size: 10, connectTimeoutMs: 2000, statementTimeoutMs: 10_000, idleTimeoutMs: 300_000 })
   assert.equal(specWith(3).databases.postgres?.replication, 'async')
   assert.equal(spec.databases.postgres?.replication, 'sync')
   assert.deepEqual(spec.databases.postgres?.pooler, { kind: 'none' })

@@ -74,6 +74,7 @@ export function appProcessConfig (spec: TopologySpec, service: string, instanceI
       poolSize: pool.size,
       connectTimeoutMs: pool.connectTimeoutMs,
       statementTimeoutMs: pool.statementTimeoutMs,
+      poolIdleTimeoutMs: pool.idleTimeoutMs,
     },
     cache: cache === undefined ? { kind: s.localCache } : { kind: 'redis', ...cache },
     session: sessions === undefined ? { kind: 'memory' } : { kind: 'redis', ...sessions, ...(acks === undefined ? {} : { replicaAcks: acks }) },
