@@ -5,6 +5,7 @@ import type { Topology } from '../config/levels.js'
 import { Stack } from '../control/stack.js'
 import { freePort } from '../supervisor/free-port.js'
 import { calibrateCpu, type CpuCalibration } from './calibration.js'
+import { calibrateLoopback, type LoopbackCalibration } from './loopback-calibration.js'
 import { warmCatalog } from './catalog-warm.js'
 import { searchCapacity, spread, type SearchOptions } from './capacity-search.js'
 import { stepProbe, type MeasuredStep, type StepSettings } from './capacity-step.js'
@@ -76,6 +77,8 @@ export interface CapacityReport {
   readonly command: string
   readonly machine: MachineDescription
   readonly calibration: CpuCalibration
+  /** Absent from reports written before it was measured. */
+  readonly loopback?: LoopbackCalibration | undefined
   readonly settings: CapacitySettings
   readonly levels: readonly TargetCapacity[]
   readonly scaleOut: readonly TargetCapacity[]
@@ -200,12 +203,14 @@ export async function benchCapacity (options: CapacityBenchOptions): Promise<{ r
   options.log('calibrating the machine (a fixed single-core workload)')
   const calibration = calibrateCpu()
   options.log(`calibration: ${calibration.opsPerSecond} ops/s on one core`)
+  const loopback = await calibrateLoopback()
+  options.log(`loopback round trip between two processes: ${loopback.roundTripUs} µs`)
   const settings: CapacitySettings = { ...options.settings, products: loaded.config.seed.products, cpusPerServer: loaded.config.emulation.cpusPerServer, ha: loaded.config.ha }
   const levels: TargetCapacity[] = []
   const scaleOut: TargetCapacity[] = []
   const files = [join(options.outDir, 'capacity.md'), join(options.outDir, 'capacity.json')]
   await mkdir(options.outDir, { recursive: true })
-  let report: CapacityReport = { createdAt: new Date().toISOString(), command: options.command, machine: describeMachine(), calibration, settings, levels, scaleOut, previous: options.previous }
+  let report: CapacityReport = { createdAt: new Date().toISOString(), command: options.command, machine: describeMachine(), calibration, loopback, settings, levels, scaleOut, previous: options.previous }
   const write = async (): Promise<void> => {
     // Measured in the order given; reported by level, so ratios compare each level with the one below.
     report = { ...report, levels: [...levels].sort((a, b) => a.level - b.level), scaleOut: [...scaleOut] }

@@ -142,6 +142,13 @@ function stealLine (targets: readonly TargetCapacity[]): string {
   return `\n**Steal** (CPU time the hypervisor gave to other guests, over each full step): median ${pct(steal.median)}, max ${pct(steal.max)} of the machine.`
 }
 
+/** The machine's cost of a wake-up across processes, which the CPU calibration does not see (loopback-calibration.ts). */
+function loopbackLine (report: CapacityReport): string {
+  const l = report.loopback
+  if (l === undefined) return ''
+  return `\n**Loopback round trip:** ${l.roundTripUs} µs (${l.workload}; median of ${l.rounds} rounds of ${l.roundTripsPerRound.toLocaleString('en-US')}). Each call of a request to its database, cache or a peer costs at least one.`
+}
+
 export function renderCapacityMarkdown (report: CapacityReport): string {
   const { machine, settings, calibration } = report
   const s = settings.steps
@@ -153,7 +160,7 @@ export function renderCapacityMarkdown (report: CapacityReport): string {
 Measured ${report.createdAt} by \`${report.command}\`.
 
 **Machine:** ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}.
-**CPU calibration:** ${calibration.opsPerSecond.toLocaleString('en-US')} ops/s on one core (${calibration.workload}; best of ${calibration.rounds} rounds)${drift.length === 0 ? '' : `; measured again before each run: ${Math.min(...drift).toLocaleString('en-US')}–${Math.max(...drift).toLocaleString('en-US')} ops/s`}.
+**CPU calibration:** ${calibration.opsPerSecond.toLocaleString('en-US')} ops/s on one core (${calibration.workload}; best of ${calibration.rounds} rounds)${drift.length === 0 ? '' : `; measured again before each run: ${Math.min(...drift).toLocaleString('en-US')}–${Math.max(...drift).toLocaleString('en-US')} ops/s`}.${loopbackLine(report)}
 The load generator runs on the same machine, unconstrained, and competes with the stack for the same cores.${stealLine(targets)}${cpuWaitLine(targets)}
 
 **Server emulation:** ${targets[0]?.emulation ?? 'n/a'}. Level 4 ${settings.ha ? 'with failover (etcd, two PostgreSQL HA nodes in synchronous mode, Redis with Sentinel)' : 'without failover (--no-ha)'}.

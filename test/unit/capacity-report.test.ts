@@ -68,3 +68,9 @@ test('the report gives how long processes waited for a core over the full steps,
   }
   assert.match(renderCapacityMarkdown(withWaits), /\*\*CPU waits\*\* \(time in which some process of the machine was runnable but waiting for a core, from \/proc\/pressure\/cpu, over each full step\): median 20 %, max 20 %\./)
 })
+
+test('the report gives the loopback round trip beside the CPU calibration, when it was measured', () => {
+  assert.doesNotMatch(renderCapacityMarkdown(report), /Loopback round trip/, 'an earlier report without it renders as before')
+  const withLoopback: CapacityReport = { ...report, loopback: { roundTripUs: 87, rounds: 3, roundTripsPerRound: 2000, workload: 'one message and its echo' } }
+  assert.match(renderCapacityMarkdown(withLoopback), /\*\*Loopback round trip:\*\* 87 µs \(one message and its echo; median of 3 rounds of 2,000\)/)
+})
