@@ -2,8 +2,8 @@
  * The HA agent's loop: the thin shell around decide(). Each cycle reads this node's PostgreSQL,
  * reports it to the DCS, reads one snapshot, decides, carries the actions out in order and hands
  * the sentence to `onEvent`. Slow work (promote, follow, rewind) runs asynchronously, one at a
- * time, while the loop keeps renewing the lease (Patroni's AsyncExecutor); when it finishes the
- * loop runs again at once. A change of the leader key (watch) also wakes the loop.
+ * time, while the loop keeps renewing the lease (Patroni's AsyncExecutor); when it succeeds the
+ * loop runs again at once, when it fails the next regular cycle decides again. A change of the leader key (watch) also wakes the loop.
  *
  * The lease is timed from when a renewal was *sent*: PostgreSQL may stay writable until that
  * moment + ttl - safetyMargin on this node's clock, which is before the store can expire the key.
@@ -177,12 +177,17 @@ export class HaAgent {
     if (this.busy !== null) return
     this.busy = what
     void work().then(
-      () => { this.emit(`${what} finished`, [], 'ok') },
-      (err: unknown) => { this.emit(`${what} failed`, [], describe(err)) },
-    ).finally(() => {
-      this.busy = null
-      this.wakeUp()
-    })
+      () => {
+        this.busy = null
+        this.emit(`${what} finished`, [], 'ok')
+        this.wakeUp()
+      },
+      (err: unknown) => {
+        // Retried at the next regular cycle: waking now would spin on work that fails at once.
+        this.busy = null
+        this.emit(`${what} failed`, [], describe(err))
+      },
+    )
   }
 
   /** A DCS or PostgreSQL request that takes longer than retryTimeoutMs counts as failed. */

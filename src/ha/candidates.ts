@@ -8,9 +8,11 @@
  *   3. its timeline is known and not behind the cluster's (the last leader's optime);
  *   4. synchronous mode: it is in the sync key (a sync standby or the leader that wrote it);
  *      asynchronous mode: it is at most maximumLagOnFailover behind the last leader's optime;
- *   5. synchronous mode, a standby: every sync standby reported after the key vanished and none is
- *      ahead of it — a commit was acknowledged by ANY one of them, so only the most advanced of
- *      all of them is sure to hold every acknowledged commit;
+ *   5. synchronous mode, a standby: every sync standby reported a running server after the key
+ *      vanished and none is ahead of it — a commit was acknowledged by ANY one of them, so only the
+ *      most advanced of all of them is sure to hold every acknowledged commit (a stopped one's
+ *      position is only its last known one; the leader drops a dead standby from the sync key
+ *      while it lives, so this waits only when the leader and a standby fail together);
  *   6. a failover/switchover request naming a member: only that member, if it passes 1–5.
  * The winner is the first eligible member by timeline, then WAL position (both highest first),
  * then name.
@@ -60,11 +62,17 @@ export function elect (snapshot: ClusterSnapshot, self: { name: string, status: 
   if (config.synchronousMode && sync.revision !== null && sync.standbys.length > 0) {
     const standbys = sync.standbys.map((name) => views.find((v) => v.name === name))
     const missing = sync.standbys.filter((name, i) => standbys[i]?.fresh !== true)
+    // A stopped or silent standby's position is its last known one, or none: it may have flushed more.
+    const unknown = sync.standbys.filter((name, i) => standbys[i]?.fresh === true && standbys[i]?.role === 'stopped' && name !== self.name)
     const highest = Math.max(...standbys.map((v) => (v?.fresh === true ? v.lsn : 0)))
     eligible = eligible.filter((view) => {
       if (view.name === sync.leader) return true
       if (missing.length > 0) {
         excluded.push({ name: view.name, reason: `sync standby ${missing.join(', ')} has not reported since the leader key vanished and may hold acknowledged commits` })
+        return false
+      }
+      if (unknown.length > 0) {
+        excluded.push({ name: view.name, reason: `sync standby ${unknown.join(', ')} reports no running PostgreSQL, so no position, and may hold acknowledged commits` })
         return false
       }
       if (view.lsn < highest) {

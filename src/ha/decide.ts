@@ -60,6 +60,11 @@ function ownLeader (snapshot: ClusterSnapshot, local: LocalState, pg: PostgresSt
   if (pg === null || !pg.running) {
     const others = elect(snapshot, { name: me, status: memberStatus(pg) }, -1, config)
     const candidate = others.ranked.find((name) => name !== me)
+    if (candidate !== undefined && silent(pg)) {
+      // Patroni's "error communicating with PostgreSQL": neither renew nor release. A frozen server
+      // loses the key when the lease lapses; a merely slow one keeps it if it answers in time.
+      return [[], `not renewing the lease: PostgreSQL on ${me} did not answer in time; if it stays silent the lease lapses and ${candidate} can take over`]
+    }
     if (candidate !== undefined) return [[{ kind: 'release' }], `released the leader key: PostgreSQL is not running on ${me} and ${candidate} can take over`]
     return [[{ kind: 'renew' }], `PostgreSQL is not running on ${me}; keeping the leader key, no other member can take over (${describeExclusions(others.excluded.filter((e) => e.name !== me))})`]
   }
@@ -103,8 +108,17 @@ function ownLeader (snapshot: ClusterSnapshot, local: LocalState, pg: PostgresSt
 
 function otherLeader (leader: string, local: LocalState, pg: PostgresStatus | null, fence: HaAction[]): Outcome {
   const me = local.name
-  if (pg === null || !pg.running) return [fence, `no action: PostgreSQL is not running on ${me}; the leader is ${leader}`]
+  if (silent(pg)) return [fence, `no action: PostgreSQL on ${me} did not answer in time; the leader is ${leader}`]
   if (local.busy !== null) return [fence, `no action: I am ${me}, the leader is ${leader}; ${local.busy} in progress`]
+  // Stopped and nothing will start it (a demotion that failed half-way stops the server, and its
+  // supervisor restarts only a crash): start it as a standby of the leader, as Patroni does.
+  if (!pg.running) {
+    if (pg.role === 'primary') {
+      return [[{ kind: 'demote-to-replica', leader, rewind: true }],
+        `starting as a replica of ${leader}: PostgreSQL is not running on ${me}, a former primary: rewinding if diverged`]
+    }
+    return [[{ kind: 'follow', leader }], `starting as a replica of ${leader}: PostgreSQL is not running on ${me}`]
+  }
   if (pg.role === 'primary') {
     return [[...fence, { kind: 'demote-to-replica', leader, rewind: true }],
       `demoting: ${leader} holds the leader key; I am ${me}, a former primary: rewinding if diverged and following ${leader}`]
@@ -138,6 +152,11 @@ function noLeader (snapshot: ClusterSnapshot, local: LocalState, pg: PostgresSta
   if (mine !== undefined) return [fence, `${fenced}no action: not racing for the leader key: ${mine.reason}`]
   if (election.winner !== null) return [fence, `${fenced}no action: not racing for the leader key: ${election.winner} is healthier`]
   return [fence, `${fenced}no action: no member can take over: ${describeExclusions(election.excluded)}`]
+}
+
+/** Not known to run, not known to be dead: no status at all, or a postmaster that did not answer. */
+function silent (pg: PostgresStatus | null): pg is null | (PostgresStatus & { unresponsive: true }) {
+  return pg === null || pg.unresponsive === true
 }
 
 const STOPPED: MemberStatus = { role: 'stopped', lsn: 0, timeline: 0, healthy: false, sync: false, following: null }

@@ -14,6 +14,11 @@ import type { Lsn } from './dcs/port.js'
 export interface PostgresStatus {
   /** The postmaster runs and answers. */
   readonly running: boolean
+  /**
+   * Not running as far as anyone can tell, but not known dead either: the postmaster runs and the
+   * status query did not answer in time (a loaded or frozen server). Absent: false.
+   */
+  readonly unresponsive?: boolean
   /** Out of recovery (primary) or in recovery (replica); a stopped server keeps its last role. */
   readonly role: 'primary' | 'replica'
   /** Accepts writes right now: a primary, unfenced, its deadline not passed. */

@@ -67,7 +67,8 @@ export class PgLocalPostgres implements LocalPostgres {
     try {
       raw = await this.#statusConnection.run(this.#timeoutMs, readStatus)
     } catch {
-      return this.#stopped()
+      // The postmaster runs: a slow answer is not a dead server (decide.ts waits for the lease instead).
+      return { ...this.#stopped(), unresponsive: this.#o.node.running }
     }
     if (raw.recovery) {
       const replaying = await this.#walsenderConnection.run(this.#timeoutMs, identifyTimeline).catch(() => 0)

@@ -24,6 +24,10 @@ export class SimPostgres implements LocalPostgres {
   writableUntil = -Infinity
   /** Writes this server took as primary, waiting for a synchronous standby: position → id. */
   readonly pending = new Map<number, number>()
+  /** Killed by a fault that has not healed: nothing can start it (its disk, say, is gone for now). */
+  heldDown = false
+  /** How long a status query takes to answer (a loaded server). */
+  statusLatencyMs = 0
   private incarnation = 0
 
   constructor (
@@ -61,6 +65,8 @@ export class SimPostgres implements LocalPostgres {
   }
 
   async status (): Promise<PostgresStatus> {
+    // A loaded server: the answer comes, late (the agent gives up on it after retryTimeoutMs).
+    if (this.statusLatencyMs > 0) await this.realClock.sleep(this.statusLatencyMs)
     return {
       running: this.running,
       role: this.role,
@@ -106,15 +112,20 @@ export class SimPostgres implements LocalPostgres {
 
   async follow (leader: string): Promise<void> {
     this.writableUntil = -Infinity
+    this.startIfStopped()
     await this.slow(100, 400)
     this.becomeReplicaOf(leader)
   }
 
+  /** As the real one: stops the server first, so a leader out of reach leaves it stopped. */
   async rewind (leader: string): Promise<void> {
     this.writableUntil = -Infinity
+    this.startIfStopped()
     await this.slow(300, 1500)
+    this.crash() // a clean stop, as far as this model can tell
     const source = this.peer(this.name, leader)
     if (source === null || !source.running) throw new Error(`pg_rewind: cannot reach ${leader}`)
+    this.restart()
     let common = Math.min(this.log.length, source.log.length)
     while (common > 0 && this.log[common - 1] !== source.log[common - 1]) common--
     this.log.length = common
@@ -160,6 +171,12 @@ export class SimPostgres implements LocalPostgres {
     await this.realClock.sleep(minMs + Math.floor(this.random() * (maxMs - minMs)))
     if (this.incarnation !== incarnation) throw new Error('PostgreSQL restarted meanwhile')
     this.alive()
+  }
+
+  private startIfStopped (): void {
+    if (this.running) return
+    if (this.heldDown) throw new Error('PostgreSQL cannot start: killed by a fault that has not healed')
+    this.restart()
   }
 
   private alive (): void {

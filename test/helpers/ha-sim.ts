@@ -7,8 +7,10 @@
  *
  * Faults: kill -9 of a node (agent and PostgreSQL) or of PostgreSQL alone, SIGSTOP of the agent
  * (its PostgreSQL keeps taking writes until its fence deadline), network partitions (DCS and
- * replication), an unreachable, slow or reply-losing DCS, switchover requests. After `healAt`
- * everything is repaired and the cluster must have one writer again within `recoveryBoundMs`.
+ * replication), an unreachable, slow or reply-losing DCS, a PostgreSQL that answers late,
+ * switchover requests. After `healAt` everything is repaired and the cluster must have one writer
+ * again within `recoveryBoundMs`, and every member's PostgreSQL must run again by the end. A killed
+ * PostgreSQL stays down until its fault heals; one the agent stopped is the agent's to start.
  */
 import { ManualClock, type Clock } from '../../src/control/clock.js'
 import { HaAgent } from '../../src/ha/agent.js'
@@ -116,15 +118,17 @@ export async function simulate (options: SimOptions): Promise<SimResult> {
     const node = list[between(0, list.length)] as SimNode
     const duration = between(300, 6000)
     const until = Math.min(real.now() + duration, healAt)
-    const kind = between(0, 9)
+    const kind = between(0, 10)
     if (kind === 0 && !node.proc.dead) {
       log(`FAULT kill -9 ${node.name} (agent and PostgreSQL) for ${until - real.now()} ms`)
       node.proc.dead = true
       node.pg.crash()
+      node.pg.heldDown = true
       node.downUntil = until
     } else if (kind === 1 && node.pg.running) {
       log(`FAULT kill -9 PostgreSQL on ${node.name} for ${until - real.now()} ms`)
       node.pg.crash()
+      node.pg.heldDown = true
       node.pgDownUntil = until
     } else if (kind === 2 || kind === 3) {
       log(`FAULT SIGSTOP agent ${node.name} for ${until - real.now()} ms`)
@@ -147,6 +151,11 @@ export async function simulate (options: SimOptions): Promise<SimResult> {
       log(`FAULT DCS loses replies to ${node.name} for ${until - real.now()} ms`)
       store.setFaults(node.name, { loseReplies: true })
       faults.push({ until, heal: () => { store.setFaults(node.name, { loseReplies: false }) } })
+    } else if (kind === 9) {
+      const latencyMs = between(200, 2500)
+      log(`FAULT PostgreSQL on ${node.name} answers in ${latencyMs} ms for ${until - real.now()} ms`)
+      node.pg.statusLatencyMs = latencyMs
+      faults.push({ until, heal: () => { node.pg.statusLatencyMs = 0 } })
     } else if (kind === 8) {
       const leader = store.currentLeader()
       const to = NAMES[between(0, NAMES.length)] as string
@@ -161,11 +170,14 @@ export async function simulate (options: SimOptions): Promise<SimResult> {
     const now = real.now()
     if (node.proc.dead && (healAll || node.downUntil <= now)) {
       log(`HEAL restart ${node.name}`)
+      node.pg.heldDown = false
       node.pg.restart()
       startAgent(node)
-    } else if (!node.pg.running && !node.proc.dead && (healAll || node.pgDownUntil <= now)) {
+    } else if (node.pg.heldDown && !node.proc.dead && (healAll || node.pgDownUntil <= now)) {
+      // Only a crash is restarted from outside; a server the agent stopped is the agent's to start.
       log(`HEAL restart PostgreSQL on ${node.name}`)
-      node.pg.restart()
+      node.pg.heldDown = false
+      if (!node.pg.running) node.pg.restart()
     }
     if (healAll) node.proc.frozenUntil = Math.min(node.proc.frozenUntil, now)
   }
@@ -179,7 +191,7 @@ export async function simulate (options: SimOptions): Promise<SimResult> {
       log(`FAULT ${fault.kind === 'kill' ? 'kill -9' : 'SIGSTOP'} ${node.name} for ${fault.forMs} ms`)
       faultedNode ??= node.name
       if (fault.kind === 'stop') node.proc.frozenUntil = now + fault.forMs
-      else { node.proc.dead = true; node.pg.crash(); node.downUntil = now + fault.forMs }
+      else { node.proc.dead = true; node.pg.crash(); node.pg.heldDown = true; node.downUntil = now + fault.forMs }
     }
     for (let i = faults.length - 1; i >= 0; i--) {
       const fault = faults[i] as { until: number, heal: () => void }
@@ -226,6 +238,11 @@ export async function simulate (options: SimOptions): Promise<SimResult> {
     if (healing && recoveredAt === null && writers.length === 1 && lastAckAt >= healAt) recoveredAt = now
     if (healing && recoveredAt === null && now - healAt > recoveryBoundMs) violation = `no writer with acknowledged writes ${recoveryBoundMs} ms after every fault healed`
     await real.advance(stepMs)
+  }
+  if (violation === null && real.now() - healAt > recoveryBoundMs) {
+    // Every member must be back as a running server, or the cluster is one fault from losing its standbys.
+    const stopped = [...nodes.values()].filter((n) => !n.pg.running).map((n) => n.name)
+    if (stopped.length > 0) violation = `PostgreSQL still stopped on ${stopped.join(', ')} ${Math.round(real.now() - healAt)} ms after every fault healed`
   }
   for (const node of nodes.values()) { node.proc.dead = true }
   if (violation !== null) log(`VIOLATION ${violation}`)

@@ -216,6 +216,48 @@ const rows: Row[] = [
     message: /^released the leader key: PostgreSQL is not running on a and b can take over$/,
   },
   {
+    name: 'the leader whose PostgreSQL runs but did not answer in time neither renews nor releases: the lease decides',
+    snapshot: clusterWithLeader(),
+    local: local('a', pgPrimary({ running: false, writable: false, unresponsive: true })),
+    actions: [],
+    message: /^not renewing the lease: PostgreSQL on a did not answer in time; if it stays silent the lease lapses and b can take over$/,
+  },
+  {
+    name: 'the leader with no status at all (the read timed out) does not release the key either',
+    snapshot: clusterWithLeader(),
+    local: local('a', null),
+    actions: [],
+    message: /^not renewing the lease: PostgreSQL on a did not answer in time/,
+  },
+  {
+    name: 'a replica whose PostgreSQL did not answer waits',
+    snapshot: clusterWithLeader(),
+    local: local('b', pgReplica({ running: false, unresponsive: true })),
+    actions: [],
+    message: /^no action: PostgreSQL on b did not answer in time; the leader is a$/,
+  },
+  {
+    name: 'a stopped replica is started again as a standby of the leader',
+    snapshot: clusterWithLeader(),
+    local: local('b', pgReplica({ running: false })),
+    actions: [{ kind: 'follow', leader: 'a' }],
+    message: /^starting as a replica of a: PostgreSQL is not running on b$/,
+  },
+  {
+    name: 'a stopped former primary (a demotion that failed half-way) is rewound and started as a standby',
+    snapshot: clusterWithLeader({ leader: 'b' }),
+    local: local('a', pgPrimary({ running: false, writable: false })),
+    actions: [{ kind: 'demote-to-replica', leader: 'b', rewind: true }],
+    message: /^starting as a replica of b: PostgreSQL is not running on a, a former primary: rewinding if diverged$/,
+  },
+  {
+    name: 'a stopped node with slow work in progress waits for it',
+    snapshot: clusterWithLeader(),
+    local: local('b', pgReplica({ running: false }), { busy: 'following a' }),
+    actions: [],
+    message: /^no action: I am b, the leader is a; following a in progress$/,
+  },
+  {
     name: 'a new leader takes over the sync key, then names the standbys in PostgreSQL',
     snapshot: clusterWithLeader({ leader: 'b', members: [member('b', { role: 'primary', following: null }), member('c', { following: 'b' })] }),
     local: local('b', pgPrimary({ syncStandbys: [] })),
@@ -289,6 +331,18 @@ test('elect: names a reason for every member left out', () => {
     { name: 'e', reason: 'no report since the leader key vanished' },
     { name: 'f', reason: 'PostgreSQL is not running' },
   ])
+})
+
+test('elect: a sync standby that reports no running PostgreSQL blocks the others — its last position may be behind what it flushed', () => {
+  const snapshot = clusterWithoutLeader({ members: [member('b', { revision: 60, lsn: 2000 }), member('c', { revision: 60, role: 'stopped', healthy: false, lsn: 0 })] })
+  const election = elect(snapshot, { name: 'b', status: member('b', { lsn: 2000 }) }, 55, config)
+  assert.equal(election.winner, null)
+  assert.deepEqual(election.excluded, [
+    { name: 'b', reason: 'sync standby c reports no running PostgreSQL, so no position, and may hold acknowledged commits' },
+    { name: 'c', reason: 'PostgreSQL is not running' },
+  ])
+  const running = clusterWithoutLeader({ members: [member('b', { revision: 60, lsn: 2000 }), member('c', { revision: 60, lsn: 1500 })] })
+  assert.equal(elect(running, { name: 'b', status: member('b', { lsn: 2000 }) }, 55, config).winner, 'b')
 })
 
 test('elect: a member behind the cluster timeline is excluded', () => {
