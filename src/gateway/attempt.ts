@@ -135,7 +135,7 @@ export class Attempt implements ResponseHandler, InFlightTry {
     const stats = u.stats
     stats.latency(elapsedMs / 1000)
     if (statusCode < 200) return true
-    if (x.route.retryOn.has(statusCode) && x.retriesLeft > 0 && !x.res.headersSent) {
+    if (x.route.retryOn.has(statusCode) && x.mayDropForRetry()) {
       // Retry elsewhere: drop this response; onError/onComplete will not answer the client.
       stats.failures.status++
       this.#settle('failure')

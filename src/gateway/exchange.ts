@@ -149,6 +149,20 @@ export class Exchange implements CloseListener {
     sendError(this.res, this.tried === undefined || this.tried.size === 0 ? 'OUTGROW_NO_HEALTHY_UPSTREAM' : 'OUTGROW_UPSTREAM_FAILED')
   }
 
+  /**
+   * A retryable status (retryOn) may be dropped for another try only if that try can start now —
+   * retries left, time left, a retry slot in the budget (taken here, held until the exchange ends).
+   * Otherwise the client gets the instance's own answer, with its code and Retry-After, rather than
+   * a 502 of ours (Envoy passes the response through on a retry overflow; nginx gives the last one).
+   */
+  mayDropForRetry (): boolean {
+    if (this.retriesLeft <= 0 || this.res.headersSent || Date.now() >= this.deadline) return false
+    if (this.live.size > 1 || this.retrying) return true
+    if (!this.route.budget.tryStartRetry()) return false
+    this.retrying = true
+    return true
+  }
+
   /** A try got the answer that goes to the client: any other try is cancelled. */
   won (attempt: Attempt): void {
     for (const other of this.live) if (other !== attempt) other.cancel()

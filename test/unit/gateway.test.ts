@@ -210,14 +210,25 @@ describe(`gateway resilience (${kind} server, ${implementation} client)`, () => 
 
   it('the retry budget caps retries when the whole fleet is sick', async () => {
     let hits = 0
-    const bad = await Promise.all(['b1', 'b2', 'b3'].map(async (id) => await startBackend(id, (_req, res) => { hits++; res.writeHead(503); res.end(); return true })))
+    const bad = await Promise.all(['b1', 'b2', 'b3'].map(async (id) => await startBackend(id, (_req, res) => {
+      hits++
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '2' })
+      res.end('{"error":{"code":"APP_DB_FAILOVER"}}')
+      return true
+    })))
     cleanups.push(async () => { for (const b of bad) await b.close() })
     const { base } = await gatewayFor(bad, { routes: [{ retries: { attempts: 2, budgetPercent: 20, minRetryConcurrency: 0 } }], upstreams: { outlierDetection: { consecutiveFailures: 1000 }, circuitBreaker: { failureThreshold: 1000 } } })
     const before = hits
-    await Promise.all(Array.from({ length: 200 }, async () => { const r = await request(`${base}/x`); await r.body.dump() }))
+    const answers = await Promise.all(Array.from({ length: 200 }, async () => {
+      const r = await request(`${base}/x`)
+      return { status: r.statusCode, retryAfter: r.headers['retry-after'], body: await r.body.text() }
+    }))
     const sent = hits - before
     assert.ok(sent <= 200 * 1.2 + 1, `${sent} upstream requests for 200 client requests: retries ≤ 20 %`)
     assert.ok(sent >= 200)
+    // A retry the budget refuses is not a 502 of the gateway's: the client gets the instance's own answer.
+    const foreign = answers.filter((a) => a.status !== 503 || a.retryAfter !== '2' || !a.body.includes('APP_DB_FAILOVER'))
+    assert.deepEqual(foreign.slice(0, 3), [], `${foreign.length} of 200 answers were not the instances' own 503`)
   })
 
   it('the circuit breaker opens on a failing instance and stops sending to it', async () => {
