@@ -71,9 +71,13 @@ function previousCapacities (file: string | undefined): CapacityReport['previous
   const levels: unknown = report.levels
   if (!Array.isArray(levels)) throw new OutgrowError('OUTGROW_CONFIG_INVALID', `--compare: ${file} is not a capacity report (no levels)`, { field: 'compare' })
   const capacities: Record<string, number> = {}
+  const cpuBounds: Record<string, number> = {}
   const targets: CapacityReport['levels'] = [...report.levels, ...((report.scaleOut as CapacityReport['scaleOut'] | undefined) ?? [])]
-  for (const t of targets) capacities[t.label] = t.capacity.median
-  return { createdAt: report.createdAt, capacities }
+  for (const t of targets) {
+    capacities[t.label] = t.capacity.median
+    if (t.cpuBound !== undefined) cpuBounds[t.label] = t.cpuBound.median
+  }
+  return { createdAt: report.createdAt, capacities, cpuBounds }
 }
 
 /** `outgrow bench --levels` without --rate: each level's capacity, and level 4 scaled out. */

@@ -10,6 +10,7 @@ import { warmCatalog } from './catalog-warm.js'
 import { searchCapacity, spread, type SearchOptions } from './capacity-search.js'
 import { stepProbe, type MeasuredStep, type StepSettings } from './capacity-step.js'
 import { renderCapacityMarkdown } from './capacity-report.js'
+import { cpuBound, type CpuBound } from './service-demand.js'
 import { diagnoseKnee, type KneeDiagnosis } from './knee.js'
 import { describeMachine, type MachineDescription } from './machine.js'
 import { runOpenLoop } from './open-loop.js'
@@ -39,6 +40,8 @@ export interface CapacityRun {
   readonly steps: readonly MeasuredStep[]
   /** Exits and leader changes while the stack was up (run-incidents.ts). */
   readonly incidents?: readonly RunIncident[] | undefined
+  /** The rate at which some server would run out of CPU, from the passing steps (service-demand.ts). */
+  readonly cpuBound?: CpuBound | undefined
 }
 
 export interface TargetCapacity {
@@ -54,6 +57,8 @@ export interface TargetCapacity {
   readonly perCalibration: { readonly median: number, readonly min: number, readonly max: number }
   /** What ran out at the knee, measured on the last run. */
   readonly knee?: KneeDiagnosis | undefined
+  /** The runs' CPU bounds (service-demand.ts): median, min, max; absent from older reports. */
+  readonly cpuBound?: { readonly median: number, readonly min: number, readonly max: number } | undefined
 }
 
 export interface CapacitySettings {
@@ -83,7 +88,12 @@ export interface CapacityReport {
   readonly levels: readonly TargetCapacity[]
   readonly scaleOut: readonly TargetCapacity[]
   /** An earlier report's capacities, to show how well a run repeats. */
-  readonly previous?: { readonly createdAt: string, readonly capacities: Readonly<Record<string, number>> } | undefined
+  readonly previous?: {
+    readonly createdAt: string
+    readonly capacities: Readonly<Record<string, number>>
+    /** The earlier report's CPU bounds (absent from reports written before they were measured). */
+    readonly cpuBounds?: Readonly<Record<string, number>> | undefined
+  } | undefined
 }
 
 export interface CapacityBenchOptions {
@@ -154,7 +164,7 @@ async function measureRun (options: CapacityBenchOptions, target: CapacityTarget
     }
     // Read at every step: the gateway keeps its port, but this stays right if it moves.
     const gatewayMetricsUrl = (): string | undefined => stack.info().processes.find((p) => p.role === 'gateway')?.metricsUrl
-    const probe = stepProbe({ url: info.url, next, label: target.label, gatewayMetricsUrl, recover }, settings.steps, (step) => {
+    const probe = stepProbe({ url: info.url, next, label: target.label, gatewayMetricsUrl, recover, cpu: stack }, settings.steps, (step) => {
       for (const what of gatewayIncidents(step.upstreams)) {
         incidents.push({ atSeconds: Math.round((Date.now() - upAt) / 100) / 10, step: steps.length, what })
         options.log(`  ${target.label}: ⚠ ${what}`)
@@ -164,7 +174,7 @@ async function measureRun (options: CapacityBenchOptions, target: CapacityTarget
     })
     searching = true
     const result = await searchCapacity(probe, { ...settings.search, bracket })
-    const run: CapacityRun = { calibration, capacity: result.capacity, firstFailing: result.firstFailing, limited: result.limited, steps, incidents }
+    const run: CapacityRun = { calibration, capacity: result.capacity, firstFailing: result.firstFailing, limited: result.limited, steps, incidents, cpuBound: cpuBound(steps) }
     const instances = info.processes.filter((p) => p.role === 'app').length
     if (!diagnose || result.capacity === 0) return { run, topology: info.topology, emulation: info.emulation, instances }
     // At the knee: just past the capacity, where the bottleneck is certainly at its limit.
@@ -191,7 +201,14 @@ async function measureTarget (options: CapacityBenchOptions, target: CapacityTar
     options.log(`${target.label}: run ${i + 1}: capacity ${last.run.capacity} req/s${last.run.limited ? ' (the search\'s maximum)' : ''}`)
   }
   if (last === undefined) throw new RangeError('repeats must be at least 1')
-  return { label: target.label, level: target.level, instances: last.instances, topology: last.topology, emulation: last.emulation, runs, capacity: spread(runs.map((r) => r.capacity)), perCalibration: spread(runs.map((r) => Math.round(r.capacity / r.calibration * 1000 * 100) / 100)), knee: last.knee }
+  const bounds = runs.flatMap((r) => (r.cpuBound === undefined ? [] : [r.cpuBound.rate]))
+  return {
+    label: target.label, level: target.level, instances: last.instances, topology: last.topology, emulation: last.emulation, runs,
+    capacity: spread(runs.map((r) => r.capacity)),
+    perCalibration: spread(runs.map((r) => Math.round(r.capacity / r.calibration * 1000 * 100) / 100)),
+    knee: last.knee,
+    cpuBound: bounds.length === 0 ? undefined : spread(bounds),
+  }
 }
 
 /**

@@ -12,6 +12,17 @@ const ratio = (a: number, b: number | undefined): string => b === undefined || b
 const range = (t: TargetCapacity): string => `${t.capacity.median} (${t.capacity.min}–${t.capacity.max})`
 const spreadPercent = (t: TargetCapacity): string => t.capacity.median === 0 ? '—' : `±${(((t.capacity.max - t.capacity.min) / 2 / t.capacity.median) * 100).toFixed(1)} %`
 const limitedBy = (k: KneeDiagnosis | undefined): string => k === undefined ? '—' : k.verdict
+const boundRange = (t: TargetCapacity): string => t.cpuBound === undefined ? '—' : `${t.cpuBound.median} (${t.cpuBound.min}–${t.cpuBound.max})`
+const boundSpread = (t: TargetCapacity): string => t.cpuBound === undefined || t.cpuBound.median === 0 ? '—' : `±${(((t.cpuBound.max - t.cpuBound.min) / 2 / t.cpuBound.median) * 100).toFixed(1)} %`
+const kneeShare = (t: TargetCapacity): string => t.cpuBound === undefined || t.cpuBound.median === 0 ? '—' : `${Math.round(t.capacity.median / t.cpuBound.median * 100)} %`
+
+function boundLine (run: CapacityRun): string {
+  const b = run.cpuBound
+  if (b === undefined) return ''
+  const top = b.servers[0]
+  const demand = top === undefined ? '' : `: ${top.cpuMsPerRequest.toFixed(2)} ms CPU per request over ${top.backgroundCores.toFixed(2)} core at rest, of ${top.quotaCores} core${top.quotaCores === 1 ? '' : 's'}`
+  return `; CPU bound ${b.rate} req/s (${b.limitedBy}${demand}; fitted on ${b.steps} passing step${b.steps === 1 ? '' : 's'})`
+}
 
 function stepsLine (run: CapacityRun): string {
   return run.steps.map((s) => `${s.rate}${s.kind === 'ramp' ? 'r' : ''} ${s.pass ? '✓' : `✗ (${s.reason})`}`).join(', ')
@@ -21,10 +32,10 @@ function levelsTable (report: CapacityReport): string {
   const first = report.levels[0]
   const rows = report.levels.map((t, i) => {
     const previous = report.levels[i - 1]
-    return `| ${t.label} | ${describeServers(t.topology)} | ${range(t)} | ${spreadPercent(t)} | ${ratio(t.capacity.median, first?.capacity.median)} | ${ratio(t.capacity.median, previous?.capacity.median)} | ${activeUsers(t.capacity.median, report.settings.thinkSeconds).toLocaleString('en-US')} | ${playbookRange(t.level)} | ${limitedBy(t.knee)} |`
+    return `| ${t.label} | ${describeServers(t.topology)} | ${range(t)} | ${spreadPercent(t)} | ${ratio(t.capacity.median, first?.capacity.median)} | ${ratio(t.capacity.median, previous?.capacity.median)} | ${boundRange(t)} | ${boundSpread(t)} | ${ratio(t.cpuBound?.median ?? 0, first?.cpuBound?.median)} | ${kneeShare(t)} | ${activeUsers(t.capacity.median, report.settings.thinkSeconds).toLocaleString('en-US')} | ${playbookRange(t.level)} | ${limitedBy(t.knee)} |`
   })
-  return ['| Level | Servers | Capacity req/s, median (min–max) | Spread | vs L1 | vs level before | Active users | Playbook (seed 003) | Limited by (at the knee) |',
-    '|---|---|---:|---:|---:|---:|---:|---|---|', ...rows].join('\n')
+  return ['| Level | Servers | Capacity req/s, median (min–max) | Spread | vs L1 | vs level before | CPU bound req/s, median (min–max) | Spread | Bound vs L1 | Capacity / bound | Active users | Playbook (seed 003) | Limited by (at the knee) |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|', ...rows].join('\n')
 }
 
 function repeatTable (report: CapacityReport): string {
@@ -33,15 +44,17 @@ function repeatTable (report: CapacityReport): string {
   const rows = [...report.levels, ...report.scaleOut].flatMap((t) => {
     const before = previous.capacities[t.label]
     if (before === undefined) return []
-    const change = before === 0 ? '—' : `${(((t.capacity.median - before) / before) * 100).toFixed(1)} %`
-    return [`| ${t.label} | ${t.capacity.median} | ${before} | ${change} |`]
+    const change = (now: number, then: number | undefined): string => then === undefined || then === 0 ? '—' : `${(((now - then) / then) * 100).toFixed(1)} %`
+    const bound = t.cpuBound?.median
+    const boundBefore = previous.cpuBounds?.[t.label]
+    return [`| ${t.label} | ${t.capacity.median} | ${before} | ${change(t.capacity.median, before)} | ${bound ?? '—'} | ${boundBefore ?? '—'} | ${bound === undefined ? '—' : change(bound, boundBefore)} |`]
   })
   return `## Does it repeat?
 
 The same command run earlier (${previous.createdAt}) against this run:
 
-| Target | This run, req/s | Earlier run, req/s | Change |
-|---|---:|---:|---:|
+| Target | This run, req/s | Earlier run, req/s | Change | CPU bound, this run | Earlier | Change |
+|---|---:|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 `
 }
@@ -183,6 +196,12 @@ ${(1 / settings.thinkSeconds).toFixed(2)} req/s. The playbook's ranges (seed 003
 Ratios are what should hold across machines; absolute figures scale with the machine's speed, which drifts on a shared
 machine even within a run, so each run's capacity is also given per 1 000 calibration ops/s measured just before it — median (min–max): ${perCalibration} req/s.
 
+**CPU bound** (the utilization law, U = X · D): over the steps that held the objective, each server's CPU use is fitted
+as a background plus its CPU per request times the rate; the bound is the rate at which the first server — or the
+machine's ${machine.cores} cores, the load generator included — would use its whole quota. It rests on averages over thousands of
+requests, not on a tail, so it moves less from run to run than the capacity; capacity / bound is what queueing and
+the tail cost at the objective.
+
 ${repeatTable(report)}
 ${scaleOutSection(report)}
 ## At the knee
@@ -197,6 +216,6 @@ ${targets.map((t) => kneeSection(t, report.settings.steps.slo.p99Ms)).filter((x)
 
 Each step: offered req/s (\`r\`: a short ramp step), ✓ held or ✗ why not.
 
-${targets.map((t) => t.runs.map((r, i) => `- ${t.label} run ${i + 1} (calibration ${r.calibration} ops/s) → ${r.capacity}: ${stepsLine(r)}${incidentsLine(r.incidents)}`).join('\n')).join('\n')}
+${targets.map((t) => t.runs.map((r, i) => `- ${t.label} run ${i + 1} (calibration ${r.calibration} ops/s) → ${r.capacity}${boundLine(r)}: ${stepsLine(r)}${incidentsLine(r.incidents)}`).join('\n')).join('\n')}
 `
 }

@@ -3,6 +3,8 @@ import { readMachineCpuTicks } from '../supervisor/proc-stat.js'
 import { cpuWaitShare, markCpuPressure, type CpuPressureMark } from './cpu-pressure.js'
 import { watchGateway, type UpstreamStep } from './gateway-upstreams.js'
 import { actionLatencies, sloBreakers, type ActionLatency } from './action-latency.js'
+import { startCpuWindow, type CpuWindow, type CpuWindowSource } from './cpu-window.js'
+import type { StepCpu } from './service-demand.js'
 import type { Probe, StepKind, StepOutcome } from './capacity-search.js'
 import { runOpenLoop, type OpenLoopResult } from './open-loop.js'
 import { progressPrinter } from './progress.js'
@@ -64,6 +66,8 @@ export interface MeasuredStep extends StepOutcome {
   readonly cpuWaitShare?: number | undefined
   /** Behind a gateway: each instance's responses, failures, ejections and state over the step (settling included). */
   readonly upstreams?: readonly UpstreamStep[] | undefined
+  /** Each server's CPU over the measured window, for the CPU bound (service-demand.ts). */
+  readonly cpu?: StepCpu | undefined
 }
 
 /** Measured seconds of a step of this kind at this rate. */
@@ -112,6 +116,17 @@ export interface StepTarget {
    * one before it (the autovacuum of an overloaded step's writes, a checkpoint, a backlog).
    */
   readonly recover?: (() => Promise<void>) | undefined
+  /** The stack, read for each server's CPU over the measured window. */
+  readonly cpu?: CpuWindowSource | undefined
+}
+
+function compactCpu (window: CpuWindow): StepCpu {
+  const round = (n: number): number => Math.round(n * 10_000) / 10_000
+  return {
+    servers: window.servers.map((s) => ({ server: s.server, usedCores: round(s.usedCores), quotaCores: s.quotaCores })),
+    machineBusyCores: round(window.machine.busyCores),
+    machineCores: window.machine.cores,
+  }
 }
 
 /**
@@ -123,7 +138,16 @@ export function stepProbe (target: StepTarget, settings: StepSettings, onStep?: 
     // The steal counter is read when the measured window opens (after settling) and when it ends.
     let before: ReturnType<typeof readSteal>
     let pressureBefore: CpuPressureMark | undefined
-    const mark = setTimeout(() => { before = readSteal(); pressureBefore = markCpuPressure() }, settings.settleSeconds * 1000)
+    let cpuWindow: ReturnType<typeof startCpuWindow> | undefined
+    const mark = setTimeout(() => {
+      before = readSteal()
+      pressureBefore = markCpuPressure()
+      try {
+        if (target.cpu !== undefined) cpuWindow = startCpuWindow(target.cpu)
+      } catch {
+        // No CPU accounting to read here: the step goes without its CPU, not the search.
+      }
+    }, settings.settleSeconds * 1000)
     const seconds = stepSeconds(rate, kind, settings) * (longer ? 2 : 1)
     // Start and end only: a scrape costs a quarter-core gateway a visible pause, and the search
     // measures tail latency. Ejections are counters, so the differences still show them; the knee
@@ -141,8 +165,9 @@ export function stepProbe (target: StepTarget, settings: StepSettings, onStep?: 
     const stealShare = before !== undefined && after !== undefined && after.total > before.total
       ? Math.round((after.steal - before.steal) / (after.total - before.total) * 1000) / 1000
       : undefined
+    const cpu = cpuWindow === undefined ? undefined : await cpuWindow.finish().then(compactCpu, () => undefined)
     const upstreams = await gateway.finish()
-    const step = { ...judgeStep(rate, kind, result, settings), seconds, stealShare, cpuWaitShare: cpuWait, upstreams }
+    const step = { ...judgeStep(rate, kind, result, settings), seconds, stealShare, cpuWaitShare: cpuWait, upstreams, cpu }
     onStep?.(step)
     await sleep(settings.pauseMs)
     await target.recover?.()

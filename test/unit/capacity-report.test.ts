@@ -35,9 +35,29 @@ const report: CapacityReport = {
 
 test('the capacity report gives each level its median and range, ratios to L1 and to the level before, and active users', () => {
   const md = renderCapacityMarkdown(report)
-  assert.match(md, /\| L1 \| app\+db on one server \| 100 \(90–110\) \| ±10\.0 % \| 1\.00× \| — \| 1,000 \| 100–1K \|/)
-  assert.match(md, /\| L2 \| 1 app, db primary \| 200 \(190–210\) \| ±5\.0 % \| 2\.00× \| 2\.00× \| 2,000 \| 1K–10K \|/)
+  assert.match(md, /\| L1 \| app\+db on one server \| 100 \(90–110\) \| ±10\.0 % \| 1\.00× \| — \| — \| — \| — \| — \| 1,000 \| 100–1K \|/)
+  assert.match(md, /\| L2 \| 1 app, db primary \| 200 \(190–210\) \| ±5\.0 % \| 2\.00× \| 2\.00× \| — \| — \| — \| — \| 2,000 \| 1K–10K \|/)
   assert.match(md, /40,000 ops\/s on one core/)
+})
+
+test('the CPU bound of each level is shown beside its capacity, with its spread, its ratio to L1 and the share the capacity reaches', () => {
+  const bound = (rate: number): NonNullable<TargetCapacity['runs'][number]['cpuBound']> => ({
+    rate, limitedBy: 'app-1', steps: 4, servers: [{ server: 'app-1', cpuMsPerRequest: 2.5, backgroundCores: 0.03, quotaCores: 0.5, boundRate: rate }],
+  })
+  const withBounds: CapacityReport = {
+    ...report,
+    levels: [
+      { ...target('L1', 1, [90, 100, 110]), cpuBound: { median: 150, min: 145, max: 155 }, runs: target('L1', 1, [90, 100, 110]).runs.map((r) => ({ ...r, cpuBound: bound(150) })) },
+      { ...target('L2', 2, [190, 200, 210]), cpuBound: { median: 300, min: 290, max: 310 } },
+    ],
+    previous: { ...report.previous as NonNullable<CapacityReport['previous']>, cpuBounds: { L1: 160 } },
+  }
+  const md = renderCapacityMarkdown(withBounds)
+  assert.match(md, /\| L1 \| app\+db on one server \| 100 \(90–110\) \| ±10\.0 % \| 1\.00× \| — \| 150 \(145–155\) \| ±3\.3 % \| 1\.00× \| 67 % \|/)
+  assert.match(md, /\| L2 \| 1 app, db primary \| 200 \(190–210\) \| ±5\.0 % \| 2\.00× \| 2\.00× \| 300 \(290–310\) \| ±3\.3 % \| 2\.00× \| 67 % \|/)
+  assert.match(md, /L1 run 1 \(calibration 40000 ops\/s\) → 90; CPU bound 150 req\/s \(app-1: 2\.50 ms CPU per request over 0\.03 core at rest, of 0\.5 cores; fitted on 4 passing steps\)/)
+  assert.match(md, /\| L1 \| 100 \| 95 \| 5\.3 % \| 150 \| 160 \| -6\.3 % \|/)
+  assert.match(md, /\| L2 \| 200 \| 220 \| -9\.1 % \| 300 \| — \| — \|/)
 })
 
 test('scale-out shows efficiency and where capacity stops growing', () => {
@@ -49,8 +69,8 @@ test('scale-out shows efficiency and where capacity stops growing', () => {
 
 test('an earlier run is shown beside this one with the change', () => {
   const md = renderCapacityMarkdown(report)
-  assert.match(md, /\| L1 \| 100 \| 95 \| 5\.3 % \|/)
-  assert.match(md, /\| L2 \| 200 \| 220 \| -9\.1 % \|/)
+  assert.match(md, /\| L1 \| 100 \| 95 \| 5\.3 % \| — \| — \| — \|/)
+  assert.match(md, /\| L2 \| 200 \| 220 \| -9\.1 % \| — \| — \| — \|/)
 })
 
 test('active users follow the think time, and the playbook ranges are seed 003\'s', () => {
