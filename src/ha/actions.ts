@@ -21,6 +21,8 @@ export type HaAction =
   | { readonly kind: 'follow', readonly leader: string }
   /** A replica whose WAL diverged from the leader's: pg_rewind, then follow. Slow. */
   | { readonly kind: 'rewind', readonly leader: string }
+  /** Start a stopped server as it is on disk, fenced: with no leader, it must report its position. Slow. */
+  | { readonly kind: 'start' }
   /** The sync key in the DCS (compare-and-set on `expectedRevision`) … */
   | { readonly kind: 'set-sync-standbys', readonly target: 'dcs', readonly standbys: readonly string[], readonly expectedRevision: number | null }
   /** … or synchronous_standby_names on this primary. */

@@ -50,6 +50,9 @@ export class HaAgent {
   private cycleEndedAt: number | null = null
   /** How long this cycle's reads took, for a late renewal's account of where the time went. */
   private cycleTimings = { pauseMs: 0, postgresMs: 0, memberMs: 0, snapshotMs: 0 }
+  /** Recovery work (follow, rewind, demotion, start) that failed in a row, and when it may run again. */
+  private recoveryFailures = 0
+  private recoveryRetryAt = -Infinity
   private unwatch: (() => void) | null = null
   private loop: Promise<void> | null = null
 
@@ -140,11 +143,12 @@ export class HaAgent {
       case 'promote': this.runAsync('promotion', () => postgres.promote()); return
       case 'demote-to-replica': {
         const leader = action.leader
-        this.runAsync(`demotion to a replica of ${leader}`, () => (action.rewind ? postgres.rewind(leader) : postgres.follow(leader)))
+        this.runRecovery(`demotion to a replica of ${leader}`, () => (action.rewind ? postgres.rewind(leader) : postgres.follow(leader)))
         return
       }
-      case 'follow': { const leader = action.leader; this.runAsync(`following ${leader}`, () => postgres.follow(leader)); return }
-      case 'rewind': { const leader = action.leader; this.runAsync(`rewind to ${leader}`, () => postgres.rewind(leader)); return }
+      case 'follow': { const leader = action.leader; this.runRecovery(`following ${leader}`, () => postgres.follow(leader)); return }
+      case 'rewind': { const leader = action.leader; this.runRecovery(`rewind to ${leader}`, () => postgres.rewind(leader)); return }
+      case 'start': this.runRecovery('starting PostgreSQL', () => postgres.start()); return
       case 'set-sync-standbys':
         if (action.target === 'postgres') { await postgres.setSyncStandbys(action.standbys); return }
         if (!await this.timed(dcs.setSyncState({ leader: name, standbys: action.standbys }, action.expectedRevision))) throw new Stop('sync key changed meanwhile')
@@ -173,21 +177,38 @@ export class HaAgent {
     ['renew'], gapMs > window ? 'past the writable deadline: the fence keeper fenced meanwhile' : 'ok')
   }
 
-  private runAsync (what: string, work: () => Promise<void>): void {
+  private runAsync (what: string, work: () => Promise<void>, onOutcome?: (ok: boolean) => void): void {
     if (this.busy !== null) return
     this.busy = what
     void work().then(
       () => {
         this.busy = null
+        onOutcome?.(true)
         this.emit(`${what} finished`, [], 'ok')
         this.wakeUp()
       },
       (err: unknown) => {
-        // Retried at the next regular cycle: waking now would spin on work that fails at once.
+        // Retried at a later cycle: waking now would spin on work that fails at once.
         this.busy = null
+        onOutcome?.(false)
         this.emit(`${what} failed`, [], describe(err))
       },
     )
+  }
+
+  /**
+   * Work that brings this node back as a standby. When it keeps failing (a leader out of reach, a
+   * pg_rewind that cannot succeed), each try costs the leader a CHECKPOINT and this node a restart:
+   * the pause between tries doubles from loopWaitMs up to 10 × loopWaitMs, and resets on success.
+   */
+  private runRecovery (what: string, work: () => Promise<void>): void {
+    const { clock, config } = this.options
+    const waitMs = this.recoveryRetryAt - clock.now()
+    if (this.busy === null && waitMs > 0) throw new Error(`${what} waits ${Math.ceil(waitMs)} ms more: it failed ${this.recoveryFailures} time${this.recoveryFailures === 1 ? '' : 's'} in a row`)
+    this.runAsync(what, work, (ok) => {
+      this.recoveryFailures = ok ? 0 : this.recoveryFailures + 1
+      this.recoveryRetryAt = ok ? -Infinity : clock.now() + Math.min(10 * config.loopWaitMs, config.loopWaitMs * 2 ** (this.recoveryFailures - 1))
+    })
   }
 
   /** A DCS or PostgreSQL request that takes longer than retryTimeoutMs counts as failed. */

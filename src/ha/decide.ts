@@ -60,13 +60,14 @@ function ownLeader (snapshot: ClusterSnapshot, local: LocalState, pg: PostgresSt
   if (pg === null || !pg.running) {
     const others = elect(snapshot, { name: me, status: memberStatus(pg) }, -1, config)
     const candidate = others.ranked.find((name) => name !== me)
-    if (candidate !== undefined && silent(pg)) {
+    if (candidate !== undefined && isSilent(pg)) {
       // Patroni's "error communicating with PostgreSQL": neither renew nor release. A frozen server
       // loses the key when the lease lapses; a merely slow one keeps it if it answers in time.
       return [[], `not renewing the lease: PostgreSQL on ${me} did not answer in time; if it stays silent the lease lapses and ${candidate} can take over`]
     }
     if (candidate !== undefined) return [[{ kind: 'release' }], `released the leader key: PostgreSQL is not running on ${me} and ${candidate} can take over`]
-    return [[{ kind: 'renew' }], `PostgreSQL is not running on ${me}; keeping the leader key, no other member can take over (${describeExclusions(others.excluded.filter((e) => e.name !== me))})`]
+    const start: HaAction[] = pg !== null && !isSilent(pg) && local.busy === null ? [{ kind: 'start' }] : []
+    return [[{ kind: 'renew' }, ...start], `PostgreSQL is not running on ${me}; keeping the leader key${start.length > 0 ? ' and starting it' : ''}, no other member can take over (${describeExclusions(others.excluded.filter((e) => e.name !== me))})`]
   }
   if (local.busy !== null) return [[{ kind: 'renew' }], `renewed the lease: I am ${me}, the leader with the lock; ${local.busy} in progress`]
   if (pg.role === 'replica') return [[{ kind: 'renew' }, { kind: 'promote' }], `promoting: I am ${me} and hold the leader key`]
@@ -108,7 +109,7 @@ function ownLeader (snapshot: ClusterSnapshot, local: LocalState, pg: PostgresSt
 
 function otherLeader (leader: string, local: LocalState, pg: PostgresStatus | null, fence: HaAction[]): Outcome {
   const me = local.name
-  if (silent(pg)) return [fence, `no action: PostgreSQL on ${me} did not answer in time; the leader is ${leader}`]
+  if (isSilent(pg)) return [fence, `no action: PostgreSQL on ${me} did not answer in time; the leader is ${leader}`]
   if (local.busy !== null) return [fence, `no action: I am ${me}, the leader is ${leader}; ${local.busy} in progress`]
   // Stopped and nothing will start it (a demotion that failed half-way stops the server, and its
   // supervisor restarts only a crash): start it as a standby of the leader, as Patroni does.
@@ -132,6 +133,9 @@ function noLeader (snapshot: ClusterSnapshot, local: LocalState, pg: PostgresSta
   const me = local.name
   const fenced = fence.length > 0 ? 'fenced: no leader key; ' : ''
   if (local.busy !== null) return [fence, `${fenced}no action: no leader key; ${local.busy} in progress`]
+  // A stopped server reports only its last known position, which blocks every sync standby's
+  // election (candidates.ts): start it as it is, fenced, so that it reports where it really is.
+  if (pg !== null && !pg.running && !isSilent(pg)) return [[...fence, { kind: 'start' }], `${fenced}starting PostgreSQL as it is on disk (fenced): no leader key, and a stopped server reports no position`]
   // Reports count only from after the last leadership term: one that began after this node first saw
   // no leader may have acknowledged commits that earlier reports do not show.
   const remembered = local.noLeaderSince
@@ -155,7 +159,7 @@ function noLeader (snapshot: ClusterSnapshot, local: LocalState, pg: PostgresSta
 }
 
 /** Not known to run, not known to be dead: no status at all, or a postmaster that did not answer. */
-function silent (pg: PostgresStatus | null): pg is null | (PostgresStatus & { unresponsive: true }) {
+function isSilent (pg: PostgresStatus | null): pg is null | (PostgresStatus & { unresponsive: true }) {
   return pg === null || pg.unresponsive === true
 }
 

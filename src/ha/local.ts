@@ -58,6 +58,8 @@ export interface LocalPostgres {
   follow (leader: string): Promise<void>
   /** pg_rewind against `leader`, then follow it. Slow. */
   rewind (leader: string): Promise<void>
+  /** Start a stopped server as it is on disk (its role kept), read-only until unfenced. Slow. */
+  start (): Promise<void>
   /**
    * synchronous_standby_names = ANY 1 (names), reload. Empty means commits wait for a standby that
    * never connects (ANY 1 of a reserved name), not "no synchronous replication": an acknowledged

@@ -23,6 +23,10 @@ import {
   conninfoFor, diverged, followedPeer, identifyTimeline, parseHistory, parseSyncStandbyNames, readStatus, readTimelineHistory, syncStandbyNames, type Peer,
 } from './pg-status.js'
 
+/** Kept free at the end of a status read's time-out, and the least time worth giving a further question. */
+const SPARE_MS = 100
+const MIN_QUESTION_MS = 100
+
 export interface PgLocalOptions {
   /** This member's name: its application_name on the leader and (as a slot name) its slot. */
   readonly name: string
@@ -63,6 +67,10 @@ export class PgLocalPostgres implements LocalPostgres {
       this.close()
       return this.#stopped()
     }
+    // The agent gives the whole read retryTimeoutMs (= this time-out): the extra questions get what
+    // the main query left, so a follower of a blackholed peer still answers in time, undecided.
+    const deadline = Date.now() + this.#timeoutMs - SPARE_MS
+    const budget = (): number => deadline - Date.now()
     let raw
     try {
       raw = await this.#statusConnection.run(this.#timeoutMs, readStatus)
@@ -70,8 +78,8 @@ export class PgLocalPostgres implements LocalPostgres {
       // The postmaster runs: a slow answer is not a dead server (decide.ts waits for the lease instead).
       return { ...this.#stopped(), unresponsive: this.#o.node.running }
     }
-    if (raw.recovery) {
-      const replaying = await this.#walsenderConnection.run(this.#timeoutMs, identifyTimeline).catch(() => 0)
+    if (raw.recovery && budget() >= MIN_QUESTION_MS) {
+      const replaying = await this.#walsenderConnection.run(budget(), identifyTimeline).catch(() => 0)
       raw = { ...raw, timeline: Math.max(raw.timeline, replaying) }
     }
     this.#lastRole = raw.recovery ? 'replica' : 'primary'
@@ -86,7 +94,7 @@ export class PgLocalPostgres implements LocalPostgres {
       lsn: raw.lsn,
       timeline: raw.timeline,
       following,
-      diverged: raw.recovery && following !== null && !raw.streaming && await this.#divergedFrom(following, raw.timeline, raw.lsn),
+      diverged: raw.recovery && following !== null && !raw.streaming && budget() >= MIN_QUESTION_MS && await this.#divergedFrom(following, raw.timeline, raw.lsn, budget()),
       syncStandbys: primary ? parseSyncStandbyNames(raw.syncNames) : [],
       syncOff: primary && raw.syncNames.trim() === '',
       syncChangedAtLsn: this.#syncChangedAtLsn,
@@ -150,6 +158,10 @@ export class PgLocalPostgres implements LocalPostgres {
     await this.#becomeStandby(this.#replicaSettings(leader))
   }
 
+  async start (): Promise<void> {
+    if (!this.#o.node.running) await this.#o.node.start()
+  }
+
   async setSyncStandbys (names: readonly string[]): Promise<void> {
     await withConnection(this.#url, this.#timeoutMs, async (client) => {
       await alterSystem(client, { synchronous_standby_names: syncStandbyNames(names, this.#o.strictSync ?? true) })
@@ -206,10 +218,10 @@ export class PgLocalPostgres implements LocalPostgres {
     })
   }
 
-  async #divergedFrom (leader: string, timeline: number, lsn: Lsn): Promise<boolean> {
+  async #divergedFrom (leader: string, timeline: number, lsn: Lsn, timeoutMs: number): Promise<boolean> {
     const peer = this.#peer(leader)
     try {
-      const history = await withConnection(`postgres://postgres@${peer.host}:${peer.port}/postgres`, this.#timeoutMs, readTimelineHistory)
+      const history = await withConnection(`postgres://postgres@${peer.host}:${peer.port}/postgres`, timeoutMs, readTimelineHistory)
       return diverged({ timeline, lsn }, history)
     } catch {
       return false // the leader cannot be asked now: nothing is known

@@ -117,6 +117,10 @@ export class SimPostgres implements LocalPostgres {
     this.becomeReplicaOf(leader)
   }
 
+  async start (): Promise<void> {
+    this.startIfStopped()
+  }
+
   /** As the real one: stops the server first, so a leader out of reach leaves it stopped. */
   async rewind (leader: string): Promise<void> {
     this.writableUntil = -Infinity

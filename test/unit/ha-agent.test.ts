@@ -25,6 +25,7 @@ class FakePostgres implements LocalPostgres {
   async keepWritable (until: number): Promise<void> { if (this.clock.now() < this.writableUntil) this.writableUntil = until }
   async follow (leader: string): Promise<void> { this.calls.push(`follow ${leader}`); this.state = { ...this.state, following: leader } }
   async rewind (leader: string): Promise<void> { this.calls.push(`rewind ${leader}`) }
+  async start (): Promise<void> { this.calls.push('start'); this.state = { ...this.state, running: true } }
   async setSyncStandbys (names: readonly string[]): Promise<void> { this.calls.push(`sync ${names.join(',')}`) }
 }
 
@@ -111,4 +112,37 @@ test('agent: a renewal that comes late says where the cycle spent its time', asy
   const stopped = agent.stop()
   await clock.advance(5000)
   await stopped
+})
+
+test('agent: recovery work that keeps failing is retried with a pause that doubles, up to 10 × loopWait, and resets on success', async () => {
+  const clock = new ManualClock()
+  const store = new MemoryDcsStore(clock)
+  // a leads; b's PostgreSQL is stopped and its start fails until told otherwise.
+  await store.client('a').attemptToAcquireLeader('a', 600_000, null)
+  class Failing extends FakePostgres {
+    failing = true
+    starts: number[] = []
+    override async follow (leader: string): Promise<void> {
+      this.starts.push(clock.now())
+      if (this.failing) throw new Error('could not start')
+      await super.follow(leader)
+    }
+  }
+  const pg = new Failing(clock, 0)
+  pg.state = pgReplica({ running: false, following: null })
+  const events: HaEvent[] = []
+  const agent = new HaAgent({ name: 'b', dcs: store.client('b'), postgres: pg, clock, config: haConfig(), onEvent: (e) => events.push(e) })
+  agent.start()
+  for (let i = 0; i < 40; i++) await clock.advance(500)
+  const gaps = pg.starts.slice(1).map((t, i) => t - (pg.starts[i] as number))
+  assert.ok(pg.starts.length >= 4, `${pg.starts.length} tries in 20 s`)
+  assert.ok(pg.starts.length <= 10, `${pg.starts.length} tries in 20 s: not one per cycle`)
+  assert.ok(gaps.every((g, i) => i === 0 || g >= (gaps[i - 1] as number)), `pauses never shrink while it fails: ${gaps.join(', ')}`)
+  assert.ok(Math.max(...gaps) <= 5500, `capped near 10 × loopWait: ${gaps.join(', ')}`)
+  assert.ok(events.some((e) => /^following a waits \d+ ms more: it failed \d+ times in a row$/.test(e.outcome)))
+  pg.failing = false
+  pg.state = { ...pg.state, running: true }
+  await clock.advance(6000)
+  assert.equal(pg.state.following, 'a', 'it follows the leader once the work succeeds')
+  await agent.stop()
 })

@@ -258,6 +258,27 @@ const rows: Row[] = [
     message: /^no action: I am b, the leader is a; following a in progress$/,
   },
   {
+    name: 'the leader whose PostgreSQL is stopped keeps the key and starts it when no other member can take over',
+    snapshot: clusterWithLeader({ members: [primaryRecord('a'), member('b', { healthy: false }), member('c', { role: 'stopped', healthy: false })] }),
+    local: local('a', pgPrimary({ running: false, writable: false })),
+    actions: ['renew', { kind: 'start' }],
+    message: /^PostgreSQL is not running on a; keeping the leader key and starting it, no other member can take over \(b: unhealthy; c: PostgreSQL is not running\)$/,
+  },
+  {
+    name: 'no leader key and a stopped server: it starts as it is on disk (fenced) to report its real position, and does not race',
+    snapshot: clusterWithoutLeader(),
+    local: local('b', pgReplica({ running: false })),
+    actions: [{ kind: 'start' }],
+    message: /^starting PostgreSQL as it is on disk \(fenced\): no leader key, and a stopped server reports no position$/,
+  },
+  {
+    name: 'no leader key and a silent server: nothing to start, no race',
+    snapshot: clusterWithoutLeader(),
+    local: local('b', null),
+    actions: [],
+    message: /^no action: not racing for the leader key/,
+  },
+  {
     name: 'a new leader takes over the sync key, then names the standbys in PostgreSQL',
     snapshot: clusterWithLeader({ leader: 'b', members: [member('b', { role: 'primary', following: null }), member('c', { following: 'b' })] }),
     local: local('b', pgPrimary({ syncStandbys: [] })),
