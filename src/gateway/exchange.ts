@@ -151,13 +151,19 @@ export class Exchange implements CloseListener {
 
   /**
    * A retryable status (retryOn) may be dropped for another try only if that try can start now —
-   * retries left, time left, a retry slot in the budget (taken here, held until the exchange ends).
+   * retries left, time left, an instance to send it to, a retry slot in the budget (taken here,
+   * held until the exchange ends).
    * Otherwise the client gets the instance's own answer, with its code and Retry-After, rather than
    * a 502 of ours (Envoy passes the response through on a retry overflow; nginx gives the last one).
    */
   mayDropForRetry (): boolean {
-    if (this.retriesLeft <= 0 || this.res.headersSent || Date.now() >= this.deadline) return false
-    if (this.live.size > 1 || this.retrying) return true
+    const now = Date.now()
+    if (this.retriesLeft <= 0 || this.res.headersSent || now >= this.deadline) return false
+    if (this.live.size > 1) return true
+    // The most a retry could be sent to (#try's last resort): none, and the answer would become a 502.
+    const lastResort = { now, clientIp: this.info.clientIp, hashKey: undefined, stickyId: undefined, exclude: undefined, panic: true }
+    if (!this.o.cluster.members.some((member) => eligible(member, lastResort))) return false
+    if (this.retrying) return true
     if (!this.route.budget.tryStartRetry()) return false
     this.retrying = true
     return true
