@@ -32,7 +32,7 @@ function levelsTable (report: CapacityReport): string {
   const first = report.levels[0]
   const rows = report.levels.map((t, i) => {
     const previous = report.levels[i - 1]
-    return `| ${t.label} | ${describeServers(t.topology)} | ${range(t)} | ${spreadPercent(t)} | ${ratio(t.capacity.median, first?.capacity.median)} | ${ratio(t.capacity.median, previous?.capacity.median)} | ${boundRange(t)} | ${boundSpread(t)} | ${ratio(t.cpuBound?.median ?? 0, first?.cpuBound?.median)} | ${kneeShare(t)} | ${activeUsers(t.capacity.median, report.settings.thinkSeconds).toLocaleString('en-US')} | ${playbookRange(t.level)} | ${limitedBy(t.knee)} |`
+    return `| ${t.label} | ${describeServers(t.topology)} | ${range(t)} | ${spreadPercent(t)} | ${ratio(t.capacity.median, first?.capacity.median)} | ${ratio(t.capacity.median, previous?.capacity.median)} | ${boundRange(t)} | ${boundSpread(t)} | ${t.cpuBound === undefined ? '—' : ratio(t.cpuBound.median, first?.cpuBound?.median)} | ${kneeShare(t)} | ${activeUsers(t.capacity.median, report.settings.thinkSeconds).toLocaleString('en-US')} | ${playbookRange(t.level)} | ${limitedBy(t.knee)} |`
   })
   return ['| Level | Servers | Capacity req/s, median (min–max) | Spread | vs L1 | vs level before | CPU bound req/s, median (min–max) | Spread | Bound vs L1 | Capacity / bound | Active users | Playbook (seed 003) | Limited by (at the knee) |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|', ...rows].join('\n')

@@ -41,7 +41,7 @@ export interface ServerDemand {
   /** Cores used at rest (the fitted intercept, never below 0). */
   readonly backgroundCores: number
   readonly quotaCores: number
-  /** The rate at which it would use its whole quota. */
+  /** The rate at which it would use its whole quota; never below the highest rate a passing step served. */
   readonly boundRate: number
 }
 
@@ -79,7 +79,7 @@ function throughOrigin (points: ReadonlyArray<readonly [number, number]>): numbe
   return sxx > 0 ? points.reduce((s, [x, y]) => s + x * y, 0) / sxx : 0
 }
 
-function demand (server: string, points: ReadonlyArray<readonly [number, number]>, quotaCores: number): ServerDemand | undefined {
+function demand (server: string, points: ReadonlyArray<readonly [number, number]>, quotaCores: number, served: number): ServerDemand | undefined {
   let { a, b } = fit(points)
   if (a < 0) {
     // A negative background is noise: the line through the origin fits such a server better.
@@ -87,7 +87,8 @@ function demand (server: string, points: ReadonlyArray<readonly [number, number]
     a = 0
   }
   if (!(b > 0) || !(quotaCores > 0)) return undefined
-  const boundRate = Math.max(0, (quotaCores - a) / b)
+  // Never below a rate the steps sustained: a fit that says so is off (a background over the quota, say).
+  const boundRate = Math.max(served, (quotaCores - a) / b)
   return { server, cpuMsPerRequest: b * 1000, backgroundCores: a, quotaCores, boundRate }
 }
 
@@ -107,13 +108,14 @@ export function cpuBound (steps: readonly DemandStep[]): CpuBound | undefined {
       byServer.set(s.server, entry)
     }
   }
+  const served = Math.max(...usable.map((s) => s.achievedRate))
   const servers: ServerDemand[] = []
   for (const [server, { quota, points }] of byServer) {
-    const d = demand(server, points, quota)
+    const d = demand(server, points, quota, served)
     if (d !== undefined) servers.push(d)
   }
   const last = usable[usable.length - 1] as DemandStep & { cpu: StepCpu }
-  const machine = demand('machine', usable.map((s) => [s.achievedRate, s.cpu.machineBusyCores] as const), last.cpu.machineCores)
+  const machine = demand('machine', usable.map((s) => [s.achievedRate, s.cpu.machineBusyCores] as const), last.cpu.machineCores, served)
   if (machine !== undefined) servers.push(machine)
   if (servers.length === 0) return undefined
   servers.sort((x, y) => x.boundRate - y.boundRate)

@@ -78,3 +78,15 @@ test('cpuBound: a negative fitted background (noise) falls back to the line thro
   assert.equal(app?.backgroundCores, 0)
   assert.ok(app !== undefined && app.cpuMsPerRequest > 0)
 })
+
+test('cpuBound: a bound is never below a rate the passing steps served', () => {
+  // A background over the quota (noise, or a server busy with something else) would put the bound at 0.
+  const steps = [50, 100, 200].map((rate) => ({
+    pass: true,
+    achievedRate: rate,
+    cpu: { servers: [{ server: 'app-1', usedCores: 0.6 + rate * 0.0001, quotaCores: 0.5 }], machineBusyCores: 0, machineCores: 2 },
+  }))
+  const bound = cpuBound(steps)
+  assert.equal(bound?.rate, 200)
+  assert.equal(bound?.limitedBy, 'app-1')
+})
