@@ -16,6 +16,9 @@ const boundRange = (t: TargetCapacity): string => t.cpuBound === undefined ? '�
 const boundSpread = (t: TargetCapacity): string => t.cpuBound === undefined || t.cpuBound.median === 0 ? '—' : `±${(((t.cpuBound.max - t.cpuBound.min) / 2 / t.cpuBound.median) * 100).toFixed(1)} %`
 const kneeShare = (t: TargetCapacity): string => t.cpuBound === undefined || t.cpuBound.median === 0 ? '—' : `${Math.round(t.capacity.median / t.cpuBound.median * 100)} %`
 
+/** The server whose CPU sets the last run's bound: where adding instances stops paying shows here first. */
+const boundLimit = (t: TargetCapacity): string => t.runs.at(-1)?.cpuBound?.limitedBy ?? '—'
+
 function boundLine (run: CapacityRun): string {
   const b = run.cpuBound
   if (b === undefined) return ''
@@ -63,7 +66,7 @@ function scaleOutSection (report: CapacityReport): string {
   if (report.scaleOut.length === 0) return ''
   const one = report.scaleOut.find((t) => t.instances === 1) ?? report.scaleOut[0]
   const base = one === undefined ? 0 : one.capacity.median / Math.max(1, one.instances)
-  const rows = report.scaleOut.map((t) => `| ${t.instances} | ${range(t)} | ${base === 0 ? '—' : (t.capacity.median / (t.instances * base)).toFixed(2)} | ${limitedBy(t.knee)} |`)
+  const rows = report.scaleOut.map((t) => `| ${t.instances} | ${range(t)} | ${base === 0 ? '—' : (t.capacity.median / (t.instances * base)).toFixed(2)} | ${boundRange(t)} | ${boundLimit(t)} | ${limitedBy(t.knee)} |`)
   // Where adding instances stops paying: the first count whose capacity grew by less than 10 % over the one before.
   let stops = ''
   for (let i = 1; i < report.scaleOut.length; i++) {
@@ -78,8 +81,8 @@ function scaleOutSection (report: CapacityReport): string {
 
 Level 4 with N app instances, each on its own emulated server; efficiency = capacity(N) / (N × capacity(1)).
 
-| App instances | Capacity req/s, median (min–max) | Efficiency | Limited by (at the knee) |
-|---:|---:|---:|---|
+| App instances | Capacity req/s, median (min–max) | Efficiency | CPU bound req/s, median (min–max) | Bound set by (last run) | Limited by (at the knee) |
+|---:|---:|---:|---:|---|---|
 ${rows.join('\n')}
 
 ${stops === '' ? 'Capacity grew with every step of instances measured.' : stops}

@@ -58,12 +58,14 @@ test('the CPU bound of each level is shown beside its capacity, with its spread,
   assert.match(md, /L1 run 1 \(calibration 40000 ops\/s\) → 90; CPU bound 150 req\/s \(app-1: 2\.50 ms CPU per request over 0\.03 core at rest, of 0\.5 cores; fitted on 4 passing steps\)/)
   assert.match(md, /\| L1 \| 100 \| 95 \| 5\.3 % \| 150 \| 160 \| -6\.3 % \|/)
   assert.match(md, /\| L2 \| 200 \| 220 \| -9\.1 % \| 300 \| — \| — \|/)
+  const scaled = renderCapacityMarkdown({ ...withBounds, scaleOut: [{ ...target('L4 ×2', 4, [190, 195, 200], 2), cpuBound: { median: 400, min: 380, max: 420 }, runs: target('L4 ×2', 4, [195], 2).runs.map((r) => ({ ...r, cpuBound: { ...bound(400), limitedBy: 'db-primary' } })) }] })
+  assert.match(scaled, /\| 2 \| 195 \(190–200\) \| 1\.00 \| 400 \(380–420\) \| db-primary \| — \|/)
 })
 
 test('scale-out shows efficiency and where capacity stops growing', () => {
   const md = renderCapacityMarkdown(report)
-  assert.match(md, /\| 2 \| 195 \(190–200\) \| 0\.97 \|/)
-  assert.match(md, /\| 4 \| 205 \(200–210\) \| 0\.51 \|/)
+  assert.match(md, /\| 2 \| 195 \(190–200\) \| 0\.97 \| — \| — \|/)
+  assert.match(md, /\| 4 \| 205 \(200–210\) \| 0\.51 \| — \| — \|/)
   assert.match(md, /stops growing between 2 and 4 instances \(195 → 205 req\/s\)/)
 })
 
