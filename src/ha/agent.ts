@@ -3,7 +3,8 @@
  * reports it to the DCS, reads one snapshot, decides, carries the actions out in order and hands
  * the sentence to `onEvent`. Slow work (promote, follow, rewind) runs asynchronously, one at a
  * time, while the loop keeps renewing the lease (Patroni's AsyncExecutor); when it succeeds the
- * loop runs again at once, when it fails the next regular cycle decides again. A change of the leader key (watch) also wakes the loop.
+ * loop runs again at once, when it fails the next regular cycle decides again. A change of the
+ * leader key (watch) also wakes the loop.
  *
  * The lease is timed from when a renewal was *sent*: PostgreSQL may stay writable until that
  * moment + ttl - safetyMargin on this node's clock, which is before the store can expire the key.

@@ -23,8 +23,8 @@ function boundLine (run: CapacityRun): string {
   const b = run.cpuBound
   if (b === undefined) return ''
   const top = b.servers[0]
-  const demand = top === undefined ? '' : `: ${top.cpuMsPerRequest.toFixed(2)} ms CPU per request over ${top.backgroundCores.toFixed(2)} core at rest, of ${top.quotaCores} core${top.quotaCores === 1 ? '' : 's'}`
-  return `; CPU bound ${b.rate} req/s (${b.limitedBy}${demand}; fitted on ${b.steps} passing step${b.steps === 1 ? '' : 's'})`
+  const demand = top === undefined ? '' : `: ${top.cpuMsPerRequest.toFixed(2)} ms CPU per request, of ${top.quotaCores} core${top.quotaCores === 1 ? '' : 's'}`
+  return `; CPU bound ${b.rate} req/s (${b.limitedBy}${demand}; at the top ${b.steps} passing step${b.steps === 1 ? '' : 's'})`
 }
 
 function stepsLine (run: CapacityRun): string {
@@ -199,9 +199,9 @@ ${(1 / settings.thinkSeconds).toFixed(2)} req/s. The playbook's ranges (seed 003
 Ratios are what should hold across machines; absolute figures scale with the machine's speed, which drifts on a shared
 machine even within a run, so each run's capacity is also given per 1 000 calibration ops/s measured just before it — median (min–max): ${perCalibration} req/s.
 
-**CPU bound** (the utilization law, U = X · D): over the steps that held the objective, each server's CPU use is fitted
-as a background plus its CPU per request times the rate; the bound is the rate at which the first server — or the
-machine's ${machine.cores} cores, the load generator included — would use its whole quota. It rests on averages over thousands of
+**CPU bound** (the utilization law, U = X · D): at the three highest rates that held the objective, each server's CPU
+per request served (its CPU at rest included); the bound is the rate at which the first server — or the machine's
+${machine.cores} cores, the load generator included — would use its whole quota. It rests on averages over thousands of
 requests, not on a tail, so it moves less from run to run than the capacity; capacity / bound is what queueing and
 the tail cost at the objective.
 

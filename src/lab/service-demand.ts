@@ -1,9 +1,14 @@
 /**
- * The CPU bound of a capacity search, by the operational laws (Denning and Buzen's utilization law,
- * U = X · D): each emulated server's CPU use grows with the rate it serves, by its service demand D
- * (CPU seconds per request) over a background it uses at rest. Fitted over the steps that held the
- * objective, `(quota − background) / D` is the rate at which that server would use its whole quota;
- * the lowest such rate, the machine's own cores included, bounds the level's throughput.
+ * The CPU bound of a capacity search, by the utilization law (U = X · D): at the highest rates that
+ * held the objective, each emulated server used so much CPU per request served (its service demand
+ * D, its CPU at rest included); `quota / D` is the rate at which that server would use its whole
+ * quota, and the lowest such rate, the machine's own cores included, bounds the level's throughput.
+ *
+ * Only the top passing steps count: they are the operating point near the knee, and they come late
+ * in a search, after the JIT and the cache have warmed. A line fitted over all steps was tried
+ * first: the early, low-rate steps cost more per request (a cold cache, unoptimized code), which
+ * tilted the line and put the app server's bound at level 3 far above what its quota allowed.
+ * Counting the CPU at rest in D makes the bound a little low, never high.
  *
  * Why beside the knee: the knee is a verdict on tail latency, and on small CPU shares the tail
  * swings from run to run with throttling and pauses (docs/capacity.md); CPU per request is an
@@ -36,10 +41,8 @@ export interface DemandStep {
 export interface ServerDemand {
   /** A server's name, or 'machine' for all of the machine's cores. */
   readonly server: string
-  /** CPU milliseconds per request (the fitted slope). */
+  /** CPU milliseconds per request at the top passing steps, its CPU at rest included. */
   readonly cpuMsPerRequest: number
-  /** Cores used at rest (the fitted intercept, never below 0). */
-  readonly backgroundCores: number
   readonly quotaCores: number
   /** The rate at which it would use its whole quota; never below the highest rate a passing step served. */
   readonly boundRate: number
@@ -50,54 +53,33 @@ export interface CpuBound {
   readonly rate: number
   /** The server (or 'machine') that sets it. */
   readonly limitedBy: string
-  /** Steps the fit rests on. */
+  /** Steps the estimate rests on. */
   readonly steps: number
   /** Every server with a measurable demand, lowest bound first. */
   readonly servers: readonly ServerDemand[]
 }
 
-/**
- * Rates must span this factor for the intercept to mean anything: steps that all sit near the knee
- * (a bisection's) give a slope that noise decides, so they get the line through the origin.
- */
-const MIN_RATE_SPAN = 1.5
-
-/** Least squares y = a + b·x; the line through the origin when the rates are too close together. */
-function fit (points: ReadonlyArray<readonly [number, number]>): { a: number, b: number } {
-  const n = points.length
-  const xs = points.map(([x]) => x)
-  if (Math.max(...xs) < MIN_RATE_SPAN * Math.min(...xs)) return { a: 0, b: throughOrigin(points) }
-  const mx = xs.reduce((s, x) => s + x, 0) / n
-  const my = points.reduce((s, [, y]) => s + y, 0) / n
-  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0)
-  const b = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0) / sxx
-  return { a: my - b * mx, b }
-}
-
-function throughOrigin (points: ReadonlyArray<readonly [number, number]>): number {
-  const sxx = points.reduce((s, [x]) => s + x * x, 0)
-  return sxx > 0 ? points.reduce((s, [x, y]) => s + x * y, 0) / sxx : 0
-}
+/** The passing steps with the highest rates that the estimate rests on. */
+const TOP_STEPS = 3
 
 function demand (server: string, points: ReadonlyArray<readonly [number, number]>, quotaCores: number, served: number): ServerDemand | undefined {
-  let { a, b } = fit(points)
-  if (a < 0) {
-    // A negative background is noise: the line through the origin fits such a server better.
-    b = throughOrigin(points)
-    a = 0
-  }
-  if (!(b > 0) || !(quotaCores > 0)) return undefined
-  // Never below a rate the steps sustained: a fit that says so is off (a background over the quota, say).
-  const boundRate = Math.max(served, (quotaCores - a) / b)
-  return { server, cpuMsPerRequest: b * 1000, backgroundCores: a, quotaCores, boundRate }
+  const rate = points.reduce((sum, [x]) => sum + x, 0)
+  const used = points.reduce((sum, [, y]) => sum + y, 0)
+  const perRequest = rate > 0 ? used / rate : 0
+  if (!(perRequest > 0) || !(quotaCores > 0)) return undefined
+  // Never below a rate the steps sustained: a server cannot run out below what it served.
+  return { server, cpuMsPerRequest: perRequest * 1000, quotaCores, boundRate: Math.max(served, quotaCores / perRequest) }
 }
 
 /**
- * The CPU bound from the steps that held the objective and carry CPU readings; undefined when
- * there are none, or no server's use grew with the rate.
+ * The CPU bound from the top steps that held the objective and carry CPU readings; undefined when
+ * there are none, or no server used any CPU.
  */
 export function cpuBound (steps: readonly DemandStep[]): CpuBound | undefined {
-  const usable = steps.filter((s): s is DemandStep & { cpu: StepCpu } => s.pass && s.achievedRate > 0 && s.cpu !== undefined)
+  const usable = steps
+    .filter((s): s is DemandStep & { cpu: StepCpu } => s.pass && s.achievedRate > 0 && s.cpu !== undefined)
+    .sort((a, b) => b.achievedRate - a.achievedRate)
+    .slice(0, TOP_STEPS)
   if (usable.length === 0) return undefined
   const byServer = new Map<string, { quota: number, points: Array<readonly [number, number]> }>()
   for (const step of usable) {
@@ -114,8 +96,8 @@ export function cpuBound (steps: readonly DemandStep[]): CpuBound | undefined {
     const d = demand(server, points, quota, served)
     if (d !== undefined) servers.push(d)
   }
-  const last = usable[usable.length - 1] as DemandStep & { cpu: StepCpu }
-  const machine = demand('machine', usable.map((s) => [s.achievedRate, s.cpu.machineBusyCores] as const), last.cpu.machineCores, served)
+  const top = usable[0] as DemandStep & { cpu: StepCpu }
+  const machine = demand('machine', usable.map((s) => [s.achievedRate, s.cpu.machineBusyCores] as const), top.cpu.machineCores, served)
   if (machine !== undefined) servers.push(machine)
   if (servers.length === 0) return undefined
   servers.sort((x, y) => x.boundRate - y.boundRate)

@@ -42,7 +42,7 @@ test('the capacity report gives each level its median and range, ratios to L1 an
 
 test('the CPU bound of each level is shown beside its capacity, with its spread, its ratio to L1 and the share the capacity reaches', () => {
   const bound = (rate: number): NonNullable<TargetCapacity['runs'][number]['cpuBound']> => ({
-    rate, limitedBy: 'app-1', steps: 4, servers: [{ server: 'app-1', cpuMsPerRequest: 2.5, backgroundCores: 0.03, quotaCores: 0.5, boundRate: rate }],
+    rate, limitedBy: 'app-1', steps: 4, servers: [{ server: 'app-1', cpuMsPerRequest: 2.5, quotaCores: 0.5, boundRate: rate }],
   })
   const withBounds: CapacityReport = {
     ...report,
@@ -55,7 +55,7 @@ test('the CPU bound of each level is shown beside its capacity, with its spread,
   const md = renderCapacityMarkdown(withBounds)
   assert.match(md, /\| L1 \| app\+db on one server \| 100 \(90–110\) \| ±10\.0 % \| 1\.00× \| — \| 150 \(145–155\) \| ±3\.3 % \| 1\.00× \| 67 % \|/)
   assert.match(md, /\| L2 \| 1 app, db primary \| 200 \(190–210\) \| ±5\.0 % \| 2\.00× \| 2\.00× \| 300 \(290–310\) \| ±3\.3 % \| 2\.00× \| 67 % \|/)
-  assert.match(md, /L1 run 1 \(calibration 40000 ops\/s\) → 90; CPU bound 150 req\/s \(app-1: 2\.50 ms CPU per request over 0\.03 core at rest, of 0\.5 cores; fitted on 4 passing steps\)/)
+  assert.match(md, /L1 run 1 \(calibration 40000 ops\/s\) → 90; CPU bound 150 req\/s \(app-1: 2\.50 ms CPU per request, of 0\.5 cores; at the top 4 passing steps\)/)
   assert.match(md, /\| L1 \| 100 \| 95 \| 5\.3 % \| 150 \| 160 \| -6\.3 % \|/)
   assert.match(md, /\| L2 \| 200 \| 220 \| -9\.1 % \| 300 \| — \| — \|/)
   const scaled = renderCapacityMarkdown({ ...withBounds, scaleOut: [{ ...target('L4 ×2', 4, [190, 195, 200], 2), cpuBound: { median: 400, min: 380, max: 420 }, runs: target('L4 ×2', 4, [195], 2).runs.map((r) => ({ ...r, cpuBound: { ...bound(400), limitedBy: 'db-primary' } })) }] })
