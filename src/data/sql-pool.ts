@@ -47,13 +47,34 @@ export function pgPoolFactory (config: Pick<DbConfig, 'poolSize' | 'connectTimeo
       statement_timeout: config.statementTimeoutMs,
       query_timeout: config.statementTimeoutMs + CLIENT_TIMEOUT_MARGIN_MS,
     })
+    // Connections not yet closed: pg-pool's end() resolves once it has asked each to end, not once
+    // they have, and a server stopped in between reaches a half-closed one (an 'error' nobody hears).
+    const open = new Set<pg.PoolClient>()
+    pool.on('connect', (client) => {
+      open.add(client)
+      client.once('end', () => { open.delete(client) })
+    })
     return {
       query: async <Row>(sql: string, params: readonly unknown[] = []) => resultOf<Row>(await pool.query(sql, [...params])),
       connect: async () => clientOf(await pool.connect()),
       onIdleError: (listener) => { pool.on('error', listener) },
-      end: async () => { await pool.end() },
+      end: async () => {
+        await pool.end()
+        await Promise.all([...open].map(async (client) => await closed(client)))
+      },
     }
   }
+}
+
+/** Resolves when a connection that was asked to end has ended (at most END_WAIT_MS); its errors meanwhile are moot. */
+const END_WAIT_MS = 2000
+
+async function closed (client: pg.PoolClient): Promise<void> {
+  client.on('error', () => {})
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, END_WAIT_MS)
+    client.once('end', () => { clearTimeout(timer); resolve() })
+  })
 }
 
 function clientOf (client: pg.PoolClient): SqlClient {
