@@ -80,7 +80,7 @@ async function main (): Promise<void> {
     await agent.stop()
     await postgres.fence().catch(() => {})
     postgres.close()
-    await node.stop()
+    await node.shutdown()
     await dcs.revokeLeases()
     keeper.close()
     client.close()

@@ -9,6 +9,8 @@ import { fenceOnDisk } from './pg-files.js'
 
 export class PgNode {
   #wanted = false
+  /** Shut down for good: no start after this, whatever slow work of the agent is still running. */
+  #closed = false
   #restart: NodeJS.Timeout | undefined
   #starting: Promise<void> | null = null
 
@@ -24,6 +26,7 @@ export class PgNode {
   get dataDir (): string { return this.server.options.dataDir }
 
   async start (): Promise<void> {
+    if (this.#closed) throw new Error('PostgreSQL is shutting down with its node')
     if (this.#starting !== null) return await this.#starting
     this.#wanted = true
     this.#starting = (async () => {
@@ -32,6 +35,15 @@ export class PgNode {
       if (this.server.process.pid !== undefined) await this.keeper.setPostmaster(this.server.process.pid)
     })().finally(() => { this.#starting = null })
     await this.#starting
+  }
+
+  /**
+   * The node's last stop: a follow or rewind of the agent still running (the agent stops its loop,
+   * not the work it started) cannot start the server again behind the shutdown, an orphan.
+   */
+  async shutdown (): Promise<void> {
+    this.#closed = true
+    await this.stop()
   }
 
   /** Fast shutdown (clean: pg_rewind may run afterwards); not restarted until start(). */
