@@ -63,6 +63,8 @@ export interface TargetCapacity {
 
 export interface CapacitySettings {
   readonly repeats: number
+  /** The repeats ran in rounds (every target once, then again); older reports ran each target's back to back. */
+  readonly inRounds?: boolean
   readonly steps: StepSettings
   readonly search: SearchOptions
   readonly users: number
@@ -102,7 +104,7 @@ export interface CapacityBenchOptions {
   /** Level 4 with each of these app instance counts, every instance on its own server. */
   readonly scaleOut: readonly number[]
   readonly overrides: Record<string, unknown>
-  readonly settings: Omit<CapacitySettings, 'products' | 'cpusPerServer' | 'ha'>
+  readonly settings: Omit<CapacitySettings, 'products' | 'cpusPerServer' | 'ha' | 'inRounds'>
   /** Profile and read statements at each target's knee (on its last run). */
   readonly diagnose: boolean
   readonly outDir: string
@@ -188,22 +190,33 @@ async function measureRun (options: CapacityBenchOptions, target: CapacityTarget
   }
 }
 
-async function measureTarget (options: CapacityBenchOptions, target: CapacityTarget): Promise<TargetCapacity> {
-  const runs: CapacityRun[] = []
-  let last: Awaited<ReturnType<typeof measureRun>> | undefined
-  for (let i = 0; i < options.settings.repeats; i++) {
-    // Later runs start from a bracket around the first run's capacity: fewer steps, same rule.
-    const first = runs[0]
-    const bracket = first === undefined || first.capacity === 0 ? undefined : [first.capacity * 0.85, first.capacity * 1.15] as const
-    options.log(`${target.label}: run ${i + 1} of ${options.settings.repeats} on a fresh stack`)
-    last = await measureRun(options, target, bracket, options.diagnose && i === options.settings.repeats - 1)
-    runs.push(last.run)
-    options.log(`${target.label}: run ${i + 1}: capacity ${last.run.capacity} req/s${last.run.limited ? ' (the search\'s maximum)' : ''}`)
-  }
-  if (last === undefined) throw new RangeError('repeats must be at least 1')
+type MeasuredRun = Awaited<ReturnType<typeof measureRun>>
+
+/** A target and its runs so far. */
+interface TargetRuns {
+  readonly target: CapacityTarget
+  readonly scaleOut: boolean
+  readonly runs: CapacityRun[]
+  last?: MeasuredRun
+}
+
+async function measureOnce (options: CapacityBenchOptions, progress: TargetRuns, round: number): Promise<void> {
+  const { target, runs } = progress
+  const repeats = options.settings.repeats
+  // Later runs start from a bracket around the first run's capacity: fewer steps, same rule.
+  const first = runs[0]
+  const bracket = first === undefined || first.capacity === 0 ? undefined : [first.capacity * 0.85, first.capacity * 1.15] as const
+  options.log(`${target.label}: run ${round + 1} of ${repeats} on a fresh stack`)
+  const measured = await measureRun(options, target, bracket, options.diagnose && round === repeats - 1)
+  runs.push(measured.run)
+  progress.last = measured
+  options.log(`${target.label}: run ${round + 1}: capacity ${measured.run.capacity} req/s${measured.run.limited ? ' (the search\'s maximum)' : ''}`)
+}
+
+function summarize ({ target, runs, last }: TargetRuns & { last: MeasuredRun }): TargetCapacity {
   const bounds = runs.flatMap((r) => (r.cpuBound === undefined ? [] : [r.cpuBound.rate]))
   return {
-    label: target.label, level: target.level, instances: last.instances, topology: last.topology, emulation: last.emulation, runs,
+    label: target.label, level: target.level, instances: last.instances, topology: last.topology, emulation: last.emulation, runs: [...runs],
     capacity: spread(runs.map((r) => r.capacity)),
     perCalibration: spread(runs.map((r) => Math.round(r.capacity / r.calibration * 1000 * 100) / 100)),
     knee: last.knee,
@@ -213,7 +226,7 @@ async function measureTarget (options: CapacityBenchOptions, target: CapacityTar
 
 /**
  * `outgrow bench --levels`: the capacity of each level (and of level 4 scaled out), each searched
- * on fresh stacks `repeats` times; writes capacity.md and capacity.json after every target.
+ * on fresh stacks `repeats` times, in rounds; writes capacity.md and capacity.json after every run.
  */
 export async function benchCapacity (options: CapacityBenchOptions): Promise<{ report: CapacityReport, files: string[] }> {
   const loaded = await loadStackConfig(options.configFile, { ...options.overrides, level: 4 })
@@ -222,7 +235,7 @@ export async function benchCapacity (options: CapacityBenchOptions): Promise<{ r
   options.log(`calibration: ${calibration.opsPerSecond} ops/s on one core`)
   const loopback = await calibrateLoopback()
   options.log(`loopback round trip between two processes: ${loopback.roundTripUs} µs`)
-  const settings: CapacitySettings = { ...options.settings, products: loaded.config.seed.products, cpusPerServer: loaded.config.emulation.cpusPerServer, ha: loaded.config.ha }
+  const settings: CapacitySettings = { ...options.settings, inRounds: true, products: loaded.config.seed.products, cpusPerServer: loaded.config.emulation.cpusPerServer, ha: loaded.config.ha }
   const levels: TargetCapacity[] = []
   const scaleOut: TargetCapacity[] = []
   const files = [join(options.outDir, 'capacity.md'), join(options.outDir, 'capacity.json')]
@@ -236,14 +249,21 @@ export async function benchCapacity (options: CapacityBenchOptions): Promise<{ r
     const html = await writeChartsBeside({ kind: 'capacity', report }, files[0] as string)
     if (!files.includes(html)) files.push(html)
   }
-  for (const level of options.levels) {
-    levels.push(await measureTarget(options, { label: `L${level}`, level }))
-    await write()
+  const targets: TargetRuns[] = [
+    ...options.levels.map((level) => ({ target: { label: `L${level}`, level }, scaleOut: false, runs: [] })),
+    ...options.scaleOut.map((instances) => ({ target: { label: `L4 ×${instances}`, level: 4, instances }, scaleOut: true, runs: [] })),
+  ]
+  // In rounds, every target once and then every target again: a drift of the machine's speed over
+  // the run then reaches every target alike, instead of all the repeats of one of them.
+  for (let round = 0; round < options.settings.repeats; round++) {
+    if (options.settings.repeats > 1) options.log(`round ${round + 1} of ${options.settings.repeats}`)
+    for (const progress of targets) {
+      await measureOnce(options, progress, round)
+      const measured = targets.filter((t): t is TargetRuns & { last: MeasuredRun } => t.last !== undefined)
+      levels.splice(0, levels.length, ...measured.filter((t) => !t.scaleOut).map(summarize))
+      scaleOut.splice(0, scaleOut.length, ...measured.filter((t) => t.scaleOut).map(summarize))
+      await write()
+    }
   }
-  for (const instances of options.scaleOut) {
-    scaleOut.push(await measureTarget(options, { label: `L4 ×${instances}`, level: 4, instances }))
-    await write()
-  }
-  await write()
   return { report, files }
 }

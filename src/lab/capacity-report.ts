@@ -186,7 +186,7 @@ send time: no coordinated omission) and failures (5xx, network errors, time-outs
 a sustained window of ${s.fullSeconds} s${(s.minRequests ?? 0) > 0 ? ` (longer at low rates, to measure at least ${s.minRequests} requests, up to ${s.maxFullSeconds} s)` : ''} after ${s.settleSeconds} s at the same rate. Searched with a ramp (×${settings.search.growth} per ${s.rampSeconds} s step
 from ${settings.search.startRate} req/s), the ramp's best confirmed on a full step, then a bisection to ${(settings.search.precision * 100).toFixed(0)} % (a top that only a short ramp step failed is tried on a full step too); open model throughout.${settings.search.retryWithin === undefined || settings.search.retryWithin === 0 ? '' : `
 A step that fails narrowly (p99 within ${settings.search.retryWithin}× the objective, no failures) is run once more and fails only if it fails again.`}
-Each level is searched ${settings.repeats} times, each time on a fresh stack (later runs start from a bracket around the first run's capacity);
+Each level is searched ${settings.repeats} times, each time on a fresh stack${settings.inRounds === true && settings.repeats > 1 ? ', in rounds (every level once, then every level again, so that a drift of the machine\'s speed reaches every level alike)' : ''} (later runs start from a bracket around the first run's capacity);
 the table gives the median and the range.
 
 **Load:** ${settings.users} logged-in users, shop mix (browse 25 %, product 35 %, search 10 %, add to cart 15 %, cart 5 %, checkout 5 %, history 5 %),

@@ -96,3 +96,8 @@ test('the report gives the loopback round trip beside the CPU calibration, when 
   const withLoopback: CapacityReport = { ...report, loopback: { roundTripUs: 87, rounds: 3, roundTripsPerRound: 2000, workload: 'one message and its echo' } }
   assert.match(renderCapacityMarkdown(withLoopback), /\*\*Loopback round trip:\*\* 87 µs \(one message and its echo; median of 3 rounds of 2,000\)/)
 })
+
+test('the report says when the repeats ran in rounds, and not for older reports that ran them back to back', () => {
+  assert.match(renderCapacityMarkdown({ ...report, settings: { ...report.settings, inRounds: true } }), /searched 3 times, each time on a fresh stack, in rounds \(every level once, then every level again/)
+  assert.doesNotMatch(renderCapacityMarkdown(report), /in rounds/)
+})
