@@ -229,6 +229,7 @@ function summarize ({ target, runs, last }: TargetRuns & { last: MeasuredRun }):
  * on fresh stacks `repeats` times, in rounds; writes capacity.md and capacity.json after every run.
  */
 export async function benchCapacity (options: CapacityBenchOptions): Promise<{ report: CapacityReport, files: string[] }> {
+  if (options.settings.repeats < 1) throw new RangeError('repeats must be at least 1')
   const loaded = await loadStackConfig(options.configFile, { ...options.overrides, level: 4 })
   options.log('calibrating the machine (a fixed single-core workload)')
   const calibration = calibrateCpu()

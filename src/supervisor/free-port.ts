@@ -10,6 +10,10 @@ import { createServer } from 'node:net'
  * etcd member dialling a peer that has not started). Below the range only another bind can.
  */
 const LOWEST = 20_000
+/** Below Kubernetes' NodePorts (30000–32767), which kube-proxy may route with nothing listening. */
+const HIGHEST = 29_999
+/** Well-known defaults in the range: Redis Sentinel, MongoDB. */
+const KNOWN = new Set([26_379, 27_017, 27_018, 27_019])
 const recentlyPicked = new Set<number>()
 
 function ephemeralLow (): number {
@@ -23,11 +27,11 @@ function ephemeralLow (): number {
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export async function freePort (): Promise<number> {
-  const low = ephemeralLow()
-  if (low - LOWEST >= 1_000) {
+  const top = Math.min(HIGHEST, ephemeralLow() - 1)
+  if (top - LOWEST >= 1_000) {
     for (let attempt = 0; attempt < 50; attempt++) {
-      const port = LOWEST + randomInt(low - LOWEST)
-      if (recentlyPicked.has(port) || !await portIsFree(port)) continue
+      const port = LOWEST + randomInt(top - LOWEST + 1)
+      if (KNOWN.has(port) || recentlyPicked.has(port) || !await portIsFree(port)) continue
       // Not handed out twice by this process while the first caller may not have bound it yet.
       recentlyPicked.add(port)
       setTimeout(() => recentlyPicked.delete(port), 60_000).unref()

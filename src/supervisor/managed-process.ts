@@ -116,14 +116,20 @@ export class ManagedProcess extends EventEmitter {
     })
   }
 
-  /** Sends signal, waits up to timeoutMs, then SIGKILL. */
-  async stop (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000): Promise<void> {
+  /**
+   * Sends signal, waits up to timeoutMs, then SIGKILL. With resendEveryMs, the signal is sent
+   * again at that interval meanwhile, for a server that declines a shutdown it cannot do yet and
+   * tries again only on a new signal (Redis writing its first AOF).
+   */
+  async stop (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 10_000, resendEveryMs?: number): Promise<void> {
     const child = this.#child
     if (child === undefined || !this.running) return
     child.kill(signal)
+    const resend = resendEveryMs === undefined ? undefined : setInterval(() => { child.kill(signal) }, resendEveryMs)
     const timer = setTimeout(() => { child.kill('SIGKILL') }, timeoutMs)
     await this.#exited
     clearTimeout(timer)
+    clearInterval(resend)
   }
 
   kill (signal: NodeJS.Signals = 'SIGKILL'): void {

@@ -30,7 +30,7 @@ export interface LocalExecutorOptions {
   readonly durable?: boolean
   /** Database, migrations and seed, after every start of a primary. */
   readonly bootstrap: (cluster: string, url: string, fresh: boolean) => Promise<void>
-  /** Picks a free port for an engine (default: one the OS has free now). */
+  /** Picks a free port for an engine (default: free-port.ts, one free now). */
   readonly pickPort?: () => Promise<number>
 }
 
@@ -129,7 +129,7 @@ export class LocalExecutor extends EventEmitter {
 
   /**
    * After a failed start: a port picked a moment before the engine bound it can be taken by any
-   * process in between (the OS hands the same free ports out to everyone). An engine nothing knows
+   * process that binds it in between. An engine nothing knows
    * the address of yet gets a fresh port and a fresh handle, so the retry is not bound to fail again.
    */
   async #releaseTakenPort (name: string, entry: Entry): Promise<void> {

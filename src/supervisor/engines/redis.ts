@@ -61,14 +61,15 @@ export class RedisServer {
         '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--protected-mode', 'yes',
         // A replica that (re)joins is synced at once, not after Redis's default 5 s wait for others.
         '--repl-diskless-sync-delay', '0',
-        // A replica that has just synced writes its first AOF in the background and, by default,
-        // refuses a SIGTERM meanwhile ("Writing initial AOF, can't exit") and never acts on it
-        // again: a supervisor's death (pdeathsig) would leave it running for good. Everything
-        // acknowledged is already written to the AOF or held by the master.
-        '--shutdown-on-sigterm', 'force',
+        // A replica that has just synced writes its first AOF in the background and declines a
+        // SIGTERM meanwhile ("Writing initial AOF, can't exit"), acting only on a later signal.
+        // stop() sends SIGTERM again until it exits; a dead supervisor, which can send nothing
+        // more, has the kernel send SIGINT (pdeathsig), on which it exits anyway.
+        '--shutdown-on-sigint', 'force',
         ...(replicaOfPort === undefined ? [] : ['--replicaof', '127.0.0.1', String(replicaOfPort)]),
       ],
       logFile: options.logFile,
+      parentDeathSignal: 'SIGINT',
     })
   }
 
@@ -90,6 +91,6 @@ export class RedisServer {
   }
 
   async stop (): Promise<void> {
-    await this.#process.stop('SIGTERM', 10_000)
+    await this.#process.stop('SIGTERM', 10_000, 1_000)
   }
 }
